@@ -1,0 +1,65 @@
+/**
+ * Configuration from the environment (DESIGN §5), validated with zod at the boundary. A bad value
+ * becomes one clear line naming the variable; the CLI prints it and exits non-zero.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must be between 0 and 65535')
+  .max(65535, 'must be between 0 and 65535');
+
+const tickerList = z
+  .string()
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[A-Z0-9._-]+$/i, 'tickers are letters, digits, dots and dashes')));
+
+export const envSchema = z.object({
+  ENVIRONMENT: z.enum(['sim', 'paper', 'production']).default('sim'),
+  RL_MODE: z.enum(['discovery', 'config']).default('discovery'),
+  RL_MARKET_TICKERS: tickerList.optional(),
+  RL_ORDERBOOK_MARKET_LIMIT: z.coerce.number().int().min(1, 'must be at least 1').max(10_000).default(10),
+  V3_PORT: port.default(8005),
+  V3_HOST: z.string().min(1).default('127.0.0.1'),
+  V3_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
+  KALSHIFLOW_DATA_DIR: z.string().min(1).default('.kalshiflow'),
+  KALSHI_API_KEY_ID: z.string().min(1).optional(),
+  KALSHI_PRIVATE_KEY_PATH: z.string().min(1).optional(),
+  KALSHI_PRIVATE_KEY: z.string().min(1).optional(),
+  KALSHI_API_BASE_URL: z.string().url().optional(),
+  KALSHI_WS_URL: z.string().url().optional(),
+  TRADER_STRATEGY: z.string().min(1).default('spread-quoter'),
+});
+
+export type EnvConfig = z.infer<typeof envSchema>;
+
+/** Reads the variables this program understands; empty strings count as unset. */
+export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') relevant[key] = value;
+  }
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? 'environment');
+    // Never echo the value of a secret variable.
+    const shown = name === 'KALSHI_PRIVATE_KEY' ? '' : ` (got ${JSON.stringify(relevant[name] ?? '')})`;
+    throw new ConfigError(`${name}: ${issue.message}${shown}`);
+  }
+  const cfg = parsed.data;
+  if (cfg.RL_MODE === 'config' && (!cfg.RL_MARKET_TICKERS || cfg.RL_MARKET_TICKERS.length === 0)) {
+    throw new ConfigError('RL_MARKET_TICKERS: required when RL_MODE=config (comma-separated tickers)');
+  }
+  if (cfg.V3_HOST !== '127.0.0.1' && cfg.V3_HOST !== 'localhost' && cfg.V3_HOST !== '::1' && !cfg.V3_AUTH_TOKEN) {
+    throw new ConfigError(`V3_AUTH_TOKEN: required when V3_HOST is not loopback (got V3_HOST=${cfg.V3_HOST})`);
+  }
+  return cfg;
+}

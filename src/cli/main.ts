@@ -1,0 +1,57 @@
+/**
+ * The `kalshiflow` command: dispatches to one module per subcommand, loaded lazily so a command
+ * only pays for what it uses. Every command returns its exit code; errors meant for the user are
+ * one line on stderr.
+ */
+import { ConfigError } from './config.ts';
+import { UsageError } from './errors.ts';
+
+type CommandRunner = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  start: {
+    summary: 'run the trader (default: against the embedded simulator), dashboard on :8005',
+    load: async () => (await import('./start.command.ts')).runStartCommand,
+  },
+  sim: {
+    summary: 'run the Kalshi-compatible exchange simulator standalone',
+    load: async () => (await import('./sim.command.ts')).runSimCommand,
+  },
+  db: {
+    summary: 'database maintenance: `db migrate`',
+    load: async () => (await import('./db.command.ts')).runDbCommand,
+  },
+};
+
+export const USAGE = [
+  'usage: kalshiflow <command> [options]',
+  '',
+  'commands:',
+  ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
+  '',
+  'Run `kalshiflow <command> --help` for a command\'s options.',
+].join('\n');
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`kalshiflow: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const run = await command.load();
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(`kalshiflow ${name}: ${error.message}`);
+      return 2;
+    }
+    console.error(`kalshiflow ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
