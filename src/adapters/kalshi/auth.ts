@@ -1,0 +1,169 @@
+/**
+ * Kalshi request signing (RSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt, base64) over
+ * `timestamp_ms + METHOD + path-without-query`, used by the REST and WebSocket clients; the
+ * verification half is used by the embedded simulator. node:crypto only.
+ *
+ * The private key lives in a KeyObject inside a credentials object that prints as `[redacted]`
+ * through JSON, util.inspect and string conversion, so it cannot leak into logs or status output.
+ */
+import { constants, createPrivateKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+
+export interface KalshiCredentials {
+  keyId: string;
+  privateKey: KeyObject;
+}
+
+/** The path Kalshi expects to be signed on the WebSocket upgrade request. */
+export const WS_SIGN_PATH = '/trade-api/ws/v2';
+
+/** Digest length of SHA-256; Kalshi's reference signer uses PSS.DIGEST_LENGTH. */
+const PSS_SALT_LENGTH = 32;
+
+const REDACTED = '[redacted]';
+
+class RedactedCredentials implements KalshiCredentials {
+  readonly keyId: string;
+  declare readonly privateKey: KeyObject;
+
+  constructor(keyId: string, privateKey: KeyObject) {
+    this.keyId = keyId;
+    // non-enumerable: object spreads, Object.entries and structured logging skip it
+    Object.defineProperty(this, 'privateKey', { value: privateKey, enumerable: false, writable: false });
+  }
+
+  toJSON(): { keyId: string; privateKey: string } {
+    return { keyId: this.keyId, privateKey: REDACTED };
+  }
+
+  toString(): string {
+    return `KalshiCredentials(${this.keyId}, privateKey: ${REDACTED})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** Wraps a key id and a loaded private key in a credentials object that never prints the key. */
+export function createCredentials(keyId: string, privateKey: KeyObject): KalshiCredentials {
+  if (typeof keyId !== 'string' || keyId.trim() === '') throw new Error('Kalshi API key id is empty');
+  if (privateKey.type !== 'private') throw new Error('Kalshi credentials need a private key');
+  return new RedactedCredentials(keyId.trim(), privateKey);
+}
+
+/**
+ * Inline PEM as it arrives from environment variables: literal `\n` sequences, CRLF, or a bare
+ * base64 body without the BEGIN/END lines (which the original system also accepted).
+ */
+function normalisePem(text: string): string {
+  const unescaped = text.replace(/\\r/g, '').replace(/\\n/g, '\n').replace(/\r\n?/g, '\n').trim();
+  if (unescaped.includes('-----BEGIN')) return `${unescaped}\n`;
+  const body = unescaped.replace(/\s+/g, '');
+  const lines = body.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+}
+
+function parseRsaPrivateKey(pem: string, source: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: normalisePem(pem), format: 'pem' });
+  } catch (error) {
+    // Node's own message never contains key material, but its code is all that is useful here
+    const code = error instanceof Error && 'code' in error ? ` (${String(error.code)})` : '';
+    throw new Error(
+      `${source} is not a usable private key: expected an unencrypted RSA key in PEM form (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY")${code}`,
+    );
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    throw new Error(`${source} is a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; Kalshi API keys are RSA`);
+  }
+  return key;
+}
+
+/**
+ * Loads the RSA private key from inline PEM text or from a file. Errors name the file and what is
+ * wrong with it, never the key's contents.
+ */
+export function loadPrivateKey(pemOrPath: { pem?: string; path?: string }): KeyObject {
+  const { pem, path } = pemOrPath;
+  if (pem !== undefined && pem.trim() !== '') return parseRsaPrivateKey(pem, 'the inline private key (KALSHI_PRIVATE_KEY)');
+  if (path === undefined || path.trim() === '') {
+    throw new Error('no Kalshi private key given: set KALSHI_PRIVATE_KEY_PATH (a PEM file) or KALSHI_PRIVATE_KEY');
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    const why =
+      code === 'ENOENT' ? 'does not exist'
+      : code === 'EACCES' || code === 'EPERM' ? 'is not readable (permission denied)'
+      : code === 'EISDIR' ? 'is a directory, not a file'
+      : `cannot be read${code ? ` (${code})` : ''}`;
+    throw new Error(`private key file ${JSON.stringify(path)} ${why}`);
+  }
+  if (text.trim() === '') throw new Error(`private key file ${JSON.stringify(path)} is empty`);
+  return parseRsaPrivateKey(text, `private key file ${JSON.stringify(path)}`);
+}
+
+/** Path part that Kalshi signs: everything before `?` or `#`. */
+function signedPath(path: string): string {
+  const cut = path.search(/[?#]/);
+  return cut === -1 ? path : path.slice(0, cut);
+}
+
+export function signRequest(
+  creds: KalshiCredentials,
+  method: string,
+  path: string,
+  timestampMs: number,
+): Record<'KALSHI-ACCESS-KEY' | 'KALSHI-ACCESS-TIMESTAMP' | 'KALSHI-ACCESS-SIGNATURE', string> {
+  if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) throw new Error(`signature timestamp must be integer ms, got ${timestampMs}`);
+  const timestamp = String(timestampMs);
+  const message = timestamp + method.toUpperCase() + signedPath(path);
+  const signature = sign('sha256', Buffer.from(message, 'utf8'), {
+    key: creds.privateKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: PSS_SALT_LENGTH,
+  }).toString('base64');
+  return {
+    'KALSHI-ACCESS-KEY': creds.keyId,
+    'KALSHI-ACCESS-TIMESTAMP': timestamp,
+    'KALSHI-ACCESS-SIGNATURE': signature,
+  };
+}
+
+/** Checks a request's signature headers the way Kalshi does. Any malformed input is simply `false`. */
+export function verifyRequestSignature(
+  publicKey: KeyObject,
+  method: string,
+  path: string,
+  timestampMs: string,
+  signatureB64: string,
+): boolean {
+  if (!/^\d+$/.test(timestampMs)) return false;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureB64)) return false;
+  const message = timestampMs + method.toUpperCase() + signedPath(path);
+  try {
+    return verify(
+      'sha256',
+      Buffer.from(message, 'utf8'),
+      { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LENGTH },
+      Buffer.from(signatureB64, 'base64'),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** A fresh RSA-2048 key pair in PEM (SPKI public, PKCS#8 private): the simulator's demo key, tests. */
+export function generateKeyPair(): { publicKeyPem: string; privateKeyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { publicKeyPem: publicKey, privateKeyPem: privateKey };
+}
