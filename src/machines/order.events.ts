@@ -1,0 +1,67 @@
+/**
+ * Events of the order actor: what it accepts (fills, venue status reports, cancel/expire requests)
+ * and what it sends to its parent (normally the trader). Kept beside `order.machine.ts` so the
+ * trader and the wiring can import the shapes without importing the machine.
+ */
+import type { Count } from '../core/money.ts';
+import type { OrderFill, OrderSide, OrderStateName, OrderSummary, VenueOrderStatus } from './order.types.ts';
+
+/** A fill for this order. Applied once per fillId, whichever path (WS or REST backfill) delivers it first. */
+export interface OrderFillEvent extends OrderFill {
+  type: 'FILL';
+  /** The venue's order id, when the fill carries it (it may arrive before the create response). */
+  orderId?: string;
+}
+
+/**
+ * A status report from the venue (user_orders WS or a REST sync). Counts only move up: a report
+ * older than a fill already applied cannot undo that fill.
+ */
+export interface OrderVenueUpdateEvent {
+  type: 'VENUE_UPDATE';
+  status: VenueOrderStatus;
+  fillCount: Count;
+  remainingCount: Count;
+  orderId?: string;
+  /** Kalshi's last_update_reason, e.g. 'Expired'. */
+  reason?: string;
+}
+
+export interface OrderCancelEvent {
+  type: 'CANCEL';
+  reason?: string;
+}
+
+export interface OrderExpireEvent {
+  type: 'EXPIRE';
+}
+
+export type OrderEvent = OrderFillEvent | OrderVenueUpdateEvent | OrderCancelEvent | OrderExpireEvent;
+
+// ---- sent to the parent ------------------------------------------------------------------------
+
+/** On every state change and every count change. */
+export interface OrderUpdatedEvent {
+  type: 'ORDER_UPDATED';
+  order: OrderSummary;
+  note: string;
+}
+
+/** A fill newly applied by this order (duplicates are not re-sent). */
+export interface OrderFillAppliedEvent {
+  type: 'ORDER_FILL';
+  clientOrderId: string;
+  ticker: string;
+  side: OrderSide;
+  fill: OrderFill;
+}
+
+/** The order reached a final state; the parent should stop the actor and release it. */
+export interface OrderClosedEvent {
+  type: 'ORDER_CLOSED';
+  order: OrderSummary;
+  state: Extract<OrderStateName, 'denied' | 'filled' | 'canceled' | 'rejected' | 'expired'>;
+  reason: string;
+}
+
+export type OrderParentEvent = OrderUpdatedEvent | OrderFillAppliedEvent | OrderClosedEvent;

@@ -1,0 +1,572 @@
+/**
+ * The order actor: one XState v5 actor per order, from intent to a final state, modelled on
+ * NautilusTrader's order state machine. It sits under the trader actor, which spawns it with the
+ * client_order_id as its id, forwards the venue's fills and status reports to it, and stops it
+ * when it reports ORDER_CLOSED.
+ *
+ *   initialized → denied (local risk said no)
+ *               → submitted ──► accepted ──► partially_filled ──► filled
+ *                   │  │           └──────────┴──► pending_cancel ──► canceled
+ *                   │  └──► rejected (the venue said no)            expired (any open state)
+ *                   └──► unknown (sent, no answer) ── query by client_order_id, with backoff ──►
+ *                         accepted | partially_filled | filled | canceled | expired
+ *                         | rejected ("never reached venue") | submitted (one resubmission, same id)
+ *
+ * The venue is reached only through invoked actors named in setup (`submitOrder`, `queryOrder`,
+ * `cancelOrder`), which the wiring supplies with `.provide({ actors })`; the defaults reject. Every
+ * wait is an XState delay, so the actor runs on whatever clock the actor system was given.
+ *
+ * Money rule: a fill is applied once per fill id; fill counts only move up, so a REST snapshot
+ * taken before a fill cannot undo it. Order *state* follows the venue's status (executed → filled
+ * even if some fill records have not arrived yet); position accounting follows fill records, which
+ * the trader applies whether or not the order actor still exists.
+ */
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { ActorSystem } from 'xstate';
+import { systemClock } from '../core/clock.ts';
+import type { Count } from '../core/money.ts';
+import type { OrderClosedEvent, OrderEvent, OrderParentEvent } from './order.events.ts';
+import {
+  DEFAULT_ORDER_TIMINGS,
+  IN_FLIGHT_ORDER_STATES,
+  type CancelOrderInput,
+  type CancelOrderResult,
+  type OrderContext,
+  type OrderInput,
+  type OrderStateName,
+  type OrderSummary,
+  type QueryOrderInput,
+  type QueryOrderResult,
+  type SubmitOrderInput,
+  type SubmitOrderResult,
+  type VenueOrderReport,
+} from './order.types.ts';
+
+const HISTORY_LIMIT = 32;
+
+/**
+ * Current time on the actor system's clock. Our Clock (src/core/clock.ts) has `now()`; XState's
+ * default clock does not, so an actor started without one falls back to the system clock.
+ */
+export function clockNow(system: ActorSystem<any>): number {
+  const clock = system._clock as { now?: () => number };
+  return typeof clock.now === 'function' ? clock.now() : systemClock.now();
+}
+
+export function summarizeOrder(context: OrderContext): OrderSummary {
+  return {
+    clientOrderId: context.clientOrderId,
+    orderId: context.orderId,
+    ticker: context.intent.ticker,
+    side: context.intent.side,
+    price: context.intent.price,
+    count: context.intent.count,
+    state: context.state,
+    filledCount: context.filledCount,
+    venueFilledCount: context.venueFilledCount,
+    remainingCount: context.remainingCount,
+    avgPrice: context.avgPrice,
+    fees: context.fees,
+    inFlight: IN_FLIGHT_ORDER_STATES.has(context.state),
+    closeReason: context.closeReason,
+  };
+}
+
+/** Remaining only moves down: it is the smaller of what is known locally and what the venue says. */
+function remainingAfter(context: OrderContext, filled: Count, venueRemaining?: Count): Count {
+  let remaining = Math.min(context.remainingCount, context.intent.count - filled);
+  if (venueRemaining !== undefined) remaining = Math.min(remaining, venueRemaining);
+  return Math.max(0, remaining);
+}
+
+/** Context changes for a venue report (create response, query result, user_orders update). */
+function absorbVenueReport(
+  context: OrderContext,
+  report: { orderId?: string | null; fillCount: Count; remainingCount: Count },
+): Partial<OrderContext> {
+  const venueFilledCount = Math.max(context.venueFilledCount, report.fillCount, context.filledCount);
+  const finalRemaining = remainingAfter(context, venueFilledCount, report.remainingCount);
+  return {
+    orderId: report.orderId ?? context.orderId,
+    venueFilledCount,
+    remainingCount: finalRemaining,
+    acknowledged: true,
+  };
+}
+
+function acceptanceChanges(context: OrderContext, result: SubmitOrderResult): Partial<OrderContext> {
+  return result.outcome === 'accepted' ? absorbVenueReport(context, result) : {};
+}
+
+function queryChanges(context: OrderContext, result: QueryOrderResult): Partial<OrderContext> {
+  return result.found ? absorbVenueReport(context, result.order) : {};
+}
+
+function isExpiry(report: Pick<VenueOrderReport, 'status' | 'reason'>): boolean {
+  return report.status === 'canceled' && report.reason !== undefined && /expir/i.test(report.reason);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const notProvided = (name: string) => async (): Promise<never> => {
+  throw new Error(`${name} not provided`);
+};
+
+export const orderMachine = setup({
+  types: {} as {
+    context: OrderContext;
+    events: OrderEvent;
+    input: OrderInput;
+    output: OrderSummary;
+  },
+  actors: {
+    submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(notProvided('submitOrder')),
+    queryOrder: fromPromise<QueryOrderResult, QueryOrderInput>(notProvided('queryOrder')),
+    cancelOrder: fromPromise<CancelOrderResult, CancelOrderInput>(notProvided('cancelOrder')),
+  },
+  delays: {
+    submitTimeout: ({ context }) => context.timings.submitTimeoutMs,
+    queryBackoff: ({ context }) =>
+      Math.min(context.timings.queryBackoffMaxMs, context.timings.queryBackoffMs * 2 ** context.queryAttempts),
+    cancelTimeout: ({ context }) => context.timings.cancelTimeoutMs,
+    cancelRetry: ({ context }) => context.timings.queryBackoffMs,
+  },
+  guards: {
+    isDenied: ({ context }) => context.denial !== null,
+    isDuplicateFill: ({ context, event }) => event.type === 'FILL' && context.fillIds.has(event.fillId),
+    fillCompletes: ({ context, event }) =>
+      event.type === 'FILL' && context.filledCount + event.count >= context.intent.count,
+    venueExecuted: ({ event }) => event.type === 'VENUE_UPDATE' && event.status === 'executed',
+    venueExpired: ({ event }) => event.type === 'VENUE_UPDATE' && isExpiry(event),
+    venueCanceled: ({ event }) => event.type === 'VENUE_UPDATE' && event.status === 'canceled',
+    venueShowsFills: ({ context, event }) =>
+      event.type === 'VENUE_UPDATE' && Math.max(event.fillCount, context.filledCount, context.venueFilledCount) > 0,
+    cancelWaiting: ({ context }) => context.cancelRequested && context.orderId !== null,
+    canCancelNow: ({ context }) => context.orderId !== null,
+    cancelAttemptsLeft: ({ context }) => context.cancelAttempts < context.timings.cancelAttempts,
+  },
+  actions: {
+    enter: assign(({ context, system }, params: { state: OrderStateName; note?: string }) => {
+      const entry = { atMs: clockNow(system), state: params.state, note: params.note ?? '' };
+      const history =
+        context.history.length >= HISTORY_LIMIT ? [...context.history.slice(1), entry] : [...context.history, entry];
+      return { state: params.state, history };
+    }),
+    reportUpdated: enqueueActions(({ context, self, enqueue }, params: { note: string }) => {
+      if (!self._parent) return;
+      const event: OrderParentEvent = { type: 'ORDER_UPDATED', order: summarizeOrder(context), note: params.note };
+      enqueue.sendParent(event);
+    }),
+    reportClosed: enqueueActions(({ context, self, enqueue }) => {
+      if (!self._parent) return;
+      const event: OrderClosedEvent = {
+        type: 'ORDER_CLOSED',
+        order: summarizeOrder(context),
+        state: context.state as OrderClosedEvent['state'],
+        reason: context.closeReason ?? context.state,
+      };
+      enqueue.sendParent(event);
+    }),
+    applyFill: enqueueActions(({ context, event, self, enqueue }) => {
+      if (event.type !== 'FILL') return;
+      const filledCount = context.filledCount + event.count;
+      const filledNotional = context.filledNotional + event.price * event.count;
+      const fillIds = new Set(context.fillIds);
+      fillIds.add(event.fillId);
+      enqueue.assign({
+        fillIds,
+        filledCount,
+        filledNotional,
+        avgPrice: Math.round(filledNotional / filledCount),
+        fees: context.fees + event.fee,
+        venueFilledCount: Math.max(context.venueFilledCount, filledCount),
+        remainingCount: remainingAfter(context, Math.max(filledCount, context.venueFilledCount)),
+        orderId: event.orderId ?? context.orderId,
+        acknowledged: true,
+        lastError: filledCount > context.intent.count ? `overfill: ${filledCount} > ${context.intent.count}` : context.lastError,
+      });
+      if (self._parent) {
+        const fill = {
+          fillId: event.fillId,
+          count: event.count,
+          price: event.price,
+          fee: event.fee,
+          isTaker: event.isTaker,
+          tsMs: event.tsMs,
+        };
+        enqueue.sendParent({
+          type: 'ORDER_FILL',
+          clientOrderId: context.clientOrderId,
+          ticker: context.intent.ticker,
+          side: context.intent.side,
+          fill,
+        } satisfies OrderParentEvent);
+      }
+    }),
+    absorbVenueUpdate: assign(({ context, event }) => {
+      if (event.type !== 'VENUE_UPDATE') return {};
+      return absorbVenueReport(context, event);
+    }),
+    requestCancelLater: assign({ cancelRequested: true }),
+    setCloseReason: assign((_, params: { reason: string }) => ({ closeReason: params.reason })),
+    closeReasonFromVenue: assign(({ event }) => {
+      if (event.type !== 'VENUE_UPDATE') return {};
+      return { closeReason: event.reason ? `venue: ${event.reason}` : `venue status ${event.status}` };
+    }),
+  },
+}).createMachine({
+  id: 'order',
+  context: ({ input }) => ({
+    state: 'initialized',
+    clientOrderId: input.clientOrderId,
+    intent: input.intent,
+    denial: input.denial ?? null,
+    resubmitIfAbsent: input.resubmitIfAbsent ?? false,
+    timings: { ...DEFAULT_ORDER_TIMINGS, ...input.timings },
+    orderId: null,
+    filledCount: 0,
+    venueFilledCount: 0,
+    remainingCount: input.intent.count,
+    filledNotional: 0,
+    avgPrice: 0,
+    fees: 0,
+    fillIds: new Set<string>(),
+    submitAttempts: 0,
+    queryAttempts: 0,
+    cancelAttempts: 0,
+    cancelRequested: false,
+    acknowledged: false,
+    closeReason: null,
+    lastError: null,
+    history: [],
+  }),
+  output: ({ context }) => summarizeOrder(context),
+  initial: 'initialized',
+  states: {
+    initialized: {
+      entry: { type: 'enter', params: { state: 'initialized' } },
+      always: [{ guard: 'isDenied', target: 'denied' }, { target: 'submitted' }],
+    },
+
+    denied: {
+      type: 'final',
+      entry: [
+        assign(({ context }) => ({ closeReason: `risk: ${context.denial?.rule}: ${context.denial?.reason}` })),
+        { type: 'enter', params: { state: 'denied' } },
+        'reportClosed',
+      ],
+    },
+
+    submitted: {
+      entry: [
+        assign(({ context }) => ({ submitAttempts: context.submitAttempts + 1 })),
+        { type: 'enter', params: { state: 'submitted' } },
+        { type: 'reportUpdated', params: { note: 'submitted' } },
+      ],
+      invoke: {
+        src: 'submitOrder',
+        input: ({ context }) => ({
+          clientOrderId: context.clientOrderId,
+          intent: context.intent,
+          attempt: context.submitAttempts,
+        }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.outcome === 'rejected',
+            target: 'rejected',
+            actions: assign(({ event }) => ({
+              closeReason: event.output.outcome === 'rejected' ? `venue rejected: ${event.output.reason}` : null,
+            })),
+          },
+          {
+            guard: ({ event }) => event.output.outcome === 'unknown',
+            target: 'unknown',
+            actions: assign(({ event }) => ({
+              lastError: event.output.outcome === 'unknown' ? event.output.reason : null,
+            })),
+          },
+          {
+            // The create response counts; fill *records* follow on the fill channel.
+            guard: ({ context, event }) =>
+              event.output.outcome === 'accepted' && event.output.fillCount >= context.intent.count,
+            target: 'filled',
+            actions: assign(({ context, event }) => acceptanceChanges(context, event.output)),
+          },
+          {
+            // IOC/FOK remainder canceled by the venue at once.
+            guard: ({ event }) => event.output.outcome === 'accepted' && event.output.remainingCount === 0,
+            target: 'canceled',
+            actions: [
+              assign(({ context, event }) => acceptanceChanges(context, event.output)),
+              { type: 'setCloseReason', params: { reason: 'unfilled remainder canceled by the venue' } },
+            ],
+          },
+          {
+            guard: ({ event }) => event.output.outcome === 'accepted' && event.output.fillCount > 0,
+            target: 'partially_filled',
+            actions: assign(({ context, event }) => acceptanceChanges(context, event.output)),
+          },
+          { target: 'accepted', actions: assign(({ context, event }) => acceptanceChanges(context, event.output)) },
+        ],
+        onError: {
+          target: 'unknown',
+          actions: assign(({ event }) => ({ lastError: `submit failed: ${errorText(event.error)}` })),
+        },
+      },
+      after: {
+        submitTimeout: {
+          target: 'unknown',
+          actions: assign({ lastError: 'submit timed out' }),
+        },
+      },
+      on: {
+        FILL: [
+          { guard: 'isDuplicateFill' },
+          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
+          { target: 'partially_filled', actions: 'applyFill' },
+        ],
+        VENUE_UPDATE: [
+          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
+          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' },
+          { target: 'accepted', actions: 'absorbVenueUpdate' },
+        ],
+        CANCEL: { actions: 'requestCancelLater' },
+        EXPIRE: { target: 'expired' },
+      },
+    },
+
+    accepted: {
+      entry: [{ type: 'enter', params: { state: 'accepted' } }, { type: 'reportUpdated', params: { note: 'accepted' } }],
+      always: { guard: 'cancelWaiting', target: 'pending_cancel' },
+      on: {
+        FILL: [
+          { guard: 'isDuplicateFill' },
+          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
+          { target: 'partially_filled', actions: 'applyFill' },
+        ],
+        VENUE_UPDATE: [
+          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
+          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' },
+          { actions: 'absorbVenueUpdate' },
+        ],
+        CANCEL: [{ guard: 'canCancelNow', target: 'pending_cancel' }, { actions: 'requestCancelLater' }],
+        EXPIRE: { target: 'expired' },
+      },
+    },
+
+    partially_filled: {
+      entry: [
+        { type: 'enter', params: { state: 'partially_filled' } },
+        { type: 'reportUpdated', params: { note: 'partially filled' } },
+      ],
+      always: { guard: 'cancelWaiting', target: 'pending_cancel' },
+      on: {
+        FILL: [
+          { guard: 'isDuplicateFill' },
+          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
+          { actions: ['applyFill', { type: 'reportUpdated', params: { note: 'fill' } }] },
+        ],
+        VENUE_UPDATE: [
+          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
+          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { actions: 'absorbVenueUpdate' },
+        ],
+        CANCEL: [{ guard: 'canCancelNow', target: 'pending_cancel' }, { actions: 'requestCancelLater' }],
+        EXPIRE: { target: 'expired' },
+      },
+    },
+
+    pending_cancel: {
+      entry: [
+        assign({ cancelRequested: false }),
+        { type: 'enter', params: { state: 'pending_cancel' } },
+        { type: 'reportUpdated', params: { note: 'cancel requested' } },
+      ],
+      initial: 'requesting',
+      states: {
+        requesting: {
+          entry: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
+          invoke: {
+            src: 'cancelOrder',
+            input: ({ context }) => ({
+              clientOrderId: context.clientOrderId,
+              // guarded by canCancelNow / cancelWaiting on the way in
+              orderId: context.orderId ?? '',
+              ticker: context.intent.ticker,
+            }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output.outcome === 'canceled',
+                target: '#order.canceled',
+                actions: assign(({ context, event }) => {
+                  const reducedBy = event.output.outcome === 'canceled' ? event.output.reducedBy : 0;
+                  // what the venue had filled = everything it did not cancel
+                  const venueFilledCount = Math.max(context.venueFilledCount, context.intent.count - reducedBy);
+                  return { venueFilledCount, remainingCount: 0, closeReason: 'canceled' };
+                }),
+              },
+              // not resting any more: filled or canceled meanwhile — ask the venue which
+              { target: '#order.unknown', actions: assign({ lastError: 'cancel: order not found at venue' }) },
+            ],
+            onError: [
+              {
+                guard: 'cancelAttemptsLeft',
+                target: 'retrying',
+                actions: assign(({ event }) => ({ lastError: `cancel failed: ${errorText(event.error)}` })),
+              },
+              {
+                target: '#order.unknown',
+                actions: assign(({ event }) => ({ lastError: `cancel failed: ${errorText(event.error)}` })),
+              },
+            ],
+          },
+          after: {
+            cancelTimeout: [
+              { guard: 'cancelAttemptsLeft', target: 'retrying', actions: assign({ lastError: 'cancel timed out' }) },
+              { target: '#order.unknown', actions: assign({ lastError: 'cancel timed out' }) },
+            ],
+          },
+        },
+        retrying: { after: { cancelRetry: 'requesting' } },
+      },
+      on: {
+        FILL: [
+          { guard: 'isDuplicateFill' },
+          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
+          { actions: ['applyFill', { type: 'reportUpdated', params: { note: 'fill while canceling' } }] },
+        ],
+        VENUE_UPDATE: [
+          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
+          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { actions: 'absorbVenueUpdate' },
+        ],
+        EXPIRE: { target: 'expired' },
+      },
+    },
+
+    unknown: {
+      entry: [
+        { type: 'enter', params: { state: 'unknown' } },
+        { type: 'reportUpdated', params: { note: 'no answer from the venue; querying' } },
+      ],
+      initial: 'waiting',
+      states: {
+        waiting: { after: { queryBackoff: 'querying' } },
+        querying: {
+          entry: assign(({ context }) => ({ queryAttempts: context.queryAttempts + 1 })),
+          invoke: {
+            src: 'queryOrder',
+            input: ({ context }) => ({
+              clientOrderId: context.clientOrderId,
+              ticker: context.intent.ticker,
+              orderId: context.orderId,
+            }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output.found && event.output.order.status === 'executed',
+                target: '#order.filled',
+                actions: assign(({ context, event }) => queryChanges(context, event.output)),
+              },
+              {
+                guard: ({ event }) => event.output.found && isExpiry(event.output.order),
+                target: '#order.expired',
+                actions: [assign(({ context, event }) => queryChanges(context, event.output)), { type: 'setCloseReason', params: { reason: 'expired at venue' } }],
+              },
+              {
+                guard: ({ event }) => event.output.found && event.output.order.status === 'canceled',
+                target: '#order.canceled',
+                actions: [assign(({ context, event }) => queryChanges(context, event.output)), { type: 'setCloseReason', params: { reason: 'canceled at venue' } }],
+              },
+              {
+                guard: ({ context, event }) =>
+                  event.output.found &&
+                  Math.max(event.output.order.fillCount, context.filledCount, context.venueFilledCount) > 0,
+                target: '#order.partially_filled',
+                actions: assign(({ context, event }) => queryChanges(context, event.output)),
+              },
+              { guard: ({ event }) => event.output.found, target: '#order.accepted', actions: assign(({ context, event }) => queryChanges(context, event.output)) },
+              {
+                guard: ({ context }) =>
+                  !context.acknowledged && context.resubmitIfAbsent && context.submitAttempts < 2,
+                target: '#order.submitted',
+              },
+              {
+                guard: ({ context }) => !context.acknowledged,
+                target: '#order.rejected',
+                actions: { type: 'setCloseReason', params: { reason: 'never reached venue' } },
+              },
+              // It was there once and is gone without a trace: treat as canceled externally.
+              {
+                target: '#order.canceled',
+                actions: { type: 'setCloseReason', params: { reason: 'absent at venue' } },
+              },
+            ],
+            onError: {
+              target: 'waiting',
+              actions: assign(({ event }) => ({ lastError: `query failed: ${errorText(event.error)}` })),
+            },
+          },
+        },
+      },
+      on: {
+        FILL: [
+          { guard: 'isDuplicateFill' },
+          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
+          { target: 'partially_filled', actions: 'applyFill' },
+        ],
+        VENUE_UPDATE: [
+          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
+          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+          { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' },
+          { target: 'accepted', actions: 'absorbVenueUpdate' },
+        ],
+        CANCEL: { actions: 'requestCancelLater' },
+        EXPIRE: { target: 'expired' },
+      },
+    },
+
+    filled: {
+      type: 'final',
+      entry: [
+        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'filled' })),
+        { type: 'enter', params: { state: 'filled' } },
+        'reportClosed',
+      ],
+    },
+    canceled: {
+      type: 'final',
+      entry: [
+        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'canceled' })),
+        { type: 'enter', params: { state: 'canceled' } },
+        'reportClosed',
+      ],
+    },
+    rejected: {
+      type: 'final',
+      entry: [
+        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'rejected' })),
+        { type: 'enter', params: { state: 'rejected' } },
+        'reportClosed',
+      ],
+    },
+    expired: {
+      type: 'final',
+      entry: [
+        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'expired' })),
+        { type: 'enter', params: { state: 'expired' } },
+        'reportClosed',
+      ],
+    },
+  },
+});
+
+export type OrderMachine = typeof orderMachine;

@@ -1,0 +1,204 @@
+/**
+ * Types of the order actor (`order.machine.ts`): the V2 order intent, what the invoked adapter
+ * actors (submit, query, cancel) resolve to, the actor's input and context. The wiring layer
+ * implements the adapter actors against Kalshi's V2 endpoints (or the simulator) and supplies them
+ * through `.provide({ actors })`; these types are the contract between the two.
+ */
+import type { Count, Micros, Price } from '../core/money.ts';
+
+/** V2 book side on the YES leg: bid = buy YES, ask = sell YES (= buy NO at $1 − price). */
+export type OrderSide = 'bid' | 'ask';
+export type TimeInForce = 'good_till_canceled' | 'immediate_or_cancel' | 'fill_or_kill';
+/** Kalshi's order statuses (REST and the user_orders WS channel). */
+export type VenueOrderStatus = 'resting' | 'canceled' | 'executed';
+
+/** What a strategy asks for; becomes a V2 create-order request. Price is the YES-leg price. */
+export interface OrderIntent {
+  ticker: string;
+  side: OrderSide;
+  price: Price;
+  count: Count;
+  timeInForce: TimeInForce;
+  postOnly?: boolean;
+  /** Unix seconds; only with good_till_canceled. */
+  expirationTime?: number;
+}
+
+/** One execution against the order, as reported by the venue (WS `fill` or REST `/portfolio/fills`). */
+export interface OrderFill {
+  fillId: string;
+  count: Count;
+  /** YES-leg execution price. */
+  price: Price;
+  fee: Micros;
+  isTaker: boolean;
+  tsMs: number;
+}
+
+/** The state names of the order chart, in NautilusTrader's vocabulary (lower case). */
+export type OrderStateName =
+  | 'initialized'
+  | 'denied'
+  | 'submitted'
+  | 'accepted'
+  | 'partially_filled'
+  | 'filled'
+  | 'pending_cancel'
+  | 'canceled'
+  | 'rejected'
+  | 'expired'
+  | 'unknown';
+
+export const CLOSED_ORDER_STATES: ReadonlySet<OrderStateName> = new Set([
+  'denied',
+  'filled',
+  'canceled',
+  'rejected',
+  'expired',
+]);
+
+/** States in which a request to the venue is outstanding (the trader is "acting"). */
+export const IN_FLIGHT_ORDER_STATES: ReadonlySet<OrderStateName> = new Set([
+  'initialized',
+  'submitted',
+  'pending_cancel',
+  'unknown',
+]);
+
+// ---- adapter actor contracts -------------------------------------------------------------------
+
+export interface SubmitOrderInput {
+  clientOrderId: string;
+  intent: OrderIntent;
+  /** 1 for the first send, 2 for the single resubmission after a "certainly absent" query. */
+  attempt: number;
+}
+
+/**
+ * Result of the V2 create. `accepted` is the 201 body; `rejected` is a definite venue "no"
+ * (400/403 and the like — never a timeout); `unknown` is "sent, no answer" (timeout, network error,
+ * 5xx). A promise rejection from the actor is treated as `unknown` too.
+ */
+export type SubmitOrderResult =
+  | { outcome: 'accepted'; orderId: string; fillCount: Count; remainingCount: Count; tsMs?: number }
+  | { outcome: 'rejected'; reason: string; code?: string }
+  | { outcome: 'unknown'; reason: string };
+
+export interface QueryOrderInput {
+  clientOrderId: string;
+  ticker: string;
+  orderId: string | null;
+}
+
+/** A venue order as seen by REST or the user_orders channel, in core units. */
+export interface VenueOrderReport {
+  orderId: string;
+  status: VenueOrderStatus;
+  fillCount: Count;
+  remainingCount: Count;
+  /** e.g. 'Expired', 'PostOnlyCrossCancel' (Kalshi's last_update_reason), when known. */
+  reason?: string;
+}
+
+/**
+ * `absent` must mean *certainly* absent (the venue answered and has no order with this
+ * client_order_id); an inconclusive lookup must reject the promise so the query is retried.
+ */
+export type QueryOrderResult = { found: true; order: VenueOrderReport } | { found: false };
+
+export interface CancelOrderInput {
+  clientOrderId: string;
+  orderId: string;
+  ticker: string;
+}
+
+/** `not_found`: the venue no longer has it resting (filled or canceled meanwhile) — query to learn which. */
+export type CancelOrderResult = { outcome: 'canceled'; reducedBy: Count } | { outcome: 'not_found' };
+
+// ---- actor input / context ---------------------------------------------------------------------
+
+export interface OrderTimings {
+  /** How long `submitted` waits for the create response before the order becomes `unknown`. */
+  submitTimeoutMs: number;
+  /** First wait before querying an `unknown` order; doubles per failed query up to the cap. */
+  queryBackoffMs: number;
+  queryBackoffMaxMs: number;
+  /** Cancel request timeout / retry spacing, and attempts before falling back to a query. */
+  cancelTimeoutMs: number;
+  cancelAttempts: number;
+}
+
+export const DEFAULT_ORDER_TIMINGS: OrderTimings = {
+  submitTimeoutMs: 10_000,
+  queryBackoffMs: 1_000,
+  queryBackoffMaxMs: 30_000,
+  cancelTimeoutMs: 10_000,
+  cancelAttempts: 3,
+};
+
+export interface OrderInput {
+  clientOrderId: string;
+  intent: OrderIntent;
+  /** When set, the order is denied at birth (local risk said no) and never sent. */
+  denial?: { reason: string; rule: string };
+  /** Resubmit once, with the same client_order_id, when a query says the order certainly never arrived. */
+  resubmitIfAbsent?: boolean;
+  timings?: Partial<OrderTimings>;
+}
+
+export interface OrderHistoryEntry {
+  atMs: number;
+  state: OrderStateName;
+  note: string;
+}
+
+export interface OrderContext {
+  /** Mirrors the chart's current state, so summaries sent to the parent can name it. */
+  state: OrderStateName;
+  clientOrderId: string;
+  intent: OrderIntent;
+  denial: { reason: string; rule: string } | null;
+  resubmitIfAbsent: boolean;
+  timings: OrderTimings;
+  orderId: string | null;
+  /** Sum of the counts of the fills applied (each fill id once). */
+  filledCount: Count;
+  /** Highest fill count any venue report has shown; may run ahead of `filledCount` until fills arrive. */
+  venueFilledCount: Count;
+  remainingCount: Count;
+  /** Σ price × count over applied fills, so the average is exact until the final division. */
+  filledNotional: Micros;
+  /** Volume-weighted average fill price, rounded to the nearest Price unit; 0 before any fill. */
+  avgPrice: Price;
+  fees: Micros;
+  fillIds: Set<string>;
+  /** Submit attempts made (1 after the first send). */
+  submitAttempts: number;
+  queryAttempts: number;
+  cancelAttempts: number;
+  /** A CANCEL arrived before the venue acknowledged the order; cancel as soon as it is accepted. */
+  cancelRequested: boolean;
+  /** Set once the venue has confirmed the order exists (accepted / found / a fill arrived). */
+  acknowledged: boolean;
+  closeReason: string | null;
+  lastError: string | null;
+  history: OrderHistoryEntry[];
+}
+
+/** A JSON-friendly picture of an order, carried by the events the order actor sends its parent. */
+export interface OrderSummary {
+  clientOrderId: string;
+  orderId: string | null;
+  ticker: string;
+  side: OrderSide;
+  price: Price;
+  count: Count;
+  state: OrderStateName;
+  filledCount: Count;
+  venueFilledCount: Count;
+  remainingCount: Count;
+  avgPrice: Price;
+  fees: Micros;
+  inFlight: boolean;
+  closeReason: string | null;
+}
