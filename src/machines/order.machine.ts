@@ -266,6 +266,7 @@ export const orderMachine = setup({
         { type: 'reportUpdated', params: { note: 'submitted' } },
       ],
       invoke: {
+        id: 'submitOrder',
         src: 'submitOrder',
         input: ({ context }) => ({
           clientOrderId: context.clientOrderId,
@@ -394,7 +395,8 @@ export const orderMachine = setup({
         requesting: {
           entry: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
           invoke: {
-            src: 'cancelOrder',
+            id: 'cancelOrder',
+        src: 'cancelOrder',
             input: ({ context }) => ({
               clientOrderId: context.clientOrderId,
               // guarded by canCancelNow / cancelWaiting on the way in
@@ -463,7 +465,8 @@ export const orderMachine = setup({
         querying: {
           entry: assign(({ context }) => ({ queryAttempts: context.queryAttempts + 1 })),
           invoke: {
-            src: 'queryOrder',
+            id: 'queryOrder',
+        src: 'queryOrder',
             input: ({ context }) => ({
               clientOrderId: context.clientOrderId,
               ticker: context.intent.ticker,
