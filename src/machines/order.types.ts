@@ -5,65 +5,17 @@
  * through `.provide({ actors })`; these types are the contract between the two.
  */
 import type { Count, Micros, Price } from '../core/money.ts';
+import type { OrderIntent, OrderSide, OrderStateName, VenueOrderStatus } from '../core/order-state.ts';
 
-/** V2 book side on the YES leg: bid = buy YES, ask = sell YES (= buy NO at $1 − price). */
-export type OrderSide = 'bid' | 'ask';
-export type TimeInForce = 'good_till_canceled' | 'immediate_or_cancel' | 'fill_or_kill';
-/** Kalshi's order statuses (REST and the user_orders WS channel). */
-export type VenueOrderStatus = 'resting' | 'canceled' | 'executed';
-
-/** What a strategy asks for; becomes a V2 create-order request. Price is the YES-leg price. */
-export interface OrderIntent {
-  ticker: string;
-  side: OrderSide;
-  price: Price;
-  count: Count;
-  timeInForce: TimeInForce;
-  postOnly?: boolean;
-  /** Unix seconds; only with good_till_canceled. */
-  expirationTime?: number;
-}
-
-/** One execution against the order, as reported by the venue (WS `fill` or REST `/portfolio/fills`). */
-export interface OrderFill {
-  fillId: string;
-  count: Count;
-  /** YES-leg execution price. */
-  price: Price;
-  fee: Micros;
-  isTaker: boolean;
-  tsMs: number;
-}
-
-/** The state names of the order chart, in NautilusTrader's vocabulary (lower case). */
-export type OrderStateName =
-  | 'initialized'
-  | 'denied'
-  | 'submitted'
-  | 'accepted'
-  | 'partially_filled'
-  | 'filled'
-  | 'pending_cancel'
-  | 'canceled'
-  | 'rejected'
-  | 'expired'
-  | 'unknown';
-
-export const CLOSED_ORDER_STATES: ReadonlySet<OrderStateName> = new Set([
-  'denied',
-  'filled',
-  'canceled',
-  'rejected',
-  'expired',
-]);
-
-/** States in which a request to the venue is outstanding (the trader is "acting"). */
-export const IN_FLIGHT_ORDER_STATES: ReadonlySet<OrderStateName> = new Set([
-  'initialized',
-  'submitted',
-  'pending_cancel',
-  'unknown',
-]);
+export type {
+  OrderFill,
+  OrderIntent,
+  OrderSide,
+  OrderStateName,
+  TimeInForce,
+  VenueOrderStatus,
+} from '../core/order-state.ts';
+export { CLOSED_ORDER_STATES, IN_FLIGHT_ORDER_STATES } from '../core/order-state.ts';
 
 // ---- adapter actor contracts -------------------------------------------------------------------
 
