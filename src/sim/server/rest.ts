@@ -1,0 +1,441 @@
+/**
+ * The simulator's Kalshi Trade API v2 REST surface (spec 3.30, kalshi-api.md §3–§4) as a Hono
+ * sub-app mounted at `/trade-api/v2`: market data, V2 order writes, portfolio reads. Every query
+ * and body is validated with zod; every failure is a Kalshi-shaped error, never a crash.
+ * Fault injection (latency, injected statuses, order rejections) is applied here at the edge.
+ * Part of src/sim/server; composed with the control API and the WebSocket server by
+ * src/sim/simulator.ts.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import type { Clock } from '../../core/clock.ts';
+import { formatCount, formatDollars, microsToCents, type Count, type Micros } from '../../core/money.ts';
+import type { ExchangeApi, SimOrder, SimOrderRequest } from '../exchange.types.ts';
+import type { SimFaults } from '../faults.ts';
+import {
+  badRequest,
+  describeIssues,
+  errorReply,
+  exchangeErrorReply,
+  faultReply,
+  notFound,
+  unauthorized,
+  type ErrorReply,
+} from './errors.ts';
+import { signedHeadersFrom, type ApiKeyRegistry } from './keys.ts';
+import { CursorError, pageInOrder, pageNewestFirst } from './pagination.ts';
+import {
+  balanceQuery,
+  batchCancelBody,
+  batchCreateBody,
+  cancelQuery,
+  createOrderV2Body,
+  decreaseOrderBody,
+  fillsQuery,
+  marketsQuery,
+  orderbookQuery,
+  ordersQuery,
+  positionsQuery,
+  settlementsQuery,
+  tradesQuery,
+  type CreateOrderV2Body,
+} from './requests.ts';
+import type { TradingFigures } from './stats.ts';
+import {
+  createOrderResponse,
+  eventPositionsToWire,
+  fillToWire,
+  MARKET_FILTER_STATUSES,
+  marketToWire,
+  orderbookToWire,
+  orderToWire,
+  positionToWire,
+  rfc3339,
+  settlementToWire,
+  tradeToWire,
+  unixSeconds,
+} from './wire.ts';
+
+export const API_BASE_PATH = '/trade-api/v2';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface TradeApiDeps {
+  exchange: ExchangeApi;
+  clock: Clock;
+  keys: ApiKeyRegistry;
+  faults: SimFaults;
+  figures: TradingFigures;
+}
+
+type TradeApiEnv = { Variables: { userId: string } };
+type Ctx = Context<TradeApiEnv>;
+
+function send(c: Ctx, reply: ErrorReply): Response {
+  return c.json(reply.body, reply.status);
+}
+
+/** Validates `c.req.query()` with `schema`; a failure is the 400 reply to send. */
+function parseQuery<S extends z.ZodType>(c: Ctx, schema: S): { ok: true; value: z.output<S> } | { ok: false; reply: ErrorReply } {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) return { ok: false, reply: badRequest(describeIssues(parsed.error.issues)) };
+  return { ok: true, value: parsed.data };
+}
+
+async function parseBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<{ ok: true; value: z.output<S> } | { ok: false; reply: ErrorReply }> {
+  let json: unknown;
+  try {
+    const text = await c.req.text();
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reply: badRequest('request body is not valid JSON', 'invalid_json') };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, reply: badRequest(describeIssues(parsed.error.issues)) };
+  return { ok: true, value: parsed.data };
+}
+
+function paged<T>(fn: () => { page: T[]; cursor: string }): { ok: true; value: { page: T[]; cursor: string } } | { ok: false; reply: ErrorReply } {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    if (error instanceof CursorError) return { ok: false, reply: badRequest('invalid cursor') };
+    throw error;
+  }
+}
+
+const sleep = (clock: Clock, ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+
+const inRange = (ms: number, minS: number | undefined, maxS: number | undefined) =>
+  (minS === undefined || ms >= minS * 1000) && (maxS === undefined || ms <= maxS * 1000 + 999);
+
+export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
+  const { exchange, clock, keys, faults, figures } = deps;
+  const app = new Hono<TradeApiEnv>();
+
+  // ---- edge: injected latency, injected statuses, body size, auth ----
+
+  app.use('*', async (c, next) => {
+    const latency = faults.latencyMs();
+    if (latency > 0) await sleep(clock, latency);
+    const injected = faults.restStatusFor(c.req.path);
+    if (injected !== undefined) return send(c, faultReply(injected));
+    await next();
+  });
+
+  app.use(
+    '*',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json(errorReply(413, 'request_too_large', 'request body too large').body, 413) }),
+  );
+
+  const requireAuth = async (c: Ctx, next: () => Promise<void>) => {
+    const outcome = keys.authenticate(signedHeadersFrom((name) => c.req.header(name)), c.req.method, new URL(c.req.url).pathname);
+    if (!outcome.ok) return send(c, unauthorized(outcome.message));
+    c.set('userId', outcome.userId);
+    await next();
+  };
+  app.use('/portfolio/*', requireAuth);
+  app.use('/markets/orderbooks', requireAuth);
+  app.use('/markets/:ticker/orderbook', requireAuth);
+
+  // ---- exchange ----
+
+  app.get('/exchange/status', (c) =>
+    c.json({
+      exchange_active: true,
+      trading_active: true,
+      intra_exchange_transfers_active: true,
+      exchange_estimated_resume_time: null,
+      exchange_index_statuses: [
+        { exchange_index: 0, description: 'default', exchange_active: true, trading_active: true, intra_exchange_transfers_active: true },
+      ],
+    }),
+  );
+  app.get('/exchange/schedule', (c) => c.json({ schedule: { standard_hours: [], maintenance_windows: [] } }));
+  app.get('/exchange/user_data_timestamp', (c) => c.json({ as_of_time: rfc3339(clock.now()) }));
+
+  // ---- markets ----
+
+  app.get('/markets', (c) => {
+    const q = parseQuery(c, marketsQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const tickers = f.tickers ? new Set(f.tickers.split(',').map((t) => t.trim()).filter(Boolean)) : null;
+    const statuses = f.status ? new Set<string>(MARKET_FILTER_STATUSES[f.status]) : null;
+    const markets = exchange.listMarkets().filter(
+      (m) =>
+        (!tickers || tickers.has(m.ticker)) &&
+        (!statuses || statuses.has(m.status)) &&
+        (f.event_ticker === undefined || m.eventTicker === f.event_ticker) &&
+        (f.series_ticker === undefined || m.eventTicker === f.series_ticker || m.eventTicker.startsWith(`${f.series_ticker}-`)) &&
+        inRange(m.closeTimeMs, f.min_close_ts, f.max_close_ts) &&
+        inRange(m.openTimeMs, f.min_created_ts, f.max_created_ts) &&
+        (f.min_settled_ts === undefined && f.max_settled_ts === undefined
+          ? true
+          : m.settledTimeMs !== null && inRange(m.settledTimeMs, f.min_settled_ts, f.max_settled_ts)) &&
+        f.mve_filter !== 'only',
+    );
+    const p = paged(() => pageInOrder(markets, f.limit ?? 100, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    const now = clock.now();
+    return c.json({
+      markets: p.value.page.map((m) => marketToWire(m, exchange.bookLevels(m.ticker), now, { volume24h: figures.volume24h(m.ticker, now) })),
+      cursor: p.value.cursor,
+    });
+  });
+
+  // registered before /markets/:ticker so the static segment wins
+  app.get('/markets/trades', (c) => {
+    const q = parseQuery(c, tradesQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    if (f.is_block_trade === 'true') return c.json({ trades: [], cursor: '' });
+    const trades = exchange.listTrades(f.ticker ? { ticker: f.ticker } : undefined).filter((t) => inRange(t.tsMs, f.min_ts, f.max_ts));
+    const p = paged(() => pageNewestFirst(trades, f.limit ?? 100, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    return c.json({ trades: p.value.page.map(tradeToWire), cursor: p.value.cursor });
+  });
+
+  app.get('/markets/orderbooks', (c) => {
+    const tickers = (c.req.queries('tickers') ?? []).flatMap((t) => t.split(',')).filter(Boolean);
+    if (tickers.length < 1 || tickers.length > 100) return send(c, badRequest('tickers: between 1 and 100 tickers are required'));
+    const orderbooks = [];
+    for (const ticker of tickers) {
+      const book = exchange.bookLevels(ticker);
+      if (!book) return send(c, notFound(`market ${ticker} not found`, 'market_not_found'));
+      orderbooks.push({ ticker, ...orderbookToWire(book, 0) });
+    }
+    return c.json({ orderbooks });
+  });
+
+  app.get('/markets/:ticker', (c) => {
+    const market = exchange.getMarket(c.req.param('ticker'));
+    if (!market) return send(c, notFound('market not found', 'market_not_found'));
+    const now = clock.now();
+    return c.json({ market: marketToWire(market, exchange.bookLevels(market.ticker), now, { volume24h: figures.volume24h(market.ticker, now) }) });
+  });
+
+  app.get('/markets/:ticker/orderbook', (c) => {
+    const q = parseQuery(c, orderbookQuery);
+    if (!q.ok) return send(c, q.reply);
+    const book = exchange.bookLevels(c.req.param('ticker'));
+    if (!book) return send(c, notFound('market not found', 'market_not_found'));
+    return c.json(orderbookToWire(book, q.value.depth ?? 0));
+  });
+
+  // ---- order writes (V2) ----
+
+  /** Checks what the simulator cannot honour, then asks the exchange. */
+  const placeOrder = (userId: string, body: CreateOrderV2Body) => {
+    if (body.subaccount !== undefined && body.subaccount !== 0) {
+      return { ok: false as const, error: { status: 400 as const, code: 'invalid_parameters', message: 'the simulator only has subaccount 0' } };
+    }
+    if (body.order_group_id !== undefined) {
+      return { ok: false as const, error: { status: 400 as const, code: 'invalid_parameters', message: 'order groups are not supported by the simulator' } };
+    }
+    const rejection = faults.takeOrderRejection();
+    if (rejection) return { ok: false as const, error: rejection };
+    const req: SimOrderRequest = {
+      userId,
+      ticker: body.ticker,
+      side: body.side,
+      price: body.price,
+      count: body.count,
+      timeInForce: body.time_in_force,
+      selfTradePrevention: body.self_trade_prevention_type,
+      ...(body.client_order_id !== undefined ? { clientOrderId: body.client_order_id } : {}),
+      ...(body.expiration_time !== undefined ? { expirationTime: body.expiration_time } : {}),
+      ...(body.post_only !== undefined ? { postOnly: body.post_only } : {}),
+      ...(body.reduce_only !== undefined ? { reduceOnly: body.reduce_only } : {}),
+      ...(body.cancel_order_on_pause !== undefined ? { cancelOrderOnPause: body.cancel_order_on_pause } : {}),
+    };
+    return exchange.createOrder(req);
+  };
+
+  app.post('/portfolio/events/orders', async (c) => {
+    const body = await parseBody(c, createOrderV2Body);
+    if (!body.ok) return send(c, body.reply);
+    const outcome = placeOrder(c.get('userId'), body.value);
+    if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
+    return c.json(createOrderResponse(outcome.value.order, outcome.value.fills, clock.now()), 201);
+  });
+
+  app.post('/portfolio/events/orders/batched', async (c) => {
+    const body = await parseBody(c, batchCreateBody);
+    if (!body.ok) return send(c, body.reply);
+    const userId = c.get('userId');
+    const orders = body.value.orders.map((item) => {
+      const parsed = createOrderV2Body.safeParse(item);
+      if (!parsed.success) {
+        return { order_id: '', client_order_id: null, error: { code: 'invalid_parameters', message: describeIssues(parsed.error.issues) } };
+      }
+      const outcome = placeOrder(userId, parsed.data);
+      if (!outcome.ok) {
+        return {
+          order_id: '',
+          client_order_id: parsed.data.client_order_id ?? null,
+          error: { code: outcome.error.code, message: outcome.error.message },
+        };
+      }
+      return createOrderResponse(outcome.value.order, outcome.value.fills, clock.now());
+    });
+    return c.json({ orders }, 201);
+  });
+
+  app.delete('/portfolio/events/orders/batched', async (c) => {
+    const body = await parseBody(c, batchCancelBody);
+    if (!body.ok) return send(c, body.reply);
+    const userId = c.get('userId');
+    const ids = 'ids' in body.value ? body.value.ids : body.value.orders.map((o) => o.order_id);
+    const orders = ids.map((orderId) => {
+      const outcome = exchange.cancelOrder(userId, orderId);
+      if (!outcome.ok) return { order_id: orderId, client_order_id: null, reduced_by: '0.00', error: { code: outcome.error.code, message: outcome.error.message } };
+      return cancelResponse(outcome.value.order, outcome.value.reducedBy, clock.now());
+    });
+    return c.json({ orders });
+  });
+
+  app.delete('/portfolio/events/orders', (c) => {
+    const q = parseQuery(c, cancelQuery);
+    if (!q.ok) return send(c, q.reply);
+    const userId = c.get('userId');
+    for (const order of exchange.listOrders(userId, { status: 'resting' })) exchange.cancelOrder(userId, order.orderId);
+    return c.body(null, 204);
+  });
+
+  app.delete('/portfolio/events/orders/:orderId', (c) => {
+    const q = parseQuery(c, cancelQuery);
+    if (!q.ok) return send(c, q.reply);
+    const outcome = exchange.cancelOrder(c.get('userId'), c.req.param('orderId'));
+    if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
+    return c.json(cancelResponse(outcome.value.order, outcome.value.reducedBy, clock.now()));
+  });
+
+  app.post('/portfolio/events/orders/:orderId/decrease', async (c) => {
+    const body = await parseBody(c, decreaseOrderBody);
+    if (!body.ok) return send(c, body.reply);
+    const userId = c.get('userId');
+    const orderId = c.req.param('orderId');
+    let reduceBy: Count;
+    if (body.value.reduce_by !== undefined) {
+      reduceBy = body.value.reduce_by;
+    } else {
+      const order = exchange.getOrder(userId, orderId);
+      if (!order) return send(c, notFound('order not found'));
+      reduceBy = order.remainingCount - (body.value.reduce_to ?? 0);
+      if (reduceBy <= 0) return send(c, badRequest('reduce_to must be below the remaining count'));
+    }
+    if (reduceBy <= 0) return send(c, badRequest('reduce_by must be positive'));
+    const outcome = exchange.decreaseOrder(userId, orderId, reduceBy);
+    if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
+    const order = outcome.value;
+    return c.json({ order_id: order.orderId, client_order_id: order.clientOrderId, remaining_count: formatCount(order.remainingCount), ts_ms: clock.now() });
+  });
+
+  // ---- portfolio reads ----
+
+  app.get('/portfolio/orders', (c) => {
+    const q = parseQuery(c, ordersQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const events = f.event_ticker ? new Set(f.event_ticker.split(',').map((e) => e.trim()).filter(Boolean)) : null;
+    const orders = exchange
+      .listOrders(c.get('userId'), { ...(f.ticker ? { ticker: f.ticker } : {}), ...(f.status ? { status: f.status } : {}) })
+      .filter(
+        (o) => inRange(o.createdTimeMs, f.min_ts, f.max_ts) && (!events || events.has(exchange.getMarket(o.ticker)?.eventTicker ?? '')),
+      );
+    const p = paged(() => pageNewestFirst(orders, f.limit ?? 100, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    return c.json({ orders: p.value.page.map(orderToWire), cursor: p.value.cursor });
+  });
+
+  app.get('/portfolio/orders/:orderId', (c) => {
+    const order = exchange.getOrder(c.get('userId'), c.req.param('orderId'));
+    if (!order) return send(c, notFound('order not found'));
+    return c.json({ order: orderToWire(order) });
+  });
+
+  app.get('/portfolio/fills', (c) => {
+    const q = parseQuery(c, fillsQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const fills = exchange.listFills(c.get('userId'), {
+      ...(f.ticker ? { ticker: f.ticker } : {}),
+      ...(f.order_id ? { orderId: f.order_id } : {}),
+      ...(f.min_ts !== undefined ? { minTsMs: f.min_ts * 1000 } : {}),
+      ...(f.max_ts !== undefined ? { maxTsMs: f.max_ts * 1000 + 999 } : {}),
+    });
+    const p = paged(() => pageNewestFirst(fills, f.limit ?? 100, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    return c.json({ fills: p.value.page.map(fillToWire), cursor: p.value.cursor });
+  });
+
+  app.get('/portfolio/positions', (c) => {
+    const q = parseQuery(c, positionsQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const eventOf = (ticker: string) => exchange.getMarket(ticker)?.eventTicker ?? '';
+    const filters = f.count_filter ? new Set(f.count_filter.split(',')) : null;
+    const positions = exchange
+      .listPositions(c.get('userId'))
+      .filter(
+        (p) =>
+          (f.ticker === undefined || p.ticker === f.ticker) &&
+          (f.event_ticker === undefined || eventOf(p.ticker) === f.event_ticker) &&
+          (!filters || (filters.has('position') && p.position !== 0) || (filters.has('total_traded') && p.totalTraded !== 0)),
+      )
+      .sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0));
+    const p = paged(() => pageInOrder(positions, f.limit ?? 100, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    return c.json({
+      market_positions: p.value.page.map(positionToWire),
+      event_positions: eventPositionsToWire(positions, eventOf),
+      cursor: p.value.cursor,
+    });
+  });
+
+  app.get('/portfolio/balance', (c) => {
+    const q = parseQuery(c, balanceQuery);
+    if (!q.ok) return send(c, q.reply);
+    const userId = c.get('userId');
+    const cash = exchange.balance(userId);
+    // Kalshi's portfolio_value is the current value of the positions held, marked here at the
+    // executable side of the book (long YES at the YES bid, long NO at the NO bid)
+    let positionsValue: Micros = 0;
+    for (const p of exchange.listPositions(userId)) {
+      if (p.position === 0) continue;
+      const book = exchange.bookLevels(p.ticker);
+      const bid = p.position > 0 ? book?.yes.at(-1)?.[0] : book?.no.at(-1)?.[0];
+      positionsValue += (bid ?? 0) * Math.abs(p.position);
+    }
+    return c.json({
+      balance: microsToCents(cash),
+      balance_dollars: formatDollars(cash),
+      portfolio_value: microsToCents(positionsValue),
+      updated_ts: unixSeconds(clock.now()),
+    });
+  });
+
+  app.get('/portfolio/settlements', (c) => {
+    const q = parseQuery(c, settlementsQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const settlements = exchange
+      .listSettlements(c.get('userId'))
+      .filter(
+        (s) =>
+          (f.ticker === undefined || s.ticker === f.ticker) &&
+          (f.event_ticker === undefined || s.eventTicker === f.event_ticker) &&
+          inRange(s.settledTimeMs, f.min_ts, f.max_ts),
+      );
+    const p = paged(() => pageNewestFirst(settlements, f.limit ?? 100, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    return c.json({ settlements: p.value.page.map(settlementToWire), cursor: p.value.cursor });
+  });
+
+  return app;
+}
+
+function cancelResponse(order: SimOrder, reducedBy: Count, nowMs: number) {
+  return { order_id: order.orderId, client_order_id: order.clientOrderId, reduced_by: formatCount(reducedBy), ts_ms: nowMs };
+}
