@@ -1,0 +1,869 @@
+/**
+ * The Kalshi Trade API v2 REST client (on global `fetch`), used by the trader's actors for orders,
+ * portfolio sync and reconciliation, and by market discovery/recording. It sits in the adapters
+ * layer: it knows HTTP, signing and Kalshi's wire format, and hands out the integer money types of
+ * `src/core/money.ts` through the schemas in `rest.schemas.ts`.
+ *
+ * Safety rules it enforces:
+ * - every call has a timeout; reads retry on 429/5xx/network/timeout with backoff and jitter;
+ * - creates are never blindly retried: after an ambiguous failure the order is looked up by its
+ *   `client_order_id` and sent again only when it is certainly absent; a 409 duplicate resolves to
+ *   the existing order; a failed lookup surfaces as KalshiOrderOutcomeUnknownError;
+ * - cancels retry (they are idempotent), and a 404 after a retried cancel means "already gone";
+ * - in a read-only environment (production) every order-writing method throws before any I/O.
+ */
+import type { z } from 'zod';
+import { systemClock, type Clock } from '../../core/clock.ts';
+import { formatCount, formatPrice, type Count, type Micros, type Price } from '../../core/money.ts';
+import { signRequest, type KalshiCredentials } from './auth.ts';
+import type { KalshiEndpoints } from './environments.ts';
+import {
+  InvalidOrderRequestError,
+  KalshiApiError,
+  KalshiNetworkError,
+  KalshiOrderOutcomeUnknownError,
+  KalshiTimeoutError,
+  KalshiValidationError,
+  MissingCredentialsError,
+  ReadOnlyEnvironmentError,
+  isRetryableError,
+} from './errors.ts';
+import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './retry.ts';
+import {
+  BatchCancelOrdersV2ResponseSchema,
+  BatchCreateOrdersV2ResponseSchema,
+  CancelOrderV2ResponseSchema,
+  CreateOrderV2RequestSchema,
+  CreateOrderV2ResponseSchema,
+  ExchangeStatusSchema,
+  GetFillsResponseSchema,
+  GetMarketResponseSchema,
+  GetMarketsResponseSchema,
+  GetOrderbookResponseSchema,
+  GetOrderResponseSchema,
+  GetOrdersResponseSchema,
+  GetPositionsResponseSchema,
+  GetSettlementsResponseSchema,
+  BalanceSchema,
+  type KalshiBalance,
+  type KalshiBookSide,
+  type KalshiCreateOrderResponse,
+  type KalshiEventPosition,
+  type KalshiExchangeStatus,
+  type KalshiFill,
+  type KalshiMarket,
+  type KalshiOrder,
+  type KalshiOrderbook,
+  type KalshiOrderStatus,
+  type KalshiPosition,
+  type KalshiSelfTradePrevention,
+  type KalshiSettlement,
+  type KalshiTimeInForce,
+} from './rest.schemas.ts';
+
+export interface KalshiRestOptions {
+  endpoints: KalshiEndpoints;
+  credentials?: KalshiCredentials;
+  /** Per request, including reading the body. Default 10,000 ms. */
+  timeoutMs?: number;
+  /** `attempts` = total tries of one call (1 = no retry). Default 4 tries, DEFAULT_BACKOFF. */
+  retry?: { attempts: number; backoff: BackoffPolicy };
+  /** Signature timestamps and backoff waits. Default: the system clock. */
+  clock?: Clock;
+  /** Default: the global `fetch`, looked up at call time (so test interceptors installed later apply). */
+  fetch?: typeof fetch;
+  /** Jitter source. Default Math.random. */
+  random?: () => number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request and result types
+
+/**
+ * Query timestamps (`min…Ts`, `max…Ts`) are Unix **seconds**, as Kalshi expects; values that look
+ * like milliseconds are refused.
+ */
+export interface KalshiMarketFilter {
+  /** Query vocabulary (differs from the `status` values in responses). */
+  status?: 'unopened' | 'open' | 'paused' | 'closed' | 'settled';
+  eventTicker?: string;
+  seriesTicker?: string;
+  tickers?: string[];
+  /** Page size, 1–1000 (Kalshi's default 100). */
+  limit?: number;
+  cursor?: string;
+  minCreatedTs?: number;
+  maxCreatedTs?: number;
+  minCloseTs?: number;
+  maxCloseTs?: number;
+  minSettledTs?: number;
+  maxSettledTs?: number;
+  minUpdatedTs?: number;
+  mveFilter?: 'only' | 'exclude';
+}
+
+export interface KalshiOrderFilter {
+  ticker?: string;
+  /** Up to 10 event tickers. */
+  eventTickers?: string[];
+  status?: KalshiOrderStatus;
+  minTs?: number;
+  maxTs?: number;
+  limit?: number;
+  cursor?: string;
+  subaccount?: number;
+}
+
+export interface KalshiFillFilter {
+  ticker?: string;
+  orderId?: string;
+  minTs?: number;
+  maxTs?: number;
+  limit?: number;
+  cursor?: string;
+  subaccount?: number;
+}
+
+export interface KalshiPositionFilter {
+  ticker?: string;
+  eventTicker?: string;
+  /** Only positions where one of these is non-zero. */
+  countFilter?: ('position' | 'total_traded')[];
+  limit?: number;
+  cursor?: string;
+  subaccount?: number;
+}
+
+export interface KalshiSettlementFilter {
+  ticker?: string;
+  eventTicker?: string;
+  minTs?: number;
+  maxTs?: number;
+  limit?: number;
+  cursor?: string;
+  subaccount?: number;
+}
+
+export interface KalshiCreateOrderRequest {
+  ticker: string;
+  /** Required: the idempotency key that makes a lost answer recoverable. Journal it before sending. */
+  clientOrderId: string;
+  /** YES book: bid = buy YES, ask = sell YES (= buy NO at $1 − price). */
+  side: KalshiBookSide;
+  /** YES-leg limit price. */
+  price: Price;
+  count: Count;
+  timeInForce: KalshiTimeInForce;
+  /** Unix seconds; with good_till_canceled only. */
+  expirationTime?: number;
+  postOnly?: boolean;
+  /** Default 'taker_at_cross'. */
+  selfTradePrevention?: KalshiSelfTradePrevention;
+  reduceOnly?: boolean;
+  cancelOrderOnPause?: boolean;
+  subaccount?: number;
+  orderGroupId?: string;
+}
+
+/** The outcome of a successful create, whether answered directly or recovered by lookup. */
+export interface KalshiOrderPlacement {
+  orderId: string;
+  clientOrderId: string;
+  fillCount: Count;
+  remainingCount: Count;
+  /**
+   * 'created': the exchange answered the POST. 'recovered': the answer was lost (or was a 409
+   * duplicate) and the order was found by `client_order_id` — `order` then holds its full state.
+   */
+  source: 'created' | 'recovered';
+  /** Per contract, in Micros; only from a direct answer with fills. */
+  averageFillPrice: Micros | null;
+  averageFeePaid: Micros | null;
+  tsMs: number | null;
+  order: KalshiOrder | null;
+  /** POST requests sent for this order (2 means: the first was certainly lost, then resent). */
+  posts: number;
+}
+
+export interface KalshiCancelResult {
+  orderId: string;
+  clientOrderId: string | null;
+  /** Contracts canceled by this call; null when the order was already gone. */
+  reducedBy: Count | null;
+  tsMs: number | null;
+  /** True when a retried cancel found the order no longer there (404): it was canceled, filled or expired. */
+  alreadyGone: boolean;
+}
+
+export type KalshiBatchCreateResult =
+  | { clientOrderId: string; status: 'placed'; placement: KalshiOrderPlacement }
+  | { clientOrderId: string; status: 'rejected'; code: string | null; message: string | null }
+  | { clientOrderId: string; status: 'unknown'; error: KalshiOrderOutcomeUnknownError };
+
+export type KalshiBatchCancelResult =
+  | { orderId: string; status: 'canceled'; clientOrderId: string | null; reducedBy: Count | null }
+  | { orderId: string; status: 'already_gone' }
+  | { orderId: string; status: 'rejected'; code: string | null; message: string | null };
+
+export interface KalshiPositions {
+  marketPositions: KalshiPosition[];
+  eventPositions: KalshiEventPosition[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+
+type QueryValue = string | number | boolean | undefined | null;
+
+interface CallSpec<T> {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Relative to the REST base, e.g. `/markets`. */
+  path: string;
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  schema: z.ZodType<T>;
+}
+
+/** Marker schema for endpoints that answer 204 with no body. */
+const NO_CONTENT = {} as z.ZodType<void>;
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_ATTEMPTS = 4;
+/** Page size for client_order_id lookups (Kalshi's documented default is 100; larger pages cost the same tokens). */
+const LOOKUP_PAGE_SIZE = 200;
+/** Query timestamps above this are milliseconds by mistake (1e11 s is the year 5138). */
+const MAX_PLAUSIBLE_SECONDS = 1e11;
+
+function seconds(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer of Unix seconds, got ${value}`);
+  if (value >= MAX_PLAUSIBLE_SECONDS) throw new RangeError(`${name} is Unix seconds; ${value} looks like milliseconds`);
+  return value;
+}
+
+function commaList(values: string[] | undefined): string | undefined {
+  return values && values.length > 0 ? values.join(',') : undefined;
+}
+
+function segment(value: string, what: string): string {
+  if (typeof value !== 'string' || value === '') throw new RangeError(`${what} is empty`);
+  return encodeURIComponent(value);
+}
+
+function isDuplicateOrder(error: unknown): error is KalshiApiError {
+  return error instanceof KalshiApiError && error.status === 409;
+}
+
+/** Builds and checks the V2 create body; every problem is reported before any request is made. */
+function createOrderBody(req: KalshiCreateOrderRequest): Record<string, unknown> {
+  if (typeof req.clientOrderId !== 'string' || req.clientOrderId.trim() === '') {
+    throw new InvalidOrderRequestError('createOrder: clientOrderId is required (it makes a lost answer recoverable)');
+  }
+  if (!Number.isSafeInteger(req.price)) throw new InvalidOrderRequestError(`createOrder: price must be an integer Price, got ${req.price}`);
+  if (!Number.isSafeInteger(req.count)) throw new InvalidOrderRequestError(`createOrder: count must be an integer Count, got ${req.count}`);
+  if (req.expirationTime !== undefined) seconds('expirationTime', req.expirationTime);
+  const body: Record<string, unknown> = {
+    ticker: req.ticker,
+    client_order_id: req.clientOrderId,
+    side: req.side,
+    count: formatCount(req.count),
+    price: formatPrice(req.price),
+    time_in_force: req.timeInForce,
+    self_trade_prevention_type: req.selfTradePrevention ?? 'taker_at_cross',
+  };
+  if (req.expirationTime !== undefined) body.expiration_time = req.expirationTime;
+  if (req.postOnly !== undefined) body.post_only = req.postOnly;
+  if (req.reduceOnly !== undefined) body.reduce_only = req.reduceOnly;
+  if (req.cancelOrderOnPause !== undefined) body.cancel_order_on_pause = req.cancelOrderOnPause;
+  if (req.subaccount !== undefined) body.subaccount = req.subaccount;
+  if (req.orderGroupId !== undefined) body.order_group_id = req.orderGroupId;
+  const checked = CreateOrderV2RequestSchema.safeParse(body);
+  if (!checked.success) {
+    const why = checked.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    throw new InvalidOrderRequestError(`createOrder ${req.clientOrderId}: ${why}`);
+  }
+  return body;
+}
+
+function placementFromResponse(r: KalshiCreateOrderResponse, clientOrderId: string, posts: number): KalshiOrderPlacement {
+  return {
+    orderId: r.orderId,
+    clientOrderId: r.clientOrderId ?? clientOrderId,
+    fillCount: r.fillCount,
+    remainingCount: r.remainingCount,
+    source: 'created',
+    averageFillPrice: r.averageFillPrice,
+    averageFeePaid: r.averageFeePaid,
+    tsMs: r.tsMs,
+    order: null,
+    posts,
+  };
+}
+
+function placementFromOrder(order: KalshiOrder, posts: number): KalshiOrderPlacement {
+  return {
+    orderId: order.orderId,
+    clientOrderId: order.clientOrderId,
+    fillCount: order.fillCount,
+    remainingCount: order.remainingCount,
+    source: 'recovered',
+    averageFillPrice: null,
+    averageFeePaid: null,
+    tsMs: order.createdTimeMs,
+    order,
+    posts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class KalshiRestClient {
+  readonly endpoints: KalshiEndpoints;
+  private readonly credentials: KalshiCredentials | undefined;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly clock: Clock;
+  private readonly fetchImpl: typeof fetch | undefined;
+  private readonly random: () => number;
+  private readonly baseUrl: string;
+
+  constructor(options: KalshiRestOptions) {
+    this.endpoints = options.endpoints;
+    this.credentials = options.credentials;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.timeoutMs}`);
+    this.attempts = options.retry?.attempts ?? DEFAULT_ATTEMPTS;
+    if (!Number.isInteger(this.attempts) || this.attempts < 1) throw new RangeError(`retry.attempts must be an integer ≥ 1, got ${this.attempts}`);
+    this.backoff = options.retry?.backoff ?? DEFAULT_BACKOFF;
+    this.clock = options.clock ?? systemClock;
+    this.fetchImpl = options.fetch;
+    this.random = options.random ?? Math.random;
+    this.baseUrl = options.endpoints.restBaseUrl.replace(/\/+$/, '');
+  }
+
+  /** Whether requests are signed. */
+  get authenticated(): boolean {
+    return this.credentials !== undefined;
+  }
+
+  // ---- exchange & markets (public) ----------------------------------------------------------
+
+  async getExchangeStatus(): Promise<KalshiExchangeStatus> {
+    return this.read({ method: 'GET', path: '/exchange/status', schema: ExchangeStatusSchema });
+  }
+
+  async getMarkets(filter: KalshiMarketFilter = {}): Promise<{ markets: KalshiMarket[]; cursor: string }> {
+    return this.read({
+      method: 'GET',
+      path: '/markets',
+      query: {
+        status: filter.status,
+        event_ticker: filter.eventTicker,
+        series_ticker: filter.seriesTicker,
+        tickers: commaList(filter.tickers),
+        limit: filter.limit,
+        cursor: filter.cursor || undefined,
+        min_created_ts: seconds('minCreatedTs', filter.minCreatedTs),
+        max_created_ts: seconds('maxCreatedTs', filter.maxCreatedTs),
+        min_close_ts: seconds('minCloseTs', filter.minCloseTs),
+        max_close_ts: seconds('maxCloseTs', filter.maxCloseTs),
+        min_settled_ts: seconds('minSettledTs', filter.minSettledTs),
+        max_settled_ts: seconds('maxSettledTs', filter.maxSettledTs),
+        min_updated_ts: seconds('minUpdatedTs', filter.minUpdatedTs),
+        mve_filter: filter.mveFilter,
+      },
+      schema: GetMarketsResponseSchema,
+    });
+  }
+
+  /** Every market matching `filter`, page by page, following cursors until Kalshi returns an empty one. */
+  iterateMarkets(filter: KalshiMarketFilter = {}): AsyncGenerator<KalshiMarket> {
+    return this.paginate('/markets', filter.cursor, async (cursor) => {
+      const page = await this.getMarkets({ ...filter, cursor });
+      return { items: page.markets, cursor: page.cursor };
+    });
+  }
+
+  async getAllMarkets(filter: KalshiMarketFilter = {}): Promise<KalshiMarket[]> {
+    return collect(this.iterateMarkets(filter));
+  }
+
+  async getMarket(ticker: string): Promise<KalshiMarket> {
+    const body = await this.read({ method: 'GET', path: `/markets/${segment(ticker, 'ticker')}`, schema: GetMarketResponseSchema });
+    return body.market;
+  }
+
+  /** YES and NO bid levels, `[price, count]`, ascending by price (best bid last), as Kalshi sends them. */
+  async getOrderbook(ticker: string, depth?: number): Promise<KalshiOrderbook> {
+    const body = await this.read({
+      method: 'GET',
+      path: `/markets/${segment(ticker, 'ticker')}/orderbook`,
+      query: { depth },
+      schema: GetOrderbookResponseSchema,
+    });
+    return body.orderbook_fp;
+  }
+
+  // ---- orders: writes -------------------------------------------------------------------------
+
+  /**
+   * Places one limit order (V2, YES book). Never creates a second order for one `clientOrderId`:
+   * after a lost answer it looks the order up and resends only if it is certainly absent.
+   * Throws KalshiOrderOutcomeUnknownError when the outcome cannot be established.
+   */
+  async createOrder(req: KalshiCreateOrderRequest): Promise<KalshiOrderPlacement> {
+    this.assertWritable('createOrder');
+    this.requireCredentials('createOrder');
+    const body = createOrderBody(req);
+    let posts = 0;
+    for (let attempt = 0; ; attempt++) {
+      posts++;
+      try {
+        const response = await this.send({ method: 'POST', path: '/portfolio/events/orders', body, schema: CreateOrderV2ResponseSchema });
+        return placementFromResponse(response, req.clientOrderId, posts);
+      } catch (error) {
+        if (isDuplicateOrder(error)) {
+          const existing = await this.lookupAfterFailedCreate(req);
+          if (existing) return placementFromOrder(existing, posts);
+          throw error;
+        }
+        if (!isRetryableError(error)) throw error;
+        // The POST may have reached the matching engine. Give it time to finish, then look.
+        await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+        const existing = await this.lookupAfterFailedCreate(req);
+        if (existing) return placementFromOrder(existing, posts);
+        if (attempt + 1 >= this.attempts) throw error;
+      }
+    }
+  }
+
+  /**
+   * Places several orders in one request. Results follow the input order. A lost answer is
+   * resolved item by item through `client_order_id`; only the orders certainly absent are resent.
+   */
+  async batchCreateOrders(reqs: KalshiCreateOrderRequest[]): Promise<KalshiBatchCreateResult[]> {
+    this.assertWritable('batchCreateOrders');
+    this.requireCredentials('batchCreateOrders');
+    if (reqs.length === 0) return [];
+    const bodies = reqs.map(createOrderBody);
+    const ids = new Set(reqs.map((r) => r.clientOrderId));
+    if (ids.size !== reqs.length) throw new InvalidOrderRequestError('batchCreateOrders: clientOrderIds must be distinct within a batch');
+
+    const results: (KalshiBatchCreateResult | undefined)[] = reqs.map(() => undefined);
+    const posts = reqs.map(() => 0);
+    let pending = reqs.map((_, i) => i);
+
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      for (const i of pending) posts[i]++;
+      let answer: z.output<typeof BatchCreateOrdersV2ResponseSchema>;
+      try {
+        answer = await this.send({
+          method: 'POST',
+          path: '/portfolio/events/orders/batched',
+          body: { orders: pending.map((i) => bodies[i]) },
+          schema: BatchCreateOrdersV2ResponseSchema,
+        });
+      } catch (error) {
+        if (!isRetryableError(error) && !isDuplicateOrder(error)) throw error;
+        if (isRetryableError(error)) await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+        const stillAbsent: number[] = [];
+        for (const i of pending) {
+          const found = await this.lookupForBatch(reqs[i], posts[i]);
+          if (found) results[i] = found;
+          else stillAbsent.push(i);
+        }
+        pending = stillAbsent;
+        if (pending.length > 0 && (attempt + 1 >= this.attempts || !isRetryableError(error))) {
+          const reason = error instanceof KalshiApiError ? error : null;
+          for (const i of pending) {
+            results[i] = {
+              clientOrderId: reqs[i].clientOrderId,
+              status: 'rejected',
+              code: reason?.code ?? null,
+              message: error instanceof Error ? error.message : String(error),
+            };
+          }
+          pending = [];
+        }
+        continue;
+      }
+
+      // Items come back in request order; match by client_order_id when Kalshi echoes it.
+      const byClientId = new Map(answer.orders.filter((o) => o.clientOrderId).map((o) => [o.clientOrderId as string, o]));
+      for (const [position, i] of pending.entries()) {
+        const req = reqs[i];
+        const item = byClientId.get(req.clientOrderId) ?? answer.orders[position];
+        if (!item) {
+          results[i] = { clientOrderId: req.clientOrderId, status: 'rejected', code: null, message: 'missing from the batch answer' };
+        } else if (item.error) {
+          results[i] =
+            item.error.code === 'order_already_exists'
+              ? ((await this.lookupForBatch(req, posts[i])) ?? {
+                  clientOrderId: req.clientOrderId,
+                  status: 'rejected',
+                  code: item.error.code,
+                  message: item.error.message,
+                })
+              : { clientOrderId: req.clientOrderId, status: 'rejected', code: item.error.code, message: item.error.message };
+        } else if (item.orderId && item.fillCount !== null && item.remainingCount !== null) {
+          results[i] = {
+            clientOrderId: req.clientOrderId,
+            status: 'placed',
+            placement: placementFromResponse(
+              {
+                orderId: item.orderId,
+                clientOrderId: item.clientOrderId,
+                fillCount: item.fillCount,
+                remainingCount: item.remainingCount,
+                averageFillPrice: item.averageFillPrice,
+                averageFeePaid: item.averageFeePaid,
+                tsMs: item.tsMs,
+              },
+              req.clientOrderId,
+              posts[i],
+            ),
+          };
+        } else {
+          results[i] = { clientOrderId: req.clientOrderId, status: 'rejected', code: null, message: 'batch item has neither an order nor an error' };
+        }
+      }
+      pending = [];
+    }
+    return results as KalshiBatchCreateResult[];
+  }
+
+  /**
+   * Cancels one order (V2). Retries on 429/5xx/network/timeout; a 404 on a retry means the first
+   * attempt (or a fill, or expiry) already removed it, reported as `alreadyGone`.
+   */
+  async cancelOrder(orderId: string, options: { ticker?: string; subaccount?: number } = {}): Promise<KalshiCancelResult> {
+    this.assertWritable('cancelOrder');
+    this.requireCredentials('cancelOrder');
+    const path = `/portfolio/events/orders/${segment(orderId, 'orderId')}`;
+    let retried = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.send({
+          method: 'DELETE',
+          path,
+          query: { market_ticker: options.ticker, subaccount: options.subaccount },
+          schema: CancelOrderV2ResponseSchema,
+        });
+        return { orderId: r.orderId, clientOrderId: r.clientOrderId, reducedBy: r.reducedBy, tsMs: r.tsMs, alreadyGone: false };
+      } catch (error) {
+        if (retried && error instanceof KalshiApiError && error.status === 404) {
+          return { orderId, clientOrderId: null, reducedBy: null, tsMs: null, alreadyGone: true };
+        }
+        if (!isRetryableError(error) || attempt + 1 >= this.attempts) throw error;
+        retried = true;
+        await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+      }
+    }
+  }
+
+  /** Cancels several orders in one request; retried as a whole (cancels are idempotent). Results follow the input order. */
+  async batchCancelOrders(orderIds: string[]): Promise<KalshiBatchCancelResult[]> {
+    this.assertWritable('batchCancelOrders');
+    this.requireCredentials('batchCancelOrders');
+    if (orderIds.length === 0) return [];
+    for (const id of orderIds) segment(id, 'orderId');
+    let retried = false;
+    for (let attempt = 0; ; attempt++) {
+      let answer: z.output<typeof BatchCancelOrdersV2ResponseSchema>;
+      try {
+        answer = await this.send({
+          method: 'DELETE',
+          path: '/portfolio/events/orders/batched',
+          body: { orders: orderIds.map((order_id) => ({ order_id })) },
+          schema: BatchCancelOrdersV2ResponseSchema,
+        });
+      } catch (error) {
+        if (!isRetryableError(error) || attempt + 1 >= this.attempts) throw error;
+        retried = true;
+        await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+        continue;
+      }
+      const byId = new Map(answer.orders.map((o) => [o.orderId, o]));
+      return orderIds.map((orderId): KalshiBatchCancelResult => {
+        const item = byId.get(orderId);
+        if (!item) return { orderId, status: 'rejected', code: null, message: 'missing from the batch answer' };
+        if (item.error) {
+          // per-item errors carry no HTTP status; Kalshi's not-found codes say it
+          if (retried && /not[_ ]?found/i.test(item.error.code ?? '')) return { orderId, status: 'already_gone' };
+          return { orderId, status: 'rejected', code: item.error.code, message: item.error.message };
+        }
+        return { orderId, status: 'canceled', clientOrderId: item.clientOrderId, reducedBy: item.reducedBy };
+      });
+    }
+  }
+
+  /** Cancels every resting event order of the account (shutdown). Kalshi may also cancel orders placed during the following minute. */
+  async cancelAllOrders(options: { subaccount?: number } = {}): Promise<void> {
+    this.assertWritable('cancelAllOrders');
+    this.requireCredentials('cancelAllOrders');
+    await this.retrying(() =>
+      this.send({ method: 'DELETE', path: '/portfolio/events/orders', query: { subaccount: options.subaccount }, schema: NO_CONTENT }),
+    );
+  }
+
+  // ---- orders: reads --------------------------------------------------------------------------
+
+  async getOrders(filter: KalshiOrderFilter = {}): Promise<{ orders: KalshiOrder[]; cursor: string }> {
+    this.requireCredentials('getOrders');
+    return this.read({
+      method: 'GET',
+      path: '/portfolio/orders',
+      query: {
+        ticker: filter.ticker,
+        event_ticker: commaList(filter.eventTickers),
+        status: filter.status,
+        min_ts: seconds('minTs', filter.minTs),
+        max_ts: seconds('maxTs', filter.maxTs),
+        limit: filter.limit,
+        cursor: filter.cursor || undefined,
+        subaccount: filter.subaccount,
+      },
+      schema: GetOrdersResponseSchema,
+    });
+  }
+
+  iterateOrders(filter: KalshiOrderFilter = {}): AsyncGenerator<KalshiOrder> {
+    return this.paginate('/portfolio/orders', filter.cursor, async (cursor) => {
+      const page = await this.getOrders({ ...filter, cursor });
+      return { items: page.orders, cursor: page.cursor };
+    });
+  }
+
+  async getOrder(orderId: string): Promise<KalshiOrder> {
+    this.requireCredentials('getOrder');
+    const body = await this.read({ method: 'GET', path: `/portfolio/orders/${segment(orderId, 'orderId')}`, schema: GetOrderResponseSchema });
+    return body.order;
+  }
+
+  /**
+   * The order placed with `clientOrderId` (any status), or null when there is none. Pass the
+   * ticker whenever known: it keeps the scan to one market's orders.
+   */
+  async findOrderByClientOrderId(clientOrderId: string, ticker?: string): Promise<KalshiOrder | null> {
+    for await (const order of this.iterateOrders({ ticker, limit: LOOKUP_PAGE_SIZE })) {
+      if (order.clientOrderId === clientOrderId) return order;
+    }
+    return null;
+  }
+
+  // ---- portfolio ------------------------------------------------------------------------------
+
+  async getFills(filter: KalshiFillFilter = {}): Promise<{ fills: KalshiFill[]; cursor: string }> {
+    this.requireCredentials('getFills');
+    return this.read({
+      method: 'GET',
+      path: '/portfolio/fills',
+      query: {
+        ticker: filter.ticker,
+        order_id: filter.orderId,
+        min_ts: seconds('minTs', filter.minTs),
+        max_ts: seconds('maxTs', filter.maxTs),
+        limit: filter.limit,
+        cursor: filter.cursor || undefined,
+        subaccount: filter.subaccount,
+      },
+      schema: GetFillsResponseSchema,
+    });
+  }
+
+  iterateFills(filter: KalshiFillFilter = {}): AsyncGenerator<KalshiFill> {
+    return this.paginate('/portfolio/fills', filter.cursor, async (cursor) => {
+      const page = await this.getFills({ ...filter, cursor });
+      return { items: page.fills, cursor: page.cursor };
+    });
+  }
+
+  async getPositions(filter: KalshiPositionFilter = {}): Promise<KalshiPositions & { cursor: string }> {
+    this.requireCredentials('getPositions');
+    const body = await this.read({
+      method: 'GET',
+      path: '/portfolio/positions',
+      query: {
+        ticker: filter.ticker,
+        event_ticker: filter.eventTicker,
+        count_filter: commaList(filter.countFilter),
+        limit: filter.limit,
+        cursor: filter.cursor || undefined,
+        subaccount: filter.subaccount,
+      },
+      schema: GetPositionsResponseSchema,
+    });
+    return { marketPositions: body.market_positions, eventPositions: body.event_positions, cursor: body.cursor };
+  }
+
+  /** All pages of positions, market and event positions concatenated. */
+  async getAllPositions(filter: KalshiPositionFilter = {}): Promise<KalshiPositions> {
+    const all: KalshiPositions = { marketPositions: [], eventPositions: [] };
+    const pages = this.paginate('/portfolio/positions', filter.cursor, async (cursor) => {
+      const page = await this.getPositions({ ...filter, cursor });
+      return { items: [page], cursor: page.cursor };
+    });
+    for await (const page of pages) {
+      all.marketPositions.push(...page.marketPositions);
+      all.eventPositions.push(...page.eventPositions);
+    }
+    return all;
+  }
+
+  async getBalance(options: { subaccount?: number } = {}): Promise<KalshiBalance> {
+    this.requireCredentials('getBalance');
+    return this.read({ method: 'GET', path: '/portfolio/balance', query: { subaccount: options.subaccount }, schema: BalanceSchema });
+  }
+
+  async getSettlements(filter: KalshiSettlementFilter = {}): Promise<{ settlements: KalshiSettlement[]; cursor: string }> {
+    this.requireCredentials('getSettlements');
+    return this.read({
+      method: 'GET',
+      path: '/portfolio/settlements',
+      query: {
+        ticker: filter.ticker,
+        event_ticker: filter.eventTicker,
+        min_ts: seconds('minTs', filter.minTs),
+        max_ts: seconds('maxTs', filter.maxTs),
+        limit: filter.limit,
+        cursor: filter.cursor || undefined,
+        subaccount: filter.subaccount,
+      },
+      schema: GetSettlementsResponseSchema,
+    });
+  }
+
+  iterateSettlements(filter: KalshiSettlementFilter = {}): AsyncGenerator<KalshiSettlement> {
+    return this.paginate('/portfolio/settlements', filter.cursor, async (cursor) => {
+      const page = await this.getSettlements({ ...filter, cursor });
+      return { items: page.settlements, cursor: page.cursor };
+    });
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  private assertWritable(operation: string): void {
+    if (this.endpoints.readOnly) throw new ReadOnlyEnvironmentError(operation, this.endpoints.environment);
+  }
+
+  private requireCredentials(operation: string): void {
+    if (!this.credentials) throw new MissingCredentialsError(operation);
+  }
+
+  private async lookupAfterFailedCreate(req: KalshiCreateOrderRequest): Promise<KalshiOrder | null> {
+    try {
+      return await this.findOrderByClientOrderId(req.clientOrderId, req.ticker);
+    } catch (error) {
+      throw new KalshiOrderOutcomeUnknownError(req.clientOrderId, req.ticker, error);
+    }
+  }
+
+  private async lookupForBatch(req: KalshiCreateOrderRequest, posts: number): Promise<KalshiBatchCreateResult | null> {
+    try {
+      const order = await this.lookupAfterFailedCreate(req);
+      return order ? { clientOrderId: req.clientOrderId, status: 'placed', placement: placementFromOrder(order, posts) } : null;
+    } catch (error) {
+      if (error instanceof KalshiOrderOutcomeUnknownError) return { clientOrderId: req.clientOrderId, status: 'unknown', error };
+      throw error;
+    }
+  }
+
+  /** A read: retried on 429/5xx/network/timeout. */
+  private read<T>(spec: CallSpec<T>): Promise<T> {
+    return this.retrying(() => this.send(spec));
+  }
+
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isRetryableError(error) || attempt + 1 >= this.attempts) throw error;
+        await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+      }
+    }
+  }
+
+  private async *paginate<T>(
+    path: string,
+    firstCursor: string | undefined,
+    page: (cursor: string | undefined) => Promise<{ items: T[]; cursor: string }>,
+  ): AsyncGenerator<T> {
+    const seen = new Set<string>();
+    let cursor = firstCursor || undefined;
+    for (;;) {
+      const { items, cursor: next } = await page(cursor);
+      yield* items;
+      if (!next) return;
+      // a server that hands back a cursor it already gave would otherwise loop forever
+      if (seen.has(next)) {
+        throw new KalshiValidationError('GET', this.pathOf(path), [{ path: 'cursor', message: 'cursor repeated: pagination does not advance' }]);
+      }
+      seen.add(next);
+      cursor = next;
+    }
+  }
+
+  private pathOf(relative: string): string {
+    return new URL(this.baseUrl + relative).pathname;
+  }
+
+  /** One HTTP exchange: sign, send with a timeout, read the whole body, validate. */
+  private async send<T>(spec: CallSpec<T>): Promise<T> {
+    const url = new URL(this.baseUrl + spec.path);
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+    }
+    // Kalshi signs the full path (with /trade-api/v2) and never the query
+    const path = url.pathname;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+    if (this.credentials) Object.assign(headers, signRequest(this.credentials, spec.method, path, Math.floor(this.clock.now())));
+
+    const fetchImpl = this.fetchImpl ?? globalThis.fetch;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetchImpl(url, {
+        method: spec.method,
+        headers,
+        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        signal: controller.signal,
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      if (controller.signal.aborted) throw new KalshiTimeoutError(spec.method, path, this.timeoutMs);
+      throw new KalshiNetworkError(spec.method, path, error);
+    } finally {
+      clearTimeout(timer);
+    }
+
+    if (status < 200 || status > 299) throw KalshiApiError.fromResponse(status, text, spec.method, path);
+    if (spec.schema === NO_CONTENT) return undefined as T;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new KalshiValidationError(spec.method, path, [{ path: '', message: `body is not JSON (HTTP ${status}, ${text.length} bytes)` }]);
+    }
+    const parsed = spec.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new KalshiValidationError(
+        spec.method,
+        path,
+        parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+      );
+    }
+    return parsed.data;
+  }
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
