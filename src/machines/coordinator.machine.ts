@@ -1,0 +1,845 @@
+/**
+ * The coordinator: the root statechart that brings the system up, keeps it running and says what
+ * is wrong. It sits at the top of src/machines; the wiring layer (server/cli/sessions) supplies the
+ * named actors (`initializeSystem`, `connectOrderbook`, `connectTradingClient`, `syncKalshiData`,
+ * `watchOrderbookHealth`, `shutdownSystem`) with `coordinatorMachine.provide({ actors })`.
+ *
+ *   startup → initializing → orderbook_connect → trading_client_connect → kalshi_data_sync → ready ⇄ acting
+ *                                 │ orderbook unavailable, trading configured                  │
+ *                                 └──► (continue) … ready with orderbook region `degraded` ─────┘
+ *   any stage ──failure/timeout/FATAL──► error ──backoff + jitter, forever──► the stage that failed
+ *   any state ──SHUTDOWN──► shutdown ──shutdownSystem (or its timeout)──► stopped (final)
+ *
+ * `ready` is parallel: `activity` (idle ⇄ acting, reported as the `acting` state), `orderbook`
+ * (normal ⇄ degraded, the degraded side re-invoking connectOrderbook with backoff) and `sync`
+ * (one periodic sync at a time; deferred while a trader is acting). Every wait is an XState
+ * delay, so the actor runs on the clock it was created with (VirtualClock in tests).
+ *
+ * Bugs of the original this chart rules out (original-system.md §7): error has real recovery
+ * edges and retries forever; every non-steady state has an enforced timeout; orderbook health is
+ * any-message activity (the watcher), never snapshot age; one sync at a time; degraded is a state
+ * in ready (operational), not an error.
+ */
+import { and, assign, fromCallback, fromPromise, not, raise, setup, stateIn } from 'xstate';
+import type { EventObject, StateValue } from 'xstate';
+import type {
+  BackoffPolicy,
+  ConnectOrderbookInput,
+  ConnectOrderbookOutput,
+  ConnectTradingClientOutput,
+  CoordinatorContext,
+  CoordinatorEvent,
+  CoordinatorInput,
+  CoordinatorStateName,
+  CoordinatorTimeouts,
+  InitializeSystemOutput,
+  RecoveryTarget,
+  ShutdownSystemInput,
+  StateDescription,
+  SyncKalshiDataInput,
+  SyncSummary,
+  TransitionNote,
+  WatchOrderbookHealthInput,
+} from './coordinator.types.ts';
+
+export const DEFAULT_TIMEOUTS: CoordinatorTimeouts = {
+  initializingMs: 60_000,
+  orderbookConnectMs: 30_000,
+  tradingClientConnectMs: 30_000,
+  kalshiDataSyncMs: 60_000,
+  actingMs: 30_000,
+  shutdownMs: 30_000,
+};
+
+export const DEFAULT_ERROR_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000, jitter: 0.2 };
+export const DEFAULT_ORDERBOOK_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };
+export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
+export const DEFAULT_SYNC_RETRY_MS = 5_000;
+export const DEFAULT_MAX_SYNC_FAILURES = 3;
+export const DEFAULT_ORDERBOOK_SILENCE_MS = 30_000;
+const DEFAULT_SEED = 0x5eed;
+
+/** Pipeline order, used to keep the earliest stage when failures pile up in `error`. */
+const STAGE_ORDER: readonly RecoveryTarget[] = [
+  'initializing',
+  'orderbook_connect',
+  'trading_client_connect',
+  'kalshi_data_sync',
+  'ready',
+];
+
+/**
+ * A uniform number in [0, 1) that depends only on (seed, n): the jitter of retry n. A pure hash
+ * instead of a stateful PRNG, so the delay of a retry is a function of the context and the model
+ * tests can traverse the chart without hidden state.
+ */
+export function jitterUnit(seed: number, n: number): number {
+  let x = (seed ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x21f0aaad);
+  x = Math.imul(x ^ (x >>> 15), 0x735a2d97);
+  x ^= x >>> 15;
+  return (x >>> 0) / 4_294_967_296;
+}
+
+/**
+ * Exponential backoff with subtractive jitter: attempt 0 waits about `baseMs`, each attempt
+ * doubles, never above `maxMs`; jitter removes up to `jitter` of the delay. With jitter < 0.5 the
+ * delays strictly grow until the cap (2·(1 − j) > 1).
+ */
+export function backoffDelayMs(attempt: number, policy: BackoffPolicy, unit: number): number {
+  const raw = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(0, attempt), 52));
+  return Math.max(1, Math.round(raw * (1 - policy.jitter * unit)));
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
+
+/** "30s", "1.5s", "250ms": how durations read in reasons. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s}s` : `${s.toFixed(1)}s`;
+}
+
+function earlierStage(a: RecoveryTarget, b: RecoveryTarget): RecoveryTarget {
+  return STAGE_ORDER.indexOf(a) <= STAGE_ORDER.indexOf(b) ? a : b;
+}
+
+/** A read-only configuration has no trading stages to resume at. */
+function recoveryTargetFor(context: CoordinatorContext, target: RecoveryTarget): RecoveryTarget {
+  if (!context.tradingEnabled && (target === 'trading_client_connect' || target === 'kalshi_data_sync')) {
+    return 'orderbook_connect';
+  }
+  return target;
+}
+
+function marketsPreview(markets: string[]): string[] {
+  return markets.length <= 3 ? markets : [...markets.slice(0, 2), `...and ${markets.length - 2} more`];
+}
+
+function syncReason(summary: SyncSummary): string {
+  const base = `Synced: ${summary.positions} positions, ${summary.restingOrders} orders, ${summary.newFills} new fills`;
+  return summary.repairs && summary.repairs.length > 0 ? `${base}; reconciled ${summary.repairs.length}` : base;
+}
+
+function readyReason(context: CoordinatorContext): string {
+  const n = context.markets.length;
+  if (!context.tradingEnabled) return `Recording ${n} markets (read-only, no trading client)`;
+  if (context.degraded) return `DEGRADED MODE: trading enabled without orderbook (${n} markets, retrying)`;
+  return `System fully operational with ${n} markets and trading enabled`;
+}
+
+const notProvided = <TOutput, TInput>(name: string) =>
+  fromPromise<TOutput, TInput>(async () => {
+    throw new Error(`coordinator actor "${name}" not provided: supply it with coordinatorMachine.provide({ actors })`);
+  });
+
+function contextFromInput(input: CoordinatorInput): CoordinatorContext {
+  return {
+    tradingEnabled: input.tradingEnabled,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
+    errorBackoff: { ...DEFAULT_ERROR_BACKOFF, ...input.errorBackoff },
+    orderbookBackoff: { ...DEFAULT_ORDERBOOK_BACKOFF, ...input.orderbookBackoff },
+    seed: input.seed ?? DEFAULT_SEED,
+    syncIntervalMs: input.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+    syncRetryMs: input.syncRetryMs ?? DEFAULT_SYNC_RETRY_MS,
+    maxSyncFailures: Math.max(1, input.maxSyncFailures ?? DEFAULT_MAX_SYNC_FAILURES),
+    orderbookSilenceMs: input.orderbookSilenceMs ?? DEFAULT_ORDERBOOK_SILENCE_MS,
+    cancelOrdersOnShutdown: input.cancelOrdersOnShutdown ?? false,
+    markets: [],
+    degraded: false,
+    lastError: null,
+    errorCount: 0,
+    retryCount: 0,
+    retryDelayMs: 0,
+    resumeAt: 'initializing',
+    stage: 'initializing',
+    orderbookAttempts: 0,
+    lastSyncAtMs: null,
+    lastSyncSummary: null,
+    lastSyncError: null,
+    syncCount: 0,
+    consecutiveSyncFailures: 0,
+    syncQueued: false,
+    actingTraders: [],
+    actingTimeouts: 0,
+    actingRefused: 0,
+    startedAtMs: input.startedAtMs ?? 0,
+    lastTransition: { reason: 'Created', metadata: {} },
+  };
+}
+
+/** Context changes for entering `error`: counts, why, where to resume, and the jittered delay. */
+function errorEntry(
+  context: CoordinatorContext,
+  resumeAt: RecoveryTarget,
+  reason: string,
+  metadata: Record<string, unknown> = {},
+): Partial<CoordinatorContext> {
+  const target = recoveryTargetFor(context, resumeAt);
+  const retryDelayMs = backoffDelayMs(context.retryCount, context.errorBackoff, jitterUnit(context.seed, context.errorCount));
+  const errorCount = context.errorCount + 1;
+  return {
+    lastError: reason,
+    errorCount,
+    retryCount: context.retryCount + 1,
+    retryDelayMs,
+    resumeAt: target,
+    actingTraders: [],
+    syncQueued: false,
+    lastTransition: {
+      reason,
+      metadata: { ...metadata, resumeAt: target, errorCount, retryInMs: retryDelayMs, severity: 'error' },
+    },
+  };
+}
+
+const ACTING = '#coordinator.ready.activity.acting';
+const ORDERBOOK_NORMAL = '#coordinator.ready.orderbook.normal';
+const ORDERBOOK_DEGRADED = '#coordinator.ready.orderbook.degraded';
+
+export const coordinatorMachine = setup({
+  types: {} as {
+    context: CoordinatorContext;
+    events: CoordinatorEvent;
+    input: CoordinatorInput;
+  },
+  actors: {
+    initializeSystem: notProvided<InitializeSystemOutput, void>('initializeSystem'),
+    connectOrderbook: notProvided<ConnectOrderbookOutput, ConnectOrderbookInput>('connectOrderbook'),
+    connectTradingClient: notProvided<ConnectTradingClientOutput, void>('connectTradingClient'),
+    syncKalshiData: notProvided<SyncSummary, SyncKalshiDataInput>('syncKalshiData'),
+    watchOrderbookHealth: fromCallback<EventObject, WatchOrderbookHealthInput>(() => {
+      throw new Error('coordinator actor "watchOrderbookHealth" not provided: supply it with coordinatorMachine.provide({ actors })');
+    }),
+    shutdownSystem: notProvided<void, ShutdownSystemInput>('shutdownSystem'),
+  },
+  guards: {
+    tradingEnabled: ({ context }) => context.tradingEnabled,
+    readOnly: ({ context }) => !context.tradingEnabled,
+    orderbookUp: ({ context }) => !context.degraded,
+    resumeAt: ({ context }, params: { target: RecoveryTarget }) => context.resumeAt === params.target,
+    canAct: and(['tradingEnabled', stateIn(ORDERBOOK_NORMAL)]),
+    isActing: stateIn(ACTING),
+    lastActingTrader: ({ context, event }) => {
+      if (event.type !== 'TRADER_IDLE') return false;
+      const id = event.traderId ?? 'trader';
+      return context.actingTraders.every((t) => t === id);
+    },
+    syncQueued: ({ context }) => context.syncQueued,
+    tooManySyncFailures: ({ context }) => context.consecutiveSyncFailures + 1 >= context.maxSyncFailures,
+  },
+  delays: {
+    initializingTimeout: ({ context }) => context.timeouts.initializingMs,
+    orderbookConnectTimeout: ({ context }) => context.timeouts.orderbookConnectMs,
+    tradingClientConnectTimeout: ({ context }) => context.timeouts.tradingClientConnectMs,
+    kalshiDataSyncTimeout: ({ context }) => context.timeouts.kalshiDataSyncMs,
+    actingTimeout: ({ context }) => context.timeouts.actingMs,
+    shutdownTimeout: ({ context }) => context.timeouts.shutdownMs,
+    errorBackoff: ({ context }) => context.retryDelayMs,
+    orderbookRetryDelay: ({ context }) =>
+      backoffDelayMs(context.orderbookAttempts, context.orderbookBackoff, jitterUnit(context.seed + 1, context.orderbookAttempts)),
+    syncDelay: ({ context }) => (context.consecutiveSyncFailures > 0 ? context.syncRetryMs : context.syncIntervalMs),
+  },
+  actions: {
+    enterStage: assign((_, params: { stage: RecoveryTarget }) => ({ stage: params.stage })),
+    note: assign((_, params: TransitionNote) => ({ lastTransition: params })),
+
+    fail: assign(({ context }, params: { resumeAt: RecoveryTarget; reason: string; metadata?: Record<string, unknown> }) =>
+      errorEntry(context, params.resumeAt, params.reason, params.metadata),
+    ),
+    failOnFatal: assign(({ context, event }) => {
+      if (event.type !== 'FATAL') return {};
+      return errorEntry(context, event.resumeAt ?? context.stage, `Fatal: ${event.reason}`, { fatal: true });
+    }),
+    /** A further FATAL while already recovering: remember it, and resume at the earlier stage. */
+    absorbFatal: assign(({ context, event }) => {
+      if (event.type !== 'FATAL') return {};
+      const resumeAt = recoveryTargetFor(context, earlierStage(context.resumeAt, event.resumeAt ?? context.stage));
+      return { lastError: `Fatal: ${event.reason}`, errorCount: context.errorCount + 1, resumeAt };
+    }),
+    noteRetry: assign(({ context }) => ({
+      lastTransition: {
+        reason: `Retrying ${context.resumeAt} (attempt ${context.retryCount} after ${formatDuration(context.retryDelayMs)})`,
+        metadata: { recovery: true, resumeAt: context.resumeAt, attempt: context.retryCount, lastError: context.lastError },
+      },
+    })),
+
+    recordInitialized: assign((_, params: { markets: string[]; detail: Record<string, unknown> }) => ({
+      markets: params.markets,
+      lastTransition: {
+        reason: `Initialized: ${params.markets.length} markets selected`,
+        metadata: { ...params.detail, market_count: params.markets.length, markets: marketsPreview(params.markets) },
+      },
+    })),
+    recordOrderbookConnected: assign(({ context }, params: { detail: Record<string, unknown> }) => ({
+      degraded: false,
+      orderbookAttempts: 0,
+      lastTransition: {
+        reason: `Connected to ${context.markets.length} markets`,
+        metadata: { ...params.detail, market_count: context.markets.length, markets: marketsPreview(context.markets) },
+      },
+    })),
+    continueDegraded: assign((_, params: { cause: string }) => ({
+      degraded: true,
+      lastTransition: {
+        reason: `DEGRADED MODE: ${params.cause}; continuing without orderbook`,
+        metadata: { degraded: true, cause: params.cause, severity: 'warning' },
+      },
+    })),
+    recordTradingConnected: assign((_, params: { detail: Record<string, unknown> }) => ({
+      lastTransition: { reason: 'Trading client connected', metadata: { ...params.detail } },
+    })),
+    recordSync: assign(({ context }, params: { summary: SyncSummary }) => ({
+      lastSyncSummary: params.summary,
+      lastSyncAtMs: params.summary.atMs,
+      lastSyncError: null,
+      syncCount: context.syncCount + 1,
+      consecutiveSyncFailures: 0,
+      lastTransition:
+        params.summary.kind === 'initial'
+          ? { reason: syncReason(params.summary), metadata: { sync_type: 'initial', ...params.summary } }
+          : context.lastTransition,
+    })),
+    recordSyncFailure: assign(({ context }, params: { message: string }) => ({
+      lastSyncError: params.message,
+      consecutiveSyncFailures: context.consecutiveSyncFailures + 1,
+    })),
+    queueSync: assign({ syncQueued: true }),
+    dequeueSync: assign({ syncQueued: false }),
+    noteReady: assign(({ context }) => ({
+      retryCount: 0,
+      lastTransition: {
+        reason: readyReason(context),
+        metadata: {
+          markets_connected: context.markets.length,
+          degraded: context.degraded,
+          trading: context.tradingEnabled,
+          ...(context.lastSyncSummary ? { balance: context.lastSyncSummary.balance } : {}),
+        },
+      },
+    })),
+
+    markOrderbookDown: assign((_, params: { reason: string }) => ({
+      degraded: true,
+      lastTransition: { reason: `Orderbook down: ${params.reason}`, metadata: { degraded: true, severity: 'warning' } },
+    })),
+    markOrderbookRestored: assign((_, params: { reason: string }) => ({
+      degraded: false,
+      orderbookAttempts: 0,
+      lastTransition: { reason: `Orderbook restored: ${params.reason}`, metadata: { degraded: false, severity: 'success' } },
+    })),
+    countOrderbookAttempt: assign(({ context }, params: { message: string }) => ({
+      orderbookAttempts: context.orderbookAttempts + 1,
+      lastError: `orderbook reconnect failed: ${params.message}`,
+    })),
+
+    startActing: assign(({ context, event }) => ({
+      actingTraders: event.type === 'TRADER_ACTING' ? [event.traderId ?? 'trader'] : [],
+      lastTransition: {
+        reason: `Trader ${event.type === 'TRADER_ACTING' ? (event.traderId ?? 'trader') : ''} started a decision cycle`.replace('  ', ' '),
+        metadata: { traders: context.actingTraders.length + 1 },
+      },
+    })),
+    joinActing: assign(({ context, event }) => {
+      if (event.type !== 'TRADER_ACTING') return {};
+      const id = event.traderId ?? 'trader';
+      return context.actingTraders.includes(id) ? {} : { actingTraders: [...context.actingTraders, id] };
+    }),
+    leaveActing: assign(({ context, event }) => {
+      if (event.type !== 'TRADER_IDLE') return {};
+      const id = event.traderId ?? 'trader';
+      return { actingTraders: context.actingTraders.filter((t) => t !== id) };
+    }),
+    finishActing: assign(() => ({
+      actingTraders: [],
+      lastTransition: { reason: 'Decision cycle complete', metadata: {} },
+    })),
+    actingTimedOut: assign(({ context }) => ({
+      actingTraders: [],
+      actingTimeouts: context.actingTimeouts + 1,
+      lastTransition: {
+        reason: `acting timed out after ${formatDuration(context.timeouts.actingMs)} (traders: ${context.actingTraders.join(', ') || 'none'})`,
+        metadata: { acting_timeout: true, actingTimeouts: context.actingTimeouts + 1, severity: 'warning' },
+      },
+    })),
+    refuseActing: assign(({ context }) => ({ actingRefused: context.actingRefused + 1 })),
+
+    noteShutdown: assign(({ event }) => ({
+      lastTransition: {
+        reason: `Shutdown requested${event.type === 'SHUTDOWN' && event.reason ? `: ${event.reason}` : ''}`,
+        metadata: {},
+      },
+    })),
+  },
+}).createMachine({
+  id: 'coordinator',
+  context: ({ input }) => contextFromInput(input),
+  initial: 'startup',
+  on: {
+    SHUTDOWN: { target: '.shutdown', actions: 'noteShutdown' },
+    FATAL: { target: '.error', actions: 'failOnFatal' },
+  },
+  states: {
+    startup: {
+      description: 'Created, waiting for START (sent once observers are attached).',
+      on: {
+        START: {
+          target: 'initializing',
+          actions: { type: 'note', params: { reason: 'Starting state machine components', metadata: {} } },
+        },
+      },
+    },
+
+    initializing: {
+      description: 'Select markets, open the store.',
+      entry: { type: 'enterStage', params: { stage: 'initializing' } },
+      invoke: {
+        id: 'initializeSystem',
+        src: 'initializeSystem',
+        onDone: {
+          target: 'orderbook_connect',
+          actions: {
+            type: 'recordInitialized',
+            params: ({ event }) => {
+              const { markets, ...detail } = event.output;
+              return { markets: [...markets], detail };
+            },
+          },
+        },
+        onError: {
+          target: 'error',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => ({ resumeAt: 'initializing', reason: `initializing failed: ${errorText(event.error)}` }),
+          },
+        },
+      },
+      after: {
+        initializingTimeout: {
+          target: 'error',
+          actions: {
+            type: 'fail',
+            params: ({ context }) => ({
+              resumeAt: 'initializing',
+              reason: `initializing timed out after ${formatDuration(context.timeouts.initializingMs)}`,
+              metadata: { timeout: true },
+            }),
+          },
+        },
+      },
+    },
+
+    orderbook_connect: {
+      description: 'Connect the market-data stream and subscribe the markets. Non-critical when trading is configured.',
+      entry: { type: 'enterStage', params: { stage: 'orderbook_connect' } },
+      invoke: {
+        id: 'connectOrderbook',
+        src: 'connectOrderbook',
+        input: ({ context }) => ({ markets: context.markets, attempt: 0 }),
+        onDone: [
+          {
+            guard: 'tradingEnabled',
+            target: 'trading_client_connect',
+            actions: { type: 'recordOrderbookConnected', params: ({ event }) => ({ detail: { ...event.output } }) },
+          },
+          {
+            target: 'ready',
+            actions: [
+              { type: 'recordOrderbookConnected', params: ({ event }) => ({ detail: { ...event.output } }) },
+              'noteReady',
+            ],
+          },
+        ],
+        onError: [
+          {
+            guard: 'tradingEnabled',
+            target: 'trading_client_connect',
+            actions: {
+              type: 'continueDegraded',
+              params: ({ event }) => ({ cause: `orderbook unavailable (${errorText(event.error)})` }),
+            },
+          },
+          {
+            target: 'error',
+            actions: {
+              type: 'fail',
+              params: ({ event }) => ({ resumeAt: 'orderbook_connect', reason: `orderbook_connect failed: ${errorText(event.error)}` }),
+            },
+          },
+        ],
+      },
+      after: {
+        orderbookConnectTimeout: [
+          {
+            guard: 'tradingEnabled',
+            target: 'trading_client_connect',
+            actions: {
+              type: 'continueDegraded',
+              params: ({ context }) => ({
+                cause: `orderbook_connect timed out after ${formatDuration(context.timeouts.orderbookConnectMs)}`,
+              }),
+            },
+          },
+          {
+            target: 'error',
+            actions: {
+              type: 'fail',
+              params: ({ context }) => ({
+                resumeAt: 'orderbook_connect',
+                reason: `orderbook_connect timed out after ${formatDuration(context.timeouts.orderbookConnectMs)}`,
+                metadata: { timeout: true },
+              }),
+            },
+          },
+        ],
+      },
+    },
+
+    trading_client_connect: {
+      description: 'Open the authenticated trading client (skipped in read-only mode).',
+      entry: { type: 'enterStage', params: { stage: 'trading_client_connect' } },
+      invoke: {
+        id: 'connectTradingClient',
+        src: 'connectTradingClient',
+        onDone: {
+          target: 'kalshi_data_sync',
+          actions: { type: 'recordTradingConnected', params: ({ event }) => ({ detail: { ...event.output } }) },
+        },
+        onError: {
+          target: 'error',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => ({
+              resumeAt: 'trading_client_connect',
+              reason: `trading_client_connect failed: ${errorText(event.error)}`,
+            }),
+          },
+        },
+      },
+      after: {
+        tradingClientConnectTimeout: {
+          target: 'error',
+          actions: {
+            type: 'fail',
+            params: ({ context }) => ({
+              resumeAt: 'trading_client_connect',
+              reason: `trading_client_connect timed out after ${formatDuration(context.timeouts.tradingClientConnectMs)}`,
+              metadata: { timeout: true },
+            }),
+          },
+        },
+      },
+    },
+
+    kalshi_data_sync: {
+      description: 'Balance, positions, orders, fills; reconcile with the journal before trading.',
+      entry: { type: 'enterStage', params: { stage: 'kalshi_data_sync' } },
+      invoke: {
+        id: 'syncKalshiData',
+        src: 'syncKalshiData',
+        input: ({ context }) => ({ kind: 'initial' as const, markets: context.markets }),
+        onDone: [
+          {
+            guard: 'orderbookUp',
+            target: 'ready',
+            actions: [{ type: 'recordSync', params: ({ event }) => ({ summary: event.output }) }, 'noteReady'],
+          },
+          {
+            target: ORDERBOOK_DEGRADED,
+            actions: [{ type: 'recordSync', params: ({ event }) => ({ summary: event.output }) }, 'noteReady'],
+          },
+        ],
+        onError: {
+          target: 'error',
+          actions: {
+            type: 'fail',
+            params: ({ event }) => ({ resumeAt: 'kalshi_data_sync', reason: `kalshi_data_sync failed: ${errorText(event.error)}` }),
+          },
+        },
+      },
+      after: {
+        kalshiDataSyncTimeout: {
+          target: 'error',
+          actions: {
+            type: 'fail',
+            params: ({ context }) => ({
+              resumeAt: 'kalshi_data_sync',
+              reason: `kalshi_data_sync timed out after ${formatDuration(context.timeouts.kalshiDataSyncMs)}`,
+              metadata: { timeout: true },
+            }),
+          },
+        },
+      },
+    },
+
+    ready: {
+      description: 'Operational. Reported as `acting` while a trader runs a decision cycle.',
+      type: 'parallel',
+      entry: { type: 'enterStage', params: { stage: 'ready' } },
+      states: {
+        activity: {
+          initial: 'idle',
+          states: {
+            idle: {
+              entry: raise({ type: 'ACTIVITY_IDLE' }),
+              on: {
+                TRADER_ACTING: [{ guard: 'canAct', target: 'acting', actions: 'startActing' }, { actions: 'refuseActing' }],
+              },
+            },
+            acting: {
+              on: {
+                TRADER_ACTING: { actions: 'joinActing' },
+                TRADER_IDLE: [{ guard: 'lastActingTrader', target: 'idle', actions: 'finishActing' }, { actions: 'leaveActing' }],
+              },
+              after: { actingTimeout: { target: 'idle', actions: 'actingTimedOut' } },
+            },
+          },
+        },
+
+        orderbook: {
+          initial: 'normal',
+          states: {
+            normal: {
+              invoke: {
+                id: 'watchOrderbookHealth',
+                src: 'watchOrderbookHealth',
+                input: ({ context }) => ({ silenceMs: context.orderbookSilenceMs }),
+                onError: {
+                  target: 'degraded',
+                  actions: {
+                    type: 'markOrderbookDown',
+                    params: ({ event }) => ({ reason: `health watcher failed (${errorText(event.error)})` }),
+                  },
+                },
+              },
+              on: {
+                ORDERBOOK_DOWN: {
+                  target: 'degraded',
+                  actions: {
+                    type: 'markOrderbookDown',
+                    params: ({ event }) => ({
+                      reason:
+                        event.reason ??
+                        (event.silentForMs !== undefined ? `no message for ${formatDuration(event.silentForMs)}` : 'stream lost'),
+                    }),
+                  },
+                },
+              },
+            },
+            degraded: {
+              description: 'Trading-only: entries needing a book are blocked; reconnect with backoff.',
+              initial: 'waiting',
+              on: {
+                ORDERBOOK_UP: {
+                  target: 'normal',
+                  actions: { type: 'markOrderbookRestored', params: ({ event }) => ({ reason: event.reason ?? 'stream active again' }) },
+                },
+              },
+              states: {
+                waiting: { after: { orderbookRetryDelay: 'reconnecting' } },
+                reconnecting: {
+                  invoke: {
+                    id: 'reconnectOrderbook',
+                    src: 'connectOrderbook',
+                    input: ({ context }) => ({ markets: context.markets, attempt: context.orderbookAttempts + 1 }),
+                    onDone: {
+                      target: ORDERBOOK_NORMAL,
+                      actions: { type: 'markOrderbookRestored', params: { reason: 'reconnected' } },
+                    },
+                    onError: {
+                      target: 'waiting',
+                      actions: { type: 'countOrderbookAttempt', params: ({ event }) => ({ message: errorText(event.error) }) },
+                    },
+                  },
+                  after: {
+                    orderbookConnectTimeout: {
+                      target: 'waiting',
+                      actions: {
+                        type: 'countOrderbookAttempt',
+                        params: ({ context }) => ({ message: `timed out after ${formatDuration(context.timeouts.orderbookConnectMs)}` }),
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+
+        sync: {
+          initial: 'waiting',
+          states: {
+            waiting: {
+              always: { guard: 'readOnly', target: 'off' },
+              after: { syncDelay: [{ guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
+              on: { SYNC_NOW: [{ guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
+            },
+            due: {
+              description: 'A sync is due but a trader is mid-cycle; runs when activity returns to idle.',
+              on: { ACTIVITY_IDLE: 'syncing' },
+            },
+            syncing: {
+              invoke: {
+                id: 'periodicSync',
+                src: 'syncKalshiData',
+                input: ({ context }) => ({ kind: 'periodic' as const, markets: context.markets }),
+                onDone: [
+                  {
+                    guard: 'syncQueued',
+                    target: 'syncing',
+                    reenter: true,
+                    actions: [{ type: 'recordSync', params: ({ event }) => ({ summary: event.output }) }, 'dequeueSync'],
+                  },
+                  { target: 'waiting', actions: { type: 'recordSync', params: ({ event }) => ({ summary: event.output }) } },
+                ],
+                onError: [
+                  {
+                    guard: 'tooManySyncFailures',
+                    target: '#coordinator.error',
+                    actions: {
+                      type: 'fail',
+                      params: ({ context, event }) => ({
+                        resumeAt: 'kalshi_data_sync',
+                        reason: `periodic sync failed ${context.consecutiveSyncFailures + 1} times in a row: ${errorText(event.error)}`,
+                      }),
+                    },
+                  },
+                  { target: 'waiting', actions: { type: 'recordSyncFailure', params: ({ event }) => ({ message: errorText(event.error) }) } },
+                ],
+              },
+              after: {
+                kalshiDataSyncTimeout: [
+                  {
+                    guard: 'tooManySyncFailures',
+                    target: '#coordinator.error',
+                    actions: {
+                      type: 'fail',
+                      params: ({ context }) => ({
+                        resumeAt: 'kalshi_data_sync',
+                        reason: `periodic sync failed ${context.consecutiveSyncFailures + 1} times in a row: timed out after ${formatDuration(context.timeouts.kalshiDataSyncMs)}`,
+                        metadata: { timeout: true },
+                      }),
+                    },
+                  },
+                  {
+                    target: 'waiting',
+                    actions: {
+                      type: 'recordSyncFailure',
+                      params: ({ context }) => ({ message: `timed out after ${formatDuration(context.timeouts.kalshiDataSyncMs)}` }),
+                    },
+                  },
+                ],
+              },
+              on: { SYNC_NOW: { actions: 'queueSync' } },
+            },
+            off: { description: 'Read-only configuration: nothing to sync.' },
+          },
+        },
+      },
+    },
+
+    error: {
+      description: 'Retries with exponential backoff and jitter, forever, at the stage that failed.',
+      on: { FATAL: { actions: 'absorbFatal' } },
+      after: {
+        errorBackoff: [
+          { guard: { type: 'resumeAt', params: { target: 'initializing' } }, target: 'initializing', actions: 'noteRetry' },
+          { guard: { type: 'resumeAt', params: { target: 'orderbook_connect' } }, target: 'orderbook_connect', actions: 'noteRetry' },
+          {
+            guard: { type: 'resumeAt', params: { target: 'trading_client_connect' } },
+            target: 'trading_client_connect',
+            actions: 'noteRetry',
+          },
+          { guard: { type: 'resumeAt', params: { target: 'kalshi_data_sync' } }, target: 'kalshi_data_sync', actions: 'noteRetry' },
+          { guard: 'orderbookUp', target: 'ready', actions: ['noteRetry', 'noteReady'] },
+          { target: ORDERBOOK_DEGRADED, actions: ['noteRetry', 'noteReady'] },
+        ],
+      },
+    },
+
+    shutdown: {
+      description: 'Cancel resting orders if configured, flush the store, close connections.',
+      invoke: {
+        id: 'shutdownSystem',
+        src: 'shutdownSystem',
+        input: ({ context, event }) => ({
+          reason: event.type === 'SHUTDOWN' ? (event.reason ?? 'requested') : 'requested',
+          cancelOrders: context.cancelOrdersOnShutdown,
+        }),
+        onDone: { target: 'stopped', actions: { type: 'note', params: { reason: 'Shutdown complete', metadata: {} } } },
+        onError: {
+          target: 'stopped',
+          actions: {
+            type: 'note',
+            params: ({ event }) => ({
+              reason: `Shutdown finished with an error: ${errorText(event.error)}`,
+              metadata: { severity: 'error' },
+            }),
+          },
+        },
+      },
+      after: {
+        shutdownTimeout: {
+          target: 'stopped',
+          actions: {
+            type: 'note',
+            params: ({ context }) => ({
+              reason: `shutdown timed out after ${formatDuration(context.timeouts.shutdownMs)}; stopping anyway`,
+              metadata: { timeout: true, severity: 'warning' },
+            }),
+          },
+        },
+      },
+      on: { SHUTDOWN: {}, FATAL: {} },
+    },
+
+    stopped: { type: 'final' },
+  },
+});
+
+export type CoordinatorMachine = typeof coordinatorMachine;
+
+/** Every active leaf of a state value, dot-separated, sorted. */
+export function leafPaths(value: StateValue, prefix = ''): string[] {
+  if (typeof value === 'string') return [prefix ? `${prefix}.${value}` : value];
+  const out: string[] = [];
+  for (const key of Object.keys(value).sort()) {
+    const child = value[key];
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (child === undefined || (typeof child === 'object' && Object.keys(child).length === 0)) out.push(path);
+    else out.push(...leafPaths(child as StateValue, path));
+  }
+  return out;
+}
+
+interface DescribableSnapshot {
+  value: StateValue;
+  context: Pick<CoordinatorContext, 'degraded'>;
+}
+
+/** What /v3/status reports: the operators' state name, the degraded flag, and the full path. */
+export function describeState(snapshot: DescribableSnapshot): StateDescription {
+  const path = leafPaths(snapshot.value);
+  const top = typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0];
+  let state: CoordinatorStateName;
+  if (top === 'ready') state = path.includes('ready.activity.acting') ? 'acting' : 'ready';
+  else if (top === 'stopped') state = 'shutdown';
+  else state = top as CoordinatorStateName;
+  const degraded =
+    top === 'ready' ? path.some((p) => p.startsWith('ready.orderbook.degraded')) : snapshot.context.degraded && state !== 'shutdown';
+  return { state, degraded, path };
+}
+
+/** One-word status label for the status log: the state, with "(degraded)" when trading-only. */
+export function coordinatorStatusLabel(snapshot: DescribableSnapshot): string {
+  const d = describeState(snapshot);
+  return d.degraded ? `${d.state} (degraded)` : d.state;
+}

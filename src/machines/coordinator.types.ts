@@ -1,0 +1,186 @@
+/**
+ * Types of the coordinator statechart (the root actor): its input (timeouts, backoff, mode), its
+ * context (what /v3/status shows), the events it accepts, and the inputs/outputs of the actors it
+ * invokes. The wiring layer (server/cli/sessions) implements those actors against the adapters
+ * and passes them in with `coordinatorMachine.provide({ actors })`.
+ */
+import type { Micros } from '../core/money.ts';
+
+/** The operators' state vocabulary (from the original system), as /v3/status reports it. */
+export type CoordinatorStateName =
+  | 'startup'
+  | 'initializing'
+  | 'orderbook_connect'
+  | 'trading_client_connect'
+  | 'kalshi_data_sync'
+  | 'ready'
+  | 'acting'
+  | 'error'
+  | 'shutdown';
+
+/** Where `error` resumes once its backoff has elapsed: the stage that failed. */
+export type RecoveryTarget =
+  | 'initializing'
+  | 'orderbook_connect'
+  | 'trading_client_connect'
+  | 'kalshi_data_sync'
+  | 'ready';
+
+export interface CoordinatorTimeouts {
+  initializingMs: number;
+  orderbookConnectMs: number;
+  tradingClientConnectMs: number;
+  kalshiDataSyncMs: number;
+  actingMs: number;
+  shutdownMs: number;
+}
+
+export interface BackoffPolicy {
+  /** Delay of the first retry. */
+  baseMs: number;
+  /** Upper bound of any retry delay. */
+  maxMs: number;
+  /** Fraction (0..1) of the delay that jitter may remove: delay ∈ [(1 − jitter)·d, d]. */
+  jitter: number;
+}
+
+export interface CoordinatorInput {
+  /**
+   * False for the read-only (recording, production) configuration: no trading client, so
+   * trading_client_connect and kalshi_data_sync are skipped and the orderbook is critical.
+   */
+  tradingEnabled: boolean;
+  timeouts?: Partial<CoordinatorTimeouts>;
+  /** Backoff of `error` retries. */
+  errorBackoff?: Partial<BackoffPolicy>;
+  /** Backoff of orderbook reconnect attempts while degraded. */
+  orderbookBackoff?: Partial<BackoffPolicy>;
+  /** Seed of the jitter sequence (deterministic: the same seed gives the same delays). */
+  seed?: number;
+  /** Period of the sync/reconcile in ready (default 30 s). */
+  syncIntervalMs?: number;
+  /** Delay before retrying a failed periodic sync (default 5 s). */
+  syncRetryMs?: number;
+  /** Consecutive periodic-sync failures that send ready to error (default 3). */
+  maxSyncFailures?: number;
+  /** Window for the orderbook health watcher: no message or heartbeat for this long = down. */
+  orderbookSilenceMs?: number;
+  /** Whether shutdownSystem cancels resting orders (passed to it). */
+  cancelOrdersOnShutdown?: boolean;
+  /** "Now" at creation, from the injected clock. */
+  startedAtMs?: number;
+}
+
+/** Outcome of one balance/positions/orders/fills fetch + reconcile. Produced by syncKalshiData. */
+export interface SyncSummary {
+  kind: 'initial' | 'periodic';
+  /** Clock time at which the sync completed. */
+  atMs: number;
+  balance: Micros;
+  portfolioValue?: Micros;
+  positions: number;
+  restingOrders: number;
+  /** Fills newly recorded by this sync. */
+  newFills: number;
+  /** Local/exchange differences that the reconcile repaired (human-readable). */
+  repairs?: string[];
+}
+
+export interface InitializeSystemOutput {
+  markets: string[];
+  [detail: string]: unknown;
+}
+
+export interface ConnectOrderbookOutput {
+  marketsConnected: number;
+  [detail: string]: unknown;
+}
+
+export interface ConnectTradingClientOutput {
+  [detail: string]: unknown;
+}
+
+export interface ConnectOrderbookInput {
+  markets: string[];
+  attempt: number;
+}
+
+export interface SyncKalshiDataInput {
+  kind: 'initial' | 'periodic';
+  markets: string[];
+}
+
+export interface WatchOrderbookHealthInput {
+  silenceMs: number;
+}
+
+export interface ShutdownSystemInput {
+  reason: string;
+  cancelOrders: boolean;
+}
+
+export interface TransitionNote {
+  reason: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface CoordinatorContext {
+  tradingEnabled: boolean;
+  timeouts: CoordinatorTimeouts;
+  errorBackoff: BackoffPolicy;
+  orderbookBackoff: BackoffPolicy;
+  seed: number;
+  syncIntervalMs: number;
+  syncRetryMs: number;
+  maxSyncFailures: number;
+  orderbookSilenceMs: number;
+  cancelOrdersOnShutdown: boolean;
+
+  markets: string[];
+  /** True while the orderbook is unavailable (trading-only); mirrors the `degraded` sub-state. */
+  degraded: boolean;
+  lastError: string | null;
+  /** Every entry into `error`, ever. */
+  errorCount: number;
+  /** Consecutive entries into `error` since the last successful recovery: drives the backoff. */
+  retryCount: number;
+  /** The delay `error` waits before its next retry (computed on entry, shown in status). */
+  retryDelayMs: number;
+  resumeAt: RecoveryTarget;
+  /** The last pipeline stage entered; where a FATAL without an explicit target resumes. */
+  stage: RecoveryTarget;
+  orderbookAttempts: number;
+  lastSyncAtMs: number | null;
+  lastSyncSummary: SyncSummary | null;
+  lastSyncError: string | null;
+  syncCount: number;
+  consecutiveSyncFailures: number;
+  /** A SYNC_NOW that arrived while a sync was running: runs once right after it. */
+  syncQueued: boolean;
+  actingTraders: string[];
+  actingTimeouts: number;
+  actingRefused: number;
+  startedAtMs: number;
+  lastTransition: TransitionNote;
+}
+
+export type CoordinatorEvent =
+  /** Leave `startup` (sent by the wiring once observers are attached). */
+  | { type: 'START' }
+  | { type: 'SHUTDOWN'; reason?: string }
+  /** A component reports an unrecoverable failure; resumes at `resumeAt` (default: current stage). */
+  | { type: 'FATAL'; reason: string; resumeAt?: RecoveryTarget }
+  | { type: 'ORDERBOOK_DOWN'; reason?: string; silentForMs?: number }
+  | { type: 'ORDERBOOK_UP'; reason?: string }
+  | { type: 'SYNC_NOW' }
+  | { type: 'TRADER_ACTING'; traderId?: string }
+  | { type: 'TRADER_IDLE'; traderId?: string }
+  /** Internal: raised when the activity region returns to idle (releases a deferred sync). */
+  | { type: 'ACTIVITY_IDLE' };
+
+export interface StateDescription {
+  state: CoordinatorStateName;
+  degraded: boolean;
+  /** Every active leaf, dot-separated ("ready.orderbook.degraded.waiting"). */
+  path: string[];
+}
