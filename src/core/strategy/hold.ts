@@ -1,0 +1,14 @@
+/**
+ * `hold`: never trades. The default strategy, and the baseline every other one is compared with.
+ */
+import type { Decision, MarketView, Strategy } from './types.ts';
+
+export function createHoldStrategy(): Strategy {
+  return {
+    name: 'hold',
+    needsBook: false,
+    decide(_view: MarketView): Decision[] {
+      return [];
+    },
+  };
+}
