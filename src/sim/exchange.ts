@@ -1,0 +1,1012 @@
+/**
+ * The simulator's in-process exchange: matching engine, accounts, collateral and settlement,
+ * implementing `ExchangeApi` (exchange.types.ts). The Kalshi-compatible REST/WS server, the
+ * synthetic market participants and the RL environment all drive one instance of this class.
+ *
+ * Behaviour follows kalshi-api.md §7: one YES-leg order book per market with price-time priority,
+ * executions at the maker's price, GTC/GTT/IOC/FOK, post-only, both self-trade-prevention modes,
+ * netting positions, Kalshi's fees with per-order balance rounding, and $1 settlement.
+ * The arithmetic is core's (ticks, fees, positions, the L2 OrderBook); this file only decides
+ * who trades with whom, when, and what that does to accounts.
+ *
+ * Deterministic: time comes from the injected Clock and ids from seeded counters, so the same
+ * inputs replay to the same state. Listeners are called synchronously, in order; a throwing
+ * listener cannot corrupt the exchange (its error is rethrown on a microtask).
+ *
+ * Collateral. Per user and market the exchange reserves what the resting orders could cost if all
+ * of them filled: for bids Σ price × remaining minus $1 for every contract that would close a NO
+ * position (buying YES against held NO returns $1 − p, so the closing part costs nothing and its
+ * proceeds cover the rest); symmetrically for asks (buying NO at $1 − p) against a YES position;
+ * plus a fee allowance per order. Balance = cash − reserved. Fills only ever lower the other
+ * side's requirement, so a fill never pushes the balance below zero beyond fee rounding.
+ */
+import { FeeRounding, CENT_PRECISION, takerFee, tradeFee } from '../core/fees.ts';
+import type { FeeSchedule } from '../core/fees.ts';
+import { ONE_DOLLAR, dollarsToMicros } from '../core/money.ts';
+import type { Count, Micros, Price } from '../core/money.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { OrderBook } from '../core/orderbook.ts';
+import { applyFill, emptyPosition, settlePosition } from '../core/positions.ts';
+import type { Position } from '../core/positions.ts';
+import { isValidPrice, priceRangesFor } from '../core/ticks.ts';
+import type { PriceRange } from '../core/ticks.ts';
+import type {
+  BookSide,
+  CreateOrderOutcome,
+  ExchangeApi,
+  ExchangeEvent,
+  ExchangeListener,
+  MarketStatus,
+  OrderStatus,
+  Result,
+  SelfTradePrevention,
+  SimError,
+  SimFill,
+  SimMarket,
+  SimMarketDefinition,
+  SimOrder,
+  SimOrderRequest,
+  SimPosition,
+  SimSettlement,
+  SimTrade,
+  TimeInForce,
+} from './exchange.types.ts';
+import { ExchangeIds } from './ids.ts';
+import { OrderLevelBook } from './matching/book.ts';
+import type { BookEntry } from './matching/book.ts';
+import { ExpiryQueue } from './matching/expiry-queue.ts';
+
+export interface ExchangeOptions {
+  clock: Clock;
+  /** Seeds the id streams (default 1). */
+  seed?: number;
+  /** Cash of an account created on first use (default $10,000). */
+  defaultCash?: Micros;
+  /**
+   * Balance precision for Kalshi's per-fill rounding (core FeeRounding): $0.01 (10,000 micros,
+   * the default: a normal Kalshi account) or $0.0001 (100, a direct member). Must divide $0.01.
+   */
+  accountPrecision?: Micros;
+  /** Schedule a clock timer that expires GTT orders on time (default true). */
+  autoExpire?: boolean;
+}
+
+/** Why an order last changed (`SimOrder.lastUpdateReason`). */
+export const UPDATE_REASON = {
+  created: 'Created',
+  filled: 'Filled',
+  canceled: 'Canceled',
+  decreased: 'Decreased',
+  expired: 'Expired',
+  postOnlyCross: 'PostOnlyCrossCancel',
+  immediateOrCancel: 'ImmediateOrCancel',
+  fillOrKill: 'FillOrKillCancel',
+  selfTrade: 'SelfTradePrevention',
+  marketClosed: 'MarketClosed',
+} as const;
+
+/** Largest order accepted: 100M contracts, so price × count stays far inside safe integers. */
+export const MAX_ORDER_COUNT: Count = 100_000_000 * 100;
+
+const BOOK_SIDES: ReadonlySet<string> = new Set(['bid', 'ask']);
+const TIME_IN_FORCE: ReadonlySet<string> = new Set(['good_till_canceled', 'immediate_or_cancel', 'fill_or_kill']);
+const STP_MODES: ReadonlySet<string> = new Set(['taker_at_cross', 'maker']);
+const HALF_DOLLAR: Price = ONE_DOLLAR / 2;
+
+function fail(status: SimError['status'], code: string, message: string): { ok: false; error: SimError } {
+  return { ok: false, error: { status, code, message } };
+}
+
+/** One user's stake in one market: the netted position and the aggregates that set collateral. */
+class Holding {
+  position: Position;
+  lastUpdatedMs: number;
+  /** Σ price × remaining over this user's live bids (taker in progress included). */
+  bidNotional: Micros = 0;
+  bidCount: Count = 0;
+  /** Σ ($1 − price) × remaining over live asks: the NO cost. */
+  askNotional: Micros = 0;
+  askCount: Count = 0;
+  /** Fee allowances of live bids / asks (see OrderRecord.feeBudget). */
+  bidFeeReserve: Micros = 0;
+  askFeeReserve: Micros = 0;
+  /** What this holding currently contributes to the account's reserved cash. */
+  reserved: Micros = 0;
+  /** Has had a fill or settlement (so it is reported by listPositions). */
+  active = false;
+
+  constructor(
+    readonly account: Account,
+    readonly market: MarketState,
+    nowMs: number,
+  ) {
+    this.position = emptyPosition(market.market.ticker);
+    this.lastUpdatedMs = nowMs;
+  }
+
+  /** Cash the live orders could still consume (see the module header). */
+  requirement(): Micros {
+    const pos = this.position.position;
+    const shortNo = pos < 0 ? -pos : 0;
+    const longYes = pos > 0 ? pos : 0;
+    // A side's fees are only paid if that side fills, so its closing proceeds may cover them; the
+    // two sides are separate scenarios (either may fill without the other) and are not netted.
+    const bids = this.bidNotional - ONE_DOLLAR * Math.min(shortNo, this.bidCount) + this.bidFeeReserve;
+    const asks = this.askNotional - ONE_DOLLAR * Math.min(longYes, this.askCount) + this.askFeeReserve;
+    return (bids > 0 ? bids : 0) + (asks > 0 ? asks : 0);
+  }
+
+  /** Re-derives the reservation after any change and moves the difference on the account. */
+  refreshReserve(): void {
+    const next = this.requirement();
+    this.account.reserved += next - this.reserved;
+    this.reserved = next;
+  }
+
+  addFeeReserve(side: BookSide, delta: Micros): void {
+    if (side === 'bid') this.bidFeeReserve += delta;
+    else this.askFeeReserve += delta;
+  }
+
+  /** Adds (sign +1) or removes (−1) `count` of an order's remaining size from the aggregates. */
+  adjustOrder(order: OrderRecord, count: Count, sign: 1 | -1): void {
+    if (order.side === 'bid') {
+      this.bidNotional += sign * order.price * count;
+      this.bidCount += sign * count;
+    } else {
+      this.askNotional += sign * (ONE_DOLLAR - order.price) * count;
+      this.askCount += sign * count;
+    }
+  }
+}
+
+class Account {
+  cash: Micros;
+  reserved: Micros = 0;
+  readonly holdings = new Map<string, Holding>();
+  /** Every order, oldest first. */
+  readonly orders: OrderRecord[] = [];
+  readonly ordersById = new Map<string, OrderRecord>();
+  readonly ordersByTicker = new Map<string, OrderRecord[]>();
+  readonly resting = new Set<OrderRecord>();
+  readonly clientOrderIds = new Set<string>();
+  /** Every fill, oldest first. */
+  readonly fills: SimFill[] = [];
+  readonly fillsByTicker = new Map<string, SimFill[]>();
+  readonly fillsByOrder = new Map<string, SimFill[]>();
+  /** False once a fill arrived with an earlier timestamp than the previous one (wall clock stepped back). */
+  fillsInTimeOrder = true;
+  readonly settlements: SimSettlement[] = [];
+
+  constructor(
+    readonly userId: string,
+    cash: Micros,
+  ) {
+    this.cash = cash;
+  }
+}
+
+/** An order as the exchange keeps it: the SimOrder fields plus links for the hot path. */
+class OrderRecord implements BookEntry {
+  status: OrderStatus = 'resting';
+  fillCount: Count = 0;
+  takerFillCost: Micros = 0;
+  makerFillCost: Micros = 0;
+  takerFees: Micros = 0;
+  makerFees: Micros = 0;
+  lastUpdateTimeMs: number;
+  lastUpdateReason: string | null = UPDATE_REASON.created;
+  /** Fee allowance for the whole order; what is still reserved = budget − fees already charged. */
+  readonly feeBudget: Micros;
+  /** This order's current share of the holding's fee reserve. */
+  feeReserve: Micros = 0;
+  readonly rounding: FeeRounding;
+
+  constructor(
+    readonly orderId: string,
+    readonly userId: string,
+    readonly clientOrderId: string,
+    readonly ticker: string,
+    readonly side: BookSide,
+    readonly price: Price,
+    readonly initialCount: Count,
+    public remainingCount: Count,
+    readonly timeInForce: TimeInForce,
+    readonly postOnly: boolean,
+    readonly selfTradePrevention: SelfTradePrevention,
+    readonly expirationTime: number | null,
+    readonly createdTimeMs: number,
+    readonly holding: Holding,
+    precision: Micros,
+  ) {
+    this.lastUpdateTimeMs = createdTimeMs;
+    this.rounding = new FeeRounding(precision);
+    // Fees peak at $0.50; a bid only trades at or below its price, an ask at or above.
+    const worst = side === 'bid' ? Math.min(price, HALF_DOLLAR) : Math.max(price, HALF_DOLLAR);
+    this.feeBudget = takerFee(worst, remainingCount, holding.market.feeSchedule) + precision;
+  }
+
+  snapshot(): SimOrder {
+    return {
+      orderId: this.orderId,
+      userId: this.userId,
+      clientOrderId: this.clientOrderId,
+      ticker: this.ticker,
+      side: this.side,
+      price: this.price,
+      status: this.status,
+      initialCount: this.initialCount,
+      fillCount: this.fillCount,
+      remainingCount: this.remainingCount,
+      takerFillCost: this.takerFillCost,
+      makerFillCost: this.makerFillCost,
+      takerFees: this.takerFees,
+      makerFees: this.makerFees,
+      timeInForce: this.timeInForce,
+      postOnly: this.postOnly,
+      selfTradePrevention: this.selfTradePrevention,
+      expirationTime: this.expirationTime,
+      createdTimeMs: this.createdTimeMs,
+      lastUpdateTimeMs: this.lastUpdateTimeMs,
+      lastUpdateReason: this.lastUpdateReason,
+    };
+  }
+}
+
+class MarketState {
+  readonly ranges: PriceRange[];
+  readonly feeSchedule: FeeSchedule;
+  readonly book = new OrderLevelBook<OrderRecord>();
+  readonly l2: OrderBook;
+  /** Oldest first. */
+  readonly trades: SimTrade[] = [];
+  readonly holdings = new Map<string, Holding>();
+
+  constructor(readonly market: SimMarket) {
+    this.ranges = priceRangesFor(market.priceLevelStructure);
+    this.feeSchedule = { feeType: market.feeType };
+    this.l2 = new OrderBook(market.ticker);
+  }
+}
+
+function positionSnapshot(h: Holding): SimPosition {
+  const p = h.position;
+  return {
+    ticker: p.ticker,
+    position: p.position,
+    exposure: p.costBasis,
+    realizedPnl: p.realizedPnl,
+    feesPaid: p.feesPaid,
+    totalTraded: p.totalTraded,
+    lastUpdatedMs: h.lastUpdatedMs,
+  };
+}
+
+/** Index of the first element with tsMs ≥ t in an array sorted by tsMs. */
+function lowerBound(fills: SimFill[], t: number): number {
+  let lo = 0;
+  let hi = fills.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (fills[mid]!.tsMs < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Newest first, as Kalshi lists orders, fills, trades and settlements. */
+function newestFirst<T>(xs: readonly T[]): T[] {
+  const out = new Array<T>(xs.length);
+  for (let i = 0, j = xs.length - 1; j >= 0; i++, j--) out[i] = xs[j]!;
+  return out;
+}
+
+export class Exchange implements ExchangeApi {
+  private readonly clock: Clock;
+  private readonly ids: ExchangeIds;
+  private readonly defaultCash: Micros;
+  private readonly precision: Micros;
+  private readonly autoExpire: boolean;
+  private readonly markets = new Map<string, MarketState>();
+  private readonly accounts = new Map<string, Account>();
+  /** Every trade of every market, oldest first. */
+  private readonly allTrades: SimTrade[] = [];
+  private listeners: ExchangeListener[] = [];
+  private readonly expiries = new ExpiryQueue<OrderRecord>();
+  private expiryTimer: TimerHandle | null = null;
+  private expiryTimerAt = Infinity;
+
+  constructor(opts: ExchangeOptions) {
+    this.clock = opts.clock;
+    this.ids = new ExchangeIds(opts.seed ?? 1);
+    this.defaultCash = opts.defaultCash ?? dollarsToMicros(10_000);
+    this.precision = opts.accountPrecision ?? CENT_PRECISION;
+    this.autoExpire = opts.autoExpire ?? true;
+    if (!Number.isSafeInteger(this.defaultCash) || this.defaultCash < 0) {
+      throw new RangeError(`defaultCash must be a non-negative integer amount of micros, got ${this.defaultCash}`);
+    }
+    // FeeRounding validates the precision; fail at construction rather than on the first order.
+    new FeeRounding(this.precision);
+  }
+
+  // ---------------------------------------------------------------- markets
+
+  addMarket(def: SimMarketDefinition): SimMarket {
+    if (this.markets.has(def.ticker)) throw new Error(`market ${def.ticker} already exists`);
+    const now = this.clock.now();
+    const status: MarketStatus = now < def.openTimeMs ? 'initialized' : 'active';
+    const market: SimMarket = {
+      ticker: def.ticker,
+      eventTicker: def.eventTicker,
+      title: def.title,
+      priceLevelStructure: def.priceLevelStructure,
+      openTimeMs: def.openTimeMs,
+      closeTimeMs: def.closeTimeMs,
+      feeType: def.feeType,
+      status,
+      result: '',
+      lastPrice: null,
+      volume: 0,
+      openInterest: 0,
+      settledTimeMs: null,
+    };
+    this.markets.set(def.ticker, new MarketState(market));
+    if (status === 'active') this.emit({ type: 'market_lifecycle', ticker: def.ticker, event: 'activated', tsMs: now });
+    return { ...market };
+  }
+
+  listMarkets(): SimMarket[] {
+    const out: SimMarket[] = [];
+    for (const ms of this.markets.values()) {
+      this.activateIfOpen(ms);
+      out.push({ ...ms.market });
+    }
+    return out;
+  }
+
+  getMarket(ticker: string): SimMarket | undefined {
+    const ms = this.markets.get(ticker);
+    if (!ms) return undefined;
+    this.activateIfOpen(ms);
+    return { ...ms.market };
+  }
+
+  /** Opens an 'initialized' market for trading now, whatever its open time. */
+  activateMarket(ticker: string): Result<SimMarket> {
+    const ms = this.markets.get(ticker);
+    if (!ms) return fail(404, 'market_not_found', `market ${ticker} not found`);
+    if (ms.market.status === 'initialized') this.setActive(ms, this.clock.now());
+    else if (ms.market.status !== 'active') return fail(400, 'market_closed', `market ${ticker} is ${ms.market.status}`);
+    return { ok: true, value: { ...ms.market } };
+  }
+
+  bookLevels(ticker: string): { yes: Array<[Price, Count]>; no: Array<[Price, Count]> } | undefined {
+    const ms = this.markets.get(ticker);
+    if (!ms) return undefined;
+    return { yes: ms.l2.levels('yes'), no: ms.l2.levels('no') };
+  }
+
+  // ---------------------------------------------------------------- accounts
+
+  ensureAccount(userId: string, initialCash?: Micros): void {
+    if (this.accounts.has(userId)) return;
+    const cash = initialCash ?? this.defaultCash;
+    if (!Number.isSafeInteger(cash) || cash < 0) throw new RangeError(`initial cash must be a non-negative integer amount of micros, got ${cash}`);
+    this.accounts.set(userId, new Account(userId, cash));
+  }
+
+  /** Cash not reserved for resting orders. An unknown user gets an account with the default cash. */
+  balance(userId: string): Micros {
+    const a = this.account(userId);
+    return a.cash - a.reserved;
+  }
+
+  /** Cash including what is reserved, and the reserved part. */
+  cashSummary(userId: string): { cash: Micros; reserved: Micros; balance: Micros } {
+    const a = this.account(userId);
+    return { cash: a.cash, reserved: a.reserved, balance: a.cash - a.reserved };
+  }
+
+  /** Ids of every user with an account. */
+  listUsers(): string[] {
+    return [...this.accounts.keys()];
+  }
+
+  private account(userId: string): Account {
+    let a = this.accounts.get(userId);
+    if (!a) {
+      a = new Account(userId, this.defaultCash);
+      this.accounts.set(userId, a);
+    }
+    return a;
+  }
+
+  private holding(account: Account, ms: MarketState, nowMs: number): Holding {
+    let h = account.holdings.get(ms.market.ticker);
+    if (!h) {
+      h = new Holding(account, ms, nowMs);
+      account.holdings.set(ms.market.ticker, h);
+      ms.holdings.set(account.userId, h);
+    }
+    return h;
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  createOrder(req: SimOrderRequest): Result<CreateOrderOutcome> {
+    if (typeof req.userId !== 'string' || req.userId === '') return fail(400, 'invalid_order', 'user id is required');
+    if (!BOOK_SIDES.has(req.side)) return fail(400, 'invalid_order', `side must be bid or ask, got ${String(req.side)}`);
+    if (!TIME_IN_FORCE.has(req.timeInForce)) return fail(400, 'invalid_order', `invalid time_in_force ${String(req.timeInForce)}`);
+    if (!STP_MODES.has(req.selfTradePrevention)) {
+      return fail(400, 'invalid_order', `invalid self_trade_prevention_type ${String(req.selfTradePrevention)}`);
+    }
+    const ms = this.markets.get(req.ticker);
+    if (!ms) return fail(404, 'market_not_found', `market ${req.ticker} not found`);
+    this.activateIfOpen(ms);
+    if (ms.market.status !== 'active') return fail(400, 'market_closed', `market ${req.ticker} is ${ms.market.status}`);
+    if (!isValidPrice(req.price, ms.ranges)) {
+      return fail(400, 'invalid_price', `price ${req.price} is not on the ${ms.market.priceLevelStructure} grid`);
+    }
+    let count = req.count;
+    if (!Number.isSafeInteger(count) || count <= 0 || count > MAX_ORDER_COUNT) {
+      return fail(400, 'invalid_order', `count must be a positive whole number of 0.01 contracts, got ${count}`);
+    }
+    const expirationTime = req.expirationTime ?? null;
+    if (expirationTime !== null) {
+      if (req.timeInForce !== 'good_till_canceled') {
+        return fail(400, 'invalid_order', 'expiration_time is only allowed with good_till_canceled');
+      }
+      if (!Number.isSafeInteger(expirationTime) || expirationTime < 0) {
+        return fail(400, 'invalid_order', `expiration_time must be Unix seconds, got ${expirationTime}`);
+      }
+    }
+    const clientOrderId = req.clientOrderId ?? '';
+    if (typeof clientOrderId !== 'string') return fail(400, 'invalid_order', 'client_order_id must be a string');
+
+    const account = this.account(req.userId);
+    if (clientOrderId !== '' && account.clientOrderIds.has(clientOrderId)) {
+      return fail(409, 'order_already_exists', 'order already exists');
+    }
+    const now = this.clock.now();
+    const holding = this.holding(account, ms, now);
+
+    if (req.reduceOnly) {
+      const pos = holding.position.position;
+      const reducible = req.side === 'bid' ? Math.max(0, -pos) : Math.max(0, pos);
+      if (reducible === 0) return fail(400, 'invalid_order', 'reduce_only order would not reduce the position');
+      if (count > reducible) count = reducible;
+    }
+
+    const order = new OrderRecord(
+      this.ids.order.next(),
+      req.userId,
+      clientOrderId,
+      req.ticker,
+      req.side,
+      req.price,
+      count,
+      count,
+      req.timeInForce,
+      req.postOnly === true,
+      req.selfTradePrevention,
+      expirationTime,
+      now,
+      holding,
+      this.precision,
+    );
+
+    // Collateral: admit the whole order into the aggregates, then check what that costs.
+    const balanceBefore = account.cash - account.reserved;
+    holding.adjustOrder(order, count, 1);
+    order.feeReserve = order.feeBudget;
+    holding.addFeeReserve(order.side, order.feeReserve);
+    const increase = holding.requirement() - holding.reserved;
+    if (increase > balanceBefore) {
+      holding.adjustOrder(order, count, -1);
+      holding.addFeeReserve(order.side, -order.feeReserve);
+      return fail(400, 'insufficient_balance', 'insufficient balance');
+    }
+    holding.refreshReserve();
+
+    account.orders.push(order);
+    account.ordersById.set(order.orderId, order);
+    let byTicker = account.ordersByTicker.get(req.ticker);
+    if (!byTicker) account.ordersByTicker.set(req.ticker, (byTicker = []));
+    byTicker.push(order);
+    if (clientOrderId !== '') account.clientOrderIds.add(clientOrderId);
+
+    const book = ms.book;
+    const topBefore = this.listeners.length > 0 ? this.topOfBook(ms) : '';
+    const fills: SimFill[] = [];
+    const isBid = req.side === 'bid';
+    const crosses = isBid ? (book.bestAsk() ?? Infinity) <= req.price : (book.bestBid() ?? -Infinity) >= req.price;
+
+    if (crosses && order.postOnly) {
+      this.finishUnrested(order, UPDATE_REASON.postOnlyCross, now);
+    } else if (crosses && order.timeInForce === 'fill_or_kill' && this.fillableFor(ms, order) < count) {
+      this.finishUnrested(order, UPDATE_REASON.fillOrKill, now);
+    } else {
+      if (crosses) this.match(ms, order, now, fills);
+      if (order.status === 'resting') {
+        const expired = expirationTime !== null && expirationTime * 1000 <= now;
+        if (order.timeInForce === 'immediate_or_cancel') this.finishUnrested(order, UPDATE_REASON.immediateOrCancel, now);
+        else if (order.timeInForce === 'fill_or_kill') this.finishUnrested(order, UPDATE_REASON.fillOrKill, now);
+        else if (expired) this.finishUnrested(order, UPDATE_REASON.expired, now);
+        else this.rest(ms, order, now);
+      }
+    }
+
+    if (this.listeners.length > 0) {
+      this.emit({ type: 'order_update', order: order.snapshot() });
+      if (fills.length > 0 || this.topOfBook(ms) !== topBefore) this.emit({ type: 'ticker', ticker: req.ticker, tsMs: now });
+    }
+    return { ok: true, value: { order: order.snapshot(), fills } };
+  }
+
+  cancelOrder(userId: string, orderId: string): Result<{ order: SimOrder; reducedBy: Count }> {
+    const order = this.accounts.get(userId)?.ordersById.get(orderId);
+    if (!order) return fail(404, 'order_not_found', `order ${orderId} not found`);
+    if (order.status !== 'resting') return fail(409, 'order_not_resting', `order ${orderId} is ${order.status}`);
+    const ms = order.holding.market;
+    const topBefore = this.listeners.length > 0 ? this.topOfBook(ms) : '';
+    const reducedBy = order.remainingCount;
+    const now = this.clock.now();
+    this.cancelResting(order, UPDATE_REASON.canceled, now, order);
+    this.emitTickerIfMoved(ms, topBefore, now);
+    return { ok: true, value: { order: order.snapshot(), reducedBy } };
+  }
+
+  decreaseOrder(userId: string, orderId: string, reduceBy: Count): Result<SimOrder> {
+    const order = this.accounts.get(userId)?.ordersById.get(orderId);
+    if (!order) return fail(404, 'order_not_found', `order ${orderId} not found`);
+    if (!Number.isSafeInteger(reduceBy) || reduceBy <= 0) {
+      return fail(400, 'invalid_order', `reduce_by must be a positive whole number of 0.01 contracts, got ${reduceBy}`);
+    }
+    if (order.status !== 'resting') return fail(409, 'order_not_resting', `order ${orderId} is ${order.status}`);
+    const ms = order.holding.market;
+    const topBefore = this.listeners.length > 0 ? this.topOfBook(ms) : '';
+    const now = this.clock.now();
+    if (reduceBy >= order.remainingCount) {
+      this.cancelResting(order, UPDATE_REASON.canceled, now, order);
+    } else {
+      // Decreasing keeps the order's place in the queue (kalshi-api.md §7.9).
+      const h = order.holding;
+      order.remainingCount -= reduceBy;
+      ms.book.reduce(order, reduceBy);
+      h.adjustOrder(order, reduceBy, -1);
+      h.refreshReserve();
+      order.lastUpdateTimeMs = now;
+      order.lastUpdateReason = UPDATE_REASON.decreased;
+      this.publishLevelChange(ms, order, -reduceBy, order, now);
+      if (this.listeners.length > 0) this.emit({ type: 'order_update', order: order.snapshot() });
+    }
+    this.emitTickerIfMoved(ms, topBefore, now);
+    return { ok: true, value: order.snapshot() };
+  }
+
+  getOrder(userId: string, orderId: string): SimOrder | undefined {
+    return this.accounts.get(userId)?.ordersById.get(orderId)?.snapshot();
+  }
+
+  /** Newest first. */
+  listOrders(userId: string, filter?: { ticker?: string; status?: OrderStatus }): SimOrder[] {
+    const a = this.accounts.get(userId);
+    if (!a) return [];
+    const ticker = filter?.ticker;
+    const status = filter?.status;
+    let source: Iterable<OrderRecord>;
+    if (status === 'resting' && (ticker === undefined || a.resting.size < (a.ordersByTicker.get(ticker)?.length ?? 0))) {
+      source = a.resting; // insertion order = creation order
+    } else if (ticker !== undefined) {
+      source = a.ordersByTicker.get(ticker) ?? [];
+    } else {
+      source = a.orders;
+    }
+    const out: SimOrder[] = [];
+    for (const o of source) {
+      if ((ticker === undefined || o.ticker === ticker) && (status === undefined || o.status === status)) out.push(o.snapshot());
+    }
+    return out.reverse();
+  }
+
+  /** Newest first. */
+  listFills(userId: string, filter?: { ticker?: string; orderId?: string; minTsMs?: number; maxTsMs?: number }): SimFill[] {
+    const a = this.accounts.get(userId);
+    if (!a) return [];
+    let source: SimFill[];
+    if (filter?.orderId !== undefined) source = a.fillsByOrder.get(filter.orderId) ?? [];
+    else if (filter?.ticker !== undefined) source = a.fillsByTicker.get(filter.ticker) ?? [];
+    else source = a.fills;
+    const minTs = filter?.minTsMs ?? -Infinity;
+    const maxTs = filter?.maxTsMs ?? Infinity;
+    let from = 0;
+    let to = source.length;
+    if (a.fillsInTimeOrder) {
+      if (minTs !== -Infinity) from = lowerBound(source, minTs);
+      if (maxTs !== Infinity) to = lowerBound(source, maxTs + 1);
+    }
+    const out: SimFill[] = [];
+    for (let i = to - 1; i >= from; i--) {
+      const f = source[i]!;
+      if (f.tsMs < minTs || f.tsMs > maxTs) continue;
+      if (filter?.ticker !== undefined && f.ticker !== filter.ticker) continue;
+      if (filter?.orderId !== undefined && f.orderId !== filter.orderId) continue;
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** Markets where the user has traded or holds a position. */
+  listPositions(userId: string): SimPosition[] {
+    const a = this.accounts.get(userId);
+    if (!a) return [];
+    const out: SimPosition[] = [];
+    for (const h of a.holdings.values()) if (h.active) out.push(positionSnapshot(h));
+    return out;
+  }
+
+  /** Newest first. */
+  listSettlements(userId: string): SimSettlement[] {
+    const a = this.accounts.get(userId);
+    return a ? newestFirst(a.settlements) : [];
+  }
+
+  /** Newest first. */
+  listTrades(filter?: { ticker?: string }): SimTrade[] {
+    if (filter?.ticker !== undefined) {
+      const ms = this.markets.get(filter.ticker);
+      return ms ? newestFirst(ms.trades) : [];
+    }
+    return newestFirst(this.allTrades);
+  }
+
+  // ---------------------------------------------------------------- time, lifecycle
+
+  expireOrders(nowMs: number): void {
+    for (const order of this.expiries.popDue(nowMs)) {
+      if (order.status !== 'resting') continue;
+      const ms = order.holding.market;
+      const topBefore = this.listeners.length > 0 ? this.topOfBook(ms) : '';
+      this.cancelResting(order, UPDATE_REASON.expired, nowMs, order);
+      this.emitTickerIfMoved(ms, topBefore, nowMs);
+    }
+    this.scheduleExpiryTimer();
+  }
+
+  closeMarket(ticker: string): Result<SimMarket> {
+    const ms = this.markets.get(ticker);
+    if (!ms) return fail(404, 'market_not_found', `market ${ticker} not found`);
+    if (ms.market.status === 'initialized' || ms.market.status === 'active') {
+      const now = this.clock.now();
+      // Cancel in a fixed order (as stored in the book, bids then asks) so replays match.
+      const resting = [...ms.book.allEntries()];
+      for (const order of resting) this.cancelResting(order, UPDATE_REASON.marketClosed, now, null);
+      ms.market.status = 'closed';
+      this.emit({ type: 'market_lifecycle', ticker, event: 'closed', tsMs: now });
+    }
+    return { ok: true, value: { ...ms.market } };
+  }
+
+  settleMarket(ticker: string, result: 'yes' | 'no'): Result<SimMarket> {
+    const ms = this.markets.get(ticker);
+    if (!ms) return fail(404, 'market_not_found', `market ${ticker} not found`);
+    if (result !== 'yes' && result !== 'no') return fail(400, 'invalid_result', `result must be yes or no, got ${String(result)}`);
+    if (ms.market.status === 'determined' || ms.market.status === 'finalized') {
+      return fail(409, 'market_already_settled', `market ${ticker} is already ${ms.market.status}`);
+    }
+    this.closeMarket(ticker);
+    const now = this.clock.now();
+    const m = ms.market;
+    m.status = 'determined';
+    m.result = result;
+    this.emit({ type: 'market_lifecycle', ticker, event: 'determined', result, tsMs: now });
+
+    for (const h of ms.holdings.values()) {
+      const before = h.position;
+      if (before.position === 0) continue;
+      const { position, revenue } = settlePosition(before, result);
+      h.position = position;
+      h.lastUpdatedMs = now;
+      h.active = true;
+      h.account.cash += revenue;
+      h.refreshReserve();
+      const yes = before.position > 0;
+      const settlement: SimSettlement = {
+        ticker,
+        eventTicker: m.eventTicker,
+        result,
+        yesCount: yes ? before.position : 0,
+        noCount: yes ? 0 : -before.position,
+        yesTotalCost: yes ? before.costBasis : 0,
+        noTotalCost: yes ? 0 : before.costBasis,
+        revenue,
+        fee: 0,
+        settledTimeMs: now,
+      };
+      h.account.settlements.push(settlement);
+      if (this.listeners.length > 0) this.emit({ type: 'position', userId: h.account.userId, position: positionSnapshot(h) });
+    }
+    m.openInterest = 0;
+    m.status = 'finalized';
+    m.settledTimeMs = now;
+    this.emit({ type: 'market_lifecycle', ticker, event: 'settled', result, tsMs: now });
+    return { ok: true, value: { ...m } };
+  }
+
+  subscribe(listener: ExchangeListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Stops the expiry timer (call when the exchange is thrown away on a real clock). */
+  dispose(): void {
+    if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    this.expiryTimerAt = Infinity;
+  }
+
+  // ---------------------------------------------------------------- matching internals
+
+  /** Trades `taker` against the opposite side while it crosses; stops on STP (taker mode). */
+  private match(ms: MarketState, taker: OrderRecord, now: number, fills: SimFill[]): void {
+    const book = ms.book;
+    const isBid = taker.side === 'bid';
+    const makerSide: BookSide = isBid ? 'ask' : 'bid';
+    const limit = taker.price;
+    while (taker.remainingCount > 0) {
+      const best = isBid ? book.bestAsk() : book.bestBid();
+      if (best === null || (isBid ? best > limit : best < limit)) break;
+      const maker = book.level(makerSide, best)!.front()!;
+      if (maker.userId === taker.userId) {
+        if (taker.selfTradePrevention === 'taker_at_cross') {
+          this.finishUnrested(taker, UPDATE_REASON.selfTrade, now);
+          return;
+        }
+        this.cancelResting(maker, UPDATE_REASON.selfTrade, now, taker);
+        continue;
+      }
+      const qty = taker.remainingCount < maker.remainingCount ? taker.remainingCount : maker.remainingCount;
+      this.execute(ms, taker, maker, qty, now, fills);
+    }
+  }
+
+  /** Contracts `taker` could fill right now without trading with itself (for fill-or-kill). */
+  private fillableFor(ms: MarketState, taker: OrderRecord): Count {
+    let available = 0;
+    for (const level of ms.book.crossingLevels(taker.side, taker.price)) {
+      for (const maker of level.entries()) {
+        if (maker.userId === taker.userId) {
+          // taker_at_cross would stop here; maker mode cancels the own order and goes on
+          if (taker.selfTradePrevention === 'taker_at_cross') return available;
+          continue;
+        }
+        available += maker.remainingCount;
+        if (available >= taker.remainingCount) return available;
+      }
+    }
+    return available;
+  }
+
+  private execute(ms: MarketState, taker: OrderRecord, maker: OrderRecord, qty: Count, now: number, fills: SimFill[]): void {
+    const price = maker.price;
+    maker.remainingCount -= qty;
+    taker.remainingCount -= qty;
+    ms.book.reduce(maker, qty);
+    this.publishLevelChange(ms, maker, -qty, taker, now);
+
+    const m = ms.market;
+    const trade: SimTrade = { tradeId: this.ids.trade.next(), ticker: m.ticker, price, count: qty, takerSide: taker.side, tsMs: now };
+    ms.trades.push(trade);
+    this.allTrades.push(trade);
+    m.lastPrice = price;
+    m.volume += qty;
+    if (this.listeners.length > 0) this.emit({ type: 'trade', trade });
+
+    this.applyOrderFill(ms, maker, price, qty, false, trade.tradeId, now);
+    fills.push(this.applyOrderFill(ms, taker, price, qty, true, trade.tradeId, now));
+  }
+
+  /** Books one side of a trade: fees, cash, position, collateral, order state, fill record. */
+  private applyOrderFill(
+    ms: MarketState,
+    order: OrderRecord,
+    price: Price,
+    qty: Count,
+    isTaker: boolean,
+    tradeId: string,
+    now: number,
+  ): SimFill {
+    const h = order.holding;
+    const account = h.account;
+    const m = ms.market;
+    order.fillCount += qty; // remainingCount was lowered by the caller
+
+    const fee = tradeFee(price, qty, isTaker, ms.feeSchedule);
+    const before = h.position;
+    const applied = applyFill(before, { side: order.side, price, count: qty, fee });
+    // Kalshi floors each balance change to the account precision and rebates the residue per order.
+    const revenue = applied.cashChange + fee;
+    const rounded = order.rounding.settleFill(revenue, fee);
+    const netFee = revenue - rounded.balanceChange;
+    const position = applied.position;
+    if (netFee !== fee) position.feesPaid += netFee - fee;
+    account.cash += rounded.balanceChange;
+    h.position = position;
+    h.lastUpdatedMs = now;
+    h.active = true;
+    m.openInterest += Math.max(0, position.position) - Math.max(0, before.position);
+
+    const legCost = (order.side === 'bid' ? price : ONE_DOLLAR - price) * qty;
+    if (isTaker) {
+      order.takerFillCost += legCost;
+      order.takerFees += netFee;
+    } else {
+      order.makerFillCost += legCost;
+      order.makerFees += netFee;
+    }
+    h.adjustOrder(order, qty, -1);
+    this.updateFeeReserve(order);
+    order.lastUpdateTimeMs = now;
+    order.lastUpdateReason = UPDATE_REASON.filled;
+    if (order.remainingCount === 0) {
+      order.status = 'executed';
+      account.resting.delete(order);
+    }
+    h.refreshReserve();
+
+    const fill: SimFill = {
+      fillId: this.ids.fill.next(),
+      tradeId,
+      orderId: order.orderId,
+      userId: order.userId,
+      clientOrderId: order.clientOrderId,
+      ticker: order.ticker,
+      side: order.side,
+      price,
+      count: qty,
+      isTaker,
+      fee: netFee,
+      postPosition: position.position,
+      tsMs: now,
+    };
+    this.recordFill(account, fill);
+    if (this.listeners.length > 0) {
+      this.emit({ type: 'fill', fill });
+      if (!isTaker) this.emit({ type: 'order_update', order: order.snapshot() });
+      this.emit({ type: 'position', userId: order.userId, position: positionSnapshot(h) });
+    }
+    return fill;
+  }
+
+  private recordFill(account: Account, fill: SimFill): void {
+    const last = account.fills[account.fills.length - 1];
+    if (last !== undefined && last.tsMs > fill.tsMs) account.fillsInTimeOrder = false;
+    account.fills.push(fill);
+    let byTicker = account.fillsByTicker.get(fill.ticker);
+    if (!byTicker) account.fillsByTicker.set(fill.ticker, (byTicker = []));
+    byTicker.push(fill);
+    let byOrder = account.fillsByOrder.get(fill.orderId);
+    if (!byOrder) account.fillsByOrder.set(fill.orderId, (byOrder = []));
+    byOrder.push(fill);
+  }
+
+  /** Keeps an order's fee allowance = budget − fees charged while it is live, 0 after. */
+  private updateFeeReserve(order: OrderRecord): void {
+    const charged = order.takerFees + order.makerFees;
+    const next = order.remainingCount > 0 ? Math.max(0, order.feeBudget - charged) : 0;
+    order.holding.addFeeReserve(order.side, next - order.feeReserve);
+    order.feeReserve = next;
+  }
+
+  /** Puts the rest of a new order on the book. */
+  private rest(ms: MarketState, order: OrderRecord, now: number): void {
+    ms.book.add(order);
+    order.holding.account.resting.add(order);
+    this.publishLevelChange(ms, order, order.remainingCount, order, now);
+    if (order.expirationTime !== null) {
+      this.expiries.push(order.expirationTime * 1000, order);
+      this.scheduleExpiryTimer();
+    }
+  }
+
+  /** Ends a new order that never reached the book: its unfilled rest is canceled. */
+  private finishUnrested(order: OrderRecord, reason: string, now: number): void {
+    const h = order.holding;
+    if (order.remainingCount > 0) {
+      h.adjustOrder(order, order.remainingCount, -1);
+      order.remainingCount = 0;
+    }
+    order.status = 'canceled';
+    order.lastUpdateTimeMs = now;
+    order.lastUpdateReason = reason;
+    this.updateFeeReserve(order);
+    h.refreshReserve();
+  }
+
+  /** Cancels a resting order (user cancel, expiry, STP, market close). */
+  private cancelResting(order: OrderRecord, reason: string, now: number, causer: OrderRecord | null): void {
+    const ms = order.holding.market;
+    const h = order.holding;
+    const removed = order.remainingCount;
+    order.remainingCount = 0;
+    ms.book.reduce(order, removed);
+    h.adjustOrder(order, removed, -1);
+    order.status = 'canceled';
+    order.lastUpdateTimeMs = now;
+    order.lastUpdateReason = reason;
+    h.account.resting.delete(order);
+    this.updateFeeReserve(order);
+    h.refreshReserve();
+    this.publishLevelChange(ms, order, -removed, causer, now);
+    if (this.listeners.length > 0) this.emit({ type: 'order_update', order: order.snapshot() });
+  }
+
+  /** Applies a resting-size change to the public L2 book and announces it. */
+  private publishLevelChange(ms: MarketState, order: OrderRecord, delta: Count, causer: OrderRecord | null, now: number): void {
+    // Kalshi publishes bids only: a resting ask at YES price p is a NO bid at $1 − p.
+    const side = order.side === 'bid' ? 'yes' : 'no';
+    const price = order.side === 'bid' ? order.price : ONE_DOLLAR - order.price;
+    ms.l2.applyDelta(side, price, delta);
+    if (this.listeners.length === 0) return;
+    const event: ExchangeEvent = { type: 'book_delta', ticker: ms.market.ticker, side, price, delta, tsMs: now };
+    if (causer !== null) {
+      event.userId = causer.userId;
+      if (causer.clientOrderId !== '') event.clientOrderId = causer.clientOrderId;
+    }
+    this.emit(event);
+  }
+
+  private topOfBook(ms: MarketState): string {
+    return `${ms.book.bestBid()}/${ms.book.bestAsk()}`;
+  }
+
+  private emitTickerIfMoved(ms: MarketState, topBefore: string, now: number): void {
+    if (this.listeners.length > 0 && this.topOfBook(ms) !== topBefore) {
+      this.emit({ type: 'ticker', ticker: ms.market.ticker, tsMs: now });
+    }
+  }
+
+  private activateIfOpen(ms: MarketState): void {
+    if (ms.market.status === 'initialized') {
+      const now = this.clock.now();
+      if (now >= ms.market.openTimeMs) this.setActive(ms, now);
+    }
+  }
+
+  private setActive(ms: MarketState, now: number): void {
+    ms.market.status = 'active';
+    this.emit({ type: 'market_lifecycle', ticker: ms.market.ticker, event: 'activated', tsMs: now });
+  }
+
+  private scheduleExpiryTimer(): void {
+    if (!this.autoExpire) return;
+    const next = this.expiries.peekTime();
+    if (next === undefined || next >= this.expiryTimerAt) return;
+    if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimerAt = next;
+    const handle = this.clock.setTimeout(() => {
+      this.expiryTimer = null;
+      this.expiryTimerAt = Infinity;
+      this.expireOrders(this.clock.now());
+    }, Math.max(0, next - this.clock.now()));
+    // On the wall clock an exchange must not keep the process alive just to expire orders.
+    (handle as { unref?: () => void } | null)?.unref?.();
+    this.expiryTimer = handle;
+  }
+
+  private emit(event: ExchangeEvent): void {
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i]!(event);
+      } catch (err) {
+        // Rethrow outside the matching step so a faulty subscriber cannot leave a half-done trade.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
