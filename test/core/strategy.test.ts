@@ -31,8 +31,8 @@ function view(partial: Partial<MarketView> = {}): MarketView {
   return { ticker: 'KX-T', book: book(4000, 4600), position: 0, openOrders: [], nowMs: 0, priceRanges: cents, ...partial };
 }
 
-const places = (d: Decision[]) => d.filter((x) => x.kind === 'place').map((x) => (x.kind === 'place' ? x.intent : null)!);
-const cancels = (d: Decision[]) => d.filter((x) => x.kind === 'cancel').map((x) => (x.kind === 'cancel' ? x.clientOrderId : ''));
+const places = (d: Decision[] | Promise<Decision[]>) => (d as Decision[]).filter((x) => x.kind === 'place').map((x) => (x.kind === 'place' ? x.intent : null)!);
+const cancels = (d: Decision[] | Promise<Decision[]>) => (d as Decision[]).filter((x) => x.kind === 'cancel').map((x) => (x.kind === 'cancel' ? x.clientOrderId : ''));
 
 describe('hold', () => {
   it('never places or cancels anything', () => {

@@ -1,9 +1,9 @@
 /**
  * `hold`: never trades. The default strategy, and the baseline every other one is compared with.
  */
-import type { Decision, MarketView, Strategy } from './types.ts';
+import type { Decision, MarketView, SyncStrategy } from './types.ts';
 
-export function createHoldStrategy(): Strategy {
+export function createHoldStrategy(): SyncStrategy {
   return {
     name: 'hold',
     needsBook: false,

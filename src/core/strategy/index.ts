@@ -7,7 +7,7 @@ import { createHoldStrategy } from './hold.ts';
 import { createSpreadQuoter } from './spread-quoter.ts';
 import type { Strategy } from './types.ts';
 
-export type { BookView, Decision, MarketView, OwnOrder, Strategy } from './types.ts';
+export type { BookView, Decision, MarketView, OwnOrder, Strategy, SyncStrategy } from './types.ts';
 export { createHoldStrategy } from './hold.ts';
 export { createSpreadQuoter, quoteTargets, othersBest, spreadQuoterOptionsSchema } from './spread-quoter.ts';
 export type { SpreadQuoterOptions, QuoteTargets } from './spread-quoter.ts';

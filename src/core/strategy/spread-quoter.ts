@@ -14,7 +14,7 @@ import { ONE_DOLLAR, type Count, type Price } from '../money.ts';
 import type { OrderSide, TimeInForce } from '../order-state.ts';
 import type { OutcomeSide } from '../orderbook.ts';
 import { nextTickDown, nextTickUp, roundToTick, type PriceRange } from '../ticks.ts';
-import type { BookView, Decision, MarketView, OwnOrder, Strategy } from './types.ts';
+import type { BookView, Decision, MarketView, OwnOrder, SyncStrategy } from './types.ts';
 
 export const spreadQuoterOptionsSchema = z
   .object({
@@ -100,7 +100,7 @@ export function quoteTargets(
   return { bid, ask, reason: reasons.join('; ') };
 }
 
-export function createSpreadQuoter(rawOptions: unknown = {}): Strategy {
+export function createSpreadQuoter(rawOptions: unknown = {}): SyncStrategy {
   const parsed = spreadQuoterOptionsSchema.safeParse(rawOptions ?? {});
   if (!parsed.success) {
     throw new Error(`spread-quoter options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);

@@ -51,3 +51,8 @@ export interface Strategy {
   /** May be async (e.g. an ONNX policy); rule strategies answer synchronously. */
   decide(view: MarketView): Decision[] | Promise<Decision[]>;
 }
+
+/** A strategy that always answers synchronously (the rule strategies). */
+export interface SyncStrategy extends Strategy {
+  decide(view: MarketView): Decision[];
+}
