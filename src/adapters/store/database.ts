@@ -1,0 +1,250 @@
+/**
+ * Opening the database: a `pg.Pool` to a PostgreSQL server when a URL is given, otherwise an
+ * embedded PGlite (Postgres compiled to WASM) persisted in a local folder and served over a
+ * loopback socket by `@electric-sql/pglite-socket`, so both cases run the same `pg` code path and
+ * the same SQL. Also the shared pieces every repository uses: BIGINT-as-number type parsers and
+ * the classification of errors into "database unreachable, retry later" versus "bad row".
+ *
+ * Sits in the adapters layer: the only module that knows PGlite exists.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import pg from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+
+export const DEFAULT_DATA_DIR = '.kalshiflow/db';
+const DEFAULT_POOL_SIZE = 10;
+
+export class StoreError extends Error {
+  override readonly name: string = 'StoreError';
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres://… of a running server. Absent → embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** Folder of the embedded database (default `.kalshiflow/db`); `memory://` keeps it in memory. */
+  dataDir?: string;
+  /** Connections in the pool (and concurrent socket connections the embedded server accepts). */
+  poolSize?: number;
+  /** Milliseconds to wait for a connection before a query fails (default 10 s). */
+  connectionTimeoutMs?: number;
+}
+
+export interface Database {
+  pool: Pool;
+  /** Connection URL, password redacted. */
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** A pool or a checked-out client: anything repositories can run a query on. */
+export type Queryable = Pick<Pool, 'query'> | PoolClient;
+
+const INT8_OID = 20;
+const INT8_ARRAY_OID = 1016;
+
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new StoreError(`BIGINT ${text} does not fit a JavaScript number exactly`);
+  return n;
+}
+
+/** Parses `{1,2,-3}` (no NULLs: none of our BIGINT[] columns hold them). */
+function parseInt8Array(text: string): number[] {
+  if (text.length <= 2) return [];
+  const parts = text.slice(1, -1).split(',');
+  const out = new Array<number>(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] === 'NULL') throw new StoreError('unexpected NULL in a BIGINT[] column');
+    out[i] = parseInt8(parts[i]);
+  }
+  return out;
+}
+
+/**
+ * Type parsers for every query we make: BIGINT (money in micros, counts, ms timestamps, ids) as
+ * exact JavaScript numbers instead of strings; a value beyond 2^53 is an error, never a rounding.
+ * Passed per query so repositories behave the same on any pool a caller hands them.
+ */
+export const storeTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (format !== 'binary') {
+      if (oid === INT8_OID) return parseInt8;
+      if (oid === INT8_ARRAY_OID) return parseInt8Array;
+    }
+    return (pg.types.getTypeParser as (o: number, f?: string) => (value: string) => unknown)(oid, format ?? 'text');
+  },
+};
+
+/** Runs a parameterized query with the store's type parsers. */
+export async function query<R extends QueryResultRow = QueryResultRow>(
+  db: Queryable,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const result = await db.query<R>({ text, values, types: storeTypes });
+  return result.rows;
+}
+
+/** Runs `work` in a transaction on one pooled connection; rolls back if it throws. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true; // the connection itself failed: do not return it to the pool
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** postgres://user:secret@host/db → postgres://user:***@host/db, for logs and status output. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+/**
+ * True when an error means "the row is wrong" (SQLSTATE class 22 data exception or 23 integrity
+ * violation): retrying the same row can never succeed. Everything else — refused connections,
+ * terminated sessions, timeouts, even a missing table — is treated as the database being
+ * unavailable, which is retried rather than dropped.
+ */
+export function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+/** One line describing a database error without secrets (pg errors never carry the password). */
+export function describeDbError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && code ? `${error.message} (${code})` : error.message || error.name;
+  }
+  return String(error);
+}
+
+function attachPoolErrorSink(pool: Pool): void {
+  // An idle client whose server went away emits 'error' on the pool; unhandled, that would crash
+  // the process. The next query on the pool reports the outage where someone can act on it.
+  pool.on('error', () => {});
+}
+
+/** Creates a pg.Pool with the store's defaults (type parsers, connection timeout, error sink). */
+export function createPool(url: string, poolSize = DEFAULT_POOL_SIZE, connectionTimeoutMs = 10_000): Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: connectionTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    types: storeTypes,
+  });
+  attachPoolErrorSink(pool);
+  return pool;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is a single-process database: two programs opening the same folder would corrupt it.
+ * A pid lock file next to the folder turns that into a clear error (stale locks are taken over).
+ */
+function acquireDataDirLock(dataDir: string): () => void {
+  const lockPath = `${resolve(dataDir)}.lock`;
+  mkdirSync(dirname(lockPath), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
+        throw new StoreError(`embedded database ${dataDir} is in use by process ${holder}`);
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new StoreError(`could not lock embedded database ${dataDir}`);
+}
+
+/**
+ * Opens the database. With `databaseUrl`: a pool to that server. Without: an embedded PGlite in
+ * `dataDir`, served on 127.0.0.1 (an OS-chosen port) to a pool of `poolSize` connections. The
+ * embedded server runs one transaction at a time across all connections, so callers keep
+ * transactions short. Does not migrate: call `migrate(db.pool)`.
+ */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
+  const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new StoreError(`poolSize must be a positive integer, got ${poolSize}`);
+  if (options.databaseUrl) {
+    const pool = createPool(options.databaseUrl, poolSize, options.connectionTimeoutMs);
+    return { pool, url: redactUrl(options.databaseUrl), embedded: false, close: () => pool.end() };
+  }
+
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  const inMemory = dataDir.startsWith('memory://');
+  const releaseLock = inMemory ? () => {} : acquireDataDirLock(dataDir);
+  // Loaded lazily: a deployment with a real server never pays for the WASM module.
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite-socket'),
+  ]);
+  let db: InstanceType<typeof PGlite> | undefined;
+  let server: InstanceType<typeof PGLiteSocketServer> | undefined;
+  try {
+    if (!inMemory) mkdirSync(dataDir, { recursive: true });
+    db = await PGlite.create(inMemory ? undefined : resolve(dataDir));
+    server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: poolSize });
+    await server.start();
+  } catch (error) {
+    await server?.stop().catch(() => {});
+    await db?.close().catch(() => {});
+    releaseLock();
+    throw error;
+  }
+  // getServerConn() is "127.0.0.1:<bound port>" once started (port 0 asks the OS for one).
+  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const pool = createPool(url, poolSize, options.connectionTimeoutMs);
+  const embeddedServer = server;
+  const embeddedDb = db;
+  let closed = false;
+  return {
+    pool,
+    url,
+    embedded: true,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await pool.end();
+      } finally {
+        await embeddedServer.stop();
+        await embeddedDb.close();
+        releaseLock();
+      }
+    },
+  };
+}

@@ -1,0 +1,796 @@
+/**
+ * The trading ledger — the source of truth for money (DESIGN §2, §6). Unlike market data these
+ * writes are synchronous: an order intent is journaled (with its client_order_id) BEFORE the
+ * order is sent, so after a crash every order that might exist at the venue is known; fills are
+ * stored idempotently by fill id, so replays of the fill feed and REST re-syncs never double
+ * count. Also: order events, sync runs with their findings and position/balance snapshots, and
+ * trader decisions.
+ *
+ * Units: prices are YES-leg Price (1/10,000 $), counts Count (1/100 contract), money Micros,
+ * times Unix ms.
+ */
+import type { Pool } from 'pg';
+import type { Count, Micros, Price } from '../../core/money.ts';
+import type { OutcomeSide } from '../../core/orderbook.ts';
+import { StoreError, inTransaction, query } from './database.ts';
+import type { Queryable } from './database.ts';
+import { OPEN_ORDER_STATES } from './statuses.ts';
+import type {
+  DecisionAction,
+  DecisionOutcome,
+  FillSource,
+  FindingSeverity,
+  JournalOrderState,
+  JournalTimeInForce,
+  StoreEnvironment,
+  SyncStatus,
+  VenueOrderStatus,
+} from './statuses.ts';
+
+export type BookSide = 'bid' | 'ask';
+
+export class DuplicateOrderError extends StoreError {
+  override readonly name = 'DuplicateOrderError';
+  constructor(readonly clientOrderId: string) {
+    super(`order ${clientOrderId} is already in the journal`);
+  }
+}
+
+export class UnknownOrderError extends StoreError {
+  override readonly name = 'UnknownOrderError';
+  constructor(readonly clientOrderId: string) {
+    super(`order ${clientOrderId} is not in the journal`);
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders
+
+export interface OrderIntent {
+  clientOrderId: string;
+  env: StoreEnvironment;
+  ticker: string;
+  /** YES-leg book side: bid = buy YES (or sell NO), ask = sell YES (or buy NO). */
+  side: BookSide;
+  /** YES-leg limit price. */
+  price: Price;
+  count: Count;
+  tif: JournalTimeInForce;
+  postOnly?: boolean;
+  reduceOnly?: boolean;
+  /** Unix seconds, as Kalshi takes it. */
+  expirationS?: number | null;
+  trader?: string | null;
+  decisionId?: number | null;
+  createdMs: number;
+  /** 'denied' journals an intent that local risk refused (never sent). Default 'initialized'. */
+  state?: Extract<JournalOrderState, 'initialized' | 'denied'>;
+  /** Why it was denied, when it was. */
+  error?: string | null;
+}
+
+export interface JournalOrder {
+  clientOrderId: string;
+  env: StoreEnvironment;
+  trader: string | null;
+  decisionId: number | null;
+  ticker: string;
+  side: BookSide;
+  price: Price;
+  count: Count;
+  tif: JournalTimeInForce;
+  postOnly: boolean;
+  reduceOnly: boolean;
+  expirationS: number | null;
+  state: JournalOrderState;
+  venueOrderId: string | null;
+  venueStatus: VenueOrderStatus | null;
+  fillCount: Count;
+  remainingCount: Count | null;
+  avgFillPrice: Price | null;
+  fees: Micros;
+  error: string | null;
+  createdMs: number;
+  sentMs: number | null;
+  answeredMs: number | null;
+  updatedMs: number;
+}
+
+interface OrderRow {
+  client_order_id: string;
+  env: StoreEnvironment;
+  trader: string | null;
+  decision_id: number | null;
+  ticker: string;
+  side: BookSide;
+  price: number;
+  count: number;
+  tif: JournalTimeInForce;
+  post_only: boolean;
+  reduce_only: boolean;
+  expiration_s: number | null;
+  state: JournalOrderState;
+  venue_order_id: string | null;
+  venue_status: VenueOrderStatus | null;
+  fill_count: number;
+  remaining_count: number | null;
+  avg_fill_price: number | null;
+  fees: number;
+  error: string | null;
+  created_ms: number;
+  sent_ms: number | null;
+  answered_ms: number | null;
+  updated_ms: number;
+}
+
+function toOrder(r: OrderRow): JournalOrder {
+  return {
+    clientOrderId: r.client_order_id,
+    env: r.env,
+    trader: r.trader,
+    decisionId: r.decision_id,
+    ticker: r.ticker,
+    side: r.side,
+    price: r.price,
+    count: r.count,
+    tif: r.tif,
+    postOnly: r.post_only,
+    reduceOnly: r.reduce_only,
+    expirationS: r.expiration_s,
+    state: r.state,
+    venueOrderId: r.venue_order_id,
+    venueStatus: r.venue_status,
+    fillCount: r.fill_count,
+    remainingCount: r.remaining_count,
+    avgFillPrice: r.avg_fill_price,
+    fees: r.fees,
+    error: r.error,
+    createdMs: r.created_ms,
+    sentMs: r.sent_ms,
+    answeredMs: r.answered_ms,
+    updatedMs: r.updated_ms,
+  };
+}
+
+/**
+ * Journals an order before it is sent. A second intent with the same client_order_id is refused
+ * with DuplicateOrderError — the guarantee that an order is never placed twice starts here.
+ */
+export async function journalOrderIntent(db: Queryable, intent: OrderIntent): Promise<JournalOrder> {
+  if (!intent.clientOrderId) throw new StoreError('an order intent needs a client_order_id');
+  try {
+    const rows = await query<OrderRow>(
+      db,
+      `INSERT INTO orders (client_order_id, env, trader, decision_id, ticker, side, price, count, tif,
+                           post_only, reduce_only, expiration_s, state, error, created_ms, updated_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+       RETURNING *`,
+      [
+        intent.clientOrderId,
+        intent.env,
+        intent.trader ?? null,
+        intent.decisionId ?? null,
+        intent.ticker,
+        intent.side,
+        intent.price,
+        intent.count,
+        intent.tif,
+        intent.postOnly ?? false,
+        intent.reduceOnly ?? false,
+        intent.expirationS ?? null,
+        intent.state ?? 'initialized',
+        intent.error ?? null,
+        intent.createdMs,
+      ],
+    );
+    return toOrder(rows[0]);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DuplicateOrderError(intent.clientOrderId);
+    throw error;
+  }
+}
+
+/** Records that the request left (state `submitted`); only moves an `initialized` order. */
+export async function markOrderSent(db: Queryable, clientOrderId: string, sentMs: number): Promise<void> {
+  const rows = await query(
+    db,
+    `UPDATE orders SET state = CASE WHEN state = 'initialized' THEN 'submitted' ELSE state END,
+                       sent_ms = COALESCE(sent_ms, $2), updated_ms = GREATEST(updated_ms, $2)
+      WHERE client_order_id = $1 RETURNING client_order_id`,
+    [clientOrderId, sentMs],
+  );
+  if (rows.length === 0) throw new UnknownOrderError(clientOrderId);
+}
+
+export interface VenueAnswer {
+  answeredMs: number;
+  /** The venue's order id (absent when the venue refused the order). */
+  orderId?: string | null;
+  status?: VenueOrderStatus | null;
+  fillCount?: Count;
+  remainingCount?: Count | null;
+  avgFillPrice?: Price | null;
+  /** Total fees on the fills so far, in micros. */
+  fees?: Micros;
+  /** Set when the venue refused the order (e.g. "409 order_already_exists"). */
+  error?: string | null;
+  /** Overrides the state derived from status/error (e.g. 'unknown' after a timeout). */
+  state?: JournalOrderState;
+  details?: Record<string, unknown>;
+}
+
+/** The journal state implied by a venue answer. */
+export function stateForVenueAnswer(answer: VenueAnswer): JournalOrderState {
+  if (answer.state) return answer.state;
+  if (answer.error) return 'rejected';
+  switch (answer.status) {
+    case 'executed':
+      return 'filled';
+    case 'canceled':
+      return 'canceled';
+    case 'resting':
+      return (answer.fillCount ?? 0) > 0 ? 'partially_filled' : 'accepted';
+    default:
+      return answer.orderId ? 'accepted' : 'unknown';
+  }
+}
+
+/** Stores the venue's answer to the create request, with an order event, in one transaction. */
+export async function recordVenueAnswer(pool: Pool, clientOrderId: string, answer: VenueAnswer): Promise<JournalOrder> {
+  const state = stateForVenueAnswer(answer);
+  return inTransaction(pool, async (client) => {
+    const rows = await query<OrderRow>(
+      client,
+      `UPDATE orders SET state = $2, venue_order_id = COALESCE($3, venue_order_id),
+              venue_status = COALESCE($4, venue_status), fill_count = COALESCE($5, fill_count),
+              remaining_count = COALESCE($6, remaining_count), avg_fill_price = COALESCE($7, avg_fill_price),
+              fees = COALESCE($8, fees), error = COALESCE($9, error),
+              answered_ms = COALESCE(answered_ms, $10), updated_ms = GREATEST(updated_ms, $10)
+        WHERE client_order_id = $1 RETURNING *`,
+      [
+        clientOrderId,
+        state,
+        answer.orderId ?? null,
+        answer.status ?? null,
+        answer.fillCount ?? null,
+        answer.remainingCount ?? null,
+        answer.avgFillPrice ?? null,
+        answer.fees ?? null,
+        answer.error ?? null,
+        answer.answeredMs,
+      ],
+    );
+    if (rows.length === 0) throw new UnknownOrderError(clientOrderId);
+    await query(
+      client,
+      `INSERT INTO order_events (client_order_id, kind, state, at_ms, details) VALUES ($1, 'venue_answer', $2, $3, $4)`,
+      [
+        clientOrderId,
+        state,
+        answer.answeredMs,
+        {
+          ...(answer.details ?? {}),
+          orderId: answer.orderId ?? null,
+          status: answer.status ?? null,
+          error: answer.error ?? null,
+        },
+      ],
+    );
+    return toOrder(rows[0]);
+  });
+}
+
+export interface OrderEvent {
+  clientOrderId: string;
+  /** What happened: 'sent', 'venue_answer', 'fill', 'cancel_requested', 'canceled', 'reconciled', … */
+  kind: string;
+  atMs: number;
+  /** When given, the order's journal state moves to it in the same transaction. */
+  state?: JournalOrderState;
+  venueOrderId?: string | null;
+  venueStatus?: VenueOrderStatus | null;
+  fillCount?: Count;
+  remainingCount?: Count | null;
+  details?: Record<string, unknown>;
+}
+
+export interface StoredOrderEvent {
+  id: number;
+  clientOrderId: string;
+  kind: string;
+  state: JournalOrderState | null;
+  atMs: number;
+  details: Record<string, unknown>;
+}
+
+/** Appends an order event; if it carries a state (or venue fields), updates the order too. */
+export async function recordOrderEvent(pool: Pool, event: OrderEvent): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const updated = await query(
+      client,
+      `UPDATE orders SET state = COALESCE($2, state), venue_order_id = COALESCE($3, venue_order_id),
+              venue_status = COALESCE($4, venue_status), fill_count = COALESCE($5, fill_count),
+              remaining_count = COALESCE($6, remaining_count), updated_ms = GREATEST(updated_ms, $7)
+        WHERE client_order_id = $1 RETURNING client_order_id`,
+      [
+        event.clientOrderId,
+        event.state ?? null,
+        event.venueOrderId ?? null,
+        event.venueStatus ?? null,
+        event.fillCount ?? null,
+        event.remainingCount ?? null,
+        event.atMs,
+      ],
+    );
+    if (updated.length === 0) throw new UnknownOrderError(event.clientOrderId);
+    const rows = await query<{ id: number }>(
+      client,
+      `INSERT INTO order_events (client_order_id, kind, state, at_ms, details) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [event.clientOrderId, event.kind, event.state ?? null, event.atMs, event.details ?? {}],
+    );
+    return rows[0].id;
+  });
+}
+
+export async function getJournalOrder(db: Queryable, clientOrderId: string): Promise<JournalOrder | null> {
+  const rows = await query<OrderRow>(db, 'SELECT * FROM orders WHERE client_order_id = $1', [clientOrderId]);
+  return rows.length ? toOrder(rows[0]) : null;
+}
+
+export async function getJournalOrderByVenueId(db: Queryable, venueOrderId: string): Promise<JournalOrder | null> {
+  const rows = await query<OrderRow>(db, 'SELECT * FROM orders WHERE venue_order_id = $1', [venueOrderId]);
+  return rows.length ? toOrder(rows[0]) : null;
+}
+
+/**
+ * Orders journaled but never answered by the venue (crash or timeout between journal and
+ * answer). Each may or may not exist at the venue: resolve by querying it by client_order_id.
+ */
+export async function listUnansweredOrders(db: Queryable, options: { env?: StoreEnvironment } = {}): Promise<JournalOrder[]> {
+  const rows = await query<OrderRow>(
+    db,
+    `SELECT * FROM orders
+      WHERE answered_ms IS NULL AND state IN ('initialized', 'submitted', 'unknown')
+        AND ($1::text IS NULL OR env = $1)
+      ORDER BY created_ms, client_order_id`,
+    [options.env ?? null],
+  );
+  return rows.map(toOrder);
+}
+
+/** Orders that may still rest at (or be unknown to) the venue. */
+export async function listOpenJournalOrders(
+  db: Queryable,
+  options: { env?: StoreEnvironment; ticker?: string } = {},
+): Promise<JournalOrder[]> {
+  const rows = await query<OrderRow>(
+    db,
+    `SELECT * FROM orders
+      WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR env = $2) AND ($3::text IS NULL OR ticker = $3)
+      ORDER BY created_ms, client_order_id`,
+    [OPEN_ORDER_STATES, options.env ?? null, options.ticker ?? null],
+  );
+  return rows.map(toOrder);
+}
+
+export async function listRecentOrders(db: Queryable, options: { limit?: number; env?: StoreEnvironment } = {}): Promise<JournalOrder[]> {
+  const rows = await query<OrderRow>(
+    db,
+    `SELECT * FROM orders WHERE ($2::text IS NULL OR env = $2) ORDER BY created_ms DESC, client_order_id LIMIT $1`,
+    [options.limit ?? 100, options.env ?? null],
+  );
+  return rows.map(toOrder);
+}
+
+export async function listOrderEvents(db: Queryable, clientOrderId: string): Promise<StoredOrderEvent[]> {
+  const rows = await query<{
+    id: number;
+    client_order_id: string;
+    kind: string;
+    state: JournalOrderState | null;
+    at_ms: number;
+    details: Record<string, unknown>;
+  }>(db, 'SELECT * FROM order_events WHERE client_order_id = $1 ORDER BY id', [clientOrderId]);
+  return rows.map((r) => ({
+    id: r.id,
+    clientOrderId: r.client_order_id,
+    kind: r.kind,
+    state: r.state,
+    atMs: r.at_ms,
+    details: r.details,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fills
+
+export interface FillRecord {
+  fillId: string;
+  venueOrderId: string;
+  /** Optional: looked up from the journal by venue order id when absent. */
+  clientOrderId?: string | null;
+  env: StoreEnvironment;
+  ticker: string;
+  side: BookSide;
+  outcomeSide?: OutcomeSide | null;
+  yesPrice: Price;
+  count: Count;
+  fee: Micros;
+  isTaker: boolean;
+  tsMs: number;
+  recordedMs: number;
+  source: FillSource;
+}
+
+/**
+ * Stores a fill once. Returns true if it was new, false if that fill id was already stored
+ * (the caller applies a fill to positions only when this returns true).
+ */
+export async function recordFill(db: Queryable, fill: FillRecord): Promise<boolean> {
+  const rows = await query(
+    db,
+    `INSERT INTO fills (fill_id, venue_order_id, client_order_id, env, ticker, side, outcome_side, yes_price,
+                        count, fee, is_taker, ts_ms, recorded_ms, source)
+     VALUES ($1, $2, COALESCE($3, (SELECT client_order_id FROM orders WHERE venue_order_id = $2)),
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (fill_id) DO NOTHING
+     RETURNING fill_id`,
+    [
+      fill.fillId,
+      fill.venueOrderId,
+      fill.clientOrderId ?? null,
+      fill.env,
+      fill.ticker,
+      fill.side,
+      fill.outcomeSide ?? null,
+      fill.yesPrice,
+      fill.count,
+      fill.fee,
+      fill.isTaker,
+      fill.tsMs,
+      fill.recordedMs,
+      fill.source,
+    ],
+  );
+  return rows.length === 1;
+}
+
+export interface StoredFill extends FillRecord {
+  clientOrderId: string | null;
+  outcomeSide: OutcomeSide | null;
+}
+
+export interface FillQuery {
+  env?: StoreEnvironment;
+  ticker?: string;
+  venueOrderId?: string;
+  clientOrderId?: string;
+  sinceMs?: number;
+  limit?: number;
+}
+
+/** Fills, oldest first (by exchange time, then id). */
+export async function listFills(db: Queryable, filter: FillQuery = {}): Promise<StoredFill[]> {
+  const rows = await query<{
+    fill_id: string;
+    venue_order_id: string;
+    client_order_id: string | null;
+    env: StoreEnvironment;
+    ticker: string;
+    side: BookSide;
+    outcome_side: OutcomeSide | null;
+    yes_price: number;
+    count: number;
+    fee: number;
+    is_taker: boolean;
+    ts_ms: number;
+    recorded_ms: number;
+    source: FillSource;
+  }>(
+    db,
+    `SELECT * FROM fills
+      WHERE ($1::text IS NULL OR env = $1) AND ($2::text IS NULL OR ticker = $2)
+        AND ($3::text IS NULL OR venue_order_id = $3) AND ($4::text IS NULL OR client_order_id = $4)
+        AND ($5::bigint IS NULL OR ts_ms >= $5)
+      ORDER BY ts_ms, fill_id
+      LIMIT $6`,
+    [
+      filter.env ?? null,
+      filter.ticker ?? null,
+      filter.venueOrderId ?? null,
+      filter.clientOrderId ?? null,
+      filter.sinceMs ?? null,
+      filter.limit ?? 10_000,
+    ],
+  );
+  return rows.map((r) => ({
+    fillId: r.fill_id,
+    venueOrderId: r.venue_order_id,
+    clientOrderId: r.client_order_id,
+    env: r.env,
+    ticker: r.ticker,
+    side: r.side,
+    outcomeSide: r.outcome_side,
+    yesPrice: r.yes_price,
+    count: r.count,
+    fee: r.fee,
+    isTaker: r.is_taker,
+    tsMs: r.ts_ms,
+    recordedMs: r.recorded_ms,
+    source: r.source,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync runs, findings, position and balance snapshots
+
+export async function startSyncRun(
+  db: Queryable,
+  run: { env: StoreEnvironment; reason: string; startedMs: number },
+): Promise<number> {
+  const rows = await query<{ id: number }>(
+    db,
+    'INSERT INTO sync_runs (env, reason, started_ms) VALUES ($1, $2, $3) RETURNING id',
+    [run.env, run.reason, run.startedMs],
+  );
+  return rows[0].id;
+}
+
+export interface SyncOutcome {
+  status: Exclude<SyncStatus, 'running'>;
+  endedMs: number;
+  ordersChecked?: number;
+  fillsImported?: number;
+  error?: string | null;
+}
+
+export async function finishSyncRun(db: Queryable, syncId: number, outcome: SyncOutcome): Promise<void> {
+  const rows = await query(
+    db,
+    `UPDATE sync_runs SET status = $2, ended_ms = GREATEST($3::bigint, started_ms), orders_checked = $4,
+            fills_imported = $5, error = $6
+      WHERE id = $1 AND status = 'running' RETURNING id`,
+    [syncId, outcome.status, outcome.endedMs, outcome.ordersChecked ?? 0, outcome.fillsImported ?? 0, outcome.error ?? null],
+  );
+  if (rows.length === 0) throw new StoreError(`sync run ${syncId} is not running (unknown or already finished)`);
+}
+
+export interface SyncFinding {
+  kind: string;
+  severity: FindingSeverity;
+  message: string;
+  ticker?: string | null;
+  clientOrderId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export async function recordSyncFinding(db: Queryable, syncId: number, finding: SyncFinding): Promise<void> {
+  await query(
+    db,
+    `INSERT INTO sync_findings (sync_id, kind, severity, ticker, client_order_id, message, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      syncId,
+      finding.kind,
+      finding.severity,
+      finding.ticker ?? null,
+      finding.clientOrderId ?? null,
+      finding.message,
+      finding.details ?? {},
+    ],
+  );
+}
+
+export async function listSyncFindings(db: Queryable, syncId: number): Promise<Array<SyncFinding & { id: number }>> {
+  const rows = await query<{
+    id: number;
+    kind: string;
+    severity: FindingSeverity;
+    ticker: string | null;
+    client_order_id: string | null;
+    message: string;
+    details: Record<string, unknown>;
+  }>(db, 'SELECT * FROM sync_findings WHERE sync_id = $1 ORDER BY id', [syncId]);
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    severity: r.severity,
+    ticker: r.ticker,
+    clientOrderId: r.client_order_id,
+    message: r.message,
+    details: r.details,
+  }));
+}
+
+export interface PositionSnapshot {
+  ticker: string;
+  /** Signed: > 0 YES contracts, < 0 NO contracts. */
+  position: Count;
+  exposure: Micros;
+  realizedPnl: Micros;
+  feesPaid: Micros;
+  totalTraded: Micros;
+}
+
+/** Stores the venue's positions as seen by one sync run (one multi-row insert). */
+export async function recordPositionSnapshots(
+  db: Queryable,
+  syncId: number,
+  atMs: number,
+  positions: readonly PositionSnapshot[],
+): Promise<void> {
+  if (positions.length === 0) return;
+  await query(
+    db,
+    `INSERT INTO position_snapshots (sync_id, ticker, at_ms, position, exposure, realized_pnl, fees_paid, total_traded)
+     SELECT $1, u.ticker, $2, u.position, u.exposure, u.realized_pnl, u.fees_paid, u.total_traded
+       FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+         AS u(ticker, position, exposure, realized_pnl, fees_paid, total_traded)`,
+    [
+      syncId,
+      atMs,
+      positions.map((p) => p.ticker),
+      positions.map((p) => p.position),
+      positions.map((p) => p.exposure),
+      positions.map((p) => p.realizedPnl),
+      positions.map((p) => p.feesPaid),
+      positions.map((p) => p.totalTraded),
+    ],
+  );
+}
+
+export async function recordBalanceSnapshot(
+  db: Queryable,
+  syncId: number,
+  balance: { atMs: number; balance: Micros; portfolioValue?: Micros | null },
+): Promise<void> {
+  await query(db, 'INSERT INTO balance_snapshots (sync_id, at_ms, balance, portfolio_value) VALUES ($1, $2, $3, $4)', [
+    syncId,
+    balance.atMs,
+    balance.balance,
+    balance.portfolioValue ?? null,
+  ]);
+}
+
+export interface AccountSnapshot {
+  syncId: number;
+  atMs: number;
+  balance: Micros | null;
+  portfolioValue: Micros | null;
+  positions: PositionSnapshot[];
+}
+
+/** Positions and balance from the most recent sync run that finished without failing. */
+export async function latestAccountSnapshot(db: Queryable, options: { env?: StoreEnvironment } = {}): Promise<AccountSnapshot | null> {
+  const runs = await query<{ id: number; ended_ms: number; balance: number | null; portfolio_value: number | null }>(
+    db,
+    `SELECT r.id, r.ended_ms, b.balance, b.portfolio_value
+       FROM sync_runs r LEFT JOIN balance_snapshots b ON b.sync_id = r.id
+      WHERE r.status IN ('agreed', 'mismatch') AND ($1::text IS NULL OR r.env = $1)
+      ORDER BY r.started_ms DESC, r.id DESC LIMIT 1`,
+    [options.env ?? null],
+  );
+  if (runs.length === 0) return null;
+  const run = runs[0];
+  const positions = await query<{
+    ticker: string;
+    position: number;
+    exposure: number;
+    realized_pnl: number;
+    fees_paid: number;
+    total_traded: number;
+  }>(db, 'SELECT * FROM position_snapshots WHERE sync_id = $1 ORDER BY ticker', [run.id]);
+  return {
+    syncId: run.id,
+    atMs: run.ended_ms,
+    balance: run.balance,
+    portfolioValue: run.portfolio_value,
+    positions: positions.map((p) => ({
+      ticker: p.ticker,
+      position: p.position,
+      exposure: p.exposure,
+      realizedPnl: p.realized_pnl,
+      feesPaid: p.fees_paid,
+      totalTraded: p.total_traded,
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trader decisions
+
+export interface TraderDecision {
+  trader: string;
+  strategy: string;
+  env: StoreEnvironment;
+  ticker: string;
+  atMs: number;
+  action: DecisionAction;
+  price?: Price | null;
+  count?: Count | null;
+  outcome: DecisionOutcome;
+  reason?: string | null;
+  modelId?: number | null;
+  recordingSessionId?: number | null;
+  details?: Record<string, unknown>;
+}
+
+export async function recordDecision(db: Queryable, decision: TraderDecision): Promise<number> {
+  const rows = await query<{ id: number }>(
+    db,
+    `INSERT INTO trader_decisions (trader, strategy, env, ticker, at_ms, action, price, count, outcome, reason,
+                                   model_id, recording_session_id, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [
+      decision.trader,
+      decision.strategy,
+      decision.env,
+      decision.ticker,
+      decision.atMs,
+      decision.action,
+      decision.price ?? null,
+      decision.count ?? null,
+      decision.outcome,
+      decision.reason ?? null,
+      decision.modelId ?? null,
+      decision.recordingSessionId ?? null,
+      decision.details ?? {},
+    ],
+  );
+  return rows[0].id;
+}
+
+/** Updates what became of a decision (e.g. proposed → submitted or denied, with the reason). */
+export async function setDecisionOutcome(db: Queryable, id: number, outcome: DecisionOutcome, reason?: string): Promise<void> {
+  await query(db, 'UPDATE trader_decisions SET outcome = $2, reason = COALESCE($3, reason) WHERE id = $1', [
+    id,
+    outcome,
+    reason ?? null,
+  ]);
+}
+
+export async function listRecentDecisions(
+  db: Queryable,
+  options: { limit?: number; trader?: string } = {},
+): Promise<Array<TraderDecision & { id: number }>> {
+  const rows = await query<{
+    id: number;
+    trader: string;
+    strategy: string;
+    env: StoreEnvironment;
+    ticker: string;
+    at_ms: number;
+    action: DecisionAction;
+    price: number | null;
+    count: number | null;
+    outcome: DecisionOutcome;
+    reason: string | null;
+    model_id: number | null;
+    recording_session_id: number | null;
+    details: Record<string, unknown>;
+  }>(
+    db,
+    `SELECT * FROM trader_decisions WHERE ($2::text IS NULL OR trader = $2) ORDER BY at_ms DESC, id DESC LIMIT $1`,
+    [options.limit ?? 100, options.trader ?? null],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    trader: r.trader,
+    strategy: r.strategy,
+    env: r.env,
+    ticker: r.ticker,
+    atMs: r.at_ms,
+    action: r.action,
+    price: r.price,
+    count: r.count,
+    outcome: r.outcome,
+    reason: r.reason,
+    modelId: r.model_id,
+    recordingSessionId: r.recording_session_id,
+    details: r.details,
+  }));
+}

@@ -1,0 +1,422 @@
+/**
+ * Reading a recorded session back: every snapshot, delta, trade and gap of a session (or of some
+ * of its markets), in large keyset-paged reads ordered by (ticker, ord), merged into one timeline
+ * per market in exactly the order the recorder saw them. `replayBooks` then rebuilds a market's
+ * book step by step with the same `OrderBook` the live actors use. The RL environment preloads
+ * sessions through this module, so `step()` never touches the database.
+ *
+ * Pages are bounded (default 200,000 rows) so that on the embedded database, which serves one
+ * statement at a time, a large load never holds up the write queue for long.
+ */
+import { OrderBook, BookError } from '../../core/orderbook.ts';
+import type { OutcomeSide } from '../../core/orderbook.ts';
+import type { Count, Price } from '../../core/money.ts';
+import { StoreError, query, storeTypes } from './database.ts';
+import type { Queryable } from './database.ts';
+import type { GapKind, RecordingMode, RecordingStatus, StoreEnvironment } from './statuses.ts';
+
+export interface SnapshotEvent {
+  kind: 'snapshot';
+  ord: number;
+  sid: number;
+  seq: number;
+  tsMs: number | null;
+  recvMs: number;
+  yes: Array<[Price, Count]>;
+  no: Array<[Price, Count]>;
+}
+
+export interface DeltaEvent {
+  kind: 'delta';
+  ord: number;
+  sid: number;
+  seq: number;
+  tsMs: number | null;
+  recvMs: number;
+  side: OutcomeSide;
+  price: Price;
+  delta: Count;
+}
+
+export interface TradeEvent {
+  kind: 'trade';
+  ord: number;
+  sid: number | null;
+  seq: number | null;
+  tradeId: string;
+  tsMs: number | null;
+  recvMs: number;
+  yesPrice: Price;
+  count: Count;
+  takerSide: OutcomeSide | null;
+}
+
+export interface GapEvent {
+  kind: 'gap';
+  ord: number;
+  sid: number | null;
+  gapKind: GapKind;
+  expectedSeq: number | null;
+  receivedSeq: number | null;
+  recvMs: number;
+  detail: string | null;
+}
+
+export type TimelineEvent = SnapshotEvent | DeltaEvent | TradeEvent | GapEvent;
+
+export interface MarketTimeline {
+  ticker: string;
+  /** In recording order (ascending `ord`). */
+  events: TimelineEvent[];
+  counts: { snapshots: number; deltas: number; trades: number; gaps: number };
+}
+
+export interface RecordedSessionInfo {
+  id: number;
+  env: StoreEnvironment;
+  mode: RecordingMode;
+  status: RecordingStatus;
+  tickers: string[];
+  sourceUrl: string | null;
+  startedMs: number;
+  endedMs: number | null;
+  counts: { snapshots: number; deltas: number; trades: number; gaps: number; dropped: number };
+  error: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface LoadedSession {
+  session: RecordedSessionInfo;
+  /** One timeline per market that has rows, sorted by ticker. */
+  markets: MarketTimeline[];
+}
+
+interface SessionRow {
+  id: number;
+  env: StoreEnvironment;
+  mode: RecordingMode;
+  status: RecordingStatus;
+  market_tickers: string[];
+  source_url: string | null;
+  started_ms: number;
+  ended_ms: number | null;
+  snapshots: number;
+  deltas: number;
+  trades: number;
+  gaps: number;
+  dropped: number;
+  error: string | null;
+  metadata: Record<string, unknown>;
+}
+
+function toSessionInfo(r: SessionRow): RecordedSessionInfo {
+  return {
+    id: r.id,
+    env: r.env,
+    mode: r.mode,
+    status: r.status,
+    tickers: r.market_tickers,
+    sourceUrl: r.source_url,
+    startedMs: r.started_ms,
+    endedMs: r.ended_ms,
+    counts: { snapshots: r.snapshots, deltas: r.deltas, trades: r.trades, gaps: r.gaps, dropped: r.dropped },
+    error: r.error,
+    metadata: r.metadata,
+  };
+}
+
+export async function getRecordedSession(db: Queryable, sessionId: number): Promise<RecordedSessionInfo | null> {
+  const rows = await query<SessionRow>(db, 'SELECT * FROM recording_sessions WHERE id = $1', [sessionId]);
+  return rows.length ? toSessionInfo(rows[0]) : null;
+}
+
+/** Sessions, newest first; by default only those that ended (closed normally or not). */
+export async function listRecordedSessions(
+  db: Queryable,
+  options: { limit?: number; status?: RecordingStatus; includeActive?: boolean } = {},
+): Promise<RecordedSessionInfo[]> {
+  const rows = await query<SessionRow>(
+    db,
+    `SELECT * FROM recording_sessions
+      WHERE ($2::text IS NULL OR status = $2) AND ($3::boolean OR status <> 'active')
+      ORDER BY started_ms DESC, id DESC LIMIT $1`,
+    [options.limit ?? 100, options.status ?? null, options.includeActive ?? false],
+  );
+  return rows.map(toSessionInfo);
+}
+
+type Row = unknown[];
+
+interface TableReader<E extends TimelineEvent> {
+  table: string;
+  /** Columns after (ticker, ord). */
+  columns: string;
+  toEvent(row: Row): E;
+}
+
+function zipLevels(prices: number[], counts: number[]): Array<[Price, Count]> {
+  const out = new Array<[Price, Count]>(prices.length);
+  for (let i = 0; i < prices.length; i++) out[i] = [prices[i], counts[i]];
+  return out;
+}
+
+// Row layout for every reader: [ticker, ord, ...columns].
+const SNAPSHOTS: TableReader<SnapshotEvent> = {
+  table: 'book_snapshots',
+  columns: 'sid, seq, ts_ms, recv_ms, yes_prices, yes_counts, no_prices, no_counts',
+  toEvent: (r) => ({
+    kind: 'snapshot',
+    ord: r[1] as number,
+    sid: r[2] as number,
+    seq: r[3] as number,
+    tsMs: r[4] as number | null,
+    recvMs: r[5] as number,
+    yes: zipLevels(r[6] as number[], r[7] as number[]),
+    no: zipLevels(r[8] as number[], r[9] as number[]),
+  }),
+};
+
+const DELTAS: TableReader<DeltaEvent> = {
+  table: 'book_deltas',
+  columns: 'sid, seq, ts_ms, recv_ms, side, price, delta',
+  toEvent: (r) => ({
+    kind: 'delta',
+    ord: r[1] as number,
+    sid: r[2] as number,
+    seq: r[3] as number,
+    tsMs: r[4] as number | null,
+    recvMs: r[5] as number,
+    side: r[6] as OutcomeSide,
+    price: r[7] as number,
+    delta: r[8] as number,
+  }),
+};
+
+const TRADES: TableReader<TradeEvent> = {
+  table: 'book_trades',
+  columns: 'sid, seq, trade_id, ts_ms, recv_ms, yes_price, count, taker_side',
+  toEvent: (r) => ({
+    kind: 'trade',
+    ord: r[1] as number,
+    sid: r[2] as number | null,
+    seq: r[3] as number | null,
+    tradeId: r[4] as string,
+    tsMs: r[5] as number | null,
+    recvMs: r[6] as number,
+    yesPrice: r[7] as number,
+    count: r[8] as number,
+    takerSide: r[9] as OutcomeSide | null,
+  }),
+};
+
+const GAPS: TableReader<GapEvent> = {
+  table: 'book_gaps',
+  columns: 'sid, kind, expected_seq, received_seq, recv_ms, detail',
+  toEvent: (r) => ({
+    kind: 'gap',
+    ord: r[1] as number,
+    sid: r[2] as number | null,
+    gapKind: r[3] as GapKind,
+    expectedSeq: r[4] as number | null,
+    receivedSeq: r[5] as number | null,
+    recvMs: r[6] as number,
+    detail: r[7] as string | null,
+  }),
+};
+
+/** Reads one table of a session, grouped by ticker, each group in ascending ord. */
+async function readTable<E extends TimelineEvent>(
+  db: Queryable,
+  reader: TableReader<E>,
+  sessionId: number,
+  tickers: string[] | null,
+  pageRows: number,
+): Promise<Map<string, E[]>> {
+  const byTicker = new Map<string, E[]>();
+  const filterParams = tickers ? 1 : 0;
+  const tickerFilter = tickers ? ' AND ticker = ANY($2::text[])' : '';
+  const base = `SELECT ticker, ord, ${reader.columns} FROM ${reader.table} WHERE session_id = $1${tickerFilter}`;
+  const first = `${base} ORDER BY ticker, ord LIMIT ${pageRows}`;
+  // Row comparison on (ticker, ord) walks the (session_id, ticker, ord) primary key in order.
+  const next = `${base} AND (ticker, ord) > ($${2 + filterParams}::text, $${3 + filterParams}::bigint) ORDER BY ticker, ord LIMIT ${pageRows}`;
+  let after: [string, number] | null = null;
+  let currentTicker: string | null = null;
+  let current: E[] = [];
+  for (;;) {
+    const values: unknown[] = tickers ? [sessionId, tickers] : [sessionId];
+    if (after) values.push(after[0], after[1]);
+    const result: { rows: Row[] } = await db.query<Row>({
+      text: after ? next : first,
+      values,
+      rowMode: 'array',
+      types: storeTypes,
+    });
+    const rows: Row[] = result.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const ticker = row[0] as string;
+      if (ticker !== currentTicker) {
+        currentTicker = ticker;
+        current = byTicker.get(ticker) ?? [];
+        byTicker.set(ticker, current);
+      }
+      current.push(reader.toEvent(row));
+    }
+    if (rows.length < pageRows) break;
+    const last: Row = rows[rows.length - 1];
+    after = [last[0] as string, last[1] as number];
+  }
+  return byTicker;
+}
+
+/** Merges per-kind lists (each ascending by ord) into one ascending list. */
+function mergeByOrd(lists: TimelineEvent[][]): TimelineEvent[] {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length === 0) return [];
+  if (nonEmpty.length === 1) return nonEmpty[0];
+  const total = nonEmpty.reduce((n, l) => n + l.length, 0);
+  const out = new Array<TimelineEvent>(total);
+  const pos = new Array<number>(nonEmpty.length).fill(0);
+  for (let k = 0; k < total; k++) {
+    let best = -1;
+    let bestOrd = Infinity;
+    for (let j = 0; j < nonEmpty.length; j++) {
+      if (pos[j] < nonEmpty[j].length) {
+        const ord = nonEmpty[j][pos[j]].ord;
+        if (ord < bestOrd) {
+          bestOrd = ord;
+          best = j;
+        }
+      }
+    }
+    out[k] = nonEmpty[best][pos[best]++];
+  }
+  return out;
+}
+
+export interface LoadSessionOptions {
+  /** Only these markets (default: all markets of the session). */
+  tickers?: string[];
+  /** Rows per query (default 200,000). */
+  pageRows?: number;
+}
+
+/**
+ * Loads a whole recorded session into memory: per-market timelines of snapshot, delta, trade
+ * and gap events in recording order. Throws StoreError if the session does not exist.
+ */
+export async function loadRecordedSession(
+  db: Queryable,
+  sessionId: number,
+  options: LoadSessionOptions = {},
+): Promise<LoadedSession> {
+  const session = await getRecordedSession(db, sessionId);
+  if (!session) throw new StoreError(`recording session ${sessionId} does not exist`);
+  const tickers = options.tickers ? [...new Set(options.tickers)] : null;
+  const pageRows = options.pageRows ?? 200_000;
+  if (!Number.isInteger(pageRows) || pageRows < 1) throw new StoreError(`pageRows must be a positive integer`);
+  // Sequential on purpose: the embedded server runs one statement at a time anyway, and on a
+  // real server this keeps the load to one connection while the recorder keeps writing.
+  const snapshots = await readTable(db, SNAPSHOTS, sessionId, tickers, pageRows);
+  const deltas = await readTable(db, DELTAS, sessionId, tickers, pageRows);
+  const trades = await readTable(db, TRADES, sessionId, tickers, pageRows);
+  const gaps = await readTable(db, GAPS, sessionId, tickers, pageRows);
+  const allTickers = new Set<string>([...snapshots.keys(), ...deltas.keys(), ...trades.keys(), ...gaps.keys()]);
+  const markets: MarketTimeline[] = [];
+  for (const ticker of [...allTickers].sort()) {
+    const s = snapshots.get(ticker) ?? [];
+    const d = deltas.get(ticker) ?? [];
+    const t = trades.get(ticker) ?? [];
+    const g = gaps.get(ticker) ?? [];
+    markets.push({
+      ticker,
+      events: mergeByOrd([s, d, t, g]),
+      counts: { snapshots: s.length, deltas: d.length, trades: t.length, gaps: g.length },
+    });
+  }
+  return { session, markets };
+}
+
+export interface ReplayStep {
+  /** Position of the event in the timeline. */
+  index: number;
+  event: TimelineEvent;
+  /** The book after the event. The same object on every step: clone it to keep a copy. */
+  book: OrderBook;
+  /**
+   * False from a gap (or a delta the book refused) until the next snapshot: the book's contents
+   * are then not the market's, exactly as a live market actor would be `resyncing`.
+   */
+  valid: boolean;
+  /** What happened to the event: applied to the book, ignored (book invalid / not a book event). */
+  outcome: 'applied' | 'skipped' | 'refused';
+}
+
+export interface ReplayResult {
+  book: OrderBook;
+  valid: boolean;
+  applied: number;
+  skipped: number;
+  refused: number;
+}
+
+/**
+ * Rebuilds one market's book through its timeline, calling `onStep` after every event. A delta
+ * that would make a level negative (the book is not what the exchange has) marks the book invalid
+ * until the next snapshot, as does a recorded gap; deltas in between are skipped, never applied
+ * to a book of unknown state.
+ */
+export function replayBooks(timeline: MarketTimeline, onStep?: (step: ReplayStep) => void): ReplayResult {
+  const book = new OrderBook(timeline.ticker);
+  let valid = false;
+  let applied = 0;
+  let skipped = 0;
+  let refused = 0;
+  const events = timeline.events;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
+    let outcome: ReplayStep['outcome'] = 'skipped';
+    switch (event.kind) {
+      case 'snapshot':
+        try {
+          book.applySnapshot(event.yes, event.no);
+          valid = true;
+          outcome = 'applied';
+        } catch (error) {
+          if (!(error instanceof BookError)) throw error;
+          valid = false;
+          outcome = 'refused';
+        }
+        break;
+      case 'delta':
+        if (valid) {
+          try {
+            book.applyDelta(event.side, event.price, event.delta);
+            outcome = 'applied';
+          } catch (error) {
+            if (!(error instanceof BookError)) throw error;
+            valid = false;
+            outcome = 'refused';
+          }
+        }
+        break;
+      case 'gap':
+        valid = false;
+        break;
+      case 'trade':
+        break;
+    }
+    if (outcome === 'applied') applied++;
+    else if (outcome === 'refused') refused++;
+    else skipped++;
+    if (onStep) onStep({ index: i, event, book, valid, outcome });
+  }
+  return { book, valid, applied, skipped, refused };
+}
+
+/** Replays every market of a loaded session; returns the final book of each. */
+export function replaySession(loaded: LoadedSession): Map<string, ReplayResult> {
+  const results = new Map<string, ReplayResult>();
+  for (const market of loaded.markets) results.set(market.ticker, replayBooks(market));
+  return results;
+}
