@@ -283,6 +283,10 @@ describe('fast validators agree with the zod schemas', () => {
     fc.integer({ min: -100_000, max: 100_000 }).map((c) => (c / 100).toFixed(2)),
     fc.constantFrom('1.001', 'x', '12', '-0.00', 7, null),
   );
+  const sizeStr = mostly(
+    fc.integer({ min: 0, max: 100_000 }).map((c) => (c / 100).toFixed(2)),
+    fc.constantFrom('-1.00', '1.001', 'x', 7, null),
+  );
   const optInt = mostly(fc.oneof(fc.constant(undefined), fc.integer({ min: 0 })), fc.constantFrom(null, 1.5, '9', -3));
   const side = mostly(fc.constantFrom('yes', 'no'), fc.constantFrom('bid', '', undefined, null));
   const sid = mostly(fc.integer({ min: 0, max: 50 }), fc.constantFrom(-1, '1', undefined, 2.5));
@@ -299,10 +303,10 @@ describe('fast validators agree with the zod schemas', () => {
   ) }).map((f) => ({ type: 'orderbook_delta', ...strip(f) }));
   const ticker_ = fc.record({ sid, seq, msg: fc.record({
     market_ticker: ticker, market_id: optStr, price_dollars: priceStr, yes_bid_dollars: priceStr, yes_ask_dollars: priceStr,
-    yes_bid_size_fp: countStr, yes_ask_size_fp: countStr, last_trade_size_fp: countStr, volume_fp: countStr, open_interest_fp: countStr, ts_ms: optInt,
+    yes_bid_size_fp: sizeStr, yes_ask_size_fp: sizeStr, last_trade_size_fp: sizeStr, volume_fp: sizeStr, open_interest_fp: sizeStr, ts_ms: optInt,
   }).map(strip) }).map((f) => ({ type: 'ticker', ...strip(f) }));
   const trade = fc.record({ sid, seq, msg: fc.record({
-    trade_id: tradeId, market_ticker: ticker, yes_price_dollars: priceStr, no_price_dollars: priceStr, count_fp: countStr,
+    trade_id: tradeId, market_ticker: ticker, yes_price_dollars: priceStr, no_price_dollars: priceStr, count_fp: sizeStr,
     taker_outcome_side: side, taker_book_side: mostly(fc.constantFrom('bid', 'ask', undefined), fc.constantFrom('yes', null)), taker_side: side, ts_ms: optInt,
   }).map(strip) }).map((f) => ({ type: 'trade', ...strip(f) }));
 
