@@ -1,7 +1,7 @@
 /**
  * Cursor pagination the Kalshi way (kalshi-api.md §3): `{items, cursor}`, pass the cursor back,
  * empty cursor on the last page. Cursors are opaque base64url tokens holding an offset and the
- * list length when issued, so items appended to an append-only history (orders, fills, trades)
+ * list length when issued, so items added to an append-only history (orders, fills, trades)
  * between two page requests neither repeat nor go missing. Part of src/sim/server.
  */
 
@@ -34,15 +34,14 @@ export function pageInOrder<T>(items: readonly T[], limit: number, cursor: strin
 }
 
 /**
- * A page of a chronological, append-only list, newest first. Items appended since the cursor was
- * issued are skipped (they are newer than the first page the client already saw).
+ * A page of an append-only history listed newest first (as the exchange lists orders, fills,
+ * trades and settlements). Items added since the cursor was issued sit in front of the list and
+ * only shift it; they are skipped, being newer than the first page the client already saw.
  */
-export function pageNewestFirst<T>(chronological: readonly T[], limit: number, cursor: string | undefined): { page: T[]; cursor: string } {
-  const total = chronological.length;
+export function pageNewestFirst<T>(newestFirst: readonly T[], limit: number, cursor: string | undefined): { page: T[]; cursor: string } {
+  const total = newestFirst.length;
   const state = decode(cursor);
   const start = state ? Math.min(total, state.offset + Math.max(0, total - state.total)) : 0;
   const end = Math.min(total, start + limit);
-  const page: T[] = [];
-  for (let i = start; i < end; i++) page.push(chronological[total - 1 - i]);
-  return { page, cursor: end < total ? encode({ offset: end, total }) : '' };
+  return { page: newestFirst.slice(start, end), cursor: end < total ? encode({ offset: end, total }) : '' };
 }

@@ -17,7 +17,7 @@ import {
   type Micros,
   type Price,
 } from '../../core/money.ts';
-import { priceRangesFor } from '../../core/ticks.ts';
+import { priceRangesFor, priceRangesToWire } from '../../core/ticks.ts';
 import type {
   BookSide,
   MarketStatus,
@@ -140,11 +140,7 @@ export function marketToWire(market: SimMarket, book: BookLevels | undefined, no
     rules_primary: `Resolves YES if ${market.title}. Simulated market.`,
     rules_secondary: '',
     price_level_structure: market.priceLevelStructure,
-    price_ranges: priceRangesFor(market.priceLevelStructure).map((r) => ({
-      start: formatPrice(r.start),
-      end: formatPrice(r.end),
-      step: formatPrice(r.step),
-    })),
+    price_ranges: priceRangesToWire(priceRangesFor(market.priceLevelStructure)),
     exchange_index: 0,
   };
 }
