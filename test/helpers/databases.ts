@@ -1,0 +1,82 @@
+/**
+ * Databases for store tests: an embedded PGlite (in memory, served over loopback exactly as in
+ * production) always, and a real PostgreSQL when TEST_DATABASE_URL is set — each `open()` then
+ * creates a fresh `kf_test_<random>` database on that server and drops it on `close()`.
+ * Use with `describe.each(await testDatabases())`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { createPool, openDatabase } from '../../src/adapters/store/database.ts';
+import { migrate } from '../../src/adapters/store/migrate.ts';
+
+export interface OpenTestDatabase {
+  pool: Pool;
+  /** Connection URL (no password on the test servers). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface TestDatabase {
+  name: 'pglite' | 'postgres';
+  /** Opens a fresh, empty database; migrated unless `{ migrate: false }`. */
+  open(options?: { migrate?: boolean; poolSize?: number }): Promise<OpenTestDatabase>;
+}
+
+async function openPglite(poolSize: number): Promise<OpenTestDatabase> {
+  const db = await openDatabase({ dataDir: 'memory://', poolSize, connectionTimeoutMs: 5_000 });
+  return { pool: db.pool, url: db.url, close: () => db.close() };
+}
+
+async function openPostgres(serverUrl: string, poolSize: number): Promise<OpenTestDatabase> {
+  const name = `kf_test_${randomBytes(6).toString('hex')}`;
+  const admin = createPool(serverUrl, 1, 5_000);
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    await admin.end();
+    throw error;
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const pool = createPool(url.toString(), poolSize, 5_000);
+  let closed = false;
+  return {
+    pool,
+    url: url.toString(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await pool.end();
+      } finally {
+        try {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await admin.end();
+        }
+      }
+    },
+  };
+}
+
+export async function testDatabases(): Promise<TestDatabase[]> {
+  const kinds: TestDatabase[] = [];
+  const withMigrations =
+    (opener: (poolSize: number) => Promise<OpenTestDatabase>) =>
+    async (options: { migrate?: boolean; poolSize?: number } = {}): Promise<OpenTestDatabase> => {
+      const db = await opener(options.poolSize ?? 4);
+      if (options.migrate ?? true) {
+        try {
+          await migrate(db.pool);
+        } catch (error) {
+          await db.close();
+          throw error;
+        }
+      }
+      return db;
+    };
+  kinds.push({ name: 'pglite', open: withMigrations(openPglite) });
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (serverUrl) kinds.push({ name: 'postgres', open: withMigrations((n) => openPostgres(serverUrl, n)) });
+  return kinds;
+}
