@@ -1,0 +1,369 @@
+/**
+ * The market registry: one market-subscription actor per ticker (src/machines/market.machine.ts)
+ * plus that market's order book (src/core/orderbook.ts), fed by the orderbook stream adapter and
+ * read by traders, the recorder and the status page.
+ *
+ * Market actors are ROOT actors in a Map, not children of the coordinator: XState 5.33 spawns
+ * children superlinearly (10k ≈ 20 s), while root actors start in microseconds each.
+ *
+ * Hot path: a delta for a live (or stale) market is applied to its book here, directly, and the
+ * listeners are told; the machine sees no event per delta, only MESSAGE activity throttled to one
+ * per `activityResolutionMs` (which keeps its stale timer honest). Sequence numbers are checked
+ * per subscription (`sid`, as Kalshi numbers them): a gap invalidates every book on that sid and
+ * sends their machines to `resyncing`, which asks for fresh snapshots through `requestSnapshot`.
+ * A delta that would drive a level negative (BookError) is a gap for that market.
+ */
+import { createActor } from 'xstate';
+import type { Actor } from 'xstate';
+import type { Clock } from '../core/clock.ts';
+import { BookError, OrderBook } from '../core/orderbook.ts';
+import type { OutcomeSide } from '../core/orderbook.ts';
+import type { Count, Price } from '../core/money.ts';
+import { DEFAULT_MARKET_TIMINGS, marketMachine } from '../machines/market.machine.ts';
+import type { MarketMachine, MarketStateName, MarketTimings } from '../machines/market.machine.ts';
+
+export type BookLevels = ReadonlyArray<readonly [Price, Count]>;
+
+export type BookUpdate =
+  | { kind: 'snapshot'; ticker: string; sid: number; seq: number; book: OrderBook }
+  | {
+      kind: 'delta';
+      ticker: string;
+      sid: number;
+      seq: number;
+      side: OutcomeSide;
+      price: Price;
+      delta: Count;
+      book: OrderBook;
+    };
+
+export type BookUpdateListener = (update: BookUpdate) => void;
+export type MarketStateListener = (ticker: string, state: MarketStateName, previous: MarketStateName, reason: string) => void;
+
+/** What happened to a delta: applied to the book, or why not. */
+export type DeltaOutcome = 'applied' | 'duplicate' | 'gap' | 'dropped' | 'unknown_market';
+export type SnapshotOutcome = 'applied' | 'duplicate' | 'invalid' | 'unknown_market';
+
+export interface MarketRegistryOptions {
+  clock: Clock;
+  /** Ask the stream for a fresh snapshot of `ticker` (get_snapshot, or resubscribe). */
+  requestSnapshot(ticker: string): void;
+  timings?: Partial<MarketTimings>;
+}
+
+export interface MarketRegistryStats {
+  markets: number;
+  deltasApplied: number;
+  deltasDropped: number;
+  duplicates: number;
+  gaps: number;
+  snapshots: number;
+  listenerErrors: number;
+  snapshotRequestErrors: number;
+}
+
+interface MarketEntry {
+  readonly ticker: string;
+  readonly actor: Actor<MarketMachine>;
+  unsubscribe: () => void;
+  /** Mirrors the machine's state (kept by a snapshot subscription) so the hot path reads a field. */
+  state: MarketStateName;
+  book: OrderBook | null;
+  /** The subscription the book's sequence belongs to; null until subscribed/snapshotted. */
+  sid: number | null;
+  /** Last clock time a MESSAGE was forwarded to the machine. */
+  lastForwardedAtMs: number;
+}
+
+interface SidState {
+  lastSeq: number;
+  tickers: Set<string>;
+}
+
+export class MarketRegistry {
+  private readonly clock: Clock;
+  private readonly requestSnapshotFn: (ticker: string) => void;
+  private readonly timings: MarketTimings;
+  private readonly machine: MarketMachine;
+  private readonly markets = new Map<string, MarketEntry>();
+  private readonly sids = new Map<number, SidState>();
+  private bookListeners: BookUpdateListener[] = [];
+  private stateListeners: MarketStateListener[] = [];
+  private readonly counters = {
+    deltasApplied: 0,
+    deltasDropped: 0,
+    duplicates: 0,
+    gaps: 0,
+    snapshots: 0,
+    listenerErrors: 0,
+    snapshotRequestErrors: 0,
+  };
+
+  constructor(options: MarketRegistryOptions) {
+    this.clock = options.clock;
+    this.requestSnapshotFn = options.requestSnapshot;
+    this.timings = { ...DEFAULT_MARKET_TIMINGS, ...options.timings };
+    this.machine = marketMachine.provide({
+      actions: {
+        // A throwing callback must not kill the market actor: the resync timer asks again.
+        requestSnapshot: ({ context }) => {
+          try {
+            this.requestSnapshotFn(context.ticker);
+          } catch {
+            this.counters.snapshotRequestErrors++;
+          }
+        },
+      },
+    });
+  }
+
+  /** Starts tracking `ticker` (idempotent) and moves it to `subscribing`. */
+  add(ticker: string): void {
+    if (this.markets.has(ticker)) return;
+    const actor = createActor(this.machine, { input: { ticker, timings: this.timings }, clock: this.clock });
+    const entry: MarketEntry = {
+      ticker,
+      actor,
+      unsubscribe: () => {},
+      state: 'idle',
+      book: null,
+      sid: null,
+      lastForwardedAtMs: Number.NEGATIVE_INFINITY,
+    };
+    const subscription = actor.subscribe((snapshot) => {
+      const next = snapshot.value as MarketStateName;
+      if (next === entry.state) return;
+      const previous = entry.state;
+      entry.state = next;
+      for (const listener of this.stateListeners) {
+        try {
+          listener(ticker, next, previous, snapshot.context.lastTransition.reason);
+        } catch {
+          this.counters.listenerErrors++;
+        }
+      }
+    });
+    entry.unsubscribe = () => subscription.unsubscribe();
+    this.markets.set(ticker, entry);
+    actor.start();
+    actor.send({ type: 'SUBSCRIBE' });
+  }
+
+  /** Unsubscribes and forgets `ticker`. */
+  remove(ticker: string): void {
+    const entry = this.markets.get(ticker);
+    if (!entry) return;
+    entry.actor.send({ type: 'UNSUBSCRIBE' });
+    this.release(entry);
+  }
+
+  private release(entry: MarketEntry): void {
+    entry.unsubscribe();
+    entry.actor.stop();
+    if (entry.sid !== null) this.sids.get(entry.sid)?.tickers.delete(entry.ticker);
+    this.markets.delete(entry.ticker);
+  }
+
+  /** The stream acknowledged the subscription that carries `ticker`. */
+  markSubscribed(ticker: string, sid: number): void {
+    const entry = this.markets.get(ticker);
+    if (!entry) return;
+    this.bindSid(entry, sid);
+    entry.actor.send({ type: 'SUBSCRIBED', sid });
+  }
+
+  /** The market settled (or closed for good): its actor ends in `closed`. */
+  markSettled(ticker: string): void {
+    this.markets.get(ticker)?.actor.send({ type: 'MARKET_SETTLED' });
+  }
+
+  /** The connection was lost or replaced: every sid is gone and every book unknown. */
+  markDisconnected(reason = 'connection lost'): void {
+    this.sids.clear();
+    for (const entry of this.markets.values()) {
+      entry.sid = null;
+      entry.actor.send({ type: 'RESUBSCRIBE', reason });
+    }
+  }
+
+  private bindSid(entry: MarketEntry, sid: number): void {
+    if (entry.sid === sid) return;
+    if (entry.sid !== null) this.sids.get(entry.sid)?.tickers.delete(entry.ticker);
+    entry.sid = sid;
+    let state = this.sids.get(sid);
+    if (!state) {
+      state = { lastSeq: 0, tickers: new Set() };
+      this.sids.set(sid, state);
+    }
+    state.tickers.add(entry.ticker);
+  }
+
+  /**
+   * Checks `seq` against the sid's stream. Returns 'ok', 'duplicate' (≤ last: ignore), or 'gap'
+   * (after invalidating every book of the sid except `except`).
+   */
+  private checkSeq(sid: number, seq: number, except: string | null): 'ok' | 'duplicate' | 'gap' {
+    let state = this.sids.get(sid);
+    if (!state) {
+      state = { lastSeq: seq, tickers: new Set() };
+      this.sids.set(sid, state);
+      return 'ok';
+    }
+    const last = state.lastSeq;
+    if (last !== 0 && seq <= last) return 'duplicate';
+    state.lastSeq = seq;
+    if (last === 0 || seq === last + 1) return 'ok';
+    this.counters.gaps++;
+    const reason = `sid ${sid}: expected seq ${last + 1}, got ${seq}`;
+    for (const ticker of state.tickers) {
+      if (ticker !== except) this.markets.get(ticker)?.actor.send({ type: 'GAP', reason });
+    }
+    return 'gap';
+  }
+
+  /** A full book for `ticker` (levels as on the wire, NO side on the NO-leg scale). */
+  applySnapshot(ticker: string, sid: number, seq: number, yes: BookLevels, no: BookLevels): SnapshotOutcome {
+    const entry = this.markets.get(ticker);
+    if (!entry || entry.state === 'closed') return 'unknown_market';
+    if (this.checkSeq(sid, seq, ticker) === 'duplicate') {
+      this.counters.duplicates++;
+      return 'duplicate';
+    }
+    this.bindSid(entry, sid);
+    const book = entry.book ?? new OrderBook(ticker);
+    entry.book = book;
+    try {
+      book.applySnapshot(yes, no);
+    } catch (err) {
+      if (!(err instanceof BookError)) throw err;
+      this.markGap(ticker, `invalid snapshot: ${err.message}`);
+      return 'invalid';
+    }
+    this.counters.snapshots++;
+    entry.lastForwardedAtMs = this.clock.now();
+    entry.actor.send({ type: 'SNAPSHOT', seq, sid });
+    this.notify({ kind: 'snapshot', ticker, sid, seq, book });
+    return 'applied';
+  }
+
+  /** One level change. Applied directly when the book is known; otherwise the machine decides. */
+  applyDelta(ticker: string, sid: number, seq: number, side: OutcomeSide, price: Price, delta: Count): DeltaOutcome {
+    const entry = this.markets.get(ticker);
+    if (!entry) return 'unknown_market';
+    const seqCheck = this.checkSeq(sid, seq, null);
+    if (seqCheck === 'duplicate') {
+      this.counters.duplicates++;
+      return 'duplicate';
+    }
+    if (seqCheck === 'gap') {
+      // The sid's books (this one included, if bound) were sent to resyncing; a market not yet
+      // bound to this sid still needs telling.
+      if (entry.sid !== sid) entry.actor.send({ type: 'GAP', reason: `sid ${sid}: sequence gap at seq ${seq}` });
+      return 'gap';
+    }
+    const state = entry.state;
+    if ((state === 'live' || state === 'stale') && entry.sid === sid && entry.book !== null) {
+      try {
+        entry.book.applyDelta(side, price, delta);
+      } catch (err) {
+        if (!(err instanceof BookError)) throw err;
+        this.counters.gaps++;
+        entry.actor.send({ type: 'GAP', reason: err.message });
+        return 'gap';
+      }
+      this.counters.deltasApplied++;
+      const now = this.clock.now();
+      if (state === 'stale' || now - entry.lastForwardedAtMs >= this.timings.activityResolutionMs) {
+        entry.lastForwardedAtMs = now;
+        entry.actor.send({ type: 'MESSAGE' });
+      }
+      this.notify({ kind: 'delta', ticker, sid, seq, side, price, delta, book: entry.book });
+      return 'applied';
+    }
+    this.counters.deltasDropped++;
+    // A delta for a book of unknown state (before its snapshot, or from another sid) must never be
+    // applied: the machine moves to resyncing. Already resyncing or closed: just drop it.
+    if (state !== 'resyncing' && state !== 'closed') {
+      if (state === 'live' || state === 'stale') entry.actor.send({ type: 'GAP', reason: `delta on sid ${sid}, book is on sid ${entry.sid}` });
+      else entry.actor.send({ type: 'DELTA', seq });
+    }
+    return 'dropped';
+  }
+
+  /** An external gap signal for one market (the adapter saw something inconsistent). */
+  markGap(ticker: string, reason: string): void {
+    const entry = this.markets.get(ticker);
+    if (!entry) return;
+    this.counters.gaps++;
+    entry.actor.send({ type: 'GAP', reason });
+  }
+
+  /** The book, when its content is known (live or stale); undefined otherwise. */
+  book(ticker: string): OrderBook | undefined {
+    const entry = this.markets.get(ticker);
+    if (!entry || entry.book === null) return undefined;
+    return entry.state === 'live' || entry.state === 'stale' ? entry.book : undefined;
+  }
+
+  state(ticker: string): MarketStateName | undefined {
+    return this.markets.get(ticker)?.state;
+  }
+
+  /** Snapshot of the market actor (context: sid, gaps, resync requests, last reason). */
+  actorSnapshot(ticker: string) {
+    return this.markets.get(ticker)?.actor.getSnapshot();
+  }
+
+  tickers(): string[] {
+    return [...this.markets.keys()];
+  }
+
+  get size(): number {
+    return this.markets.size;
+  }
+
+  /** Count of markets per state. */
+  stateCounts(): Partial<Record<MarketStateName, number>> {
+    const counts: Partial<Record<MarketStateName, number>> = {};
+    for (const entry of this.markets.values()) counts[entry.state] = (counts[entry.state] ?? 0) + 1;
+    return counts;
+  }
+
+  stats(): MarketRegistryStats {
+    return { markets: this.markets.size, ...this.counters };
+  }
+
+  /** Called for every snapshot and applied delta. Returns the unsubscribe function. */
+  onBookUpdate(listener: BookUpdateListener): () => void {
+    this.bookListeners = [...this.bookListeners, listener];
+    return () => {
+      this.bookListeners = this.bookListeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Called when a market's state changes. Returns the unsubscribe function. */
+  onMarketState(listener: MarketStateListener): () => void {
+    this.stateListeners = [...this.stateListeners, listener];
+    return () => {
+      this.stateListeners = this.stateListeners.filter((l) => l !== listener);
+    };
+  }
+
+  private notify(update: BookUpdate): void {
+    const listeners = this.bookListeners;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i](update);
+      } catch {
+        // One faulty consumer must not stop the book feed for the others.
+        this.counters.listenerErrors++;
+      }
+    }
+  }
+
+  /** Stops every market actor and forgets all markets. */
+  stopAll(): void {
+    for (const entry of [...this.markets.values()]) this.release(entry);
+    this.sids.clear();
+  }
+}
