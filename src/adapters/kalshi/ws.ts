@@ -166,9 +166,12 @@ export class KalshiWsClient {
 
   private running = false;
   private conn: Connection | undefined;
-  /** Failed attempts since the last successful open. */
+  /** Drives the backoff: attempts that failed, or connections that did not stay up, in a row. */
   private failures = 0;
+  /** Attempts since the last connection was up (reported as `connected.attempt`). */
+  private attemptsSinceUp = 0;
   private attemptsMade = 0;
+  private openedAtMs = 0;
   private reconnectTimer: TimerHandle | undefined;
   private connectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
@@ -223,6 +226,7 @@ export class KalshiWsClient {
     if (this.running) return;
     this.running = true;
     this.failures = 0;
+    this.attemptsSinceUp = 0;
     this.connect();
   }
 
@@ -325,6 +329,7 @@ export class KalshiWsClient {
     if (!this.running) return;
     if (this.attemptsMade > 0) this.stats.reconnects += 1;
     this.attemptsMade += 1;
+    this.attemptsSinceUp += 1;
     let socket: WebSocket;
     try {
       const headers = this.opts.credentials
@@ -396,8 +401,9 @@ export class KalshiWsClient {
   private onOpen(conn: Connection): void {
     this.clearTimer('connectTimer');
     conn.opened = true;
-    const attempt = this.failures + 1;
-    this.failures = 0;
+    const attempt = this.attemptsSinceUp;
+    this.attemptsSinceUp = 0;
+    this.openedAtMs = this.clock.now();
     this.stats.connects += 1;
     this.noteActivity();
     this.armHeartbeat(this.heartbeatTimeoutMs);
@@ -443,6 +449,9 @@ export class KalshiWsClient {
       }
     }
     this.bySid.clear();
+    // Only a connection that outlived a liveness window resets the backoff; one the server drops
+    // right after the upgrade (a flapping endpoint) keeps the delays growing.
+    if (this.clock.now() - this.openedAtMs >= this.heartbeatTimeoutMs) this.failures = 0;
     const willReconnect = this.running;
     if (willReconnect) {
       const delay = backoffDelay(this.failures, this.backoff, this.random);
