@@ -457,4 +457,24 @@ describe('KalshiWsClient subscriptions and frames', () => {
     expect(server.commandsOf('subscribe').slice(2).map((c) => c.params?.channels)).toEqual([['ticker']]);
     expect(events.of('subscribed')[2]).toMatchObject({ channel: 'ticker', previousSid: tickerSid });
   });
+
+  it('markets added while a resubscribe is in flight are sent once the new sid is known', async () => {
+    const { server, client, events, clock, sid } = await subscribed(['A-1']);
+    let held: (() => void) | undefined;
+    server.reply = (cmd, ws) => {
+      if (cmd.cmd !== 'subscribe') return false;
+      held = () => ws.send(JSON.stringify({ id: cmd.id, type: 'subscribed', msg: { channel: 'orderbook_delta', sid: 7 } }));
+      return true;
+    };
+    server.socket.terminate();
+    await events.nth('disconnected');
+    clock.advance(100);
+    await waitUntil(() => held, 'the resubscribe');
+    client.addMarkets(sid, ['B-1']);
+    expect(server.commandsOf('update_subscription')).toHaveLength(0);
+    held?.();
+    const update = await waitUntil(() => server.commandsOf('update_subscription')[0], 'add_markets');
+    expect(update.params).toEqual({ sids: [7], market_tickers: ['B-1'], action: 'add_markets' });
+    expect(server.commandsOf('subscribe')[1].params).toMatchObject({ market_tickers: ['A-1'] });
+  });
 });

@@ -131,7 +131,7 @@ interface Subscription {
 }
 
 type PendingCommand =
-  | { kind: 'subscribe'; sub: Subscription }
+  | { kind: 'subscribe'; sub: Subscription; tickers: string[] }
   | { kind: 'update'; sub: Subscription; action: UpdateAction; tickers: string[] }
   | { kind: 'unsubscribe' };
 
@@ -510,7 +510,7 @@ export class KalshiWsClient {
       marketTickers: sub.tickers,
       useYesPrice: sub.channel === ORDERBOOK_CHANNEL ? (this.opts.useYesPrice ?? false) : undefined,
     });
-    if (this.send(command)) this.pending.set(id, { kind: 'subscribe', sub });
+    if (this.send(command)) this.pending.set(id, { kind: 'subscribe', sub, tickers: [...sub.tickers] });
   }
 
   private sendUpdate(sub: Subscription, action: UpdateAction, tickers: string[]): void {
@@ -627,6 +627,12 @@ export class KalshiWsClient {
     sub.waiter = undefined;
     this.emit(event);
     waiter?.resolve(sid);
+    // markets added or deleted while the subscribe was in flight
+    const sent = new Set(command.tickers);
+    const added = sub.tickers.filter((t) => !sent.has(t));
+    const deleted = command.tickers.filter((t) => !sub.tickers.includes(t));
+    this.sendUpdate(sub, 'add_markets', added);
+    this.sendUpdate(sub, 'delete_markets', deleted);
   }
 
   private onServerError(id: number | undefined, code: number, message: string, marketTicker: string | undefined): void {
