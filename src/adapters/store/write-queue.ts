@@ -337,38 +337,40 @@ export class WriteQueue<Rows extends { [K in keyof Rows]: object }> {
       this.clock.clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
-    const run = (async () => {
-      try {
-        while (this.isReady(force)) {
-          const chunk = this.chunks.shift()!;
-          if (this.openChunks.get(chunk.table) === chunk) this.openChunks.delete(chunk.table);
-          this.buffered -= chunk.length;
-          this.inFlight += chunk.length;
-          let unwritten: Chunk[];
-          try {
-            unwritten = await this.write(chunk);
-          } finally {
-            this.inFlight -= chunk.length;
-          }
-          if (unwritten.length > 0) {
-            for (let i = unwritten.length - 1; i >= 0; i--) {
-              this.chunks.unshift(unwritten[i]);
-              this.buffered += unwritten[i].length;
-            }
-            this.scheduleRetry();
-            return false;
-          }
-          if (this.degraded) this.setHealth(false);
-          this.failStreak = 0;
-        }
-        return true;
-      } finally {
-        this.draining = null;
-        if (this.retryTimer === null && !this.closing) this.armFlushTimer();
-      }
-    })();
+    // Cleared in a `finally` callback, which always runs asynchronously: assigning `draining`
+    // after an async function that completed synchronously would leave a stale promise behind.
+    const run = this.writeReadyChunks(force).finally(() => {
+      this.draining = null;
+      if (this.retryTimer === null && !this.closing) this.armFlushTimer();
+    });
     this.draining = run;
     return run;
+  }
+
+  private async writeReadyChunks(force: boolean): Promise<boolean> {
+    while (this.isReady(force)) {
+      const chunk = this.chunks.shift()!;
+      if (this.openChunks.get(chunk.table) === chunk) this.openChunks.delete(chunk.table);
+      this.buffered -= chunk.length;
+      this.inFlight += chunk.length;
+      let unwritten: Chunk[];
+      try {
+        unwritten = await this.write(chunk);
+      } finally {
+        this.inFlight -= chunk.length;
+      }
+      if (unwritten.length > 0) {
+        for (let i = unwritten.length - 1; i >= 0; i--) {
+          this.chunks.unshift(unwritten[i]);
+          this.buffered += unwritten[i].length;
+        }
+        this.scheduleRetry();
+        return false;
+      }
+      if (this.degraded) this.setHealth(false);
+      this.failStreak = 0;
+    }
+    return true;
   }
 
   private scheduleRetry(): void {
