@@ -231,8 +231,9 @@ export class KalshiWsClient {
   }
 
   /**
-   * Closes the connection, cancels every timer and rejects subscribe() calls still waiting.
-   * Subscriptions are remembered: a later start() re-sends them.
+   * Closes the connection (code 1000) and cancels every timer. subscribe() calls still waiting
+   * for confirmation reject and are cancelled; confirmed subscriptions are remembered, and a later
+   * start() re-sends them.
    */
   async stop(): Promise<void> {
     this.running = false;
