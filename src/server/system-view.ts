@@ -1,0 +1,142 @@
+/**
+ * What the HTTP/WebSocket surface may see of a running trading system: a read-only view plus an
+ * event stream. The actor system (src/actors/trading-system.ts) implements it; the Hono app, the
+ * WebSocket broadcaster, /metrics and the dashboard consume it. Money fields are integers
+ * (Price 1/10,000 $, Count 1/100 contract, Micros 1e-6 $) — the server formats them for JSON.
+ */
+import type { Count, Micros, Price } from '../core/money.ts';
+
+export type CoordinatorStateName =
+  | 'startup'
+  | 'initializing'
+  | 'orderbook_connect'
+  | 'trading_client_connect'
+  | 'kalshi_data_sync'
+  | 'ready'
+  | 'acting'
+  | 'error'
+  | 'shutdown';
+
+export interface HealthReport {
+  /** Operational: ready or acting (degraded included). */
+  healthy: boolean;
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  state: CoordinatorStateName;
+  degraded: boolean;
+  /** Seconds since start. */
+  uptime: number;
+}
+
+export interface TransitionRecord {
+  atMs: number;
+  from: string;
+  to: string;
+  reason: string;
+  durationMs: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ComponentHealth {
+  name: 'orderbook' | 'trading_client' | 'store' | 'trader' | 'policy' | string;
+  healthy: boolean;
+  detail: string;
+  lastActivityMs: number | null;
+}
+
+export interface MarketStatus {
+  ticker: string;
+  subscription: string; // market actor state: subscribing | awaiting_snapshot | live | stale | resyncing | closed
+  bestYesBid: Price | null;
+  bestYesAsk: Price | null;
+  spread: Price | null;
+  yesDepth: Count;
+  noDepth: Count;
+  lastUpdateMs: number | null;
+  deltas: number;
+}
+
+export interface PositionStatus {
+  ticker: string;
+  position: Count;
+  costBasis: Micros;
+  realizedPnl: Micros;
+  unrealizedPnl: Micros;
+  feesPaid: Micros;
+}
+
+export interface OrderStatusView {
+  clientOrderId: string;
+  orderId: string | null;
+  ticker: string;
+  side: 'bid' | 'ask';
+  price: Price;
+  count: Count;
+  filled: Count;
+  state: string; // order actor state (submitted, accepted, partially_filled, ...)
+  external: boolean;
+  updatedMs: number;
+}
+
+export interface FillView {
+  fillId: string;
+  clientOrderId: string | null;
+  ticker: string;
+  side: 'bid' | 'ask';
+  price: Price;
+  count: Count;
+  fee: Micros;
+  isTaker: boolean;
+  tsMs: number;
+}
+
+export interface TradingState {
+  /** Increments on every change, so clients can drop stale updates. */
+  version: number;
+  balance: Micros;
+  portfolioValue: Micros;
+  realizedPnl: Micros;
+  unrealizedPnl: Micros;
+  feesPaid: Micros;
+  positions: PositionStatus[];
+  openOrders: OrderStatusView[];
+  lastSyncMs: number | null;
+}
+
+export interface StatusReport {
+  state: CoordinatorStateName;
+  degraded: boolean;
+  environment: 'sim' | 'paper' | 'production';
+  strategy: string;
+  startedAtMs: number;
+  uptime: number;
+  stateHistory: TransitionRecord[]; // newest first, at most 50
+  statusLog: string; // copy-paste format, newest first
+  components: ComponentHealth[];
+  markets: MarketStatus[];
+  trading: TradingState;
+  recentFills: FillView[];
+  sync: { lastSyncMs: number | null; syncCount: number; lastSummary: unknown };
+  errors: Array<{ atMs: number; message: string }>;
+  trader: { state: string; reason: string | null; decisions: number; ordersPlaced: number; denied: number };
+  counters: Record<string, number>;
+}
+
+export type Severity = 'info' | 'success' | 'warning' | 'error';
+
+/** Events pushed to /v3/ws clients (wrapped there in `{type, data, timestamp}` envelopes). */
+export type SystemEvent =
+  | { type: 'system_activity'; data: { activity_type: string; message: string; severity: Severity; metadata?: Record<string, unknown> } }
+  | { type: 'trading_state'; data: TradingState }
+  | { type: 'market_update'; data: MarketStatus }
+  | { type: 'order_update'; data: OrderStatusView }
+  | { type: 'fill'; data: FillView }
+  | { type: 'position_update'; data: PositionStatus }
+  | { type: 'actor_snapshot'; data: { actor: string; state: unknown } };
+
+export interface SystemView {
+  health(): HealthReport;
+  status(): StatusReport;
+  /** Snapshot-style value of a machine's current state for the live statechart view. */
+  machineStates(): Record<string, unknown>;
+  subscribe(listener: (event: SystemEvent) => void): () => void;
+}
