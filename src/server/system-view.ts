@@ -5,17 +5,10 @@
  * (Price 1/10,000 $, Count 1/100 contract, Micros 1e-6 $) — the server formats them for JSON.
  */
 import type { Count, Micros, Price } from '../core/money.ts';
+import type { CoordinatorStateName } from '../machines/coordinator.types.ts';
+import type { TransitionRecord } from '../machines/status-history.ts';
 
-export type CoordinatorStateName =
-  | 'startup'
-  | 'initializing'
-  | 'orderbook_connect'
-  | 'trading_client_connect'
-  | 'kalshi_data_sync'
-  | 'ready'
-  | 'acting'
-  | 'error'
-  | 'shutdown';
+export type { CoordinatorStateName, TransitionRecord };
 
 export interface HealthReport {
   /** Operational: ready or acting (degraded included). */
@@ -25,15 +18,6 @@ export interface HealthReport {
   degraded: boolean;
   /** Seconds since start. */
   uptime: number;
-}
-
-export interface TransitionRecord {
-  atMs: number;
-  from: string;
-  to: string;
-  reason: string;
-  durationMs: number;
-  metadata?: Record<string, unknown>;
 }
 
 export interface ComponentHealth {
