@@ -57,10 +57,13 @@ export const CLOSED_ORDER_STATES: ReadonlySet<OrderStateName> = new Set([
   'expired',
 ]);
 
-/** States in which a request to the venue is outstanding (the trader is "acting"). */
+/**
+ * States in which a request to the venue is outstanding (the trader reports itself "acting").
+ * `unknown` is left out on purpose: resolving it can take minutes of query backoff, and it must
+ * neither hold the coordinator in `acting` nor defer the periodic sync that helps resolve it.
+ */
 export const IN_FLIGHT_ORDER_STATES: ReadonlySet<OrderStateName> = new Set([
   'initialized',
   'submitted',
   'pending_cancel',
-  'unknown',
 ]);

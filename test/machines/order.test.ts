@@ -331,7 +331,7 @@ describe('order actor: unknown (sent, no answer)', () => {
     h.clock.advance(1);
     expect(h.state()).toBe('unknown');
     expect(h.context().lastError).toBe('submit timed out');
-    expect(h.events.at(-1)).toMatchObject({ type: 'ORDER_UPDATED', order: { state: 'unknown', inFlight: true } });
+    expect(h.events.at(-1)).toMatchObject({ type: 'ORDER_UPDATED', order: { state: 'unknown', inFlight: false } });
     h.clock.advance(1000);
     await flush();
     expect(h.state()).toBe('accepted');

@@ -1,0 +1,53 @@
+/**
+ * Events of the trader actor: from the coordinator/wiring (start, reconciliation outcome, pause),
+ * from the market registry (book updated), from the venue streams (fills, order status), and from
+ * its own order actors (see `order.events.ts`).
+ */
+import type { Micros, Count } from '../core/money.ts';
+import type { VenueOrderStatus } from '../core/order-state.ts';
+import type { Position } from '../core/positions.ts';
+import type { FillRecord, Finding, OrderStatusUpdate, VenueOrderRecord } from '../core/reconcile.ts';
+import type { Decision } from '../core/strategy/types.ts';
+import type { OrderParentEvent } from './order.events.ts';
+
+export type TraderEvent =
+  | { type: 'START' }
+  /**
+   * Outcome of a reconciliation (`core/reconcile.ts`). With `agreed` the trader adopts the
+   * positions, tracks the external orders and starts (or keeps) trading; without it, it calibrates.
+   */
+  | {
+      type: 'RECONCILED';
+      agreed: boolean;
+      asOfMs?: number;
+      positions?: readonly Position[];
+      externalOrders?: readonly VenueOrderRecord[];
+      missingFills?: readonly FillRecord[];
+      orderUpdates?: readonly OrderStatusUpdate[];
+      findings?: readonly Finding[];
+      cash?: Micros;
+    }
+  /** Stop acting until the next agreeing reconciliation (e.g. after a reconnect). */
+  | { type: 'CALIBRATE'; reason: string }
+  | { type: 'BOOK_UPDATED'; ticker: string }
+  | { type: 'FILL_RECEIVED'; fill: FillRecord }
+  | {
+      type: 'ORDER_STATUS_RECEIVED';
+      orderId: string;
+      clientOrderId?: string | null;
+      ticker?: string;
+      status: VenueOrderStatus;
+      fillCount: Count;
+      remainingCount: Count;
+      reason?: string;
+    }
+  | { type: 'CASH_UPDATED'; cash: Micros }
+  | { type: 'PAUSE'; reason: string }
+  | { type: 'RESUME' }
+  | { type: 'CANCEL_ALL'; reason: string }
+  /** Internal: a throttle window for `ticker` ended with an update pending. */
+  | { type: 'THROTTLE_ELAPSED'; ticker: string }
+  /** Internal: an async strategy answered. */
+  | { type: 'DECISIONS_READY'; ticker: string; decisions: Decision[] }
+  | { type: 'DECISION_FAILED'; ticker: string; error: string }
+  | OrderParentEvent;

@@ -1,0 +1,750 @@
+/**
+ * The trader actor: turns book updates into strategy decisions, decisions into risk-checked order
+ * intents, and intents into order actors (`order.machine.ts`), one per order, spawned with the
+ * client_order_id as id and stopped as soon as they report ORDER_CLOSED. It keeps positions, cash,
+ * P&L and fees from fill records, and tracks venue orders it does not manage as `external`.
+ *
+ *   idle ─START─► calibrating ─RECONCILED(agreed)─► ready ⇄ acting
+ *                      ▲  ▲                           │  (acting = a venue request in flight)
+ *                      │  └──RECONCILED(!agreed) / CALIBRATE
+ *                      └──────── paused ◄─PAUSE / risk denial── ; RESUME → ready (or calibrating)
+ *
+ * Decisions run only in ready/acting, at most once per `throttleMs` per market (leading edge, plus
+ * one trailing run if updates arrived inside the window), timed by XState delays on the actor
+ * system's clock. Books are read through `books.bookFor(ticker)` — never copied into context.
+ * TRADER_ACTING / TRADER_IDLE go to the parent (the coordinator) when there is one, and every
+ * notable thing also goes to the optional `notify` callback.
+ */
+import { assign, enqueueActions, fromCallback, setup } from 'xstate';
+import type { EventObject } from 'xstate';
+import type { Micros } from '../core/money.ts';
+import { CLOSED_ORDER_STATES, type OrderIntent } from '../core/order-state.ts';
+import { applyFill, emptyPosition, type Position } from '../core/positions.ts';
+import type { LocalOrderRecord } from '../core/reconcile.ts';
+import { checkOrder, DEFAULT_RISK_LIMITS, intentCost, type RiskContext } from '../core/risk.ts';
+import type { Decision, MarketView, OwnOrder } from '../core/strategy/types.ts';
+import { clockNow, orderMachine } from './order.machine.ts';
+import type { OrderEvent } from './order.events.ts';
+import type { TraderEvent } from './trader.events.ts';
+import type {
+  DenialRecord,
+  ManagedOrder,
+  MarketPacing,
+  TraderContext,
+  TraderInput,
+  TraderNotification,
+  TraderStateName,
+} from './trader.types.ts';
+
+const FILL_DEDUPE_LIMIT = 10_000;
+const DENIAL_LIMIT = 50;
+
+const NEW_PACING: MarketPacing = Object.freeze({
+  lastDecisionAtMs: null,
+  lastOrderAtMs: null,
+  trailingPending: false,
+  deciding: false,
+});
+
+function pacingOf(context: TraderContext, ticker: string): MarketPacing {
+  return context.markets[ticker] ?? NEW_PACING;
+}
+
+function positionOf(context: TraderContext, ticker: string): Position {
+  return context.positions[ticker] ?? emptyPosition(ticker);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function safeNotify(context: TraderContext, notification: TraderNotification): void {
+  if (!context.notify) return;
+  try {
+    context.notify(notification);
+  } catch {
+    // an observer's failure must not break trading
+  }
+}
+
+function isThenable(value: unknown): value is Promise<Decision[]> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** The orders of `ticker` as the strategy sees them. */
+export function ownOrdersFor(context: TraderContext, ticker: string): OwnOrder[] {
+  const out: OwnOrder[] = [];
+  for (const id in context.orders) {
+    const o = context.orders[id];
+    if (o.ticker !== ticker) continue;
+    out.push({ clientOrderId: o.clientOrderId, side: o.side, price: o.price, remaining: o.remainingCount, cancelPending: o.cancelPending });
+  }
+  return out;
+}
+
+export function marketViewFor(context: TraderContext, ticker: string, nowMs: number): MarketView {
+  return {
+    ticker,
+    book: context.books.bookFor(ticker),
+    position: positionOf(context, ticker).position,
+    openOrders: ownOrdersFor(context, ticker),
+    nowMs,
+    priceRanges: context.books.priceRangesFor(ticker),
+  };
+}
+
+/**
+ * What risk sees for an intent in `ticker`, given the orders as they stand mid-cycle (so a bid and
+ * an ask placed in one cycle see each other). Cash is net of what resting orders have committed.
+ */
+export function riskContextFor(
+  context: TraderContext,
+  orders: Record<string, ManagedOrder>,
+  ticker: string,
+  lastOrderAtMs: number | null,
+  nowMs: number,
+): RiskContext {
+  let open = 0;
+  let pending = 0;
+  let committed: Micros = 0;
+  for (const id in orders) {
+    const o = orders[id];
+    open++;
+    if (o.ticker === ticker) pending += o.side === 'bid' ? o.remainingCount : -o.remainingCount;
+    if (o.remainingCount > 0) {
+      committed += intentCost({ ticker: o.ticker, side: o.side, price: o.price, count: o.remainingCount }, positionOf(context, o.ticker).position);
+    }
+  }
+  return {
+    position: positionOf(context, ticker).position,
+    openOrders: open,
+    pendingExposure: pending,
+    cash: context.cash - committed,
+    lastOrderAtMs,
+    nowMs,
+  };
+}
+
+export function clientOrderIdFor(traderId: string, runNonce: string, seq: number): string {
+  return `${traderId}-${runNonce}-${seq}`;
+}
+
+interface DecisionPlan {
+  orders: Record<string, ManagedOrder>;
+  seq: number;
+  spawns: Array<{ id: string; intent: OrderIntent }>;
+  cancels: Array<{ id: string; reason: string }>;
+  denials: DenialRecord[];
+  notices: TraderNotification[];
+  pauseReason: string | null;
+}
+
+/** Pure: what a list of decisions does to the trader — orders to spawn, cancels to send, denials. */
+export function planDecisions(context: TraderContext, ticker: string, decisions: readonly Decision[], nowMs: number): DecisionPlan {
+  let orders = context.orders;
+  let seq = context.seq;
+  const plan: DecisionPlan = { orders, seq, spawns: [], cancels: [], denials: [], notices: [], pauseReason: null };
+  const lastOrderAtMs = pacingOf(context, ticker).lastOrderAtMs;
+  for (const decision of decisions) {
+    if (decision.kind === 'cancel') {
+      const order = orders[decision.clientOrderId];
+      // not ours (or already gone): external orders are never managed
+      if (!order || order.cancelPending) continue;
+      orders = { ...orders, [order.clientOrderId]: { ...order, cancelPending: true } };
+      plan.cancels.push({ id: order.clientOrderId, reason: decision.reason });
+      continue;
+    }
+    const intent = decision.intent;
+    const verdict =
+      context.tickers && !context.tickers.has(intent.ticker)
+        ? ({ ok: false, rule: 'invalid', reason: `${intent.ticker} is not one of this trader's markets` } as const)
+        : checkOrder(intent, riskContextFor(context, orders, intent.ticker, lastOrderAtMs, nowMs), context.limits);
+    if (!verdict.ok) {
+      plan.denials.push({ atMs: nowMs, intent, rule: verdict.rule, reason: verdict.reason });
+      plan.notices.push({ type: 'ORDER_DENIED', traderId: context.traderId, intent, rule: verdict.rule, reason: verdict.reason });
+      if (plan.pauseReason === null && context.pauseOnRules.has(verdict.rule)) {
+        plan.pauseReason = `risk: ${verdict.rule}: ${verdict.reason}`;
+      }
+      continue;
+    }
+    const id = clientOrderIdFor(context.traderId, context.runNonce, seq++);
+    orders = {
+      ...orders,
+      [id]: {
+        clientOrderId: id,
+        orderId: null,
+        ticker: intent.ticker,
+        side: intent.side,
+        price: intent.price,
+        count: intent.count,
+        filledCount: 0,
+        remainingCount: intent.count,
+        state: 'initialized',
+        inFlight: true,
+        cancelPending: false,
+        createdAtMs: nowMs,
+      },
+    };
+    plan.spawns.push({ id, intent });
+    plan.notices.push({ type: 'ORDER_PLACED', traderId: context.traderId, clientOrderId: id, intent });
+  }
+  plan.orders = orders;
+  plan.seq = seq;
+  return plan;
+}
+
+/** The trader's side of a reconciliation (fills come from the journal, which the trader does not keep). */
+export function localReconcileView(context: TraderContext): { orders: LocalOrderRecord[]; positions: Position[] } {
+  return {
+    orders: Object.values(context.orders).map((o) => ({
+      clientOrderId: o.clientOrderId,
+      orderId: o.orderId,
+      ticker: o.ticker,
+      side: o.side,
+      price: o.price,
+      count: o.count,
+      filledCount: o.filledCount,
+      remainingCount: o.remainingCount,
+      state: o.state,
+      createdAtMs: o.createdAtMs,
+    })),
+    positions: Object.values(context.positions),
+  };
+}
+
+function hasInFlight(context: TraderContext): boolean {
+  for (const id in context.orders) if (context.orders[id].inFlight) return true;
+  return false;
+}
+
+/** Remembers a fill id; false if it was already there. Bounded FIFO, mutated in place. */
+function rememberFill(context: TraderContext, fillId: string): boolean {
+  const { ids, order } = context.fillDedupe;
+  if (ids.has(fillId)) return false;
+  ids.add(fillId);
+  order.push(fillId);
+  if (order.length > FILL_DEDUPE_LIMIT) ids.delete(order.shift()!);
+  return true;
+}
+
+function managedIdFor(context: TraderContext, clientOrderId: string | null | undefined, orderId: string | null | undefined): string | null {
+  if (clientOrderId && context.orders[clientOrderId]) return clientOrderId;
+  if (orderId) {
+    const id = context.orderIdIndex[orderId];
+    if (id && context.orders[id]) return id;
+  }
+  return null;
+}
+
+/** Actions of this machine that other actions of it enqueue by name. */
+type NamedTraderAction =
+  | { type: 'decide'; params: { ticker: string } }
+  | { type: 'applyDecisions'; params: { ticker: string; decisions: readonly Decision[] } };
+
+/**
+ * Inside setup(), `enqueue` is typed before the machine's own actions exist, so it cannot name
+ * them; at run time a named action is resolved against the machine's implementations as usual.
+ */
+function enqueueNamed(enqueue: unknown, action: NamedTraderAction): void {
+  (enqueue as (action: NamedTraderAction) => void)(action);
+}
+
+function initialContext(input: TraderInput): TraderContext {
+  const limits = { ...DEFAULT_RISK_LIMITS, ...input.riskLimits };
+  const positions: Record<string, Position> = {};
+  for (const p of input.positions ?? []) positions[p.ticker] = p;
+  return {
+    traderId: input.traderId,
+    runNonce: input.runNonce,
+    strategy: input.strategy,
+    books: input.books,
+    tickers: input.tickers ? new Set(input.tickers) : null,
+    limits,
+    throttleMs: input.throttleMs ?? limits.throttleMs,
+    orderOptions: { timings: input.order?.timings, resubmitIfAbsent: input.order?.resubmitIfAbsent ?? false },
+    cancelOnPause: input.cancelOnPause ?? true,
+    pauseOnRules: new Set(input.pauseOnRules ?? ['cash_reserve']),
+    notify: input.notify ?? null,
+    seq: 1,
+    orders: {},
+    orderIdIndex: {},
+    externalOrders: {},
+    positions,
+    cash: input.cash ?? 0,
+    markets: {},
+    fillDedupe: { ids: new Set(), order: [] },
+    denials: [],
+    counters: {
+      decisionCycles: 0,
+      ordersPlaced: 0,
+      ordersDenied: 0,
+      ordersClosed: 0,
+      cancelsSent: 0,
+      fillsApplied: 0,
+      duplicateFills: 0,
+      unmanagedFills: 0,
+      throttledUpdates: 0,
+    },
+    reconciled: false,
+    lastReconcile: null,
+    reason: 'waiting for START',
+    lastError: null,
+  };
+}
+
+export const traderMachine = setup({
+  types: {} as {
+    context: TraderContext;
+    events: TraderEvent;
+    input: TraderInput;
+  },
+  actors: {
+    order: orderMachine,
+    /** Waits for an async strategy's answer and reports it back as an event. */
+    asyncDecision: fromCallback<EventObject, { ticker: string; pending: Promise<Decision[]> }>(({ input, sendBack }) => {
+      let live = true;
+      input.pending.then(
+        (decisions) => {
+          if (live) sendBack({ type: 'DECISIONS_READY', ticker: input.ticker, decisions });
+        },
+        (error: unknown) => {
+          if (live) sendBack({ type: 'DECISION_FAILED', ticker: input.ticker, error: errorText(error) });
+        },
+      );
+      return () => {
+        live = false;
+      };
+    }),
+  },
+  guards: {
+    agreed: ({ event }) => event.type === 'RECONCILED' && event.agreed,
+    hasInFlight: ({ context }) => hasInFlight(context),
+    noInFlight: ({ context }) => !hasInFlight(context),
+    reconciled: ({ context }) => context.reconciled,
+  },
+  actions: {
+    announceState: enqueueActions(({ context, enqueue }, params: { state: TraderStateName; reason: string }) => {
+      enqueue.assign({ reason: params.state === 'ready' ? null : params.reason });
+      enqueue(() => safeNotify(context, { type: 'TRADER_STATE', traderId: context.traderId, state: params.state, reason: params.reason }));
+    }),
+    reportActing: enqueueActions(({ context, self, enqueue }, params: { acting: boolean }) => {
+      const notification: TraderNotification = {
+        type: params.acting ? 'TRADER_ACTING' : 'TRADER_IDLE',
+        traderId: context.traderId,
+      };
+      if (self._parent) enqueue.sendParent(notification);
+      enqueue(() => safeNotify(context, notification));
+    }),
+
+    onBookUpdated: enqueueActions(({ context, event, system, enqueue }) => {
+      if (event.type !== 'BOOK_UPDATED') return;
+      const ticker = event.ticker;
+      if (context.tickers && !context.tickers.has(ticker)) return;
+      const now = clockNow(system);
+      const pacing = pacingOf(context, ticker);
+      const since = pacing.lastDecisionAtMs === null ? Infinity : now - pacing.lastDecisionAtMs;
+      if (since >= context.throttleMs && !pacing.deciding) {
+        enqueueNamed(enqueue, { type: 'decide', params: { ticker } });
+        return;
+      }
+      // Inside the window: one trailing run at its end sees the latest book.
+      const counters = { ...context.counters, throttledUpdates: context.counters.throttledUpdates + 1 };
+      if (pacing.trailingPending) {
+        enqueue.assign({ counters });
+        return;
+      }
+      enqueue.assign({ counters, markets: { ...context.markets, [ticker]: { ...pacing, trailingPending: true } } });
+      const wait = pacing.deciding ? context.throttleMs : Math.max(0, context.throttleMs - since);
+      enqueue.raise({ type: 'THROTTLE_ELAPSED', ticker }, { delay: wait, id: `throttle:${ticker}` });
+    }),
+
+    onThrottleElapsed: enqueueActions(({ context, event, enqueue }, params: { run: boolean }) => {
+      if (event.type !== 'THROTTLE_ELAPSED') return;
+      const pacing = pacingOf(context, event.ticker);
+      if (!pacing.trailingPending) return;
+      enqueue.assign({ markets: { ...context.markets, [event.ticker]: { ...pacing, trailingPending: false } } });
+      if (!params.run) return;
+      if (pacing.deciding) {
+        // an async decision is still out: look again one window later
+        enqueue.assign({ markets: { ...context.markets, [event.ticker]: { ...pacing, trailingPending: true } } });
+        enqueue.raise({ type: 'THROTTLE_ELAPSED', ticker: event.ticker }, { delay: context.throttleMs, id: `throttle:${event.ticker}` });
+        return;
+      }
+      enqueueNamed(enqueue, { type: 'decide', params: { ticker: event.ticker } });
+    }),
+
+    /** Runs the strategy for one market now. */
+    decide: enqueueActions(({ context, system, enqueue }, params: { ticker: string }) => {
+      const { ticker } = params;
+      const now = clockNow(system);
+      const pacing = pacingOf(context, ticker);
+      const counters = { ...context.counters, decisionCycles: context.counters.decisionCycles + 1 };
+      let result: Decision[] | Promise<Decision[]>;
+      try {
+        result = context.strategy.decide(marketViewFor(context, ticker, now));
+      } catch (error) {
+        const message = errorText(error);
+        enqueue.assign({ counters, lastError: `strategy ${context.strategy.name} failed on ${ticker}: ${message}`, markets: { ...context.markets, [ticker]: { ...pacing, lastDecisionAtMs: now } } });
+        enqueue(() => safeNotify(context, { type: 'DECISION_FAILED', traderId: context.traderId, ticker, error: message }));
+        return;
+      }
+      if (isThenable(result)) {
+        enqueue.assign({ counters, markets: { ...context.markets, [ticker]: { ...pacing, lastDecisionAtMs: now, deciding: true } } });
+        enqueue.spawnChild('asyncDecision', { id: `decide:${ticker}`, input: { ticker, pending: result } });
+        return;
+      }
+      enqueue.assign({ counters, markets: { ...context.markets, [ticker]: { ...pacing, lastDecisionAtMs: now } } });
+      if (result.length > 0) enqueueNamed(enqueue, { type: 'applyDecisions', params: { ticker, decisions: result } });
+    }),
+
+    applyDecisions: enqueueActions(({ context, system, self, enqueue }, params: { ticker: string; decisions: readonly Decision[] }) => {
+      const now = clockNow(system);
+      const plan = planDecisions(context, params.ticker, params.decisions, now);
+      const pacing = pacingOf(context, params.ticker);
+      const denials =
+        plan.denials.length === 0
+          ? context.denials
+          : [...context.denials, ...plan.denials].slice(-DENIAL_LIMIT);
+      enqueue.assign({
+        orders: plan.orders,
+        seq: plan.seq,
+        denials,
+        markets:
+          plan.spawns.length > 0 ? { ...context.markets, [params.ticker]: { ...pacing, lastOrderAtMs: now } } : context.markets,
+        counters: {
+          ...context.counters,
+          ordersPlaced: context.counters.ordersPlaced + plan.spawns.length,
+          ordersDenied: context.counters.ordersDenied + plan.denials.length,
+          cancelsSent: context.counters.cancelsSent + plan.cancels.length,
+        },
+      });
+      const children = self.getSnapshot().children as Record<string, unknown>;
+      for (const c of plan.cancels) {
+        if (children[c.id]) enqueue.sendTo(c.id, { type: 'CANCEL', reason: c.reason } satisfies OrderEvent);
+      }
+      for (const s of plan.spawns) {
+        enqueue.spawnChild('order', {
+          id: s.id,
+          input: {
+            clientOrderId: s.id,
+            intent: s.intent,
+            resubmitIfAbsent: context.orderOptions.resubmitIfAbsent,
+            ...(context.orderOptions.timings ? { timings: context.orderOptions.timings } : {}),
+          },
+        });
+      }
+      if (plan.notices.length > 0) enqueue(() => plan.notices.forEach((n) => safeNotify(context, n)));
+      if (plan.pauseReason !== null) enqueue.raise({ type: 'PAUSE', reason: plan.pauseReason });
+    }),
+
+    onDecisionsReady: enqueueActions(({ context, event, enqueue }, params: { apply: boolean }) => {
+      if (event.type !== 'DECISIONS_READY' && event.type !== 'DECISION_FAILED') return;
+      enqueue.stopChild(`decide:${event.ticker}`);
+      const pacing = pacingOf(context, event.ticker);
+      enqueue.assign({ markets: { ...context.markets, [event.ticker]: { ...pacing, deciding: false } } });
+      if (event.type === 'DECISION_FAILED') {
+        enqueue.assign({ lastError: `strategy ${context.strategy.name} failed on ${event.ticker}: ${event.error}` });
+        enqueue(() => safeNotify(context, { type: 'DECISION_FAILED', traderId: context.traderId, ticker: event.ticker, error: event.error }));
+        return;
+      }
+      if (params.apply && event.decisions.length > 0) {
+        enqueueNamed(enqueue, { type: 'applyDecisions', params: { ticker: event.ticker, decisions: event.decisions } });
+      }
+    }),
+
+    cancelAll: enqueueActions(({ context, self, enqueue }, params: { reason: string }) => {
+      const children = self.getSnapshot().children as Record<string, unknown>;
+      let orders = context.orders;
+      let sent = 0;
+      for (const id in context.orders) {
+        const o = context.orders[id];
+        if (o.cancelPending || !children[id]) continue;
+        orders = { ...orders, [id]: { ...o, cancelPending: true } };
+        enqueue.sendTo(id, { type: 'CANCEL', reason: params.reason } satisfies OrderEvent);
+        sent++;
+      }
+      if (sent > 0) enqueue.assign({ orders, counters: { ...context.counters, cancelsSent: context.counters.cancelsSent + sent } });
+    }),
+
+    /** Money follows fill records: applied once per fill id, whether or not the order actor still exists. */
+    applyFillReceived: enqueueActions(({ context, event, self, enqueue }) => {
+      if (event.type !== 'FILL_RECEIVED') return;
+      const fill = event.fill;
+      if (!rememberFill(context, fill.fillId)) {
+        enqueue.assign({ counters: { ...context.counters, duplicateFills: context.counters.duplicateFills + 1 } });
+        return;
+      }
+      const { position, cashChange } = applyFill(positionOf(context, fill.ticker), {
+        side: fill.side,
+        price: fill.price,
+        count: fill.count,
+        fee: fill.fee,
+      });
+      const id = managedIdFor(context, fill.clientOrderId, fill.orderId);
+      enqueue.assign({
+        positions: { ...context.positions, [fill.ticker]: position },
+        cash: context.cash + cashChange,
+        counters: {
+          ...context.counters,
+          fillsApplied: context.counters.fillsApplied + 1,
+          unmanagedFills: context.counters.unmanagedFills + (id === null ? 1 : 0),
+        },
+      });
+      if (id !== null && (self.getSnapshot().children as Record<string, unknown>)[id]) {
+        const forwarded: OrderEvent = {
+          type: 'FILL',
+          fillId: fill.fillId,
+          count: fill.count,
+          price: fill.price,
+          fee: fill.fee,
+          isTaker: fill.isTaker,
+          tsMs: fill.tsMs,
+          ...(fill.orderId ? { orderId: fill.orderId } : {}),
+        };
+        enqueue.sendTo(id, forwarded);
+      }
+      enqueue(() => safeNotify(context, { type: 'FILL_APPLIED', traderId: context.traderId, fill, position, managed: id !== null }));
+    }),
+
+    routeOrderStatus: enqueueActions(({ context, event, self, enqueue }) => {
+      if (event.type !== 'ORDER_STATUS_RECEIVED') return;
+      const id = managedIdFor(context, event.clientOrderId, event.orderId);
+      if (id !== null) {
+        if ((self.getSnapshot().children as Record<string, unknown>)[id]) {
+          enqueue.sendTo(id, {
+            type: 'VENUE_UPDATE',
+            status: event.status,
+            fillCount: event.fillCount,
+            remainingCount: event.remainingCount,
+            orderId: event.orderId,
+            ...(event.reason ? { reason: event.reason } : {}),
+          } satisfies OrderEvent);
+        }
+        return;
+      }
+      const external = context.externalOrders[event.orderId];
+      if (!external) return; // new unknown orders are picked up by the next reconciliation
+      const externalOrders = { ...context.externalOrders };
+      if (event.status === 'resting') {
+        externalOrders[event.orderId] = {
+          ...external,
+          fillCount: Math.max(external.fillCount, event.fillCount),
+          remainingCount: event.remainingCount,
+        };
+      } else {
+        delete externalOrders[event.orderId];
+      }
+      enqueue.assign({ externalOrders });
+    }),
+
+    trackOrderUpdate: assign(({ context, event }) => {
+      if (event.type !== 'ORDER_UPDATED') return {};
+      const summary = event.order;
+      const previous = context.orders[summary.clientOrderId];
+      if (!previous) return {};
+      // A cancel that fell through (back to an open state after pending_cancel/unknown) may be retried.
+      const cancelFellThrough =
+        (previous.state === 'pending_cancel' || previous.state === 'unknown') &&
+        (summary.state === 'accepted' || summary.state === 'partially_filled');
+      const next: ManagedOrder = {
+        ...previous,
+        orderId: summary.orderId ?? previous.orderId,
+        state: summary.state,
+        filledCount: summary.filledCount,
+        remainingCount: summary.remainingCount,
+        inFlight: summary.inFlight,
+        cancelPending: summary.state === 'pending_cancel' || (previous.cancelPending && !cancelFellThrough),
+      };
+      const orderIdIndex =
+        next.orderId && !previous.orderId ? { ...context.orderIdIndex, [next.orderId]: next.clientOrderId } : context.orderIdIndex;
+      return { orders: { ...context.orders, [next.clientOrderId]: next }, orderIdIndex };
+    }),
+
+    /** A closed order's actor is stopped and forgotten: nothing about it stays in context. */
+    releaseOrder: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'ORDER_CLOSED') return;
+      const id = event.order.clientOrderId;
+      enqueue.stopChild(id);
+      const record = context.orders[id];
+      if (!record) return;
+      const orders = { ...context.orders };
+      delete orders[id];
+      let orderIdIndex = context.orderIdIndex;
+      const orderId = record.orderId ?? event.order.orderId;
+      if (orderId && orderIdIndex[orderId]) {
+        orderIdIndex = { ...orderIdIndex };
+        delete orderIdIndex[orderId];
+      }
+      enqueue.assign({
+        orders,
+        orderIdIndex,
+        counters: { ...context.counters, ordersClosed: context.counters.ordersClosed + 1 },
+      });
+      enqueue(() => safeNotify(context, { type: 'ORDER_CLOSED', traderId: context.traderId, order: event.order, reason: event.reason }));
+    }),
+
+    adoptReconciliation: enqueueActions(({ context, event, system, self, enqueue }) => {
+      if (event.type !== 'RECONCILED') return;
+      const now = clockNow(system);
+      const changes: Partial<TraderContext> = {
+        reconciled: true,
+        lastReconcile: { atMs: now, agreed: true, findings: [...(event.findings ?? [])] },
+      };
+      if (event.positions) {
+        const positions: Record<string, Position> = {};
+        for (const p of event.positions) positions[p.ticker] = p;
+        changes.positions = positions;
+      }
+      if (event.externalOrders) {
+        const externalOrders: TraderContext['externalOrders'] = {};
+        for (const o of event.externalOrders) if (!context.orderIdIndex[o.orderId]) externalOrders[o.orderId] = o;
+        changes.externalOrders = externalOrders;
+      }
+      if (event.cash !== undefined) changes.cash = event.cash;
+      enqueue.assign(changes);
+      const children = self.getSnapshot().children as Record<string, unknown>;
+      // Their effect is already in the adopted positions: remember them, and let the orders see them.
+      for (const f of event.missingFills ?? []) {
+        rememberFill(context, f.fillId);
+        const id = managedIdFor(context, f.clientOrderId, f.orderId);
+        if (id !== null && children[id]) {
+          enqueue.sendTo(id, {
+            type: 'FILL',
+            fillId: f.fillId,
+            count: f.count,
+            price: f.price,
+            fee: f.fee,
+            isTaker: f.isTaker,
+            tsMs: f.tsMs,
+            ...(f.orderId ? { orderId: f.orderId } : {}),
+          } satisfies OrderEvent);
+        }
+      }
+      for (const u of event.orderUpdates ?? []) {
+        const id = managedIdFor(context, u.clientOrderId, u.orderId);
+        if (id !== null && children[id]) {
+          enqueue.sendTo(id, {
+            type: 'VENUE_UPDATE',
+            status: u.status,
+            fillCount: u.fillCount,
+            remainingCount: u.remainingCount,
+            orderId: u.orderId,
+          } satisfies OrderEvent);
+        }
+      }
+    }),
+
+    recordDisagreement: assign(({ context, event, system }, params: { keepReason: boolean }) => {
+      if (event.type !== 'RECONCILED') return {};
+      const findings = [...(event.findings ?? [])];
+      const blocking = findings.filter((f) => f.severity === 'blocking');
+      return {
+        reconciled: false,
+        lastReconcile: { atMs: clockNow(system), agreed: false, findings },
+        reason: params.keepReason
+          ? context.reason
+          : `reconciliation disagrees: ${blocking.map((f) => f.message).join('; ') || 'no agreement'}`,
+      };
+    }),
+    forgetReconciliation: assign((_, params: { reason: string }) => ({ reconciled: false, reason: params.reason })),
+  },
+}).createMachine({
+  id: 'trader',
+  context: ({ input }) => initialContext(input),
+  initial: 'idle',
+  on: {
+    FILL_RECEIVED: { actions: 'applyFillReceived' },
+    ORDER_STATUS_RECEIVED: { actions: 'routeOrderStatus' },
+    ORDER_UPDATED: { actions: 'trackOrderUpdate' },
+    // Accounting is driven by FILL_RECEIVED (it also covers fills of released orders).
+    ORDER_FILL: {},
+    ORDER_CLOSED: { actions: 'releaseOrder' },
+    CASH_UPDATED: { actions: assign(({ event }) => ({ cash: event.cash })) },
+    CANCEL_ALL: { actions: { type: 'cancelAll', params: ({ event }) => ({ reason: event.reason }) } },
+    THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: false } } },
+    DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: false } } },
+    DECISION_FAILED: { actions: { type: 'onDecisionsReady', params: { apply: false } } },
+  },
+  states: {
+    idle: {
+      on: { START: 'calibrating' },
+    },
+
+    calibrating: {
+      entry: { type: 'announceState', params: { state: 'calibrating', reason: 'waiting for reconciliation to agree' } },
+      on: {
+        RECONCILED: [
+          {
+            guard: 'agreed',
+            target: 'ready',
+            actions: ['adoptReconciliation', { type: 'announceState', params: { state: 'ready', reason: 'reconciled' } }],
+          },
+          { actions: { type: 'recordDisagreement', params: { keepReason: false } } },
+        ],
+        PAUSE: { target: 'paused', actions: assign(({ event }) => ({ reason: event.reason })) },
+      },
+    },
+
+    ready: {
+      always: { guard: 'hasInFlight', target: 'acting' },
+      on: {
+        BOOK_UPDATED: { actions: 'onBookUpdated' },
+        THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: true } } },
+        DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: true } } },
+        RECONCILED: [
+          { guard: 'agreed', actions: 'adoptReconciliation' },
+          { target: 'calibrating', actions: { type: 'recordDisagreement', params: { keepReason: false } } },
+        ],
+        CALIBRATE: {
+          target: 'calibrating',
+          actions: { type: 'forgetReconciliation', params: ({ event }) => ({ reason: event.reason }) },
+        },
+        PAUSE: { target: 'paused', actions: assign(({ event }) => ({ reason: event.reason })) },
+      },
+    },
+
+    acting: {
+      entry: { type: 'reportActing', params: { acting: true } },
+      exit: { type: 'reportActing', params: { acting: false } },
+      always: { guard: 'noInFlight', target: 'ready' },
+      on: {
+        BOOK_UPDATED: { actions: 'onBookUpdated' },
+        THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: true } } },
+        DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: true } } },
+        RECONCILED: [
+          { guard: 'agreed', actions: 'adoptReconciliation' },
+          { target: 'calibrating', actions: { type: 'recordDisagreement', params: { keepReason: false } } },
+        ],
+        CALIBRATE: {
+          target: 'calibrating',
+          actions: { type: 'forgetReconciliation', params: ({ event }) => ({ reason: event.reason }) },
+        },
+        PAUSE: { target: 'paused', actions: assign(({ event }) => ({ reason: event.reason })) },
+      },
+    },
+
+    paused: {
+      entry: [
+        enqueueActions(({ context, enqueue }) => {
+          const reason = context.reason ?? 'paused';
+          enqueue({ type: 'announceState', params: { state: 'paused', reason } });
+          if (context.cancelOnPause) enqueue({ type: 'cancelAll', params: { reason: `paused: ${reason}` } });
+        }),
+      ],
+      on: {
+        RESUME: [
+          { guard: 'reconciled', target: 'ready', actions: { type: 'announceState', params: { state: 'ready', reason: 'resumed' } } },
+          { target: 'calibrating' },
+        ],
+        PAUSE: { actions: assign(({ event }) => ({ reason: event.reason })) },
+        CALIBRATE: { actions: assign({ reconciled: false }) },
+        RECONCILED: [
+          { guard: 'agreed', actions: 'adoptReconciliation' },
+          { actions: { type: 'recordDisagreement', params: { keepReason: true } } },
+        ],
+      },
+    },
+  },
+});
+
+export type TraderMachine = typeof traderMachine;

@@ -1,0 +1,136 @@
+/**
+ * Types of the trader actor (`trader.machine.ts`): its input (strategy, book source, limits,
+ * callbacks), its context (positions, open orders, per-market throttle, denials) and what it
+ * tells the outside world. The wiring layer builds the input from configuration and the market
+ * registry; the status page reads the context.
+ */
+import type { Micros, Price, Count } from '../core/money.ts';
+import type { OrderIntent, OrderSide, OrderStateName } from '../core/order-state.ts';
+import type { Position } from '../core/positions.ts';
+import type { FillRecord, Finding, VenueOrderRecord } from '../core/reconcile.ts';
+import type { RiskLimits, RiskRule } from '../core/risk.ts';
+import type { BookView, Strategy } from '../core/strategy/types.ts';
+import type { PriceRange } from '../core/ticks.ts';
+import type { OrderSummary, OrderTimings } from './order.types.ts';
+
+export type TraderStateName = 'idle' | 'calibrating' | 'ready' | 'acting' | 'paused';
+
+/** Where the trader reads books: the market registry, adapted. The book is never copied. */
+export interface TraderBookSource {
+  /** The market's current book, or null when it is not usable (no snapshot yet, stale, resyncing). */
+  bookFor(ticker: string): BookView | null;
+  priceRangesFor(ticker: string): readonly PriceRange[];
+}
+
+/** What the trader reports, through the optional `notify` callback (and TRADER_ACTING/IDLE to its parent). */
+export type TraderNotification =
+  | { type: 'TRADER_ACTING'; traderId: string }
+  | { type: 'TRADER_IDLE'; traderId: string }
+  | { type: 'TRADER_STATE'; traderId: string; state: TraderStateName; reason: string }
+  | { type: 'ORDER_PLACED'; traderId: string; clientOrderId: string; intent: OrderIntent }
+  | { type: 'ORDER_DENIED'; traderId: string; intent: OrderIntent; rule: RiskRule; reason: string }
+  | { type: 'ORDER_CLOSED'; traderId: string; order: OrderSummary; reason: string }
+  | { type: 'FILL_APPLIED'; traderId: string; fill: FillRecord; position: Position; managed: boolean }
+  | { type: 'DECISION_FAILED'; traderId: string; ticker: string; error: string };
+
+export interface TraderInput {
+  traderId: string;
+  /** Distinguishes runs, so client_order_ids never repeat across restarts: `${traderId}-${runNonce}-${seq}`. */
+  runNonce: string;
+  strategy: Strategy;
+  books: TraderBookSource;
+  /** Markets this trader may trade; absent = any market it is told about. */
+  tickers?: readonly string[];
+  riskLimits?: Partial<RiskLimits>;
+  /** Cash estimate until the first reconciliation says otherwise. */
+  cash?: Micros;
+  positions?: readonly Position[];
+  /** Minimum time between two strategy runs for one market (default: the risk limit's throttle, 250 ms). */
+  throttleMs?: number;
+  order?: { timings?: Partial<OrderTimings>; resubmitIfAbsent?: boolean };
+  /** Cancel the trader's resting orders when it pauses (default true: quotes go stale while paused). */
+  cancelOnPause?: boolean;
+  /** Risk rules whose denial pauses the trader (default: cash_reserve). */
+  pauseOnRules?: readonly RiskRule[];
+  notify?: (notification: TraderNotification) => void;
+}
+
+/** An order this trader placed and manages; its actor is alive while it is here. */
+export interface ManagedOrder {
+  clientOrderId: string;
+  orderId: string | null;
+  ticker: string;
+  side: OrderSide;
+  price: Price;
+  count: Count;
+  filledCount: Count;
+  remainingCount: Count;
+  state: OrderStateName;
+  inFlight: boolean;
+  cancelPending: boolean;
+  createdAtMs: number;
+}
+
+export interface MarketPacing {
+  lastDecisionAtMs: number | null;
+  /** When the last cycle that placed an order ran (the risk throttle's reference). */
+  lastOrderAtMs: number | null;
+  /** A book update arrived inside the throttle window: run once more when it ends. */
+  trailingPending: boolean;
+  /** An async strategy is still deciding for this market. */
+  deciding: boolean;
+}
+
+export interface DenialRecord {
+  atMs: number;
+  intent: OrderIntent;
+  rule: RiskRule;
+  reason: string;
+}
+
+export interface TraderCounters {
+  decisionCycles: number;
+  ordersPlaced: number;
+  ordersDenied: number;
+  ordersClosed: number;
+  cancelsSent: number;
+  fillsApplied: number;
+  duplicateFills: number;
+  /** Fills for orders whose actor was already released (applied to positions all the same). */
+  unmanagedFills: number;
+  throttledUpdates: number;
+}
+
+export interface TraderContext {
+  traderId: string;
+  runNonce: string;
+  strategy: Strategy;
+  books: TraderBookSource;
+  tickers: ReadonlySet<string> | null;
+  limits: RiskLimits;
+  throttleMs: number;
+  orderOptions: { timings?: Partial<OrderTimings>; resubmitIfAbsent: boolean };
+  cancelOnPause: boolean;
+  pauseOnRules: ReadonlySet<RiskRule>;
+  notify: ((notification: TraderNotification) => void) | null;
+
+  /** Next client_order_id sequence number. */
+  seq: number;
+  orders: Record<string, ManagedOrder>;
+  /** Venue order id → client_order_id for managed orders. */
+  orderIdIndex: Record<string, string>;
+  /** Venue orders tracked but never managed (placed by someone else or by an earlier run). */
+  externalOrders: Record<string, VenueOrderRecord>;
+  positions: Record<string, Position>;
+  cash: Micros;
+  markets: Record<string, MarketPacing>;
+  /** Recently applied fill ids (bounded): a fill is applied to positions once. Mutated in place. */
+  fillDedupe: { ids: Set<string>; order: string[] };
+  denials: DenialRecord[];
+  counters: TraderCounters;
+  reconciled: boolean;
+  lastReconcile: { atMs: number; agreed: boolean; findings: Finding[] } | null;
+  /** Why the trader is calibrating or paused; null when trading. */
+  reason: string | null;
+  lastError: string | null;
+}
