@@ -111,6 +111,18 @@ describe.each(await testDatabases())('write queue on $name', (kind) => {
     expect((await countDeltas(db, sessionId)).n).toBe(98);
   });
 
+  it('treats a re-sent batch (already committed) as done, without duplicating rows', async () => {
+    const sessionId = await newSession();
+    const queue = createRecordingQueue(db.pool);
+    for (let i = 0; i < 300; i++) queue.enqueue('book_deltas', delta(sessionId, i));
+    await queue.flush();
+    // the same rows again, as after a commit whose answer was lost, plus new ones
+    for (let i = 0; i < 400; i++) queue.enqueue('book_deltas', delta(sessionId, i));
+    const stats = await queue.close();
+    expect(stats).toMatchObject({ rejected: 0, dropped: 0, depth: 0 });
+    expect((await countDeltas(db, sessionId)).n).toBe(400);
+  });
+
   it('buffers while the database is unreachable, reports degraded, and recovers', async () => {
     const sessionId = await newSession();
     const proxy = TcpProxy.forUrl(db.url);

@@ -83,7 +83,7 @@ export interface RecordingRows {
 export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
   book_snapshots: {
     table: 'book_snapshots',
-    onConflictDoNothing: true,
+    idempotent: true,
     columns: [
       { column: 'session_id', type: 'bigint', field: 'sessionId' },
       { column: 'ticker', type: 'text', field: 'ticker' },
@@ -100,7 +100,7 @@ export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
   },
   book_deltas: {
     table: 'book_deltas',
-    onConflictDoNothing: true,
+    idempotent: true,
     columns: [
       { column: 'session_id', type: 'bigint', field: 'sessionId' },
       { column: 'ticker', type: 'text', field: 'ticker' },
@@ -116,7 +116,7 @@ export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
   },
   book_trades: {
     table: 'book_trades',
-    onConflictDoNothing: true,
+    idempotent: true,
     columns: [
       { column: 'session_id', type: 'bigint', field: 'sessionId' },
       { column: 'ticker', type: 'text', field: 'ticker' },
@@ -133,7 +133,7 @@ export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
   },
   book_gaps: {
     table: 'book_gaps',
-    onConflictDoNothing: true,
+    idempotent: true,
     columns: [
       { column: 'session_id', type: 'bigint', field: 'sessionId' },
       { column: 'ticker', type: 'text', field: 'ticker' },
