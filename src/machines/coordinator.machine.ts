@@ -22,6 +22,7 @@
  */
 import { and, assign, fromCallback, fromPromise, not, raise, setup, stateIn } from 'xstate';
 import type { EventObject, StateValue } from 'xstate';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import type {
   BackoffPolicy,
   ConnectOrderbookInput,
@@ -806,6 +807,47 @@ export const coordinatorMachine = setup({
 });
 
 export type CoordinatorMachine = typeof coordinatorMachine;
+
+export interface ActivitySource {
+  clock: Clock;
+  /** Clock time of the last message or heartbeat of ANY kind on the stream; null if none yet. */
+  lastActivityAtMs(): number | null;
+  /** How often to look (default: a fifth of the silence window). */
+  checkEveryMs?: number;
+}
+
+/**
+ * A `watchOrderbookHealth` implementation: ORDERBOOK_DOWN when the stream has been silent (no
+ * message, no heartbeat) for the window, ORDERBOOK_UP when activity resumes. Health is activity,
+ * never snapshot age (Kalshi sends snapshots only on (re)subscribe; the original flipped to ERROR
+ * 90 s after start because of that). The window starts when the watcher starts, so a stream that
+ * has not spoken yet gets a full window. Timers go through the injected clock.
+ */
+export function orderbookActivityWatcher(source: ActivitySource) {
+  return fromCallback<EventObject, WatchOrderbookHealthInput>(({ sendBack, input }) => {
+    const startedAtMs = source.clock.now();
+    const every = Math.max(1, source.checkEveryMs ?? Math.floor(input.silenceMs / 5));
+    let down = false;
+    let timer: TimerHandle | undefined;
+    const check = () => {
+      const now = source.clock.now();
+      const last = Math.max(source.lastActivityAtMs() ?? startedAtMs, startedAtMs);
+      const silentForMs = now - last;
+      if (!down && silentForMs >= input.silenceMs) {
+        down = true;
+        sendBack({ type: 'ORDERBOOK_DOWN', reason: `no message for ${formatDuration(silentForMs)}`, silentForMs });
+      } else if (down && silentForMs < input.silenceMs) {
+        down = false;
+        sendBack({ type: 'ORDERBOOK_UP', reason: 'messages flowing again' });
+      }
+      timer = source.clock.setTimeout(check, every);
+    };
+    timer = source.clock.setTimeout(check, every);
+    return () => {
+      if (timer !== undefined) source.clock.clearTimeout(timer);
+    };
+  });
+}
 
 /** Every active leaf of a state value, dot-separated, sorted. */
 export function leafPaths(value: StateValue, prefix = ''): string[] {
