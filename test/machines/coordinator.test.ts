@@ -484,7 +484,7 @@ describe('orderbook health is message activity, never snapshot age', () => {
         connectOrderbook: fromPromise(() => (connects++ === 0 ? Promise.resolve({ marketsConnected: 3 }) : new Promise<never>(() => {}))),
         connectTradingClient: fromPromise(async () => ({})),
         syncKalshiData: fromPromise(async ({ input }) => syncSummary(input.kind, clock.now())),
-        shutdownSystem: fromPromise(async () => undefined),
+        shutdownSystem: fromPromise(async (): Promise<void> => {}),
         watchOrderbookHealth: orderbookActivityWatcher({ clock, lastActivityAtMs: () => activity.last }),
       },
     });
