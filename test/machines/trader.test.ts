@@ -1,0 +1,497 @@
+/**
+ * The trader actor with real order actors whose venue adapters are scripted promise actors, real
+ * books (core OrderBook), real strategies and risk, on a VirtualClock.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createActor, fromPromise, setup, type Actor, type AnyActorRef } from 'xstate';
+import { VirtualClock } from '../../src/core/clock.ts';
+import { ONE_DOLLAR } from '../../src/core/money.ts';
+import { OrderBook } from '../../src/core/orderbook.ts';
+import { emptyPosition } from '../../src/core/positions.ts';
+import type { FillRecord } from '../../src/core/reconcile.ts';
+import { createStrategy } from '../../src/core/strategy/index.ts';
+import type { Decision, MarketView, Strategy } from '../../src/core/strategy/types.ts';
+import { priceRangesFor } from '../../src/core/ticks.ts';
+import { orderMachine } from '../../src/machines/order.machine.ts';
+import type {
+  CancelOrderInput,
+  CancelOrderResult,
+  QueryOrderInput,
+  QueryOrderResult,
+  SubmitOrderInput,
+  SubmitOrderResult,
+} from '../../src/machines/order.types.ts';
+import { traderMachine } from '../../src/machines/trader.machine.ts';
+import type { TraderInput, TraderNotification } from '../../src/machines/trader.types.ts';
+
+const T = 'KX-T';
+const cents = priceRangesFor('linear_cent');
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+const running: Array<{ stop(): void }> = [];
+afterEach(() => {
+  while (running.length) running.pop()!.stop();
+});
+
+function bookWith(bid: number, ask: number, ownYes: Array<[number, number]> = [], ownNo: Array<[number, number]> = []): OrderBook {
+  const levels = new Map<number, number>([[bid, 500]]);
+  for (const [p, s] of ownYes) levels.set(p, (levels.get(p) ?? 0) + s);
+  const noLevels = new Map<number, number>([[ONE_DOLLAR - ask, 500]]);
+  for (const [p, s] of ownNo) noLevels.set(p, (noLevels.get(p) ?? 0) + s);
+  const b = new OrderBook(T);
+  b.applySnapshot([...levels], [...noLevels]);
+  return b;
+}
+
+interface Venue {
+  submits: SubmitOrderInput[];
+  cancels: CancelOrderInput[];
+  submit: (input: SubmitOrderInput) => SubmitOrderResult | Promise<SubmitOrderResult>;
+  cancel: (input: CancelOrderInput) => CancelOrderResult | Promise<CancelOrderResult>;
+  query: (input: QueryOrderInput) => QueryOrderResult | Promise<QueryOrderResult>;
+}
+
+function setupTrader(opts: { strategy: Strategy; input?: Partial<TraderInput>; venue?: Partial<Venue> }) {
+  const clock = new VirtualClock();
+  const books = new Map<string, OrderBook | null>([[T, bookWith(4000, 4600)]]);
+  const notes: TraderNotification[] = [];
+  let nextOrderId = 1;
+  const venue: Venue = {
+    submits: [],
+    cancels: [],
+    submit: (input) => ({ outcome: 'accepted', orderId: `o-${nextOrderId++}`, fillCount: 0, remainingCount: input.intent.count }),
+    cancel: (input) => ({ outcome: 'canceled', reducedBy: 0 * input.orderId.length }),
+    query: () => new Promise<QueryOrderResult>(() => {}),
+    ...opts.venue,
+  };
+  const order = orderMachine.provide({
+    actors: {
+      submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(async ({ input }) => {
+        venue.submits.push(input);
+        return venue.submit(input);
+      }),
+      cancelOrder: fromPromise<CancelOrderResult, CancelOrderInput>(async ({ input }) => {
+        venue.cancels.push(input);
+        return venue.cancel(input);
+      }),
+      queryOrder: fromPromise<QueryOrderResult, QueryOrderInput>(async ({ input }) => venue.query(input)),
+    },
+  });
+  const machine = traderMachine.provide({ actors: { order } });
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      traderId: 'T1',
+      runNonce: 'run',
+      strategy: opts.strategy,
+      books: { bookFor: (t) => books.get(t) ?? null, priceRangesFor: () => cents },
+      cash: 1_000_000_000,
+      notify: (n) => notes.push(n),
+      ...opts.input,
+    },
+  });
+  actor.start();
+  running.push(actor);
+  return { actor, clock, books, notes, venue };
+}
+
+type TraderActor = Actor<typeof traderMachine>;
+const ctx = (a: TraderActor) => a.getSnapshot().context;
+const state = (a: TraderActor) => a.getSnapshot().value;
+const orderChildren = (a: TraderActor) => Object.keys(a.getSnapshot().children).filter((id) => id.startsWith('T1-'));
+
+async function startReady(a: TraderActor) {
+  a.send({ type: 'START' });
+  a.send({ type: 'RECONCILED', agreed: true, positions: [], externalOrders: [] });
+  await flush();
+}
+
+/** A strategy that records each view and answers with a scripted list. */
+function spy(answer: (view: MarketView) => Decision[] = () => []) {
+  const views: MarketView[] = [];
+  const strategy: Strategy = { name: 'spy', needsBook: true, decide: (v) => (views.push(v), answer(v)) };
+  return { views, strategy };
+}
+
+const fillRecord = (over: Partial<FillRecord>): FillRecord => ({
+  fillId: 'f1',
+  orderId: 'o-1',
+  ticker: T,
+  side: 'bid',
+  price: 4100,
+  count: 100,
+  fee: 700,
+  isTaker: false,
+  tsMs: 0,
+  ...over,
+});
+
+describe('trader: calibration', () => {
+  it('makes no decision until reconciliation agrees', async () => {
+    const s = spy();
+    const { actor } = setupTrader({ strategy: s.strategy });
+    expect(state(actor)).toBe('idle');
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    actor.send({ type: 'START' });
+    expect(state(actor)).toBe('calibrating');
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    actor.send({
+      type: 'RECONCILED',
+      agreed: false,
+      findings: [{ kind: 'local_order_missing', severity: 'blocking', message: 'order T1-old-3 not at venue' }],
+    });
+    expect(state(actor)).toBe('calibrating');
+    expect(ctx(actor).reason).toBe('reconciliation disagrees: order T1-old-3 not at venue');
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(s.views).toHaveLength(0);
+
+    actor.send({ type: 'RECONCILED', agreed: true, positions: [{ ...emptyPosition(T), position: 200, costBasis: 800_000 }], cash: 5_000_000 });
+    expect(state(actor)).toBe('ready');
+    expect(ctx(actor).positions[T].position).toBe(200);
+    expect(ctx(actor).cash).toBe(5_000_000);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(s.views).toHaveLength(1);
+    expect(s.views[0]).toMatchObject({ ticker: T, position: 200, openOrders: [] });
+    expect(s.views[0].book?.bestYesBid()).toBe(4000);
+  });
+
+  it('goes back to calibrating on a disagreeing reconciliation or CALIBRATE', async () => {
+    const s = spy();
+    const { actor } = setupTrader({ strategy: s.strategy });
+    await startReady(actor);
+    actor.send({ type: 'RECONCILED', agreed: false, findings: [] });
+    expect(state(actor)).toBe('calibrating');
+    actor.send({ type: 'RECONCILED', agreed: true });
+    actor.send({ type: 'CALIBRATE', reason: 'stream reconnected' });
+    expect(state(actor)).toBe('calibrating');
+    expect(ctx(actor).reconciled).toBe(false);
+  });
+});
+
+describe('trader: strategies', () => {
+  it('hold places nothing', async () => {
+    const { actor, venue } = setupTrader({ strategy: createStrategy('hold') });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(0);
+    expect(ctx(actor).counters).toMatchObject({ decisionCycles: 1, ordersPlaced: 0 });
+    expect(orderChildren(actor)).toEqual([]);
+  });
+
+  it('spread-quoter places a bid and an ask inside a wide spread, via order actors', async () => {
+    const { actor, venue, notes } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(state(actor)).toBe('acting');
+    expect(orderChildren(actor)).toEqual(['T1-run-1', 'T1-run-2']);
+    await flush();
+    expect(venue.submits.map((s) => [s.clientOrderId, s.intent.side, s.intent.price, s.intent.count])).toEqual([
+      ['T1-run-1', 'bid', 4100, 100],
+      ['T1-run-2', 'ask', 4500, 100],
+    ]);
+    expect(state(actor)).toBe('ready');
+    const orders = Object.values(ctx(actor).orders);
+    expect(orders.map((o) => [o.state, o.orderId])).toEqual([
+      ['accepted', 'o-1'],
+      ['accepted', 'o-2'],
+    ]);
+    expect(ctx(actor).orderIdIndex).toEqual({ 'o-1': 'T1-run-1', 'o-2': 'T1-run-2' });
+    const kinds = notes.map((n) => n.type);
+    expect(kinds.filter((k) => k === 'TRADER_ACTING' || k === 'TRADER_IDLE')).toEqual(['TRADER_ACTING', 'TRADER_IDLE']);
+    expect(kinds.filter((k) => k === 'ORDER_PLACED')).toHaveLength(2);
+  });
+
+  it('spread-quoter respects inventory: at the limit it quotes only the reducing side', async () => {
+    const { actor, venue } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100, maxInventory: 500 }) });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: true, positions: [{ ...emptyPosition(T), position: 500, costBasis: 2_000_000 }] });
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits.map((s) => s.intent.side)).toEqual(['ask']);
+  });
+
+  it('spread-quoter cancels a stale quote, the closed order is released, and it re-quotes on a later tick', async () => {
+    const { actor, venue, clock, books } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    // the book now shows our quotes; then the others' bid moves up to 43¢
+    books.set(T, bookWith(4300, 4600, [[4100, 100]], [[ONE_DOLLAR - 4500, 100]]));
+    clock.advance(250);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(ctx(actor).orders['T1-run-1'].cancelPending).toBe(true);
+    await flush();
+    expect(venue.cancels.map((c) => c.clientOrderId)).toEqual(['T1-run-1']);
+    expect(ctx(actor).orders['T1-run-1']).toBeUndefined();
+    expect(orderChildren(actor)).toEqual(['T1-run-2']);
+    books.set(T, bookWith(4300, 4600, [], [[ONE_DOLLAR - 4500, 100]]));
+    clock.advance(250);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits.at(-1)).toMatchObject({ clientOrderId: 'T1-run-3', intent: { side: 'bid', price: 4400 } });
+  });
+
+  it('runs async strategies and places what they answer', async () => {
+    const strategy: Strategy = {
+      name: 'async',
+      needsBook: true,
+      decide: async (v) => [{ kind: 'place', intent: { ticker: v.ticker, side: 'bid', price: 3000, count: 100, timeInForce: 'good_till_canceled' } }],
+    };
+    const { actor, venue } = setupTrader({ strategy });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(ctx(actor).markets[T].deciding).toBe(true);
+    await flush();
+    expect(venue.submits.map((s) => s.intent.price)).toEqual([3000]);
+    expect(ctx(actor).markets[T].deciding).toBe(false);
+    expect(Object.keys(actor.getSnapshot().children)).not.toContain(`decide:${T}`);
+  });
+
+  it('records a strategy failure without stopping', async () => {
+    const strategy: Strategy = {
+      name: 'broken',
+      needsBook: false,
+      decide: () => {
+        throw new Error('boom');
+      },
+    };
+    const { actor, notes } = setupTrader({ strategy });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(state(actor)).toBe('ready');
+    expect(ctx(actor).lastError).toBe('strategy broken failed on KX-T: boom');
+    expect(notes.some((n) => n.type === 'DECISION_FAILED')).toBe(true);
+  });
+});
+
+describe('trader: risk', () => {
+  it('records a denial with its rule and reason, and spawns nothing', async () => {
+    const { actor, venue, notes } = setupTrader({
+      strategy: createStrategy('spread-quoter', { size: 500 }),
+      input: { riskLimits: { maxOrderSize: 200 } },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(0);
+    expect(orderChildren(actor)).toEqual([]);
+    const denials = ctx(actor).denials;
+    expect(denials).toHaveLength(2);
+    expect(denials[0]).toMatchObject({ rule: 'max_order', intent: { side: 'bid', price: 4100 } });
+    expect(denials[0].reason).toContain('exceeds the limit');
+    expect(notes.filter((n) => n.type === 'ORDER_DENIED')).toHaveLength(2);
+    expect(state(actor)).toBe('ready');
+  });
+
+  it('a bid and an ask in one cycle both pass the per-market throttle, and see each other', async () => {
+    const { actor, venue } = setupTrader({
+      strategy: createStrategy('spread-quoter', { size: 100 }),
+      input: { riskLimits: { maxOpenOrders: 1 } },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(1);
+    expect(ctx(actor).denials.map((d) => d.rule)).toEqual(['max_open_orders']);
+  });
+
+  it('pauses on a cash-reserve denial, with the reason, and resumes on RESUME', async () => {
+    const { actor } = setupTrader({
+      strategy: createStrategy('spread-quoter', { size: 100 }),
+      input: { cash: 10_000, riskLimits: { cashReserve: 0 } },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(state(actor)).toBe('paused');
+    expect(ctx(actor).reason).toMatch(/^risk: cash_reserve: /);
+    actor.send({ type: 'RESUME' });
+    expect(state(actor)).toBe('ready');
+    expect(ctx(actor).reason).toBeNull();
+  });
+});
+
+describe('trader: throttle', () => {
+  it('runs a market at most once per 250 ms, with one trailing run for updates inside the window', async () => {
+    const s = spy();
+    const { actor, clock } = setupTrader({ strategy: s.strategy });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T }); // t=0: runs
+    clock.advance(100);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T }); // throttled
+    clock.advance(100);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T }); // throttled (same trailing run)
+    expect(s.views).toHaveLength(1);
+    clock.advance(49);
+    expect(s.views).toHaveLength(1);
+    clock.advance(1); // t=250: the trailing run
+    expect(s.views).toHaveLength(2);
+    expect(s.views[1].nowMs - s.views[0].nowMs).toBe(250);
+    clock.advance(1000);
+    expect(s.views).toHaveLength(2);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T }); // a quiet market runs at once
+    expect(s.views).toHaveLength(3);
+    expect(ctx(actor).counters.throttledUpdates).toBe(2);
+  });
+
+  it('throttles each market separately and ignores markets not its own', async () => {
+    const s = spy();
+    const { actor } = setupTrader({ strategy: s.strategy, input: { tickers: [T, 'KX-U'] } });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    actor.send({ type: 'BOOK_UPDATED', ticker: 'KX-U' });
+    actor.send({ type: 'BOOK_UPDATED', ticker: 'KX-OTHER' });
+    expect(s.views.map((v) => [v.ticker, v.book === null])).toEqual([
+      [T, false],
+      ['KX-U', true],
+    ]);
+  });
+});
+
+describe('trader: fills, orders, pause', () => {
+  it('applies fills to positions and cash once, forwards them to the order, and counts late fills', async () => {
+    const { actor } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    const cash0 = ctx(actor).cash;
+    const f = fillRecord({ fillId: 'f1', orderId: 'o-1', count: 100, price: 4100, fee: 700 });
+    actor.send({ type: 'FILL_RECEIVED', fill: f });
+    actor.send({ type: 'FILL_RECEIVED', fill: f });
+    await flush();
+    expect(ctx(actor).positions[T]).toMatchObject({ position: 100, costBasis: 410_000, feesPaid: 700 });
+    expect(ctx(actor).cash).toBe(cash0 - 410_000 - 700);
+    expect(ctx(actor).counters).toMatchObject({ fillsApplied: 1, duplicateFills: 1, ordersClosed: 1 });
+    // the bid filled completely: its actor is gone
+    expect(ctx(actor).orders['T1-run-1']).toBeUndefined();
+    expect(orderChildren(actor)).toEqual(['T1-run-2']);
+    // a fill for an order whose actor is already released still moves the position
+    actor.send({ type: 'FILL_RECEIVED', fill: fillRecord({ fillId: 'f-late', orderId: 'o-old', side: 'ask', price: 4500, count: 50, fee: 0 }) });
+    expect(ctx(actor).positions[T].position).toBe(50);
+    expect(ctx(actor).counters.unmanagedFills).toBe(1);
+  });
+
+  it('routes venue order status to the order actor by order id', async () => {
+    const { actor } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    actor.send({ type: 'ORDER_STATUS_RECEIVED', orderId: 'o-2', status: 'canceled', fillCount: 0, remainingCount: 0 });
+    await flush();
+    expect(Object.keys(ctx(actor).orders)).toEqual(['T1-run-1']);
+    expect(ctx(actor).counters.ordersClosed).toBe(1);
+  });
+
+  it('PAUSE cancels its resting orders, ignores books while paused, RESUME trades again', async () => {
+    const s = createStrategy('spread-quoter', { size: 100 });
+    const { actor, venue, clock } = setupTrader({ strategy: s });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    actor.send({ type: 'PAUSE', reason: 'degraded: orderbook unavailable' });
+    expect(state(actor)).toBe('paused');
+    expect(ctx(actor).reason).toBe('degraded: orderbook unavailable');
+    await flush();
+    expect(venue.cancels.map((c) => c.clientOrderId).sort()).toEqual(['T1-run-1', 'T1-run-2']);
+    expect(ctx(actor).orders).toEqual({});
+    clock.advance(1000);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(venue.submits).toHaveLength(2);
+    actor.send({ type: 'RESUME' });
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(4);
+  });
+
+  it('tracks external orders from reconciliation and never manages them', async () => {
+    const ext = { orderId: 'o-ext', clientOrderId: 'someone', ticker: T, side: 'bid' as const, price: 3900, status: 'resting' as const, fillCount: 0, remainingCount: 300 };
+    const s = spy(() => [{ kind: 'cancel', clientOrderId: 'someone', reason: 'try' }]);
+    const { actor, venue } = setupTrader({ strategy: s.strategy });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: true, externalOrders: [ext] });
+    expect(ctx(actor).externalOrders).toEqual({ 'o-ext': ext });
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.cancels).toHaveLength(0);
+    actor.send({ type: 'ORDER_STATUS_RECEIVED', orderId: 'o-ext', status: 'resting', fillCount: 100, remainingCount: 200 });
+    expect(ctx(actor).externalOrders['o-ext']).toMatchObject({ fillCount: 100, remainingCount: 200 });
+    actor.send({ type: 'ORDER_STATUS_RECEIVED', orderId: 'o-ext', status: 'canceled', fillCount: 100, remainingCount: 0 });
+    expect(ctx(actor).externalOrders).toEqual({});
+  });
+
+  it('no leak: 1,000 orders placed and closed leave no actor and no order in context', async () => {
+    let n = 0;
+    const strategy: Strategy = {
+      name: 'one-ioc',
+      needsBook: false,
+      decide: (v) => [{ kind: 'place', intent: { ticker: v.ticker, side: n++ % 2 ? 'ask' : 'bid', price: 5000, count: 100, timeInForce: 'immediate_or_cancel' } }],
+    };
+    const { actor, clock } = setupTrader({
+      strategy,
+      venue: { submit: () => ({ outcome: 'accepted', orderId: `o-${n}`, fillCount: 100, remainingCount: 0 }) },
+      input: { riskLimits: { maxNotional: 10 ** 12 } },
+    });
+    await startReady(actor);
+    for (let i = 0; i < 1_000; i++) {
+      actor.send({ type: 'BOOK_UPDATED', ticker: T });
+      await Promise.resolve();
+      await Promise.resolve();
+      await Promise.resolve();
+      clock.advance(250);
+    }
+    await flush();
+    const c = ctx(actor);
+    expect(c.counters.ordersPlaced).toBe(1_000);
+    expect(c.counters.ordersClosed).toBe(1_000);
+    expect(c.orders).toEqual({});
+    expect(c.orderIdIndex).toEqual({});
+    expect(Object.keys(actor.getSnapshot().children)).toEqual([]);
+    expect(c.seq).toBe(1_001);
+    expect(state(actor)).toBe('ready');
+  });
+
+  it('tells its parent (the coordinator) TRADER_ACTING / TRADER_IDLE while requests are in flight', async () => {
+    const seen: string[] = [];
+    const order = orderMachine.provide({
+      actors: {
+        submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(async ({ input }) => ({
+          outcome: 'accepted',
+          orderId: `o-${input.clientOrderId}`,
+          fillCount: 0,
+          remainingCount: input.intent.count,
+        })),
+      },
+    });
+    const book = bookWith(4000, 4600);
+    const parent = setup({ actors: { trader: traderMachine.provide({ actors: { order } }) } }).createMachine({
+      invoke: {
+        id: 'trader',
+        src: 'trader',
+        input: {
+          traderId: 'T9',
+          runNonce: 'r',
+          strategy: createStrategy('spread-quoter'),
+          books: { bookFor: () => book, priceRangesFor: () => cents },
+          cash: 1_000_000_000,
+        },
+      },
+      on: {
+        TRADER_ACTING: { actions: ({ event }) => seen.push(`${event.type}:${(event as { traderId?: string }).traderId}`) },
+        TRADER_IDLE: { actions: ({ event }) => seen.push(`${event.type}:${(event as { traderId?: string }).traderId}`) },
+      },
+    });
+    const p = createActor(parent, { clock: new VirtualClock() });
+    p.start();
+    running.push(p);
+    const trader = p.getSnapshot().children.trader as AnyActorRef;
+    trader.send({ type: 'START' });
+    trader.send({ type: 'RECONCILED', agreed: true });
+    trader.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(seen).toEqual(['TRADER_ACTING:T9']);
+    await flush();
+    expect(seen).toEqual(['TRADER_ACTING:T9', 'TRADER_IDLE:T9']);
+  });
+});
