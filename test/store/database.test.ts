@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isRowError, openDatabase, query, redactUrl, storeTypes } from '../../src/adapters/store/database.ts';
+import type { Database } from '../../src/adapters/store/database.ts';
+import { appliedMigrations, loadMigrations, migrate } from '../../src/adapters/store/migrate.ts';
+import { runDbCommand } from '../../src/cli/db.command.ts';
+import { UsageError } from '../../src/cli/errors.ts';
+
+describe('embedded database (PGlite over loopback)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kf-store-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('persists in its data folder across reopen, with a pool of several connections', async () => {
+    const dataDir = join(dir, 'db1');
+    const first = await openDatabase({ dataDir, poolSize: 3 });
+    let second: Database | undefined;
+    try {
+      expect(first.embedded).toBe(true);
+      expect(first.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+      await migrate(first.pool);
+      // several connections at once (the socket server's default would reset all but one)
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => query<{ n: number }>(first.pool, 'SELECT $1::bigint AS n', [i])));
+      expect(results.map((r) => r[0].n)).toEqual([0, 1, 2, 3, 4, 5]);
+      await query(first.pool, `INSERT INTO markets (ticker, first_seen_ms, last_seen_ms) VALUES ('KXKEEP', 1, 2)`);
+    } finally {
+      await first.close();
+    }
+    second = await openDatabase({ dataDir, poolSize: 2 });
+    try {
+      expect((await appliedMigrations(second.pool)).length).toBe(loadMigrations().length);
+      const rows = await query<{ ticker: string; last_seen_ms: number }>(second.pool, 'SELECT ticker, last_seen_ms FROM markets');
+      expect(rows).toEqual([{ ticker: 'KXKEEP', last_seen_ms: 2 }]);
+    } finally {
+      await second.close();
+    }
+  }, 90_000);
+
+  it('refuses a data folder that another live process holds', async () => {
+    const dataDir = join(dir, 'db2');
+    // pid 1 is always alive and never us
+    writeFileSync(`${dataDir}.lock`, '1');
+    await expect(openDatabase({ dataDir })).rejects.toThrow(/in use by process 1/);
+    // a stale lock (dead pid) is taken over
+    writeFileSync(`${dataDir}.lock`, '999999999');
+    const db = await openDatabase({ dataDir, poolSize: 1 });
+    await db.close();
+  }, 60_000);
+});
+
+describe('database helpers', () => {
+  it('redacts passwords from URLs', () => {
+    expect(redactUrl('postgres://kf:s3cret@db.example:5432/kf')).toBe('postgres://kf:***@db.example:5432/kf');
+    expect(redactUrl('postgres://kf@db.example/kf')).toBe('postgres://kf@db.example/kf');
+  });
+
+  it('tells bad rows from an unavailable database', () => {
+    expect(isRowError({ code: '23505' })).toBe(true);
+    expect(isRowError({ code: '22P02' })).toBe(true);
+    expect(isRowError({ code: '57P01' })).toBe(false);
+    expect(isRowError({ code: 'ECONNREFUSED' })).toBe(false);
+    expect(isRowError(new Error('Connection terminated unexpectedly'))).toBe(false);
+  });
+
+  it('parses BIGINT exactly and refuses values beyond 2^53', () => {
+    const int8 = storeTypes.getTypeParser(20);
+    expect(int8('9007199254740991')).toBe(9_007_199_254_740_991);
+    expect(() => int8('9007199254740993')).toThrow(/does not fit/);
+    expect(storeTypes.getTypeParser(1016)('{1,-2,30000000000}')).toEqual([1, -2, 30_000_000_000]);
+    expect(storeTypes.getTypeParser(1016)('{}')).toEqual([]);
+  });
+});
+
+describe('kalshiflow db', () => {
+  let dir: string;
+  const out: string[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kf-dbcmd-'));
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    out.length = 0;
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('migrates the embedded database, then reports it current', async () => {
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    const env = { KALSHIFLOW_DATA_DIR: dir };
+    expect(await runDbCommand(['migrate'], env)).toBe(0);
+    expect(out.join('\n')).toMatch(/applied 0001_recording, 0002_trading, 0003_learning/);
+    out.length = 0;
+    expect(await runDbCommand(['migrate', '--data-dir', join(dir, 'db')], {})).toBe(0);
+    expect(out.join('\n')).toMatch(/schema is current \(version 3\)/);
+    out.length = 0;
+    expect(await runDbCommand(['status'], env)).toBe(0);
+    expect(out.filter((l) => l.includes('applied '))).toHaveLength(3);
+  }, 90_000);
+
+  it('migrates a server given with --db', async () => {
+    const url = process.env.TEST_DATABASE_URL;
+    if (!url) return; // covered when a server is configured
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    const { testDatabases } = await import('../helpers/databases.ts');
+    const server = (await testDatabases()).find((d) => d.name === 'postgres')!;
+    const db = await server.open({ migrate: false });
+    try {
+      expect(await runDbCommand(['migrate', `--db=${db.url}`], {})).toBe(0);
+      expect(await runDbCommand(['migrate', '--db', db.url], {})).toBe(0);
+      expect(out[1]).toMatch(/schema is current/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('rejects bad arguments with a usage error', async () => {
+    await expect(runDbCommand([], {})).rejects.toBeInstanceOf(UsageError);
+    await expect(runDbCommand(['drop'], {})).rejects.toBeInstanceOf(UsageError);
+    await expect(runDbCommand(['migrate', '--frobnicate'], {})).rejects.toBeInstanceOf(UsageError);
+    await expect(runDbCommand(['migrate', '--db', 'mysql://x:pw@h/db'], {})).rejects.toThrow(/--db: must be a postgres:\/\/ URL \(got "mysql:\/\/x:\*\*\*@h\/db"\)/);
+    await expect(runDbCommand(['migrate'], { DATABASE_URL: 'nope' })).rejects.toThrow(/^DATABASE_URL/);
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    expect(await runDbCommand(['--help'], {})).toBe(0);
+  });
+});
