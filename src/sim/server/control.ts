@@ -13,6 +13,7 @@ import type { ExchangeApi } from '../exchange.types.ts';
 import type { SimFaults } from '../faults.ts';
 import { badRequest, describeIssues, errorReply, exchangeErrorReply, type ErrorReply } from './errors.ts';
 import { KeyRegistrationError, type ApiKeyRegistry } from './keys.ts';
+import { readBodyText } from './requests.ts';
 import { topOfBook } from './wire.ts';
 
 export interface ControlApiDeps {
@@ -50,10 +51,11 @@ function send(c: Context, reply: ErrorReply): Response {
 }
 
 async function body<S extends z.ZodType>(c: Context, schema: S): Promise<{ ok: true; value: z.output<S> } | { ok: false; reply: ErrorReply }> {
+  const raw = await readBodyText(c.req.raw);
+  if (!raw.ok) return { ok: false, reply: errorReply(413, 'request_too_large', 'request body too large') };
   let json: unknown;
   try {
-    const text = await c.req.text();
-    json = text.trim() === '' ? {} : JSON.parse(text);
+    json = raw.text.trim() === '' ? {} : JSON.parse(raw.text);
   } catch {
     return { ok: false, reply: badRequest('request body is not valid JSON', 'invalid_json') };
   }

@@ -176,3 +176,31 @@ export const cancelQuery = z.object({
   exchange_index: intText(-1, 0).optional(),
   market_ticker: z.string().max(128).optional(),
 });
+
+// ---- bodies ----
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads a request body as UTF-8 text, giving up past `maxBytes` (the declared length is checked
+ * first, then the bytes actually streamed) so a huge or endless body cannot exhaust memory.
+ */
+export async function readBodyText(req: Request, maxBytes = MAX_BODY_BYTES): Promise<{ ok: true; text: string } | { ok: false }> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) return { ok: false };
+  if (!req.body) return { ok: true, text: '' };
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return { ok: false };
+    }
+    chunks.push(value);
+  }
+  return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+}

@@ -7,7 +7,6 @@
  * src/sim/simulator.ts.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import { formatCount, formatDollars, microsToCents, type Count, type Micros } from '../../core/money.ts';
@@ -37,6 +36,7 @@ import {
   orderbookQuery,
   ordersQuery,
   positionsQuery,
+  readBodyText,
   settlementsQuery,
   tradesQuery,
   type CreateOrderV2Body,
@@ -58,7 +58,6 @@ import {
 } from './wire.ts';
 
 export const API_BASE_PATH = '/trade-api/v2';
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface TradeApiDeps {
   exchange: ExchangeApi;
@@ -83,10 +82,15 @@ function parseQuery<S extends z.ZodType>(c: Ctx, schema: S): { ok: true; value: 
 }
 
 async function parseBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<{ ok: true; value: z.output<S> } | { ok: false; reply: ErrorReply }> {
+  const body = await readBodyText(c.req.raw);
+  if (!body.ok) {
+    // the client may still be sending: tell it not to reuse this connection
+    c.header('Connection', 'close');
+    return { ok: false, reply: errorReply(413, 'request_too_large', 'request body too large') };
+  }
   let json: unknown;
   try {
-    const text = await c.req.text();
-    json = JSON.parse(text);
+    json = JSON.parse(body.text);
   } catch {
     return { ok: false, reply: badRequest('request body is not valid JSON', 'invalid_json') };
   }
@@ -122,11 +126,6 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     if (injected !== undefined) return send(c, faultReply(injected));
     await next();
   });
-
-  app.use(
-    '*',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json(errorReply(413, 'request_too_large', 'request body too large').body, 413) }),
-  );
 
   const requireAuth = async (c: Ctx, next: () => Promise<void>) => {
     const outcome = keys.authenticate(signedHeadersFrom((name) => c.req.header(name)), c.req.method, new URL(c.req.url).pathname);
@@ -267,12 +266,11 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     const orders = body.value.orders.map((item) => {
       const parsed = createOrderV2Body.safeParse(item);
       if (!parsed.success) {
-        return { order_id: '', client_order_id: null, error: { code: 'invalid_parameters', message: describeIssues(parsed.error.issues) } };
+        return { client_order_id: null, error: { code: 'invalid_parameters', message: describeIssues(parsed.error.issues) } };
       }
       const outcome = placeOrder(userId, parsed.data);
       if (!outcome.ok) {
         return {
-          order_id: '',
           client_order_id: parsed.data.client_order_id ?? null,
           error: { code: outcome.error.code, message: outcome.error.message },
         };
