@@ -164,8 +164,7 @@ class Account {
   cash: Micros;
   reserved: Micros = 0;
   readonly holdings = new Map<string, Holding>();
-  /** Every order, oldest first. */
-  readonly orders: OrderRecord[] = [];
+  /** Every order; a Map iterates in insertion order, so this is also the oldest-first list. */
   readonly ordersById = new Map<string, OrderRecord>();
   readonly ordersByTicker = new Map<string, OrderRecord[]>();
   readonly resting = new Set<OrderRecord>();
@@ -173,7 +172,6 @@ class Account {
   /** Every fill, oldest first. */
   readonly fills: SimFill[] = [];
   readonly fillsByTicker = new Map<string, SimFill[]>();
-  readonly fillsByOrder = new Map<string, SimFill[]>();
   /** False once a fill arrived with an earlier timestamp than the previous one (wall clock stepped back). */
   fillsInTimeOrder = true;
   readonly settlements: SimSettlement[] = [];
@@ -200,7 +198,10 @@ class OrderRecord implements BookEntry {
   readonly feeBudget: Micros;
   /** This order's current share of the holding's fee reserve. */
   feeReserve: Micros = 0;
-  readonly rounding: FeeRounding;
+  /** Created at the first fill: most orders never fill, and a long run keeps every order. */
+  rounding: FeeRounding | null = null;
+  /** This order's fills, oldest first (null until the first). */
+  fills: SimFill[] | null = null;
 
   constructor(
     readonly orderId: string,
@@ -220,7 +221,6 @@ class OrderRecord implements BookEntry {
     precision: Micros,
   ) {
     this.lastUpdateTimeMs = createdTimeMs;
-    this.rounding = new FeeRounding(precision);
     // Fees peak at $0.50; a bid only trades at or below its price, an ask at or above.
     const worst = side === 'bid' ? Math.min(price, HALF_DOLLAR) : Math.max(price, HALF_DOLLAR);
     this.feeBudget = takerFee(worst, remainingCount, holding.market.feeSchedule) + precision;
@@ -508,7 +508,6 @@ export class Exchange implements ExchangeApi {
     }
     holding.refreshReserve();
 
-    account.orders.push(order);
     account.ordersById.set(order.orderId, order);
     let byTicker = account.ordersByTicker.get(req.ticker);
     if (!byTicker) account.ordersByTicker.set(req.ticker, (byTicker = []));
@@ -600,7 +599,7 @@ export class Exchange implements ExchangeApi {
     } else if (ticker !== undefined) {
       source = a.ordersByTicker.get(ticker) ?? [];
     } else {
-      source = a.orders;
+      source = a.ordersById.values();
     }
     const out: SimOrder[] = [];
     for (const o of source) {
@@ -614,7 +613,7 @@ export class Exchange implements ExchangeApi {
     const a = this.accounts.get(userId);
     if (!a) return [];
     let source: SimFill[];
-    if (filter?.orderId !== undefined) source = a.fillsByOrder.get(filter.orderId) ?? [];
+    if (filter?.orderId !== undefined) source = a.ordersById.get(filter.orderId)?.fills ?? [];
     else if (filter?.ticker !== undefined) source = a.fillsByTicker.get(filter.ticker) ?? [];
     else source = a.fills;
     const minTs = filter?.minTsMs ?? -Infinity;
@@ -828,6 +827,7 @@ export class Exchange implements ExchangeApi {
     const applied = applyFill(before, { side: order.side, price, count: qty, fee });
     // Kalshi floors each balance change to the account precision and rebates the residue per order.
     const revenue = applied.cashChange + fee;
+    if (order.rounding === null) order.rounding = new FeeRounding(this.precision);
     const rounded = order.rounding.settleFill(revenue, fee);
     const netFee = revenue - rounded.balanceChange;
     const position = applied.position;
@@ -871,7 +871,7 @@ export class Exchange implements ExchangeApi {
       postPosition: position.position,
       tsMs: now,
     };
-    this.recordFill(account, fill);
+    this.recordFill(account, order, fill);
     if (this.listeners.length > 0) {
       this.emit({ type: 'fill', fill });
       if (!isTaker) this.emit({ type: 'order_update', order: order.snapshot() });
@@ -880,16 +880,15 @@ export class Exchange implements ExchangeApi {
     return fill;
   }
 
-  private recordFill(account: Account, fill: SimFill): void {
+  private recordFill(account: Account, order: OrderRecord, fill: SimFill): void {
     const last = account.fills[account.fills.length - 1];
     if (last !== undefined && last.tsMs > fill.tsMs) account.fillsInTimeOrder = false;
     account.fills.push(fill);
     let byTicker = account.fillsByTicker.get(fill.ticker);
     if (!byTicker) account.fillsByTicker.set(fill.ticker, (byTicker = []));
     byTicker.push(fill);
-    let byOrder = account.fillsByOrder.get(fill.orderId);
-    if (!byOrder) account.fillsByOrder.set(fill.orderId, (byOrder = []));
-    byOrder.push(fill);
+    if (order.fills === null) order.fills = [fill];
+    else order.fills.push(fill);
   }
 
   /** Keeps an order's fee allowance = budget − fees charged while it is live, 0 after. */

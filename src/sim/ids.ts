@@ -1,8 +1,8 @@
 /**
  * Deterministic identifiers for the simulator's orders, fills and trades. Kalshi's ids are
  * UUID-shaped strings; ours have the same shape (version nibble 4, RFC 4122 variant) so client code
- * that validates them accepts ours, but they come from a seeded stream plus a counter: the same seed
- * and the same inputs give the same ids, and the counter in the last group makes every id of one
+ * that validates them accepts ours, but they are a seeded prefix plus a counter: the same seed and
+ * the same inputs give the same ids, and the counter in the last group makes every id of one
  * generator unique (random bits alone would only make collisions unlikely).
  */
 import { Rng } from './random.ts';
@@ -16,8 +16,7 @@ export const ID_KIND = { order: 0x0a1, fill: 0x0f1, trade: 0x7d1 } as const;
 export type IdKind = keyof typeof ID_KIND;
 
 export class IdGenerator {
-  private readonly rng: Rng;
-  private readonly tag: string;
+  private readonly prefix: string;
   private counter = 0;
 
   /** @param kindTag 12-bit tag written into the fourth group (see ID_KIND). */
@@ -25,8 +24,12 @@ export class IdGenerator {
     if (!Number.isInteger(kindTag) || kindTag < 0 || kindTag > 0xfff) {
       throw new RangeError(`id kind tag must be a 12-bit integer, got ${kindTag}`);
     }
-    this.rng = new Rng((seed ^ Math.imul(kindTag, 0x9e3779b1)) | 0);
-    this.tag = hex(kindTag, 3);
+    const rng = new Rng((seed ^ Math.imul(kindTag, 0x9e3779b1)) | 0);
+    const r1 = rng.nextUint32();
+    const r2 = rng.nextUint32();
+    // The random part is drawn once per generator: an id is then a shared prefix plus a counter,
+    // which keeps the millions of ids a long simulation retains small (no per-id string pieces).
+    this.prefix = `${hex(r1, 8)}-${hex(r2 >>> 16, 4)}-4${hex(r2 & 0xfff, 3)}-a${hex(kindTag, 3)}-`;
   }
 
   /** How many ids this generator has issued. */
@@ -35,11 +38,8 @@ export class IdGenerator {
   }
 
   next(): string {
-    const n = ++this.counter;
-    const r1 = this.rng.nextUint32();
-    const r2 = this.rng.nextUint32();
     // 48-bit counter in the last group: unique for 2.8e14 ids per generator
-    return `${hex(r1, 8)}-${hex(r2 >>> 16, 4)}-4${hex(r2 & 0xfff, 3)}-a${this.tag}-${hex(n, 12)}`;
+    return this.prefix + hex(++this.counter, 12);
   }
 }
 
