@@ -1,0 +1,117 @@
+/**
+ * The operator HTTP API (Hono): health, status, the copy-paste status log, Prometheus metrics,
+ * machine definitions and states for the live statechart view, and the dashboard's files.
+ * Read-only over a `SystemView`; money is formatted by present.ts. With an auth token every
+ * route but `/v3/health` and the dashboard's static shell (which holds no data) needs it.
+ * Part of src/server; `startHttpServer` mounts it next to the /v3/ws feed.
+ */
+import { Hono, type Context } from 'hono';
+import { tokenMatches, presentedToken } from './auth.ts';
+import type { ConsoleFeed } from './console-feed.ts';
+import { createOperatorMetrics } from './metrics.ts';
+import { presentStatus } from './present.ts';
+import { redactSecrets, redactText } from './redact.ts';
+import { StatechartStore } from './statecharts.ts';
+import type { SystemView } from './system-view.ts';
+import { DEFAULT_STATECHARTS_DIR, DEFAULT_WEB_ROOT, readAsset } from './web-assets.ts';
+import type { Clock } from '../core/clock.ts';
+
+export interface ServerAppOptions {
+  /** When set, data routes need `Authorization: Bearer <token>` or `?token=<token>`. */
+  authToken?: string;
+  /** Built dashboard (default `web/dist`). */
+  webRoot?: string;
+  /** Exported machine definitions (default `statecharts/`). */
+  statechartsDir?: string;
+  /** The /v3/ws feed, for its figures in /v3/status and /metrics and its P&L series. */
+  feed?: ConsoleFeed;
+  /** Where the Stately inspector bridge is, when `--inspect` is on. */
+  inspectorUrl?: string;
+  clock?: Clock;
+  /** Where unexpected route failures are reported (default: stderr), secrets scrubbed. */
+  log?: (line: string) => void;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-store',
+};
+
+// Preact sets style attributes, hence 'unsafe-inline' for styles only; scripts come from 'self'.
+const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const DASHBOARD_ROUTES = ['/', '/v3-trader', '/v3'];
+
+export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): Hono {
+  const app = new Hono();
+  const webRoot = opts.webRoot ?? DEFAULT_WEB_ROOT;
+  const charts = new StatechartStore(opts.statechartsDir ?? DEFAULT_STATECHARTS_DIR);
+  const feed = opts.feed;
+  const metrics = createOperatorMetrics(view, feed ? () => feed.stats() : undefined, opts.clock);
+  const authToken = opts.authToken;
+
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  });
+
+  const requireToken = async (c: Context, next: () => Promise<void>) => {
+    if (authToken && !tokenMatches(authToken, presentedToken(c.req.header('authorization'), new URL(c.req.url)))) {
+      c.header('WWW-Authenticate', 'Bearer realm="kalshiflow"');
+      return c.json({ error: 'unauthorized', message: 'this route needs the V3_AUTH_TOKEN (Authorization: Bearer … or ?token=…)' }, 401);
+    }
+    await next();
+  };
+
+  app.get('/v3/health', (c) => {
+    const h = view.health();
+    return c.json({ healthy: h.healthy, status: h.status, state: h.state, degraded: h.degraded, uptime: h.uptime }, h.healthy ? 200 : 503);
+  });
+
+  app.use('/v3/*', async (c, next) => {
+    if (c.req.path === '/v3/health') return next();
+    return requireToken(c, next);
+  });
+  app.use('/metrics', requireToken);
+
+  app.get('/v3/status', (c) => {
+    const extra: Record<string, unknown> = { inspectorUrl: opts.inspectorUrl ?? null };
+    if (feed) extra.ws = feed.stats();
+    return c.json(presentStatus(view.status(), extra));
+  });
+
+  app.get('/v3/status/log', (c) => c.text(redactText(view.status().statusLog), 200, { 'Content-Type': 'text/plain; charset=utf-8' }));
+
+  app.get('/v3/machines', (c) => c.json(redactSecrets(view.machineStates(), { dropKeys: new Set(['book', 'books', 'orderbook', 'orderBook']) }) as object));
+
+  app.get('/v3/pnl', (c) => c.json({ points: feed?.pnlSeries() ?? [] }));
+
+  app.get('/v3/statecharts', async (c) => c.json(await charts.load()));
+
+  app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
+
+  const dashboard = async (c: Context) => {
+    const page = await readAsset(webRoot, 'index.html');
+    if (!page) return c.text('The dashboard is not built: run `npm run build:web` (startHttpServer builds it on first start).', 503);
+    return c.body(page.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': page.contentType, 'Content-Security-Policy': DASHBOARD_CSP });
+  };
+  for (const route of DASHBOARD_ROUTES) app.get(route, dashboard);
+
+  app.get('/assets/*', async (c) => {
+    const asset = await readAsset(webRoot, c.req.path.slice(1));
+    if (!asset) return c.json({ error: 'not_found' }, 404);
+    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': asset.contentType });
+  });
+
+  app.notFound((c) => c.json({ error: 'not_found', path: c.req.path }, 404));
+  // details stay in the process log, not in the reply: an exception text could carry anything
+  const log = opts.log ?? ((line: string) => console.error(line));
+  app.onError((error, c) => {
+    log(`operator API: ${c.req.method} ${c.req.path} failed: ${redactText(error instanceof Error ? error.message : String(error))}`);
+    return c.json({ error: 'internal_error' }, 500);
+  });
+  return app;
+}
