@@ -37,7 +37,7 @@ const OUTPUTS: Record<string, unknown> = {
 };
 const INVOKE_IDS = [...Object.keys(OUTPUTS), 'watchOrderbookHealth'];
 
-const EXTERNAL_EVENTS: EventObject[] = [
+const EXTERNAL_EVENTS: CoordinatorEvent[] = [
   { type: 'START' },
   { type: 'SHUTDOWN', reason: 'test' },
   { type: 'FATAL', reason: 'store unreachable' },
@@ -49,7 +49,7 @@ const EXTERNAL_EVENTS: EventObject[] = [
   { type: 'TRADER_ACTING', traderId: 't2' },
   { type: 'TRADER_IDLE', traderId: 't1' },
   { type: 'TRADER_IDLE', traderId: 't2' },
-] satisfies CoordinatorEvent[];
+];
 
 const MODEL_EVENTS: EventObject[] = [
   ...EXTERNAL_EVENTS,
@@ -158,8 +158,8 @@ function modelEdges(input: CoordinatorInput): { edges: Edge[]; states: Map<strin
     states.set(key, value.state as Snap);
     const prefix = prefixes.get(key);
     if (!prefix) throw new Error(`no path to ${key}`);
-    for (const t of Object.values(value.transitions)) {
-      edges.push({ from: key, event: t.event as EventObject, to: t.state as Snap, prefix });
+    for (const t of Object.values(value.transitions) as { event: EventObject; state: unknown }[]) {
+      edges.push({ from: key, event: t.event, to: t.state as Snap, prefix });
     }
   }
   return { edges, states };
