@@ -127,14 +127,14 @@ export const orderMachine = setup({
     cancelOrder: fromPromise<CancelOrderResult, CancelOrderInput>(notProvided('cancelOrder')),
   },
   delays: {
-    submitTimeout: ({ context }) => context.timings.submitTimeoutMs,
+    submitTimeout: ({ context }) => context.config.timings.submitTimeoutMs,
     queryBackoff: ({ context }) =>
-      Math.min(context.timings.queryBackoffMaxMs, context.timings.queryBackoffMs * 2 ** context.queryAttempts),
-    cancelTimeout: ({ context }) => context.timings.cancelTimeoutMs,
-    cancelRetry: ({ context }) => context.timings.queryBackoffMs,
+      Math.min(context.config.timings.queryBackoffMaxMs, context.config.timings.queryBackoffMs * 2 ** context.attempts.query),
+    cancelTimeout: ({ context }) => context.config.timings.cancelTimeoutMs,
+    cancelRetry: ({ context }) => context.config.timings.queryBackoffMs,
   },
   guards: {
-    isDenied: ({ context }) => context.denial !== null,
+    isDenied: ({ context }) => context.config.denial !== null,
     isDuplicateFill: ({ context, event }) => event.type === 'FILL' && context.fillIds.has(event.fillId),
     fillCompletes: ({ context, event }) =>
       event.type === 'FILL' && context.filledCount + event.count >= context.intent.count,
@@ -145,7 +145,7 @@ export const orderMachine = setup({
       event.type === 'VENUE_UPDATE' && Math.max(event.fillCount, context.filledCount, context.venueFilledCount) > 0,
     cancelWaiting: ({ context }) => context.cancelRequested && context.orderId !== null,
     canCancelNow: ({ context }) => context.orderId !== null,
-    cancelAttemptsLeft: ({ context }) => context.cancelAttempts < context.timings.cancelAttempts,
+    cancelAttemptsLeft: ({ context }) => context.attempts.cancel < context.config.timings.cancelAttempts,
   },
   actions: {
     enter: assign(({ context, system }, params: { state: OrderStateName; note?: string }) => {
@@ -222,9 +222,11 @@ export const orderMachine = setup({
     state: 'initialized',
     clientOrderId: input.clientOrderId,
     intent: input.intent,
-    denial: input.denial ?? null,
-    resubmitIfAbsent: input.resubmitIfAbsent ?? false,
-    timings: { ...DEFAULT_ORDER_TIMINGS, ...input.timings },
+    config: {
+      denial: input.denial ?? null,
+      resubmitIfAbsent: input.resubmitIfAbsent ?? false,
+      timings: { ...DEFAULT_ORDER_TIMINGS, ...input.timings },
+    },
     orderId: null,
     filledCount: 0,
     venueFilledCount: 0,
@@ -233,9 +235,7 @@ export const orderMachine = setup({
     avgPrice: 0,
     fees: 0,
     fillIds: new Set<string>(),
-    submitAttempts: 0,
-    queryAttempts: 0,
-    cancelAttempts: 0,
+    attempts: { submit: 0, query: 0, cancel: 0 },
     cancelRequested: false,
     acknowledged: false,
     closeReason: null,
@@ -253,7 +253,7 @@ export const orderMachine = setup({
     denied: {
       type: 'final',
       entry: [
-        assign(({ context }) => ({ closeReason: `risk: ${context.denial?.rule}: ${context.denial?.reason}` })),
+        assign(({ context }) => ({ closeReason: `risk: ${context.config.denial?.rule}: ${context.config.denial?.reason}` })),
         { type: 'enter', params: { state: 'denied' } },
         'reportClosed',
       ],
@@ -261,7 +261,7 @@ export const orderMachine = setup({
 
     submitted: {
       entry: [
-        assign(({ context }) => ({ submitAttempts: context.submitAttempts + 1 })),
+        assign(({ context }) => ({ attempts: { ...context.attempts, submit: context.attempts.submit + 1 } })),
         { type: 'enter', params: { state: 'submitted' } },
         { type: 'reportUpdated', params: { note: 'submitted' } },
       ],
@@ -271,7 +271,7 @@ export const orderMachine = setup({
         input: ({ context }) => ({
           clientOrderId: context.clientOrderId,
           intent: context.intent,
-          attempt: context.submitAttempts,
+          attempt: context.attempts.submit,
         }),
         onDone: [
           {
@@ -393,7 +393,7 @@ export const orderMachine = setup({
       initial: 'requesting',
       states: {
         requesting: {
-          entry: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
+          entry: assign(({ context }) => ({ attempts: { ...context.attempts, cancel: context.attempts.cancel + 1 } })),
           invoke: {
             id: 'cancelOrder',
         src: 'cancelOrder',
@@ -463,7 +463,7 @@ export const orderMachine = setup({
       states: {
         waiting: { after: { queryBackoff: 'querying' } },
         querying: {
-          entry: assign(({ context }) => ({ queryAttempts: context.queryAttempts + 1 })),
+          entry: assign(({ context }) => ({ attempts: { ...context.attempts, query: context.attempts.query + 1 } })),
           invoke: {
             id: 'queryOrder',
         src: 'queryOrder',
@@ -498,7 +498,7 @@ export const orderMachine = setup({
               { guard: ({ event }) => event.output.found, target: '#order.accepted', actions: assign(({ context, event }) => queryChanges(context, event.output)) },
               {
                 guard: ({ context }) =>
-                  !context.acknowledged && context.resubmitIfAbsent && context.submitAttempts < 2,
+                  !context.acknowledged && context.config.resubmitIfAbsent && context.attempts.submit < 2,
                 target: '#order.submitted',
               },
               {

@@ -59,9 +59,9 @@ function errorText(error: unknown): string {
 }
 
 function safeNotify(context: TraderContext, notification: TraderNotification): void {
-  if (!context.notify) return;
+  if (!context.config.notify) return;
   try {
-    context.notify(notification);
+    context.config.notify(notification);
   } catch {
     // an observer's failure must not break trading
   }
@@ -85,11 +85,11 @@ export function ownOrdersFor(context: TraderContext, ticker: string): OwnOrder[]
 export function marketViewFor(context: TraderContext, ticker: string, nowMs: number): MarketView {
   return {
     ticker,
-    book: context.books.bookFor(ticker),
+    book: context.config.books.bookFor(ticker),
     position: positionOf(context, ticker).position,
     openOrders: ownOrdersFor(context, ticker),
     nowMs,
-    priceRanges: context.books.priceRangesFor(ticker),
+    priceRanges: context.config.books.priceRangesFor(ticker),
   };
 }
 
@@ -156,18 +156,18 @@ export function planDecisions(context: TraderContext, ticker: string, decisions:
     }
     const intent = decision.intent;
     const verdict =
-      context.tickers && !context.tickers.has(intent.ticker)
+      context.config.tickers && !context.config.tickers.has(intent.ticker)
         ? ({ ok: false, rule: 'invalid', reason: `${intent.ticker} is not one of this trader's markets` } as const)
-        : checkOrder(intent, riskContextFor(context, orders, intent.ticker, lastOrderAtMs, nowMs), context.limits);
+        : checkOrder(intent, riskContextFor(context, orders, intent.ticker, lastOrderAtMs, nowMs), context.config.limits);
     if (!verdict.ok) {
       plan.denials.push({ atMs: nowMs, intent, rule: verdict.rule, reason: verdict.reason });
-      plan.notices.push({ type: 'ORDER_DENIED', traderId: context.traderId, intent, rule: verdict.rule, reason: verdict.reason });
-      if (plan.pauseReason === null && context.pauseOnRules.has(verdict.rule)) {
+      plan.notices.push({ type: 'ORDER_DENIED', traderId: context.config.traderId, intent, rule: verdict.rule, reason: verdict.reason });
+      if (plan.pauseReason === null && context.config.pauseOnRules.has(verdict.rule)) {
         plan.pauseReason = `risk: ${verdict.rule}: ${verdict.reason}`;
       }
       continue;
     }
-    const id = clientOrderIdFor(context.traderId, context.runNonce, seq++);
+    const id = clientOrderIdFor(context.config.traderId, context.config.runNonce, seq++);
     orders = {
       ...orders,
       [id]: {
@@ -186,7 +186,7 @@ export function planDecisions(context: TraderContext, ticker: string, decisions:
       },
     };
     plan.spawns.push({ id, intent });
-    plan.notices.push({ type: 'ORDER_PLACED', traderId: context.traderId, clientOrderId: id, intent });
+    plan.notices.push({ type: 'ORDER_PLACED', traderId: context.config.traderId, clientOrderId: id, intent });
   }
   plan.orders = orders;
   plan.seq = seq;
@@ -254,17 +254,19 @@ function initialContext(input: TraderInput): TraderContext {
   const positions: Record<string, Position> = {};
   for (const p of input.positions ?? []) positions[p.ticker] = p;
   return {
-    traderId: input.traderId,
-    runNonce: input.runNonce,
-    strategy: input.strategy,
-    books: input.books,
-    tickers: input.tickers ? new Set(input.tickers) : null,
-    limits,
-    throttleMs: input.throttleMs ?? limits.throttleMs,
-    orderOptions: { timings: input.order?.timings, resubmitIfAbsent: input.order?.resubmitIfAbsent ?? false },
-    cancelOnPause: input.cancelOnPause ?? true,
-    pauseOnRules: new Set(input.pauseOnRules ?? ['cash_reserve']),
-    notify: input.notify ?? null,
+    config: {
+      traderId: input.traderId,
+      runNonce: input.runNonce,
+      strategy: input.strategy,
+      books: input.books,
+      tickers: input.tickers ? new Set(input.tickers) : null,
+      limits,
+      throttleMs: input.throttleMs ?? limits.throttleMs,
+      orderOptions: { timings: input.order?.timings, resubmitIfAbsent: input.order?.resubmitIfAbsent ?? false },
+      cancelOnPause: input.cancelOnPause ?? true,
+      pauseOnRules: new Set(input.pauseOnRules ?? ['cash_reserve']),
+      notify: input.notify ?? null,
+    },
     seq: 1,
     orders: {},
     orderIdIndex: {},
@@ -325,12 +327,12 @@ export const traderMachine = setup({
   actions: {
     announceState: enqueueActions(({ context, enqueue }, params: { state: TraderStateName; reason: string }) => {
       enqueue.assign({ reason: params.state === 'ready' ? null : params.reason });
-      enqueue(() => safeNotify(context, { type: 'TRADER_STATE', traderId: context.traderId, state: params.state, reason: params.reason }));
+      enqueue(() => safeNotify(context, { type: 'TRADER_STATE', traderId: context.config.traderId, state: params.state, reason: params.reason }));
     }),
     reportActing: enqueueActions(({ context, self, enqueue }, params: { acting: boolean }) => {
       const notification: TraderNotification = {
         type: params.acting ? 'TRADER_ACTING' : 'TRADER_IDLE',
-        traderId: context.traderId,
+        traderId: context.config.traderId,
       };
       if (self._parent) enqueue.sendParent(notification);
       enqueue(() => safeNotify(context, notification));
@@ -339,11 +341,11 @@ export const traderMachine = setup({
     onBookUpdated: enqueueActions(({ context, event, system, enqueue }) => {
       if (event.type !== 'BOOK_UPDATED') return;
       const ticker = event.ticker;
-      if (context.tickers && !context.tickers.has(ticker)) return;
+      if (context.config.tickers && !context.config.tickers.has(ticker)) return;
       const now = clockNow(system);
       const pacing = pacingOf(context, ticker);
       const since = pacing.lastDecisionAtMs === null ? Infinity : now - pacing.lastDecisionAtMs;
-      if (since >= context.throttleMs && !pacing.deciding) {
+      if (since >= context.config.throttleMs && !pacing.deciding) {
         enqueueNamed(enqueue, { type: 'decide', params: { ticker } });
         return;
       }
@@ -354,7 +356,7 @@ export const traderMachine = setup({
         return;
       }
       enqueue.assign({ counters, markets: { ...context.markets, [ticker]: { ...pacing, trailingPending: true } } });
-      const wait = pacing.deciding ? context.throttleMs : Math.max(0, context.throttleMs - since);
+      const wait = pacing.deciding ? context.config.throttleMs : Math.max(0, context.config.throttleMs - since);
       enqueue.raise({ type: 'THROTTLE_ELAPSED', ticker }, { delay: wait, id: `throttle:${ticker}` });
     }),
 
@@ -367,7 +369,7 @@ export const traderMachine = setup({
       if (pacing.deciding) {
         // an async decision is still out: look again one window later
         enqueue.assign({ markets: { ...context.markets, [event.ticker]: { ...pacing, trailingPending: true } } });
-        enqueue.raise({ type: 'THROTTLE_ELAPSED', ticker: event.ticker }, { delay: context.throttleMs, id: `throttle:${event.ticker}` });
+        enqueue.raise({ type: 'THROTTLE_ELAPSED', ticker: event.ticker }, { delay: context.config.throttleMs, id: `throttle:${event.ticker}` });
         return;
       }
       enqueueNamed(enqueue, { type: 'decide', params: { ticker: event.ticker } });
@@ -381,11 +383,11 @@ export const traderMachine = setup({
       const counters = { ...context.counters, decisionCycles: context.counters.decisionCycles + 1 };
       let result: Decision[] | Promise<Decision[]>;
       try {
-        result = context.strategy.decide(marketViewFor(context, ticker, now));
+        result = context.config.strategy.decide(marketViewFor(context, ticker, now));
       } catch (error) {
         const message = errorText(error);
-        enqueue.assign({ counters, lastError: `strategy ${context.strategy.name} failed on ${ticker}: ${message}`, markets: { ...context.markets, [ticker]: { ...pacing, lastDecisionAtMs: now } } });
-        enqueue(() => safeNotify(context, { type: 'DECISION_FAILED', traderId: context.traderId, ticker, error: message }));
+        enqueue.assign({ counters, lastError: `strategy ${context.config.strategy.name} failed on ${ticker}: ${message}`, markets: { ...context.markets, [ticker]: { ...pacing, lastDecisionAtMs: now } } });
+        enqueue(() => safeNotify(context, { type: 'DECISION_FAILED', traderId: context.config.traderId, ticker, error: message }));
         return;
       }
       if (isThenable(result)) {
@@ -428,8 +430,8 @@ export const traderMachine = setup({
           input: {
             clientOrderId: s.id,
             intent: s.intent,
-            resubmitIfAbsent: context.orderOptions.resubmitIfAbsent,
-            ...(context.orderOptions.timings ? { timings: context.orderOptions.timings } : {}),
+            resubmitIfAbsent: context.config.orderOptions.resubmitIfAbsent,
+            ...(context.config.orderOptions.timings ? { timings: context.config.orderOptions.timings } : {}),
           },
         });
       }
@@ -443,8 +445,8 @@ export const traderMachine = setup({
       const pacing = pacingOf(context, event.ticker);
       enqueue.assign({ markets: { ...context.markets, [event.ticker]: { ...pacing, deciding: false } } });
       if (event.type === 'DECISION_FAILED') {
-        enqueue.assign({ lastError: `strategy ${context.strategy.name} failed on ${event.ticker}: ${event.error}` });
-        enqueue(() => safeNotify(context, { type: 'DECISION_FAILED', traderId: context.traderId, ticker: event.ticker, error: event.error }));
+        enqueue.assign({ lastError: `strategy ${context.config.strategy.name} failed on ${event.ticker}: ${event.error}` });
+        enqueue(() => safeNotify(context, { type: 'DECISION_FAILED', traderId: context.config.traderId, ticker: event.ticker, error: event.error }));
         return;
       }
       if (params.apply && event.decisions.length > 0) {
@@ -503,7 +505,7 @@ export const traderMachine = setup({
         };
         enqueue.sendTo(id, forwarded);
       }
-      enqueue(() => safeNotify(context, { type: 'FILL_APPLIED', traderId: context.traderId, fill, position, managed: id !== null }));
+      enqueue(() => safeNotify(context, { type: 'FILL_APPLIED', traderId: context.config.traderId, fill, position, managed: id !== null }));
     }),
 
     routeOrderStatus: enqueueActions(({ context, event, self, enqueue }) => {
@@ -580,7 +582,7 @@ export const traderMachine = setup({
         orderIdIndex,
         counters: { ...context.counters, ordersClosed: context.counters.ordersClosed + 1 },
       });
-      enqueue(() => safeNotify(context, { type: 'ORDER_CLOSED', traderId: context.traderId, order: event.order, reason: event.reason }));
+      enqueue(() => safeNotify(context, { type: 'ORDER_CLOSED', traderId: context.config.traderId, order: event.order, reason: event.reason }));
     }),
 
     adoptReconciliation: enqueueActions(({ context, event, system, self, enqueue }) => {
@@ -728,7 +730,7 @@ export const traderMachine = setup({
         enqueueActions(({ context, enqueue }) => {
           const reason = context.reason ?? 'paused';
           enqueue({ type: 'announceState', params: { state: 'paused', reason } });
-          if (context.cancelOnPause) enqueue({ type: 'cancelAll', params: { reason: `paused: ${reason}` } });
+          if (context.config.cancelOnPause) enqueue({ type: 'cancelAll', params: { reason: `paused: ${reason}` } });
         }),
       ],
       on: {

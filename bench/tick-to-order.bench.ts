@@ -1,0 +1,133 @@
+/**
+ * Tick-to-order latency, in process: from BOOK_UPDATED sent to the trader actor until the order
+ * actor for the strategy's first intent has invoked `submitOrder` (the point where the wiring
+ * journals and POSTs). Spread-quoter strategy, real OrderBook, real risk checks, real order
+ * actors; the venue adapter answers "filled" at once so every cycle starts from no open orders
+ * and places a bid and an ask. Goal: p99 ≤ 1 ms.
+ *
+ * Also reported: the whole synchronous step (both orders spawned and submitted), and the same
+ * for a cycle that decides to do nothing (quotes already in place), which bounds the cost of
+ * ticks that do not trade.
+ */
+import { createActor, fromPromise } from 'xstate';
+import { VirtualClock } from '../src/core/clock.ts';
+import { ONE_DOLLAR } from '../src/core/money.ts';
+import { OrderBook } from '../src/core/orderbook.ts';
+import { createStrategy } from '../src/core/strategy/index.ts';
+import { priceRangesFor } from '../src/core/ticks.ts';
+import { orderMachine } from '../src/machines/order.machine.ts';
+import type { SubmitOrderInput, SubmitOrderResult } from '../src/machines/order.types.ts';
+import { traderMachine } from '../src/machines/trader.machine.ts';
+import { percentile, report } from './harness.ts';
+
+const WARMUP = 1_000;
+const SAMPLES = 10_000;
+const TICKER = 'KX-BENCH';
+
+const ranges = priceRangesFor('linear_cent');
+const book = new OrderBook(TICKER);
+const yes: Array<[number, number]> = [];
+const no: Array<[number, number]> = [];
+for (let i = 0; i < 30; i++) {
+  yes.push([4000 - i * 100, 10_000 + i * 100]);
+  no.push([ONE_DOLLAR - 4600 - i * 100, 10_000 + i * 100]);
+}
+book.applySnapshot(yes, no);
+
+let submitAt: number[] = [];
+let mode: 'fill' | 'rest' = 'fill';
+const order = orderMachine.provide({
+  actors: {
+    submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(({ input }) => {
+      submitAt.push(performance.now());
+      const done = mode === 'fill' ? input.intent.count : 0;
+      return Promise.resolve({
+        outcome: 'accepted',
+        orderId: `o-${input.clientOrderId}`,
+        fillCount: done,
+        remainingCount: input.intent.count - done,
+      });
+    }),
+  },
+});
+
+const clock = new VirtualClock();
+const trader = createActor(traderMachine.provide({ actors: { order } }), {
+  clock,
+  input: {
+    traderId: 'B',
+    runNonce: 'bench',
+    strategy: createStrategy('spread-quoter', { size: 100 }),
+    books: { bookFor: () => book, priceRangesFor: () => ranges },
+    cash: 1_000_000_000_000,
+    riskLimits: { maxNotional: 10 ** 12, maxPositionPerMarket: 10 ** 9 },
+  },
+});
+trader.start();
+trader.send({ type: 'START' });
+trader.send({ type: 'RECONCILED', agreed: true });
+
+const drain = async () => {
+  for (let i = 0; i < 4; i++) await Promise.resolve();
+  await new Promise((r) => setImmediate(r));
+};
+
+async function measurePlacing(n: number, record: boolean) {
+  const first: number[] = [];
+  const step: number[] = [];
+  for (let i = 0; i < n; i++) {
+    submitAt = [];
+    const t0 = performance.now();
+    trader.send({ type: 'BOOK_UPDATED', ticker: TICKER });
+    const t1 = performance.now();
+    if (submitAt.length !== 2) throw new Error(`expected 2 submits in the step, saw ${submitAt.length}`);
+    if (record) {
+      first.push(submitAt[0] - t0);
+      step.push(t1 - t0);
+    }
+    await drain(); // orders fill and are released
+    clock.advance(250);
+  }
+  return { first, step };
+}
+
+const { first: _w } = await measurePlacing(WARMUP, false);
+void _w;
+globalThis.gc?.();
+const { first, step } = await measurePlacing(SAMPLES, true);
+first.sort((a, b) => a - b);
+step.sort((a, b) => a - b);
+
+const snapshot = trader.getSnapshot();
+if (Object.keys(snapshot.children).length !== 0 || Object.keys(snapshot.context.orders).length !== 0) {
+  throw new Error('orders leaked across cycles');
+}
+
+// Quiet ticks: quotes resting where they should be, the strategy decides nothing.
+mode = 'rest';
+submitAt = [];
+trader.send({ type: 'BOOK_UPDATED', ticker: TICKER });
+await drain();
+book.applyDelta('yes', 4100, 100);
+book.applyDelta('no', ONE_DOLLAR - 4500, 100);
+const quiet: number[] = [];
+for (let i = 0; i < WARMUP + SAMPLES; i++) {
+  clock.advance(250);
+  const t0 = performance.now();
+  trader.send({ type: 'BOOK_UPDATED', ticker: TICKER });
+  const t1 = performance.now();
+  if (i >= WARMUP) quiet.push(t1 - t0);
+}
+if (submitAt.length !== 2) throw new Error(`quiet ticks placed orders: ${submitAt.length}`);
+quiet.sort((a, b) => a - b);
+trader.stop();
+
+const bench = 'tick-to-order';
+const ms = (v: number) => Math.round(v * 1_000) / 1_000;
+report({ bench, metric: 'book_updated_to_submit_p50', value: ms(percentile(first, 50)), unit: 'ms', samples: SAMPLES });
+report({ bench, metric: 'book_updated_to_submit_p99', value: ms(percentile(first, 99)), unit: 'ms', goal: '<= 1 ms', samples: SAMPLES });
+report({ bench, metric: 'book_updated_to_submit_max', value: ms(first[first.length - 1]), unit: 'ms', samples: SAMPLES });
+report({ bench, metric: 'placing_step_p50', value: ms(percentile(step, 50)), unit: 'ms', note: 'bid + ask spawned and submitted' });
+report({ bench, metric: 'placing_step_p99', value: ms(percentile(step, 99)), unit: 'ms', note: 'bid + ask spawned and submitted' });
+report({ bench, metric: 'quiet_tick_p50', value: ms(percentile(quiet, 50)), unit: 'ms', note: 'strategy run, nothing to do' });
+report({ bench, metric: 'quiet_tick_p99', value: ms(percentile(quiet, 99)), unit: 'ms', note: 'strategy run, nothing to do' });
