@@ -69,6 +69,13 @@ export interface ExchangeOptions {
   accountPrecision?: Micros;
   /** Schedule a clock timer that expires GTT orders on time (default true). */
   autoExpire?: boolean;
+  /**
+   * History kept for queries, so a long-running simulator has bounded memory (default: all).
+   * At least this many of the newest finished orders and fills per user, and trades per market
+   * (and overall), are kept; older ones are dropped in batches. Resting orders are always kept.
+   * A dropped order's client_order_id may be used again.
+   */
+  historyLimit?: number;
 }
 
 /** Why an order last changed (`SimOrder.lastUpdateReason`). */
@@ -175,6 +182,8 @@ class Account {
   /** False once a fill arrived with an earlier timestamp than the previous one (wall clock stepped back). */
   fillsInTimeOrder = true;
   readonly settlements: SimSettlement[] = [];
+  /** Orders in ordersById that are no longer resting. */
+  finishedCount = 0;
 
   constructor(
     readonly userId: string,
@@ -307,6 +316,9 @@ export class Exchange implements ExchangeApi {
   private readonly defaultCash: Micros;
   private readonly precision: Micros;
   private readonly autoExpire: boolean;
+  private readonly historyLimit: number;
+  /** How far past historyLimit a list may grow before it is trimmed (amortizes the trimming). */
+  private readonly historySlack: number;
   private readonly markets = new Map<string, MarketState>();
   private readonly accounts = new Map<string, Account>();
   /** Every trade of every market, oldest first. */
@@ -322,6 +334,9 @@ export class Exchange implements ExchangeApi {
     this.defaultCash = opts.defaultCash ?? dollarsToMicros(10_000);
     this.precision = opts.accountPrecision ?? CENT_PRECISION;
     this.autoExpire = opts.autoExpire ?? true;
+    this.historyLimit = opts.historyLimit ?? Infinity;
+    if (!(this.historyLimit >= 0)) throw new RangeError(`historyLimit must be a non-negative number, got ${opts.historyLimit}`);
+    this.historySlack = Math.max(64, Math.floor(this.historyLimit / 4));
     if (!Number.isSafeInteger(this.defaultCash) || this.defaultCash < 0) {
       throw new RangeError(`defaultCash must be a non-negative integer amount of micros, got ${this.defaultCash}`);
     }
@@ -799,6 +814,8 @@ export class Exchange implements ExchangeApi {
     const trade: SimTrade = { tradeId: this.ids.trade.next(), ticker: m.ticker, price, count: qty, takerSide: taker.side, tsMs: now };
     ms.trades.push(trade);
     this.allTrades.push(trade);
+    this.trimList(ms.trades);
+    this.trimList(this.allTrades);
     m.lastPrice = price;
     m.volume += qty;
     if (this.listeners.length > 0) this.emit({ type: 'trade', trade });
@@ -852,7 +869,7 @@ export class Exchange implements ExchangeApi {
     order.lastUpdateReason = UPDATE_REASON.filled;
     if (order.remainingCount === 0) {
       order.status = 'executed';
-      account.resting.delete(order);
+      this.finished(order);
     }
     h.refreshReserve();
 
@@ -880,6 +897,37 @@ export class Exchange implements ExchangeApi {
     return fill;
   }
 
+  /** Book-keeping for an order that left the resting state for good. */
+  private finished(order: OrderRecord): void {
+    const a = order.holding.account;
+    a.resting.delete(order);
+    a.finishedCount++;
+    if (a.finishedCount > this.historyLimit + this.historySlack) this.trimOrders(a);
+  }
+
+  /** Drops the oldest finished orders down to historyLimit (resting ones stay). */
+  private trimOrders(a: Account): void {
+    let excess = a.finishedCount - this.historyLimit;
+    for (const o of a.ordersById.values()) {
+      if (excess <= 0) break;
+      if (o.status === 'resting') continue;
+      a.ordersById.delete(o.orderId);
+      if (o.clientOrderId !== '') a.clientOrderIds.delete(o.clientOrderId);
+      a.finishedCount--;
+      excess--;
+    }
+    for (const [ticker, list] of a.ordersByTicker) {
+      const kept = list.filter((o) => a.ordersById.get(o.orderId) === o);
+      if (kept.length > 0) a.ordersByTicker.set(ticker, kept);
+      else a.ordersByTicker.delete(ticker);
+    }
+  }
+
+  /** Drops the oldest entries of a history list once it is past the limit plus slack. */
+  private trimList<T>(list: T[]): void {
+    if (list.length > this.historyLimit + this.historySlack) list.splice(0, list.length - this.historyLimit);
+  }
+
   private recordFill(account: Account, order: OrderRecord, fill: SimFill): void {
     const last = account.fills[account.fills.length - 1];
     if (last !== undefined && last.tsMs > fill.tsMs) account.fillsInTimeOrder = false;
@@ -889,6 +937,8 @@ export class Exchange implements ExchangeApi {
     byTicker.push(fill);
     if (order.fills === null) order.fills = [fill];
     else order.fills.push(fill);
+    this.trimList(account.fills);
+    this.trimList(byTicker);
   }
 
   /** Keeps an order's fee allowance = budget − fees charged while it is live, 0 after. */
@@ -922,6 +972,7 @@ export class Exchange implements ExchangeApi {
     order.lastUpdateReason = reason;
     this.updateFeeReserve(order);
     h.refreshReserve();
+    this.finished(order);
   }
 
   /** Cancels a resting order (user cancel, expiry, STP, market close). */
@@ -935,7 +986,7 @@ export class Exchange implements ExchangeApi {
     order.status = 'canceled';
     order.lastUpdateTimeMs = now;
     order.lastUpdateReason = reason;
-    h.account.resting.delete(order);
+    this.finished(order);
     this.updateFeeReserve(order);
     h.refreshReserve();
     this.publishLevelChange(ms, order, -removed, causer, now);

@@ -477,6 +477,28 @@ describe('queries', () => {
     expect(ex.listOrders('nobody')).toEqual([]);
   });
 
+  it('bounds the kept history with historyLimit, never dropping resting orders', () => {
+    const { ex, place } = harness({ historyLimit: 10 });
+    const resting = place('u', 'bid', 1000, 100).order;
+    let last = '';
+    for (let i = 0; i < 200; i++) {
+      place('m', 'ask', 5000, 100);
+      last = place('u', 'bid', 5000, 100, { timeInForce: 'immediate_or_cancel', clientOrderId: `c${i}` }).order.orderId;
+    }
+    const orders = ex.listOrders('u');
+    expect(orders.length).toBeGreaterThanOrEqual(11);
+    expect(orders.length).toBeLessThanOrEqual(10 + 64 + 1);
+    expect(orders[0]!.orderId).toBe(last);
+    expect(ex.getOrder('u', resting.orderId)!.status).toBe('resting');
+    expect(ex.listOrders('u', { ticker: TICKER }).length).toBe(orders.length);
+    expect(ex.listFills('u').length).toBeLessThanOrEqual(10 + 64);
+    expect(ex.listFills('u')[0]!.orderId).toBe(last);
+    expect(ex.listTrades().length).toBeLessThanOrEqual(10 + 64);
+    // the client_order_id of a dropped order may be used again
+    expect(place('u', 'bid', 1000, 100, { clientOrderId: 'c0' }).order.status).toBe('resting');
+    expect(ex.listPositions('u')[0]!.position).toBe(20_000);
+  });
+
   it('is deterministic: the same seed and inputs give the same ids and state', () => {
     const run = () => {
       const { ex, place } = harness();
