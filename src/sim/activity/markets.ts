@@ -118,10 +118,10 @@ export function generateMarkets(count: number, seed: number): MarketSpec[] {
     const strikes = Math.min(count - specs.length, rng.int(1, 4));
     const structureDraw = rng.next();
     const structure: PriceLevelStructure = structureDraw < 0.7 ? 'linear_cent' : structureDraw < 0.85 ? 'deci_cent' : 'tapered_deci_cent';
-    const base = rng.int(10, 90);
+    let strike = rng.int(10, 90);
     let fair = 0.55 + rng.next() * 0.4;
     for (let k = 0; k < strikes; k++) {
-      const strike = base + k * rng.int(1, 5);
+      if (k > 0) strike += rng.int(1, 5);
       const spec: MarketSpec = {
         ticker: `${eventTicker}-T${strike}`,
         eventTicker,
