@@ -315,15 +315,16 @@ export const coordinatorMachine = setup({
     })),
     queueSync: assign({ syncQueued: true }),
     dequeueSync: assign({ syncQueued: false }),
-    noteReady: assign(({ context }) => ({
+    noteReady: assign(({ context }, params: { recovered?: boolean } | undefined) => ({
       retryCount: 0,
       lastTransition: {
-        reason: readyReason(context),
+        reason: params?.recovered ? `Recovered from error: ${readyReason(context)}` : readyReason(context),
         metadata: {
           markets_connected: context.markets.length,
           degraded: context.degraded,
           trading: context.tradingEnabled,
           ...(context.lastSyncSummary ? { balance: context.lastSyncSummary.balance } : {}),
+          ...(params?.recovered ? { recovery: true, lastError: context.lastError } : {}),
         },
       },
     })),
@@ -760,8 +761,8 @@ export const coordinatorMachine = setup({
             actions: 'noteRetry',
           },
           { guard: { type: 'resumeAt', params: { target: 'kalshi_data_sync' } }, target: 'kalshi_data_sync', actions: 'noteRetry' },
-          { guard: 'orderbookUp', target: 'ready', actions: ['noteRetry', 'noteReady'] },
-          { target: ORDERBOOK_DEGRADED, actions: ['noteRetry', 'noteReady'] },
+          { guard: 'orderbookUp', target: 'ready', actions: { type: 'noteReady', params: { recovered: true } } },
+          { target: ORDERBOOK_DEGRADED, actions: { type: 'noteReady', params: { recovered: true } } },
         ],
       },
     },

@@ -310,6 +310,8 @@ describe('error: retries forever, returns to the stage that failed', () => {
     run.clock.advance(ctx(run).retryDelayMs);
     await settle();
     expect(stateOf(run)).toBe('ready');
+    expect(ctx(run).lastTransition.reason).toBe('Recovered from error: System fully operational with 3 markets and trading enabled');
+    expect(ctx(run).lastTransition.metadata).toMatchObject({ recovery: true, lastError: 'Fatal: write queue stalled' });
 
     run.actor.send({ type: 'FATAL', reason: 'store lost' });
     run.actor.send({ type: 'FATAL', reason: 'stream replaced', resumeAt: 'orderbook_connect' });
