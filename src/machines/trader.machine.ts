@@ -11,7 +11,10 @@
  *
  * Decisions run only in ready/acting, at most once per `throttleMs` per market (leading edge, plus
  * one trailing run if updates arrived inside the window), timed by XState delays on the actor
- * system's clock. Books are read through `books.bookFor(ticker)` — never copied into context.
+ * system's clock. Books are read through `books.bookFor(ticker)` — never copied into context; a
+ * market without a usable book is shown to the strategy as `book: null` (the spread-quoter then
+ * pulls its quotes), and a degraded feed as a whole pauses the trader through PAUSE/RESUME from
+ * the coordinator.
  * TRADER_ACTING / TRADER_IDLE go to the parent (the coordinator) when there is one, and every
  * notable thing also goes to the optional `notify` callback.
  */

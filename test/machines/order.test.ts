@@ -494,3 +494,19 @@ describe('order chart (xstate/graph)', () => {
     );
   });
 });
+
+describe('order actor: cancel while unknown', () => {
+  it('a CANCEL while unknown is carried out once a query finds the order resting', async () => {
+    const h = start({
+      submit: () => ({ outcome: 'unknown', reason: 'timeout' }),
+      query: () => ({ found: true, order: { orderId: 'o-3', status: 'resting', fillCount: 0, remainingCount: 1000 } }),
+    });
+    await flush();
+    h.send({ type: 'CANCEL' });
+    expect(h.state()).toBe('unknown');
+    h.clock.advance(1000);
+    await flush();
+    expect(h.cancels.map((c) => c.orderId)).toEqual(['o-3']);
+    expect(h.state()).toBe('canceled');
+  });
+});
