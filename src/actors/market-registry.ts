@@ -87,6 +87,7 @@ export class MarketRegistry {
   private readonly machine: MarketMachine;
   private readonly markets = new Map<string, MarketEntry>();
   private readonly sids = new Map<number, SidState>();
+  private lastActivity: number | null = null;
   private bookListeners: BookUpdateListener[] = [];
   private stateListeners: MarketStateListener[] = [];
   private readonly counters = {
@@ -223,6 +224,8 @@ export class MarketRegistry {
 
   /** A full book for `ticker` (levels as on the wire, NO side on the NO-leg scale). */
   applySnapshot(ticker: string, sid: number, seq: number, yes: BookLevels, no: BookLevels): SnapshotOutcome {
+    const now = this.clock.now();
+    this.lastActivity = now;
     const entry = this.markets.get(ticker);
     if (!entry || entry.state === 'closed') return 'unknown_market';
     if (this.checkSeq(sid, seq, ticker) === 'duplicate') {
@@ -240,7 +243,7 @@ export class MarketRegistry {
       return 'invalid';
     }
     this.counters.snapshots++;
-    entry.lastForwardedAtMs = this.clock.now();
+    entry.lastForwardedAtMs = now;
     entry.actor.send({ type: 'SNAPSHOT', seq, sid });
     this.notify({ kind: 'snapshot', ticker, sid, seq, book });
     return 'applied';
@@ -248,6 +251,8 @@ export class MarketRegistry {
 
   /** One level change. Applied directly when the book is known; otherwise the machine decides. */
   applyDelta(ticker: string, sid: number, seq: number, side: OutcomeSide, price: Price, delta: Count): DeltaOutcome {
+    const now = this.clock.now();
+    this.lastActivity = now;
     const entry = this.markets.get(ticker);
     if (!entry) return 'unknown_market';
     const seqCheck = this.checkSeq(sid, seq, null);
@@ -272,7 +277,6 @@ export class MarketRegistry {
         return 'gap';
       }
       this.counters.deltasApplied++;
-      const now = this.clock.now();
       if (state === 'stale' || now - entry.lastForwardedAtMs >= this.timings.activityResolutionMs) {
         entry.lastForwardedAtMs = now;
         entry.actor.send({ type: 'MESSAGE' });
@@ -288,6 +292,20 @@ export class MarketRegistry {
       else entry.actor.send({ type: 'DELTA', seq });
     }
     return 'dropped';
+  }
+
+  /**
+   * Any other sign of life on the stream (ping/heartbeat, ticker, trade, control frame). With the
+   * deltas and snapshots it feeds `lastActivityAtMs`, the source for the coordinator's
+   * orderbook health watcher (`orderbookActivityWatcher`).
+   */
+  markActivity(): void {
+    this.lastActivity = this.clock.now();
+  }
+
+  /** Clock time of the last message of any kind seen by the registry; null before the first. */
+  lastActivityAtMs(): number | null {
+    return this.lastActivity;
   }
 
   /** An external gap signal for one market (the adapter saw something inconsistent). */

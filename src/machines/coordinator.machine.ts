@@ -343,13 +343,13 @@ export const coordinatorMachine = setup({
       lastError: `orderbook reconnect failed: ${params.message}`,
     })),
 
-    startActing: assign(({ context, event }) => ({
-      actingTraders: event.type === 'TRADER_ACTING' ? [event.traderId ?? 'trader'] : [],
-      lastTransition: {
-        reason: `Trader ${event.type === 'TRADER_ACTING' ? (event.traderId ?? 'trader') : ''} started a decision cycle`.replace('  ', ' '),
-        metadata: { traders: context.actingTraders.length + 1 },
-      },
-    })),
+    startActing: assign(({ event }) => {
+      const traderId = event.type === 'TRADER_ACTING' ? (event.traderId ?? 'trader') : 'trader';
+      return {
+        actingTraders: [traderId],
+        lastTransition: { reason: `Trader ${traderId} started a decision cycle`, metadata: { traderId } },
+      };
+    }),
     joinActing: assign(({ context, event }) => {
       if (event.type !== 'TRADER_ACTING') return {};
       const id = event.traderId ?? 'trader';

@@ -221,6 +221,22 @@ describe('MarketRegistry', () => {
     expect(registry.state('KXA-1')).toBe('live');
   });
 
+  it('tracks stream activity (deltas, snapshots, heartbeats) for the orderbook health watcher', () => {
+    const { registry, clock } = setupRegistry();
+    current = registry;
+    expect(registry.lastActivityAtMs()).toBeNull();
+    registry.add('KXA-1');
+    clock.advance(1_000);
+    registry.applySnapshot('KXA-1', 1, 1, YES, NO);
+    expect(registry.lastActivityAtMs()).toBe(1_000);
+    clock.advance(1_000);
+    registry.applyDelta('KXA-1', 1, 1, 'yes', 4_000, 1); // even a duplicate is a sign of life
+    expect(registry.lastActivityAtMs()).toBe(2_000);
+    clock.advance(1_000);
+    registry.markActivity();
+    expect(registry.lastActivityAtMs()).toBe(3_000);
+  });
+
   it('a throwing listener does not stop the feed for the others', () => {
     const { registry, updates } = live();
     registry.onBookUpdate(() => {
