@@ -36,6 +36,8 @@ export interface RedactOptions {
   maxArrayLength?: number;
   /** Strings longer than this are cut. */
   maxStringLength?: number;
+  /** Replaces special objects (e.g. actor references) by a summary; `undefined` means walk it. */
+  summarize?: (value: object) => unknown;
 }
 
 /**
@@ -70,6 +72,8 @@ export function redactSecrets(value: unknown, options: RedactOptions = {}): unkn
         break;
     }
     const obj = v as object;
+    const summary = options.summarize?.(obj);
+    if (summary !== undefined) return summary;
     if (depth >= maxDepth) return '[depth limit]';
     if (seen.has(obj)) return '[circular]';
     seen.add(obj);

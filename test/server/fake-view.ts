@@ -1,0 +1,201 @@
+/**
+ * An in-memory SystemView for the server tests: a scripted trading system whose state, markets,
+ * trading state and event stream the test drives directly.
+ */
+import type { Clock } from '../../src/core/clock.ts';
+import type {
+  ComponentHealth,
+  CoordinatorStateName,
+  FillView,
+  HealthReport,
+  MarketStatus,
+  OrderStatusView,
+  StatusReport,
+  SystemEvent,
+  SystemView,
+  TradingState,
+  TransitionRecord,
+} from '../../src/server/system-view.ts';
+
+export class FakeSystemView implements SystemView {
+  state: CoordinatorStateName = 'startup';
+  degraded = false;
+  readonly startedAtMs: number;
+  history: TransitionRecord[] = [];
+  markets = new Map<string, MarketStatus>();
+  components: ComponentHealth[] = [
+    { name: 'orderbook', healthy: true, detail: 'connected', lastActivityMs: null },
+    { name: 'trading_client', healthy: true, detail: 'connected', lastActivityMs: null },
+  ];
+  trading: TradingState = {
+    version: 0,
+    balance: 1_000_000_000,
+    portfolioValue: 0,
+    realizedPnl: 0,
+    unrealizedPnl: 0,
+    feesPaid: 0,
+    positions: [],
+    openOrders: [],
+    lastSyncMs: null,
+  };
+  fills: FillView[] = [];
+  counters: Record<string, number> = { reconnects: 0, fills: 0, writeQueueDepth: 0, writeQueueDropped: 0, syncOk: 0, syncFailed: 0 };
+  errors: Array<{ atMs: number; message: string }> = [];
+  syncSummary: unknown = null;
+  machines: Record<string, unknown> = {};
+  statusCalls = 0;
+  private readonly listeners = new Set<(event: SystemEvent) => void>();
+
+  constructor(private readonly clock: Clock) {
+    this.startedAtMs = clock.now();
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  health(): HealthReport {
+    const operational = this.state === 'ready' || this.state === 'acting';
+    return {
+      healthy: operational,
+      status: operational ? (this.degraded ? 'degraded' : 'healthy') : 'unhealthy',
+      state: this.state,
+      degraded: this.degraded,
+      uptime: (this.clock.now() - this.startedAtMs) / 1000,
+    };
+  }
+
+  status(): StatusReport {
+    this.statusCalls++;
+    return {
+      state: this.state,
+      degraded: this.degraded,
+      environment: 'sim',
+      strategy: 'hold',
+      startedAtMs: this.startedAtMs,
+      uptime: (this.clock.now() - this.startedAtMs) / 1000,
+      stateHistory: [...this.history],
+      statusLog: this.history
+        .map((t) => `${new Date(t.atMs).toISOString().slice(11, 19)} [${t.from} → ${t.to}] ${t.reason} (${(t.durationMs / 1000).toFixed(1)}s)`)
+        .join('\n'),
+      components: this.components,
+      markets: [...this.markets.values()],
+      trading: this.trading,
+      recentFills: this.fills,
+      sync: { lastSyncMs: this.trading.lastSyncMs, syncCount: this.counters.syncOk ?? 0, lastSummary: this.syncSummary },
+      errors: this.errors,
+      trader: { state: 'ready', reason: null, decisions: 3, ordersPlaced: 2, denied: 1 },
+      counters: this.counters,
+    };
+  }
+
+  machineStates(): Record<string, unknown> {
+    return { coordinator: this.state, ...this.machines };
+  }
+
+  subscribe(listener: (event: SystemEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: SystemEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Moves the coordinator, records the transition and announces it as the real system does. */
+  transition(to: CoordinatorStateName, reason: string, metadata: Record<string, unknown> = {}): TransitionRecord {
+    const atMs = this.clock.now();
+    const previous = this.history[0];
+    const record: TransitionRecord = {
+      atMs,
+      from: this.state,
+      to,
+      reason,
+      metadata,
+      durationMs: atMs - (previous?.atMs ?? this.startedAtMs),
+    };
+    this.history.unshift(record);
+    if (this.history.length > 50) this.history.pop();
+    this.state = to;
+    this.emit({
+      type: 'system_activity',
+      data: { activity_type: 'state_transition', message: `${record.from} → ${to}: ${reason}`, severity: 'info', metadata: { ...metadata, from_state: record.from, to_state: to } },
+    });
+    return record;
+  }
+
+  /** Walks startup → ready. */
+  bootToReady(advance: (ms: number) => void): void {
+    const steps: Array<[CoordinatorStateName, string]> = [
+      ['initializing', 'Starting state machine components'],
+      ['orderbook_connect', 'Connecting to the orderbook'],
+      ['trading_client_connect', 'Orderbook connected: 2 markets'],
+      ['kalshi_data_sync', 'Trading client connected'],
+      ['ready', 'System fully operational with 2 markets and trading enabled'],
+    ];
+    for (const [to, why] of steps) {
+      advance(1200);
+      this.transition(to, why);
+    }
+  }
+
+  setMarket(m: Partial<MarketStatus> & { ticker: string }): MarketStatus {
+    const market: MarketStatus = {
+      subscription: 'live',
+      bestYesBid: 5500,
+      bestYesAsk: 5700,
+      spread: 200,
+      yesDepth: 10_000,
+      noDepth: 8_000,
+      lastUpdateMs: this.clock.now(),
+      deltas: 0,
+      ...this.markets.get(m.ticker),
+      ...m,
+    };
+    this.markets.set(m.ticker, market);
+    this.emit({ type: 'market_update', data: market });
+    return market;
+  }
+
+  updateTrading(change: Partial<Omit<TradingState, 'version'>>): TradingState {
+    this.trading = { ...this.trading, ...change, version: this.trading.version + 1 };
+    this.emit({ type: 'trading_state', data: this.trading });
+    return this.trading;
+  }
+
+  addOrder(order: Partial<OrderStatusView> & { clientOrderId: string }): OrderStatusView {
+    const full: OrderStatusView = {
+      orderId: null,
+      ticker: 'KXTEST-A',
+      side: 'bid',
+      price: 5500,
+      count: 500,
+      filled: 0,
+      state: 'accepted',
+      external: false,
+      updatedMs: this.clock.now(),
+      ...order,
+    };
+    this.trading = { ...this.trading, openOrders: [...this.trading.openOrders.filter((o) => o.clientOrderId !== full.clientOrderId), full], version: this.trading.version + 1 };
+    this.emit({ type: 'order_update', data: full });
+    return full;
+  }
+
+  addFill(fill: Partial<FillView> & { fillId: string }): FillView {
+    const full: FillView = {
+      clientOrderId: null,
+      ticker: 'KXTEST-A',
+      side: 'bid',
+      price: 5600,
+      count: 100,
+      fee: 7000,
+      isTaker: false,
+      tsMs: this.clock.now(),
+      ...fill,
+    };
+    this.fills = [full, ...this.fills].slice(0, 50);
+    this.counters = { ...this.counters, fills: (this.counters.fills ?? 0) + 1 };
+    this.emit({ type: 'fill', data: full });
+    return full;
+  }
+}
