@@ -203,14 +203,14 @@ describe('startSimulator with activity', () => {
     try {
       expect(sim.markets).toHaveLength(4);
       clock.advance(60_000);
-      const markets = await (await fetch(`${sim.restUrl}/markets`)).json();
+      const markets: any = await (await fetch(`${sim.restUrl}/markets`)).json();
       expect(markets.markets).toHaveLength(4);
       const quoted = markets.markets.filter((m: any) => m.yes_bid_dollars !== '0.0000' && m.yes_ask_dollars !== '1.0000');
       expect(quoted.length).toBeGreaterThan(0);
-      const trades = await (await fetch(`${sim.restUrl}/markets/trades?limit=5`)).json();
+      const trades: any = await (await fetch(`${sim.restUrl}/markets/trades?limit=5`)).json();
       expect(trades.trades.length).toBe(5);
       expect(trades.cursor).not.toBe('');
-      const state = await (await fetch(`${sim.controlUrl}/state`)).json();
+      const state: any = await (await fetch(`${sim.controlUrl}/state`)).json();
       expect(state.accounts.some((a: any) => a.user_id.startsWith('sim-maker-'))).toBe(true);
     } finally {
       await sim.close();

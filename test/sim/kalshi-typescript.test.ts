@@ -15,8 +15,10 @@ import { DECI, LINEAR, TEST_MARKETS, testKeyPair } from './server.helpers.ts';
 describe('kalshi-typescript against the simulator', () => {
   let sim: RunningSimulator;
   let config: Configuration;
-  const api = <T>(Cls: new (c: Configuration, basePath: string, instance: ReturnType<typeof axios.create>) => T): T =>
-    new Cls(config, sim.restUrl, axios.create());
+  // the package's CJS typings and our ESM axios typings describe the same instance
+  type KalshiAxios = NonNullable<ConstructorParameters<typeof MarketApi>[2]>;
+  const api = <T>(Cls: new (c: Configuration, basePath: string, instance: KalshiAxios) => T): T =>
+    new Cls(config, sim.restUrl, axios.create() as unknown as KalshiAxios);
 
   beforeAll(async () => {
     const pair = testKeyPair();
