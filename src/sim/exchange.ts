@@ -99,6 +99,7 @@ const BOOK_SIDES: ReadonlySet<string> = new Set(['bid', 'ask']);
 const TIME_IN_FORCE: ReadonlySet<string> = new Set(['good_till_canceled', 'immediate_or_cancel', 'fill_or_kill']);
 const STP_MODES: ReadonlySet<string> = new Set(['taker_at_cross', 'maker']);
 const HALF_DOLLAR: Price = ONE_DOLLAR / 2;
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 function fail(status: SimError['status'], code: string, message: string): { ok: false; error: SimError } {
   return { ok: false, error: { status, code, message } };
@@ -516,7 +517,8 @@ export class Exchange implements ExchangeApi {
     order.feeReserve = order.feeBudget;
     holding.addFeeReserve(order.side, order.feeReserve);
     const increase = holding.requirement() - holding.reserved;
-    if (increase > balanceBefore) {
+    // an order that lowers the requirement (it only closes) is fine even on a rounding-negative balance
+    if (increase > 0 && increase > balanceBefore) {
       holding.adjustOrder(order, count, -1);
       holding.addFeeReserve(order.side, -order.feeReserve);
       return fail(400, 'insufficient_balance', 'insufficient balance');
@@ -1035,15 +1037,18 @@ export class Exchange implements ExchangeApi {
     const next = this.expiries.peekTime();
     if (next === undefined || next >= this.expiryTimerAt) return;
     if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer);
-    this.expiryTimerAt = next;
-    const handle = this.clock.setTimeout(() => {
+    const now = this.clock.now();
+    // Node fires longer timeouts at once; a far deadline is approached in steps of ~24.8 days.
+    const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, next - now));
+    this.expiryTimerAt = now + delay;
+    const timer = this.clock.setTimeout(() => {
       this.expiryTimer = null;
       this.expiryTimerAt = Infinity;
       this.expireOrders(this.clock.now());
-    }, Math.max(0, next - this.clock.now()));
+    }, delay);
     // On the wall clock an exchange must not keep the process alive just to expire orders.
-    (handle as { unref?: () => void } | null)?.unref?.();
-    this.expiryTimer = handle;
+    (timer as { unref?: () => void } | null)?.unref?.();
+    this.expiryTimer = timer;
   }
 
   private emit(event: ExchangeEvent): void {

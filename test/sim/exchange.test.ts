@@ -170,6 +170,17 @@ describe('time in force, post-only, expiry', () => {
     expect(events.filter((e) => e.type === 'order_update').at(-1)).toMatchObject({ order: { lastUpdateReason: 'Expired' } });
   });
 
+  it('expires an order due months ahead (beyond one timer delay) exactly on time', () => {
+    const { ex, clock, place } = harness();
+    const sixtyDays = 60 * 86_400;
+    const { order } = place('a', 'bid', 4500, 100, { expirationTime: T0 / 1000 + sixtyDays });
+    clock.advance(sixtyDays * 1000 - 1);
+    expect(ex.getOrder('a', order.orderId)!.status).toBe('resting');
+    clock.advance(1);
+    expect(ex.getOrder('a', order.orderId)).toMatchObject({ status: 'canceled', lastUpdateReason: 'Expired', lastUpdateTimeMs: T0 + sixtyDays * 1000 });
+    expect(clock.pending).toBe(0);
+  });
+
   it('expireOrders cancels due orders when driven by hand', () => {
     const clock = new VirtualClock(T0);
     const ex = new Exchange({ clock, autoExpire: false });
