@@ -168,6 +168,15 @@ export async function createInspectorBridge(options: InspectorBridgeOptions = {}
   const relay = options.serverUrl ? null : await startRelay(host, options.port ?? 0, options.inspectorUiUrl ?? 'https://stately.ai/inspect', options.replayLimit ?? 500);
   const wsUrl = options.serverUrl ?? relay!.wsUrl;
   const ignore = options.ignoreEvent;
+  // a machine config carries its initial context (and anything else it was written with)
+  const sanitizeDefinition = (definition: string | undefined): string | undefined => {
+    if (definition === undefined) return undefined;
+    try {
+      return JSON.stringify(redactSecrets(JSON.parse(definition), { ...limits, maxDepth: 64, maxArrayLength: 10_000 }));
+    } catch {
+      return undefined;
+    }
+  };
   const lean = (snapshot: unknown) => {
     const snap = (snapshot ?? {}) as { status?: unknown; value?: unknown; context?: MachineContext; output?: unknown; error?: unknown };
     return { status: snap.status, value: snap.value, context: snap.context, output: snap.output, error: snap.error };
@@ -177,7 +186,10 @@ export async function createInspectorBridge(options: InspectorBridgeOptions = {}
     sanitizeContext,
     sanitizeEvent,
     // actor registrations carry the live snapshot (children, internals): keep what the UI shows
-    serialize: (event) => (event.type === '@xstate.actor' ? { ...event, snapshot: lean(event.snapshot) as typeof event.snapshot } : event),
+    serialize: (event) =>
+      event.type === '@xstate.actor'
+        ? { ...event, snapshot: lean(event.snapshot) as typeof event.snapshot, definition: sanitizeDefinition(event.definition) }
+        : event,
   });
 
   return {

@@ -32,9 +32,9 @@ export interface RedactOptions {
   dropKeys?: ReadonlySet<string>;
   /** Deeper structures are replaced by a marker, so a cyclic or huge value cannot stall a reply. */
   maxDepth?: number;
-  /** Arrays longer than this are cut, with a marker saying how many items were left out. */
+  /** Arrays longer than this are cut to this length, the last entry saying how many were left out. */
   maxArrayLength?: number;
-  /** Strings longer than this are cut. */
+  /** Strings longer than this are cut to this length, ending with their original length. */
   maxStringLength?: number;
   /** Replaces special objects (e.g. actor references) by a summary; `undefined` means walk it. */
   summarize?: (value: object) => unknown;
@@ -57,7 +57,10 @@ export function redactSecrets(value: unknown, options: RedactOptions = {}): unkn
     switch (typeof v) {
       case 'string': {
         const clean = redactText(v);
-        return clean.length > maxString ? `${clean.slice(0, maxString)}… (${clean.length - maxString} more characters)` : clean;
+        if (clean.length <= maxString) return clean;
+        // the result fits the bound, so a second pass leaves it alone
+        const suffix = `… (${clean.length} characters)`;
+        return clean.slice(0, Math.max(0, maxString - suffix.length)) + suffix;
       }
       case 'number':
         return Number.isFinite(v) ? v : String(v);
@@ -80,8 +83,11 @@ export function redactSecrets(value: unknown, options: RedactOptions = {}): unkn
     try {
       if (Array.isArray(obj) || obj instanceof Set) {
         const items = Array.isArray(obj) ? obj : [...obj];
-        const out = items.slice(0, maxArray).map((item) => walk(item, depth + 1) ?? null);
-        if (items.length > maxArray) out.push(`… ${items.length - maxArray} more items`);
+        if (items.length <= maxArray) return items.map((item) => walk(item, depth + 1) ?? null);
+        // `maxArray` entries in all, the last one saying what was cut: a second pass keeps it
+        const kept = Math.max(0, maxArray - 1);
+        const out = items.slice(0, kept).map((item) => walk(item, depth + 1) ?? null);
+        out.push(`… ${items.length - kept} more items`);
         return out;
       }
       if (obj instanceof Date) return obj.toISOString();
