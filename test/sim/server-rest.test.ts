@@ -23,6 +23,7 @@ import {
   BalanceSchema,
 } from '../../src/adapters/kalshi/rest.schemas.ts';
 import { z } from 'zod';
+import fc from 'fast-check';
 import { DECI, LINEAR, ORDER, startHarness, type Harness } from './server.helpers.ts';
 
 const TradesSchema = z.object({
@@ -328,5 +329,69 @@ describe('simulator REST', () => {
 
   it('unknown paths are a Kalshi-shaped 404', async () => {
     expectKalshiError(await h.rest('GET', '/no/such/thing', undefined, { sign: false }), 404);
+  });
+});
+
+describe('simulator REST under arbitrary input', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('never answers 5xx to random order bodies, field values or query strings', async () => {
+    const fieldValue = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom('0.5000', '0.50', '1', '0', '-1', '1e3', '99999999999999999999', '0.00001', 'NaN', 'bid', 'ask', LINEAR, DECI),
+      fc.array(fc.string(), { maxLength: 3 }),
+      fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }),
+    );
+    const body = fc.oneof(
+      fc.anything(),
+      fc.record(
+        {
+          ticker: fieldValue,
+          side: fieldValue,
+          count: fieldValue,
+          price: fieldValue,
+          time_in_force: fc.oneof(fieldValue, fc.constantFrom('good_till_canceled', 'immediate_or_cancel', 'fill_or_kill')),
+          self_trade_prevention_type: fc.oneof(fieldValue, fc.constantFrom('taker_at_cross', 'maker')),
+          client_order_id: fieldValue,
+          expiration_time: fieldValue,
+          post_only: fieldValue,
+          reduce_only: fieldValue,
+          subaccount: fieldValue,
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const r = await h.rest('POST', '/portfolio/events/orders', undefined, { rawBody: JSON.stringify(b) ?? 'undefined' });
+        expect([201, 400, 404, 409]).toContain(r.status);
+        expect(r.json).toBeDefined();
+      }),
+      { numRuns: 150, seed: 20261123 },
+    );
+    const query = fc.dictionary(
+      fc.constantFrom('limit', 'cursor', 'ticker', 'status', 'min_ts', 'max_ts', 'event_ticker', 'order_id', 'count_filter', 'depth', 'tickers'),
+      fc.string({ maxLength: 30 }),
+      { maxKeys: 4 },
+    );
+    const path = fc.constantFrom('/portfolio/orders', '/portfolio/fills', '/portfolio/positions', '/portfolio/settlements', '/markets', '/markets/trades', `/markets/${LINEAR}/orderbook`);
+    await fc.assert(
+      fc.asyncProperty(path, query, async (p, q) => {
+        const r = await h.rest('GET', `${p}?${new URLSearchParams(q).toString()}`);
+        expect([200, 400]).toContain(r.status);
+      }),
+      { numRuns: 150, seed: 20261124 },
+    );
+    expect((await h.rest('GET', '/exchange/status', undefined, { sign: false })).status).toBe(200);
   });
 });

@@ -4,6 +4,7 @@
  * produces, use_yes_price, lifecycle, heartbeat pings on the clock. Every data frame is checked
  * against the WS client's schemas (src/adapters/kalshi/ws.schemas.ts).
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signRequest, WS_SIGN_PATH } from '../../src/adapters/kalshi/auth.ts';
 import { isFrameError, parseServerFrame, parseServerFrameWithZod } from '../../src/adapters/kalshi/ws.schemas.ts';
@@ -226,6 +227,35 @@ describe('simulator WebSocket', () => {
     h.clock.advance(20_000);
     await ws.until(() => ws.pings === 3);
     expect(payloads).toEqual(['heartbeat', 'heartbeat', 'heartbeat']);
+  });
+
+  it('survives arbitrary commands: the connection stays up and every frame it sends is valid', async () => {
+    const ws = await h.ws();
+    const params = fc.oneof(
+      fc.anything(),
+      fc.record(
+        {
+          channels: fc.oneof(fc.anything(), fc.array(fc.constantFrom('orderbook_delta', 'ticker', 'trade', 'fill', 'bogus'), { maxLength: 3 })),
+          market_ticker: fc.oneof(fc.anything(), fc.constantFrom(LINEAR, DECI, 'NOPE')),
+          market_tickers: fc.oneof(fc.anything(), fc.array(fc.constantFrom(LINEAR, DECI, 'NOPE'), { maxLength: 3 })),
+          sids: fc.oneof(fc.anything(), fc.array(fc.integer({ min: -1, max: 5 }), { maxLength: 3 })),
+          sid: fc.oneof(fc.anything(), fc.integer({ min: -1, max: 5 })),
+          action: fc.oneof(fc.anything(), fc.constantFrom('add_markets', 'delete_markets', 'get_snapshot')),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    const command = fc.record({
+      id: fc.integer({ min: 1, max: 1_000_000 }),
+      cmd: fc.oneof(fc.string(), fc.constantFrom('subscribe', 'unsubscribe', 'update_subscription', 'list_subscriptions')),
+      params,
+    });
+    const commands = fc.sample(command, { numRuns: 200, seed: 7 });
+    for (const c of commands) ws.socket.send(JSON.stringify(c));
+    ws.send({ id: 2_000_001, cmd: 'list_subscriptions' });
+    await ws.next((f) => f.id === 2_000_001);
+    expect(ws.closed).toBe(false);
+    for (const f of ws.frames) valid(f);
   });
 
   it('keeps serving other connections when one disappears mid-stream', async () => {
