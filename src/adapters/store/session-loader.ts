@@ -149,8 +149,9 @@ type Row = unknown[];
 
 interface TableReader<E extends TimelineEvent> {
   table: string;
-  /** Columns after (ticker, ord). */
-  columns: string;
+  /** Select list after `ticker`. */
+  select: string;
+  /** Builds the event from a row laid out as [ticker, ...select]. */
   toEvent(row: Row): E;
 }
 
@@ -160,10 +161,9 @@ function zipLevels(prices: number[], counts: number[]): Array<[Price, Count]> {
   return out;
 }
 
-// Row layout for every reader: [ticker, ord, ...columns].
 const SNAPSHOTS: TableReader<SnapshotEvent> = {
   table: 'book_snapshots',
-  columns: 'sid, seq, ts_ms, recv_ms, yes_prices, yes_counts, no_prices, no_counts',
+  select: 'ord, sid, seq, ts_ms, recv_ms, yes_prices, yes_counts, no_prices, no_counts',
   toEvent: (r) => ({
     kind: 'snapshot',
     ord: r[1] as number,
@@ -176,25 +176,56 @@ const SNAPSHOTS: TableReader<SnapshotEvent> = {
   }),
 };
 
+const COMMA = 44;
+const MINUS = 45;
+
+/**
+ * Parses the packed delta text "ord,sid,seq,ts_ms,recv_ms,side,price,delta" (ts_ms may be
+ * empty) by scanning characters: no substrings, no per-field parser calls. Deltas are most of a
+ * session, and per-column parsing in the driver was the bulk of the load time.
+ */
+function parsePackedDelta(text: string): DeltaEvent {
+  const n = text.length;
+  let i = 0;
+  const next = (): number | null => {
+    if (i >= n || text.charCodeAt(i) === COMMA) {
+      i++;
+      return null;
+    }
+    let negative = false;
+    if (text.charCodeAt(i) === MINUS) {
+      negative = true;
+      i++;
+    }
+    let value = 0;
+    for (let c = text.charCodeAt(i); i < n && c !== COMMA; c = text.charCodeAt(++i)) value = value * 10 + (c - 48);
+    i++;
+    return negative ? -value : value;
+  };
+  const ord = next()!;
+  const sid = next()!;
+  const seq = next()!;
+  const tsMs = next();
+  const recvMs = next()!;
+  const side: OutcomeSide = text.charCodeAt(i) === 121 /* y */ ? 'yes' : 'no';
+  while (i < n && text.charCodeAt(i) !== COMMA) i++;
+  i++;
+  const price = next()!;
+  const delta = next()!;
+  return { kind: 'delta', ord, sid, seq, tsMs, recvMs, side, price, delta };
+}
+
 const DELTAS: TableReader<DeltaEvent> = {
   table: 'book_deltas',
-  columns: 'sid, seq, ts_ms, recv_ms, side, price, delta',
-  toEvent: (r) => ({
-    kind: 'delta',
-    ord: r[1] as number,
-    sid: r[2] as number,
-    seq: r[3] as number,
-    tsMs: r[4] as number | null,
-    recvMs: r[5] as number,
-    side: r[6] as OutcomeSide,
-    price: r[7] as number,
-    delta: r[8] as number,
-  }),
+  // One text column per row: far cheaper for the driver (and the embedded server's socket) than
+  // eight typed columns. concat_ws skips NULLs, hence the coalesce on the one nullable column.
+  select: "concat_ws(',', ord, sid, seq, coalesce(ts_ms::text, ''), recv_ms, side, price, delta)",
+  toEvent: (r) => parsePackedDelta(r[1] as string),
 };
 
 const TRADES: TableReader<TradeEvent> = {
   table: 'book_trades',
-  columns: 'sid, seq, trade_id, ts_ms, recv_ms, yes_price, count, taker_side',
+  select: 'ord, sid, seq, trade_id, ts_ms, recv_ms, yes_price, count, taker_side',
   toEvent: (r) => ({
     kind: 'trade',
     ord: r[1] as number,
@@ -211,7 +242,7 @@ const TRADES: TableReader<TradeEvent> = {
 
 const GAPS: TableReader<GapEvent> = {
   table: 'book_gaps',
-  columns: 'sid, kind, expected_seq, received_seq, recv_ms, detail',
+  select: 'ord, sid, kind, expected_seq, received_seq, recv_ms, detail',
   toEvent: (r) => ({
     kind: 'gap',
     ord: r[1] as number,
@@ -235,7 +266,7 @@ async function readTable<E extends TimelineEvent>(
   const byTicker = new Map<string, E[]>();
   const filterParams = tickers ? 1 : 0;
   const tickerFilter = tickers ? ' AND ticker = ANY($2::text[])' : '';
-  const base = `SELECT ticker, ord, ${reader.columns} FROM ${reader.table} WHERE session_id = $1${tickerFilter}`;
+  const base = `SELECT ticker, ${reader.select} FROM ${reader.table} WHERE session_id = $1${tickerFilter}`;
   const first = `${base} ORDER BY ticker, ord LIMIT ${pageRows}`;
   // Row comparison on (ticker, ord) walks the (session_id, ticker, ord) primary key in order.
   const next = `${base} AND (ticker, ord) > ($${2 + filterParams}::text, $${3 + filterParams}::bigint) ORDER BY ticker, ord LIMIT ${pageRows}`;
@@ -263,8 +294,7 @@ async function readTable<E extends TimelineEvent>(
       current.push(reader.toEvent(row));
     }
     if (rows.length < pageRows) break;
-    const last: Row = rows[rows.length - 1];
-    after = [last[0] as string, last[1] as number];
+    after = [currentTicker!, current[current.length - 1].ord];
   }
   return byTicker;
 }
