@@ -6,6 +6,9 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { createServerApp } from '../../src/server/app.ts';
 import { FakeSystemView } from './fake-view.ts';
 
+// fetch's Response.json() is typed `unknown`; these tests read known shapes
+const json = (res: Response): Promise<any> => res.json() as Promise<any>;
+
 let dir: string;
 let webRoot: string;
 let chartsDir: string;
@@ -45,14 +48,14 @@ describe('GET /v3/health', () => {
     clock.advance(5_000);
     const res = await app().request('/v3/health');
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ healthy: false, status: 'unhealthy', state: 'startup', degraded: false, uptime: 5 });
+    expect(await json(res)).toEqual({ healthy: false, status: 'unhealthy', state: 'startup', degraded: false, uptime: 5 });
   });
 
   it('answers 200 when ready', async () => {
     view.bootToReady((ms) => clock.advance(ms));
     const res = await app().request('/v3/health');
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ healthy: true, status: 'healthy', state: 'ready', degraded: false });
+    expect(await json(res)).toMatchObject({ healthy: true, status: 'healthy', state: 'ready', degraded: false });
   });
 
   it('answers 200 with degraded: true when operational without the orderbook', async () => {
@@ -60,7 +63,7 @@ describe('GET /v3/health', () => {
     view.degraded = true;
     const res = await app().request('/v3/health');
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ healthy: true, status: 'degraded', degraded: true, state: 'ready' });
+    expect(await json(res)).toMatchObject({ healthy: true, status: 'degraded', degraded: true, state: 'ready' });
   });
 
   it('answers 503 in error', async () => {
@@ -68,7 +71,7 @@ describe('GET /v3/health', () => {
     view.transition('error', 'Component health check failed');
     const res = await app().request('/v3/health');
     expect(res.status).toBe(503);
-    expect((await res.json()).state).toBe('error');
+    expect((await json(res)).state).toBe('error');
   });
 });
 
@@ -86,7 +89,7 @@ describe('GET /v3/status', () => {
     view.addFill({ fillId: 'f-1', price: 5600, count: 100, fee: 7000 });
     const res = await app().request('/v3/status');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.state).toBe('ready');
     expect(body.environment).toBe('sim');
     expect(body.markets[0]).toMatchObject({ ticker: 'KXTEST-A', bestYesBid: '0.5600', bestYesAsk: '0.5800', spread: '0.0200', yesDepth: '125.50', deltas: 42 });
@@ -117,20 +120,20 @@ describe('GET /v3/status', () => {
 
 describe('statecharts, machines and the dashboard files', () => {
   it('serves the exported definitions and names the files it could not use', async () => {
-    const body = await (await app().request('/v3/statecharts')).json();
+    const body = await json(await app().request('/v3/statecharts'));
     expect(Object.keys(body.charts)).toEqual(['coordinator']);
     expect(body.charts.coordinator.id).toBe('coordinator');
     expect(body.problems).toEqual([{ file: 'broken.json', problem: expect.stringMatching(/^invalid JSON/) }]);
   });
 
   it('serves no charts (not an error) when the folder is missing', async () => {
-    const body = await (await app({ statechartsDir: join(dir, 'nope') }).request('/v3/statecharts')).json();
+    const body = await json(await app({ statechartsDir: join(dir, 'nope') }).request('/v3/statecharts'));
     expect(body).toEqual({ charts: {}, problems: [] });
   });
 
   it('serves machine states without order books', async () => {
     view.machines = { 'market:KXTEST-A': { value: 'live', context: { book: { yes: [[5500, 100]] }, ticker: 'KXTEST-A' } } };
-    const body = await (await app().request('/v3/machines')).json();
+    const body = await json(await app().request('/v3/machines'));
     expect(body).toEqual({ coordinator: 'startup', 'market:KXTEST-A': { value: 'live', context: { ticker: 'KXTEST-A' } } });
   });
 

@@ -9,6 +9,9 @@ import { redactSecrets, redactText } from '../../src/server/redact.ts';
 import { FakeSystemView } from './fake-view.ts';
 import { RecordingClient } from './ws-client.ts';
 
+// fetch's Response.json() is typed `unknown`; these tests read known shapes
+const json = (res: Response): Promise<any> => res.json() as Promise<any>;
+
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const PKCS1 = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
@@ -50,7 +53,7 @@ describe('no response contains private-key material', () => {
       const res = await fetch(`${server.url}${path}`);
       assertNoKeyMaterial(await res.text(), path);
     }
-    const status = await (await fetch(`${server.url}/v3/status`)).json();
+    const status = await json(await fetch(`${server.url}/v3/status`));
     // the rest of the information survives the scrubbing
     expect(status.stateHistory[0].metadata.config.kalshi).toEqual({ private_key: '[redacted]', keyId: 'abc' });
     expect(status.errors[0].message).toBe('RSA failure: [redacted]\n');
