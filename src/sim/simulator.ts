@@ -67,6 +67,9 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
+/** The longest delay node's setTimeout honours (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class SimulatorConfigError extends Error {
   override readonly name = 'SimulatorConfigError';
 }
@@ -136,10 +139,11 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
       else next = Math.min(next, m.closeTimeMs);
     }
     if (next === Infinity) return;
+    // node caps timers at 2^31−1 ms (a longer one fires after 1 ms); wake up early and re-check
     closeTimer = clock.setTimeout(() => {
       closeTimer = null;
       armClosing();
-    }, next - now);
+    }, Math.min(next - now, MAX_TIMER_MS));
     (closeTimer as { unref?: () => void } | null)?.unref?.();
   };
 
