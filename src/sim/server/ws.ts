@@ -116,13 +116,22 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
   private readonly unsubscribeExchange: () => void;
   private pingTimer: TimerHandle | null = null;
   private closed = false;
+  /** Exchange events that could not be rendered (a bug; counted rather than crashing the simulator). */
+  forwardErrors = 0;
   private readonly pingIntervalMs: number;
   private readonly maxBufferedBytes: number;
 
   constructor(private readonly opts: SimWebSocketOptions) {
     this.pingIntervalMs = opts.pingIntervalMs ?? 10_000;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
-    this.unsubscribeExchange = opts.exchange.subscribe((event) => this.forward(event));
+    this.unsubscribeExchange = opts.exchange.subscribe((event) => {
+      // the exchange rethrows listener errors asynchronously, which would take the process down
+      try {
+        this.forward(event);
+      } catch {
+        this.forwardErrors++;
+      }
+    });
     opts.faults.attachWebSockets(this);
     this.schedulePing();
   }
