@@ -20,16 +20,12 @@
  * plus a fee allowance per order. Balance = cash − reserved. Fills only ever lower the other
  * side's requirement, so a fill never pushes the balance below zero beyond fee rounding.
  */
-import { FeeRounding, CENT_PRECISION, takerFee, tradeFee } from '../core/fees.ts';
-import type { FeeSchedule } from '../core/fees.ts';
+import { CENT_PRECISION, FeeRounding, tradeFee } from '../core/fees.ts';
 import { ONE_DOLLAR, dollarsToMicros } from '../core/money.ts';
 import type { Count, Micros, Price } from '../core/money.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import { OrderBook } from '../core/orderbook.ts';
-import { applyFill, emptyPosition, settlePosition } from '../core/positions.ts';
-import type { Position } from '../core/positions.ts';
-import { isValidPrice, priceRangesFor } from '../core/ticks.ts';
-import type { PriceRange } from '../core/ticks.ts';
+import { applyFill, settlePosition } from '../core/positions.ts';
+import { isValidPrice } from '../core/ticks.ts';
 import type {
   BookSide,
   CreateOrderOutcome,
@@ -39,7 +35,6 @@ import type {
   MarketStatus,
   OrderStatus,
   Result,
-  SelfTradePrevention,
   SimError,
   SimFill,
   SimMarket,
@@ -49,12 +44,12 @@ import type {
   SimPosition,
   SimSettlement,
   SimTrade,
-  TimeInForce,
 } from './exchange.types.ts';
 import { ExchangeIds } from './ids.ts';
-import { OrderLevelBook } from './matching/book.ts';
-import type { BookEntry } from './matching/book.ts';
 import { ExpiryQueue } from './matching/expiry-queue.ts';
+import { Account, Holding, MarketState, OrderRecord, UPDATE_REASON, positionSnapshot } from './matching/records.ts';
+
+export { UPDATE_REASON };
 
 export interface ExchangeOptions {
   clock: Clock;
@@ -78,218 +73,16 @@ export interface ExchangeOptions {
   historyLimit?: number;
 }
 
-/** Why an order last changed (`SimOrder.lastUpdateReason`). */
-export const UPDATE_REASON = {
-  created: 'Created',
-  filled: 'Filled',
-  canceled: 'Canceled',
-  decreased: 'Decreased',
-  expired: 'Expired',
-  postOnlyCross: 'PostOnlyCrossCancel',
-  immediateOrCancel: 'ImmediateOrCancel',
-  fillOrKill: 'FillOrKillCancel',
-  selfTrade: 'SelfTradePrevention',
-  marketClosed: 'MarketClosed',
-} as const;
-
 /** Largest order accepted: 100M contracts, so price × count stays far inside safe integers. */
 export const MAX_ORDER_COUNT: Count = 100_000_000 * 100;
 
 const BOOK_SIDES: ReadonlySet<string> = new Set(['bid', 'ask']);
 const TIME_IN_FORCE: ReadonlySet<string> = new Set(['good_till_canceled', 'immediate_or_cancel', 'fill_or_kill']);
 const STP_MODES: ReadonlySet<string> = new Set(['taker_at_cross', 'maker']);
-const HALF_DOLLAR: Price = ONE_DOLLAR / 2;
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 function fail(status: SimError['status'], code: string, message: string): { ok: false; error: SimError } {
   return { ok: false, error: { status, code, message } };
-}
-
-/** One user's stake in one market: the netted position and the aggregates that set collateral. */
-class Holding {
-  position: Position;
-  lastUpdatedMs: number;
-  /** Σ price × remaining over this user's live bids (taker in progress included). */
-  bidNotional: Micros = 0;
-  bidCount: Count = 0;
-  /** Σ ($1 − price) × remaining over live asks: the NO cost. */
-  askNotional: Micros = 0;
-  askCount: Count = 0;
-  /** Fee allowances of live bids / asks (see OrderRecord.feeBudget). */
-  bidFeeReserve: Micros = 0;
-  askFeeReserve: Micros = 0;
-  /** What this holding currently contributes to the account's reserved cash. */
-  reserved: Micros = 0;
-  /** Has had a fill or settlement (so it is reported by listPositions). */
-  active = false;
-
-  constructor(
-    readonly account: Account,
-    readonly market: MarketState,
-    nowMs: number,
-  ) {
-    this.position = emptyPosition(market.market.ticker);
-    this.lastUpdatedMs = nowMs;
-  }
-
-  /** Cash the live orders could still consume (see the module header). */
-  requirement(): Micros {
-    const pos = this.position.position;
-    const shortNo = pos < 0 ? -pos : 0;
-    const longYes = pos > 0 ? pos : 0;
-    // A side's fees are only paid if that side fills, so its closing proceeds may cover them; the
-    // two sides are separate scenarios (either may fill without the other) and are not netted.
-    const bids = this.bidNotional - ONE_DOLLAR * Math.min(shortNo, this.bidCount) + this.bidFeeReserve;
-    const asks = this.askNotional - ONE_DOLLAR * Math.min(longYes, this.askCount) + this.askFeeReserve;
-    return (bids > 0 ? bids : 0) + (asks > 0 ? asks : 0);
-  }
-
-  /** Re-derives the reservation after any change and moves the difference on the account. */
-  refreshReserve(): void {
-    const next = this.requirement();
-    this.account.reserved += next - this.reserved;
-    this.reserved = next;
-  }
-
-  addFeeReserve(side: BookSide, delta: Micros): void {
-    if (side === 'bid') this.bidFeeReserve += delta;
-    else this.askFeeReserve += delta;
-  }
-
-  /** Adds (sign +1) or removes (−1) `count` of an order's remaining size from the aggregates. */
-  adjustOrder(order: OrderRecord, count: Count, sign: 1 | -1): void {
-    if (order.side === 'bid') {
-      this.bidNotional += sign * order.price * count;
-      this.bidCount += sign * count;
-    } else {
-      this.askNotional += sign * (ONE_DOLLAR - order.price) * count;
-      this.askCount += sign * count;
-    }
-  }
-}
-
-class Account {
-  cash: Micros;
-  reserved: Micros = 0;
-  readonly holdings = new Map<string, Holding>();
-  /** Every order; a Map iterates in insertion order, so this is also the oldest-first list. */
-  readonly ordersById = new Map<string, OrderRecord>();
-  readonly ordersByTicker = new Map<string, OrderRecord[]>();
-  readonly resting = new Set<OrderRecord>();
-  readonly clientOrderIds = new Set<string>();
-  /** Every fill, oldest first. */
-  readonly fills: SimFill[] = [];
-  readonly fillsByTicker = new Map<string, SimFill[]>();
-  /** False once a fill arrived with an earlier timestamp than the previous one (wall clock stepped back). */
-  fillsInTimeOrder = true;
-  readonly settlements: SimSettlement[] = [];
-  /** Orders in ordersById that are no longer resting. */
-  finishedCount = 0;
-
-  constructor(
-    readonly userId: string,
-    cash: Micros,
-  ) {
-    this.cash = cash;
-  }
-}
-
-/** An order as the exchange keeps it: the SimOrder fields plus links for the hot path. */
-class OrderRecord implements BookEntry {
-  status: OrderStatus = 'resting';
-  fillCount: Count = 0;
-  takerFillCost: Micros = 0;
-  makerFillCost: Micros = 0;
-  takerFees: Micros = 0;
-  makerFees: Micros = 0;
-  lastUpdateTimeMs: number;
-  lastUpdateReason: string | null = UPDATE_REASON.created;
-  /** Fee allowance for the whole order; what is still reserved = budget − fees already charged. */
-  readonly feeBudget: Micros;
-  /** This order's current share of the holding's fee reserve. */
-  feeReserve: Micros = 0;
-  /** Created at the first fill: most orders never fill, and a long run keeps every order. */
-  rounding: FeeRounding | null = null;
-  /** This order's fills, oldest first (null until the first). */
-  fills: SimFill[] | null = null;
-
-  constructor(
-    readonly orderId: string,
-    readonly userId: string,
-    readonly clientOrderId: string,
-    readonly ticker: string,
-    readonly side: BookSide,
-    readonly price: Price,
-    readonly initialCount: Count,
-    public remainingCount: Count,
-    readonly timeInForce: TimeInForce,
-    readonly postOnly: boolean,
-    readonly selfTradePrevention: SelfTradePrevention,
-    readonly expirationTime: number | null,
-    readonly createdTimeMs: number,
-    readonly holding: Holding,
-    precision: Micros,
-  ) {
-    this.lastUpdateTimeMs = createdTimeMs;
-    // Fees peak at $0.50; a bid only trades at or below its price, an ask at or above.
-    const worst = side === 'bid' ? Math.min(price, HALF_DOLLAR) : Math.max(price, HALF_DOLLAR);
-    this.feeBudget = takerFee(worst, remainingCount, holding.market.feeSchedule) + precision;
-  }
-
-  snapshot(): SimOrder {
-    return {
-      orderId: this.orderId,
-      userId: this.userId,
-      clientOrderId: this.clientOrderId,
-      ticker: this.ticker,
-      side: this.side,
-      price: this.price,
-      status: this.status,
-      initialCount: this.initialCount,
-      fillCount: this.fillCount,
-      remainingCount: this.remainingCount,
-      takerFillCost: this.takerFillCost,
-      makerFillCost: this.makerFillCost,
-      takerFees: this.takerFees,
-      makerFees: this.makerFees,
-      timeInForce: this.timeInForce,
-      postOnly: this.postOnly,
-      selfTradePrevention: this.selfTradePrevention,
-      expirationTime: this.expirationTime,
-      createdTimeMs: this.createdTimeMs,
-      lastUpdateTimeMs: this.lastUpdateTimeMs,
-      lastUpdateReason: this.lastUpdateReason,
-    };
-  }
-}
-
-class MarketState {
-  readonly ranges: PriceRange[];
-  readonly feeSchedule: FeeSchedule;
-  readonly book = new OrderLevelBook<OrderRecord>();
-  readonly l2: OrderBook;
-  /** Oldest first. */
-  readonly trades: SimTrade[] = [];
-  readonly holdings = new Map<string, Holding>();
-
-  constructor(readonly market: SimMarket) {
-    this.ranges = priceRangesFor(market.priceLevelStructure);
-    this.feeSchedule = { feeType: market.feeType };
-    this.l2 = new OrderBook(market.ticker);
-  }
-}
-
-function positionSnapshot(h: Holding): SimPosition {
-  const p = h.position;
-  return {
-    ticker: p.ticker,
-    position: p.position,
-    exposure: p.costBasis,
-    realizedPnl: p.realizedPnl,
-    feesPaid: p.feesPaid,
-    totalTraded: p.totalTraded,
-    lastUpdatedMs: h.lastUpdatedMs,
-  };
 }
 
 /** Index of the first element with tsMs ≥ t in an array sorted by tsMs. */
