@@ -18,7 +18,6 @@
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
-import type { Micros } from '../core/money.ts';
 import { formatDollars } from '../core/money.ts';
 import { Coalescer } from './coalescer.ts';
 import {
@@ -32,6 +31,7 @@ import {
   presentTradingState,
   transitionActivity,
   type ActivityData,
+  type PnlPoint,
 } from './present.ts';
 import { redactSecrets } from './redact.ts';
 import type { StatusReport, SystemEvent, SystemView, TradingState, TransitionRecord } from './system-view.ts';
@@ -54,6 +54,8 @@ export interface ConsoleFeedOptions {
   pnlPoints?: number;
 }
 
+export type { PnlPoint };
+
 export interface ConsoleFeedStats {
   clients: number;
   connectionsTotal: number;
@@ -62,14 +64,6 @@ export interface ConsoleFeedStats {
   droppedDeadClients: number;
   coalescedUpdates: number;
   listenerErrors: number;
-}
-
-export interface PnlPoint {
-  atMs: number;
-  realized: string;
-  unrealized: string;
-  total: string;
-  raw: { realized: Micros; unrealized: Micros; total: Micros };
 }
 
 /** What browsers may send: pings (answered), pongs and subscription requests (accepted, unused). */

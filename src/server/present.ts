@@ -155,6 +155,15 @@ export function presentStatus(s: StatusReport, extra: Record<string, unknown> = 
   };
 }
 
+/** One point of the P&L chart (the feed keeps a bounded series). */
+export interface PnlPoint {
+  atMs: number;
+  realized: string;
+  unrealized: string;
+  total: string;
+  raw: { realized: number; unrealized: number; total: number };
+}
+
 export interface ActivityData {
   timestamp: string;
   atMs: number;
