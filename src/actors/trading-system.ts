@@ -1,0 +1,854 @@
+/**
+ * The assembled actor system: the coordinator statechart (root, supervising), the market registry
+ * (one root actor per ticker), the trader actor and its order actors, wired to the Kalshi
+ * adapters (REST, WebSocket) and the store. It implements `SystemView` for the HTTP surface.
+ * Used by `kalshiflow start`, by scripted sessions and by integration tests, always the same way.
+ */
+import { createActor } from 'xstate';
+import type { Actor, InspectionEvent } from 'xstate';
+import { fromPromise } from 'xstate';
+import type { Pool } from 'pg';
+import type { Clock } from '../core/clock.ts';
+import type { Micros } from '../core/money.ts';
+import { selectTopMarkets } from '../core/market-selection.ts';
+import { markToMarket, unrealizedPnl } from '../core/positions.ts';
+import type { RiskLimits } from '../core/risk.ts';
+import type { Strategy } from '../core/strategy/index.ts';
+import { parsePriceRanges, priceRangesFor } from '../core/ticks.ts';
+import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
+import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
+import type { KalshiMarket } from '../adapters/kalshi/rest.schemas.ts';
+import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
+import type { StoreEnvironment } from '../adapters/store/statuses.ts';
+import { coordinatorMachine, coordinatorStatusLabel, describeState, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
+import type { CoordinatorInput, SyncSummary } from '../machines/coordinator.types.ts';
+import { StatusHistory, observeTransitions } from '../machines/status-history.ts';
+import type { TransitionRecord } from '../machines/status-history.ts';
+import { orderMachine } from '../machines/order.machine.ts';
+import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
+import type { TraderNotification } from '../machines/trader.types.ts';
+import type {
+  FillView,
+  HealthReport,
+  MarketStatus,
+  OrderStatusView,
+  PositionStatus,
+  Severity,
+  StatusReport,
+  SystemEvent,
+  SystemView,
+  TradingState,
+} from '../server/system-view.ts';
+import { MarketRegistry } from './market-registry.ts';
+import { syncWithVenue } from './sync.ts';
+import {
+  cancelOrderActor,
+  fillRecordFromWs,
+  journalFill,
+  orderStatusFromWs,
+  queryOrderActor,
+  submitOrderActor,
+} from './venue.ts';
+import type { VenueContext } from './venue.ts';
+
+export type MarketSelection = { mode: 'config'; tickers: string[] } | { mode: 'discovery'; limit: number };
+
+export interface TradingSystemOptions {
+  environment: 'sim' | 'paper' | 'production';
+  clock: Clock;
+  rest: KalshiRestClient;
+  ws: KalshiWsClient;
+  pool: Pool;
+  selection: MarketSelection;
+  strategy: Strategy;
+  /** False for production (read-only market data): no trader, no order endpoints. */
+  tradingEnabled: boolean;
+  traderId?: string;
+  /** Distinguishes client_order_ids across runs (default: derived from the clock). */
+  runNonce?: string;
+  riskLimits?: Partial<RiskLimits>;
+  coordinator?: Partial<Omit<CoordinatorInput, 'tradingEnabled'>>;
+  /** Throttle of the trader's strategy runs per market (default 250 ms). */
+  throttleMs?: number;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+const MAX_RECENT_FILLS = 100;
+const MAX_ERRORS = 20;
+const LIVE_STATES = new Set(['live', 'stale']);
+
+/** Wait for the WebSocket to be connected; a connect failure rejects (the coordinator decides what next). */
+function waitForConnection(ws: KalshiWsClient): Promise<void> {
+  if (ws.isConnected()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const off = ws.onEvent((event) => {
+      if (event.type === 'connected') {
+        off();
+        resolve();
+      } else if (event.type === 'connect_failed') {
+        off();
+        reject(new Error(`orderbook stream: ${event.error}${event.status ? ` (HTTP ${event.status})` : ''}`));
+      }
+    });
+  });
+}
+
+export class TradingSystem implements SystemView {
+  readonly clock: Clock;
+  readonly registry: MarketRegistry;
+  readonly coordinator: Actor<typeof coordinatorMachine>;
+  readonly trader: Actor<typeof traderMachine> | null;
+  readonly history = new StatusHistory(50);
+
+  private readonly options: TradingSystemOptions;
+  private readonly env: StoreEnvironment;
+  private readonly venue: VenueContext;
+  private readonly listeners = new Set<(event: SystemEvent) => void>();
+  private readonly marketMeta = new Map<string, { ranges: PriceRange[]; title: string | null }>();
+  private readonly recentFills: FillView[] = [];
+  private readonly errors: Array<{ atMs: number; message: string }> = [];
+  private readonly lastUpdateMs = new Map<string, number>();
+  private readonly deltaCounts = new Map<string, number>();
+  private readonly dirtyBooks = new Set<string>();
+  private readonly counters: Record<string, number> = {
+    ws_reconnects: 0,
+    ws_gaps: 0,
+    ws_malformed_frames: 0,
+    fills_received: 0,
+    fills_journaled: 0,
+    orders_placed: 0,
+    orders_denied: 0,
+    orders_closed: 0,
+    syncs_ok: 0,
+    syncs_failed: 0,
+  };
+  private markets: string[] = [];
+  private subscribed = false;
+  private flushScheduled = false;
+  private tradingVersion = 0;
+  private lastSync: SyncSummary | null = null;
+  private lastDegraded = false;
+  private lastPaused: string | null = null;
+  private readonly cleanups: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(options: TradingSystemOptions) {
+    this.options = options;
+    this.clock = options.clock;
+    this.env = options.environment;
+    const traderId = options.traderId ?? 'trader';
+    this.venue = {
+      rest: options.rest,
+      pool: options.pool,
+      env: this.env,
+      clock: options.clock,
+      traderId,
+    };
+
+    this.registry = new MarketRegistry({
+      clock: options.clock,
+      requestSnapshot: (ticker) => this.requestSnapshot(ticker),
+    });
+
+    this.trader = options.tradingEnabled ? this.createTrader(traderId) : null;
+
+    const machine = coordinatorMachine.provide({
+      actors: {
+        initializeSystem: fromPromise(async () => this.initializeSystem()),
+        connectOrderbook: fromPromise(async ({ input }) => this.connectOrderbook(input.markets)),
+        connectTradingClient: fromPromise(async () => this.connectTradingClient()),
+        syncKalshiData: fromPromise(async ({ input }) => this.sync(input.kind)),
+        watchOrderbookHealth: orderbookActivityWatcher({
+          clock: options.clock,
+          lastActivityAtMs: () => this.lastActivityAtMs(),
+        }),
+        shutdownSystem: fromPromise(async ({ input }) => this.shutdownSystem(input.cancelOrders)),
+      },
+    });
+    this.coordinator = createActor(machine, {
+      input: {
+        tradingEnabled: options.tradingEnabled,
+        startedAtMs: options.clock.now(),
+        ...options.coordinator,
+      },
+      clock: options.clock,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  start(): void {
+    const history = this.history;
+    const emitTransition = (record: TransitionRecord) => {
+      const severity: Severity = record.to.startsWith('error') ? 'error' : record.to.includes('degraded') ? 'warning' : 'info';
+      this.emit({
+        type: 'system_activity',
+        data: {
+          activity_type: 'state_transition',
+          message: `${record.from} → ${record.to}: ${record.reason}`,
+          severity,
+          metadata: { from_state: record.from, to_state: record.to, duration_ms: record.durationMs, ...record.metadata },
+        },
+      });
+      if (record.to.startsWith('error')) this.recordError(record.reason);
+    };
+    const originalRecord = history.record.bind(history);
+    history.record = (record: TransitionRecord) => {
+      originalRecord(record);
+      emitTransition(record);
+    };
+    // ready ⇄ acting happens on every decision cycle: counted in `visited`, kept out of the
+    // 50-line history so the operators' log shows what matters.
+    this.cleanups.push(
+      observeTransitions(this.coordinator, history, this.clock, {
+        label: (snap) => coordinatorStatusLabel(snap).replace(/^acting/, 'ready'),
+      }),
+    );
+    const sub = this.coordinator.subscribe({ next: () => this.onCoordinatorChange(), error: (e) => this.recordError(String(e)) });
+    this.cleanups.push(() => sub.unsubscribe());
+    this.cleanups.push(this.options.ws.onEvent((event) => this.onWsEvent(event)));
+    this.cleanups.push(this.registry.onBookUpdate((update) => this.onBookUpdate(update.ticker)));
+    this.cleanups.push(
+      this.registry.onMarketState((ticker, state, previous, reason) => {
+        if (state === 'resyncing' || state === 'closed' || previous === 'resyncing') {
+          this.activity('market', `${ticker}: ${previous} → ${state} (${reason})`, state === 'resyncing' ? 'warning' : 'info');
+        }
+        this.scheduleFlush(ticker);
+      }),
+    );
+    this.coordinator.start();
+    this.trader?.start();
+    this.trader?.send({ type: 'START' });
+    this.coordinator.send({ type: 'START' });
+  }
+
+  /** Shuts down through the coordinator (cancel orders if configured, close the stream). */
+  async stop(reason = 'shutdown requested'): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.coordinator.send({ type: 'SHUTDOWN', reason });
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        const snap = this.coordinator.getSnapshot();
+        if (snap.status !== 'active' || describeState(snap).state === 'shutdown') resolve();
+        else this.clock.setTimeout(check, 50);
+      };
+      check();
+    }).catch(() => undefined);
+    // Give the final shutdown work a moment on the real clock if it is still running.
+    for (let i = 0; i < 100 && this.coordinator.getSnapshot().status === 'active' && !this.coordinator.getSnapshot().matches('stopped'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.trader?.stop();
+    this.coordinator.stop();
+    this.registry.stopAll();
+    await this.options.ws.stop();
+  }
+
+  // ---- coordinator actors -----------------------------------------------------------------------
+
+  private async initializeSystem(): Promise<{ markets: string[] }> {
+    const { selection, rest } = this.options;
+    let markets: KalshiMarket[];
+    if (selection.mode === 'config') {
+      markets = [];
+      for (const ticker of selection.tickers) markets.push(await rest.getMarket(ticker));
+    } else {
+      const open: KalshiMarket[] = [];
+      for await (const m of rest.iterateMarkets({ status: 'open', limit: 1000 })) open.push(m);
+      const picked = new Set(
+        selectTopMarkets(open, selection.limit, { nowMs: this.clock.now(), minTimeToCloseMs: 60_000 }).map((m) => m.ticker),
+      );
+      markets = open.filter((m) => picked.has(m.ticker));
+      if (markets.length === 0) throw new Error('discovery found no open markets to trade');
+    }
+    for (const m of markets) {
+      const ranges = m.priceRanges && m.priceRanges.length > 0
+        ? m.priceRanges
+        : priceRangesFor((m.priceLevelStructure as PriceLevelStructure) ?? 'linear_cent');
+      this.marketMeta.set(m.ticker, { ranges, title: m.title });
+    }
+    this.markets = markets.map((m) => m.ticker);
+    for (const t of this.markets) this.registry.add(t);
+    this.activity('initialization', `selected ${this.markets.length} markets (${selection.mode})`, 'info', {
+      markets: this.markets.slice(0, 5),
+      market_count: this.markets.length,
+    });
+    return { markets: this.markets };
+  }
+
+  private async connectOrderbook(markets: string[]): Promise<{ marketsConnected: number }> {
+    const ws = this.options.ws;
+    ws.start();
+    await waitForConnection(ws);
+    if (!this.subscribed) {
+      await ws.subscribe(['orderbook_delta'], markets);
+      await ws.subscribe(['trade'], markets);
+      await ws.subscribe(['market_lifecycle_v2']);
+      if (this.options.tradingEnabled) {
+        await ws.subscribe(['fill']);
+        await ws.subscribe(['user_orders']);
+      }
+      this.subscribed = true;
+    }
+    return { marketsConnected: markets.length };
+  }
+
+  private async connectTradingClient(): Promise<Record<string, unknown>> {
+    const status = await this.options.rest.getExchangeStatus();
+    if (!status.tradingActive) throw new Error('exchange reports trading inactive');
+    const balance = await this.options.rest.getBalance();
+    return { balance: balance.balance, environment: this.env };
+  }
+
+  private async sync(kind: 'initial' | 'periodic'): Promise<SyncSummary> {
+    try {
+      const outcome = await syncWithVenue(
+        {
+          rest: this.options.rest,
+          pool: this.options.pool,
+          env: this.env,
+          clock: this.clock,
+          traderId: this.venue.traderId,
+          localView: () => (this.trader ? localReconcileView(this.trader.getSnapshot().context) : { orders: [], positions: [] }),
+        },
+        kind,
+      );
+      this.counters.syncs_ok++;
+      this.lastSync = outcome.summary;
+      const r = outcome.result;
+      this.trader?.send({
+        type: 'RECONCILED',
+        agreed: r.agreed,
+        asOfMs: outcome.asOfMs,
+        positions: r.positions,
+        externalOrders: r.externalOrders,
+        missingFills: r.missingFills,
+        orderUpdates: r.orderUpdates,
+        findings: r.findings,
+        cash: outcome.balance,
+      });
+      const blocking = r.findings.filter((f) => f.severity === 'blocking');
+      this.activity(
+        'sync',
+        `${kind} sync: ${outcome.summary.positions} positions, ${outcome.summary.restingOrders} resting orders, ${outcome.summary.newFills} new fills${r.agreed ? '' : `; ${blocking.length} blocking findings`}`,
+        r.agreed ? 'info' : 'warning',
+        { findings: r.findings.slice(0, 10).map((f) => f.message) },
+      );
+      this.scheduleTradingState();
+      return outcome.summary;
+    } catch (error) {
+      this.counters.syncs_failed++;
+      const message = error instanceof Error ? error.message : String(error);
+      this.recordError(`${kind} sync failed: ${message}`);
+      throw error;
+    }
+  }
+
+  private async shutdownSystem(cancelOrders: boolean): Promise<void> {
+    if (this.trader && cancelOrders) {
+      this.trader.send({ type: 'CANCEL_ALL', reason: 'shutdown' });
+      for (let i = 0; i < 100; i++) {
+        const open = Object.values(this.trader.getSnapshot().context.orders).filter((o) => o.remainingCount > 0);
+        if (open.length === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  // ---- trader -----------------------------------------------------------------------------------
+
+  private createTrader(traderId: string) {
+    const orderLogic = orderMachine.provide({
+      actors: {
+        submitOrder: submitOrderActor(this.venue),
+        queryOrder: queryOrderActor(this.venue),
+        cancelOrder: cancelOrderActor(this.venue),
+      },
+    });
+    const machine = traderMachine.provide({ actors: { order: orderLogic } });
+    return createActor(machine, {
+      clock: this.options.clock,
+      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+      input: {
+        traderId,
+        runNonce: this.options.runNonce ?? this.clock.now().toString(36),
+        strategy: this.options.strategy,
+        books: {
+          bookFor: (ticker) => (LIVE_STATES.has(this.registry.state(ticker) ?? '') ? (this.registry.book(ticker) ?? null) : null),
+          priceRangesFor: (ticker) => this.marketMeta.get(ticker)?.ranges ?? priceRangesFor('linear_cent'),
+        },
+        ...(this.options.riskLimits ? { riskLimits: this.options.riskLimits } : {}),
+        ...(this.options.throttleMs !== undefined ? { throttleMs: this.options.throttleMs } : {}),
+        notify: (n) => this.onTraderNotification(n),
+      },
+    });
+  }
+
+  private onTraderNotification(n: TraderNotification): void {
+    switch (n.type) {
+      case 'TRADER_ACTING':
+        this.coordinator.send({ type: 'TRADER_ACTING', traderId: n.traderId });
+        break;
+      case 'TRADER_IDLE':
+        this.coordinator.send({ type: 'TRADER_IDLE', traderId: n.traderId });
+        break;
+      case 'TRADER_STATE':
+        this.activity('trader', `trader ${n.state}: ${n.reason}`, n.state === 'paused' ? 'warning' : 'info');
+        break;
+      case 'ORDER_PLACED':
+        this.counters.orders_placed++;
+        this.emitOrder(n.clientOrderId);
+        break;
+      case 'ORDER_DENIED':
+        this.counters.orders_denied++;
+        this.activity('risk', `order denied (${n.rule}): ${n.reason}`, 'warning', { ticker: n.intent.ticker });
+        break;
+      case 'ORDER_CLOSED':
+        this.counters.orders_closed++;
+        this.emit({
+          type: 'order_update',
+          data: {
+            clientOrderId: n.order.clientOrderId,
+            orderId: n.order.orderId,
+            ticker: n.order.ticker,
+            side: n.order.side,
+            price: n.order.price,
+            count: n.order.count,
+            filled: n.order.filledCount,
+            state: n.order.state,
+            external: false,
+            updatedMs: this.clock.now(),
+          },
+        });
+        break;
+      case 'FILL_APPLIED': {
+        const fill: FillView = {
+          fillId: n.fill.fillId,
+          clientOrderId: n.fill.clientOrderId ?? null,
+          ticker: n.fill.ticker,
+          side: n.fill.side,
+          price: n.fill.price,
+          count: n.fill.count,
+          fee: n.fill.fee,
+          isTaker: n.fill.isTaker,
+          tsMs: n.fill.tsMs,
+        };
+        this.recentFills.unshift(fill);
+        if (this.recentFills.length > MAX_RECENT_FILLS) this.recentFills.length = MAX_RECENT_FILLS;
+        this.emit({ type: 'fill', data: fill });
+        this.emit({ type: 'position_update', data: this.positionStatus(n.position) });
+        this.scheduleTradingState();
+        break;
+      }
+      case 'DECISION_FAILED':
+        this.recordError(`strategy failed on ${n.ticker}: ${n.error}`);
+        break;
+    }
+  }
+
+  private emitOrder(clientOrderId: string): void {
+    const order = this.trader?.getSnapshot().context.orders[clientOrderId];
+    if (!order) return;
+    this.emit({ type: 'order_update', data: this.orderView(order) });
+    this.scheduleTradingState();
+  }
+
+  // ---- stream routing ---------------------------------------------------------------------------
+
+  private onWsEvent(event: WsClientEvent): void {
+    switch (event.type) {
+      case 'connected':
+        if (event.attempt > 1 || this.counters.ws_reconnects > 0) {
+          this.activity('connection', `orderbook stream reconnected (attempt ${event.attempt})`, 'success');
+        }
+        break;
+      case 'disconnected':
+        this.counters.ws_reconnects++;
+        this.registry.markDisconnected(event.reason || `closed (${event.code})`);
+        this.coordinator.send({ type: 'ORDERBOOK_DOWN', reason: `stream closed: ${event.reason || event.code}` });
+        this.activity('connection', `orderbook stream disconnected (${event.code} ${event.reason})`, 'warning');
+        break;
+      case 'connect_failed':
+        this.activity('connection', `orderbook connect failed: ${event.error}; retry in ${event.nextAttemptMs} ms`, 'warning');
+        break;
+      case 'subscribed':
+        if (event.channel === 'orderbook_delta') {
+          for (const t of event.tickers) this.registry.markSubscribed(t, event.sid);
+          if (event.previousSid !== undefined) {
+            // Resubscribed after a reconnect: fills may have been missed while down.
+            this.coordinator.send({ type: 'ORDERBOOK_UP', reason: 'resubscribed after reconnect' });
+            this.coordinator.send({ type: 'SYNC_NOW' });
+          }
+        }
+        break;
+      case 'snapshot':
+        this.registry.applySnapshot(event.ticker, event.sid, event.seq, event.yes, event.no);
+        break;
+      case 'delta': {
+        const outcome = this.registry.applyDelta(event.ticker, event.sid, event.seq, event.side, event.price, event.delta);
+        if (outcome === 'applied') this.deltaCounts.set(event.ticker, (this.deltaCounts.get(event.ticker) ?? 0) + 1);
+        break;
+      }
+      case 'gap':
+        this.counters.ws_gaps++;
+        for (const t of event.tickers) this.registry.markGap(t, `${event.reason}: expected seq ${event.expected}, got ${event.received}`);
+        this.activity('orderbook', `sequence gap on sid ${event.sid} (${event.reason}); re-snapshotting ${event.tickers.length} markets`, 'warning');
+        break;
+      case 'heartbeat':
+        this.registry.markActivity();
+        break;
+      case 'malformed':
+        this.counters.ws_malformed_frames++;
+        this.activity('orderbook', `malformed frame ignored: ${event.reason}`, 'warning');
+        break;
+      case 'fill': {
+        this.counters.fills_received++;
+        const fill = fillRecordFromWs(event.msg, this.clock);
+        this.trader?.send({ type: 'FILL_RECEIVED', fill });
+        journalFill(this.venue, fill, 'ws')
+          .then((isNew) => {
+            if (isNew) this.counters.fills_journaled++;
+          })
+          .catch((error: unknown) => this.recordError(`could not journal fill ${fill.fillId}: ${String(error)}`));
+        break;
+      }
+      case 'user_order':
+        this.trader?.send(orderStatusFromWs(event.msg));
+        break;
+      case 'market_lifecycle':
+        if (event.msg.eventType === 'settled' || event.msg.eventType === 'determined') {
+          if (this.registry.state(event.msg.ticker) !== undefined) {
+            this.registry.markSettled(event.msg.ticker);
+            this.activity('market', `${event.msg.ticker} ${event.msg.eventType}${event.msg.result ? ` (${event.msg.result})` : ''}`, 'info');
+            this.coordinator.send({ type: 'SYNC_NOW' });
+          }
+        }
+        break;
+      case 'server_error':
+        this.activity('orderbook', `stream error ${event.code}: ${event.message}`, 'warning');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private requestSnapshot(ticker: string): void {
+    // The WS client re-snapshots gaps itself; a stale or never-snapshotted market asks here.
+    const sid = this.registry.actorSnapshot(ticker)?.context.sid ?? null;
+    if (sid !== null) this.options.ws.requestSnapshot(sid, [ticker]);
+  }
+
+  private lastActivityAtMs(): number | null {
+    const a = this.registry.lastActivityAtMs();
+    const b = this.options.ws.stats.lastMessageAtMs;
+    if (a === null) return b;
+    if (b === null) return a;
+    return Math.max(a, b);
+  }
+
+  private onBookUpdate(ticker: string): void {
+    this.lastUpdateMs.set(ticker, this.clock.now());
+    this.scheduleFlush(ticker);
+  }
+
+  /** Coalesces book updates: the trader and the feed hear about each market once per macrotask. */
+  private scheduleFlush(ticker: string): void {
+    this.dirtyBooks.add(ticker);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      const tickers = [...this.dirtyBooks];
+      this.dirtyBooks.clear();
+      for (const t of tickers) {
+        this.trader?.send({ type: 'BOOK_UPDATED', ticker: t });
+        if (this.listeners.size > 0) this.emit({ type: 'market_update', data: this.marketStatus(t) });
+      }
+    });
+  }
+
+  private tradingStateScheduled = false;
+
+  private scheduleTradingState(): void {
+    if (this.tradingStateScheduled) return;
+    this.tradingStateScheduled = true;
+    queueMicrotask(() => {
+      this.tradingStateScheduled = false;
+      this.tradingVersion++;
+      this.emit({ type: 'trading_state', data: this.tradingState() });
+    });
+  }
+
+  private onCoordinatorChange(): void {
+    const snap = this.coordinator.getSnapshot();
+    const { state, degraded } = describeState(snap);
+    this.trackVisit(degraded ? 'degraded' : state);
+    if (degraded !== this.lastDegraded) {
+      this.lastDegraded = degraded;
+      this.activity('connection', degraded ? 'DEGRADED MODE: trading without an order book' : 'order book restored', degraded ? 'warning' : 'success', { degraded });
+    }
+    if (!this.trader) return;
+    // Entries need a book and a healthy system: pause the trader otherwise, resume when back.
+    const pauseReason = state === 'error' ? `system in error: ${snap.context.lastError ?? 'unknown'}` : degraded ? 'order book degraded' : null;
+    const operational = state === 'ready' || state === 'acting';
+    if (pauseReason && this.lastPaused === null) {
+      this.lastPaused = pauseReason;
+      this.trader.send({ type: 'PAUSE', reason: pauseReason });
+    } else if (!pauseReason && this.lastPaused !== null && operational) {
+      this.lastPaused = null;
+      this.trader.send({ type: 'RESUME' });
+    }
+  }
+
+  private visitLabel: string | null = null;
+  private visitSinceMs = 0;
+  /** Every state label entered (coordinator states plus `degraded`), with entries and time spent. */
+  readonly visited = new Map<string, { entries: number; totalMs: number }>();
+
+  private trackVisit(label: string): void {
+    const now = this.clock.now();
+    if (label === this.visitLabel) return;
+    if (this.visitLabel !== null) {
+      const v = this.visited.get(this.visitLabel);
+      if (v) v.totalMs += now - this.visitSinceMs;
+    }
+    const entry = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
+    entry.entries++;
+    this.visited.set(label, entry);
+    this.visitLabel = label;
+    this.visitSinceMs = now;
+  }
+
+  // ---- SystemView -------------------------------------------------------------------------------
+
+  health(): HealthReport {
+    const { state, degraded } = describeState(this.coordinator.getSnapshot());
+    const healthy = state === 'ready' || state === 'acting';
+    return {
+      healthy,
+      status: !healthy ? 'unhealthy' : degraded ? 'degraded' : 'healthy',
+      state,
+      degraded,
+      uptime: Math.max(0, Math.round((this.clock.now() - this.coordinator.getSnapshot().context.startedAtMs) / 1000)),
+    };
+  }
+
+  status(): StatusReport {
+    const snap = this.coordinator.getSnapshot();
+    const ctx = snap.context;
+    const { state, degraded } = describeState(snap);
+    const trader = this.trader?.getSnapshot();
+    const registryStats = this.registry.stats();
+    const wsStats = this.options.ws.stats;
+    const now = this.clock.now();
+    return {
+      state,
+      degraded,
+      environment: this.options.environment,
+      strategy: this.options.strategy.name,
+      startedAtMs: ctx.startedAtMs,
+      uptime: Math.max(0, Math.round((now - ctx.startedAtMs) / 1000)),
+      stateHistory: this.history.recent(),
+      statusLog: this.history.statusLog(),
+      components: [
+        {
+          name: 'orderbook',
+          healthy: this.options.ws.isConnected() && !degraded,
+          detail: `${this.registry.stateCounts().live ?? 0}/${this.markets.length} markets live, ${wsStats.reconnects} reconnects`,
+          lastActivityMs: this.lastActivityAtMs(),
+        },
+        {
+          name: 'trading_client',
+          healthy: this.options.tradingEnabled ? ctx.lastSyncError === null : true,
+          detail: this.options.tradingEnabled ? (ctx.lastSyncError ?? `last sync ${ctx.lastSyncAtMs ? new Date(ctx.lastSyncAtMs).toISOString() : 'never'}`) : 'read-only',
+          lastActivityMs: ctx.lastSyncAtMs,
+        },
+        {
+          name: 'trader',
+          healthy: trader ? trader.value !== 'paused' : true,
+          detail: trader ? `${String(trader.value)}${trader.context.reason ? `: ${trader.context.reason}` : ''}` : 'disabled',
+          lastActivityMs: null,
+        },
+      ],
+      markets: this.markets.map((t) => this.marketStatus(t)),
+      trading: this.tradingState(),
+      recentFills: this.recentFills.slice(0, 50),
+      sync: { lastSyncMs: ctx.lastSyncAtMs, syncCount: ctx.syncCount, lastSummary: this.lastSync },
+      errors: this.errors.slice(),
+      trader: {
+        state: trader ? String(trader.value) : 'disabled',
+        reason: trader?.context.reason ?? null,
+        decisions: trader?.context.counters.decisionCycles ?? 0,
+        ordersPlaced: trader?.context.counters.ordersPlaced ?? 0,
+        denied: trader?.context.counters.ordersDenied ?? 0,
+      },
+      counters: {
+        ...this.counters,
+        deltas_applied: registryStats.deltasApplied,
+        snapshots_applied: registryStats.snapshots,
+        book_gaps: registryStats.gaps,
+        ws_frames_received: wsStats.framesReceived,
+        ws_reconnects_total: wsStats.reconnects,
+        coordinator_errors: ctx.errorCount,
+        syncs_total: ctx.syncCount,
+        fills_applied: trader?.context.counters.fillsApplied ?? 0,
+        duplicate_fills: trader?.context.counters.duplicateFills ?? 0,
+        open_orders: trader ? Object.keys(trader.context.orders).length : 0,
+      },
+    };
+  }
+
+  machineStates(): Record<string, unknown> {
+    return {
+      coordinator: this.coordinator.getSnapshot().value,
+      trader: this.trader?.getSnapshot().value ?? null,
+      markets: this.registry.stateCounts(),
+    };
+  }
+
+  subscribe(listener: (event: SystemEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when the coordinator reaches `state` (e.g. 'ready'), rejects after `timeoutMs` of wall time. */
+  waitForState(state: string, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new Error(`timed out waiting for ${state}; current ${describeState(this.coordinator.getSnapshot()).state}`));
+      }, timeoutMs);
+      const check = (): boolean => {
+        if (describeState(this.coordinator.getSnapshot()).state === state) {
+          clearTimeout(timer);
+          resolve();
+          return true;
+        }
+        return false;
+      };
+      const sub = this.coordinator.subscribe(() => {
+        if (check()) sub.unsubscribe();
+      });
+      if (check()) sub.unsubscribe();
+    });
+  }
+
+  // ---- views ------------------------------------------------------------------------------------
+
+  private marketStatus(ticker: string): MarketStatus {
+    const book = this.registry.book(ticker);
+    return {
+      ticker,
+      subscription: this.registry.state(ticker) ?? 'unknown',
+      bestYesBid: book?.bestYesBid() ?? null,
+      bestYesAsk: book?.bestYesAsk() ?? null,
+      spread: book?.spread() ?? null,
+      yesDepth: book?.totalSize('yes') ?? 0,
+      noDepth: book?.totalSize('no') ?? 0,
+      lastUpdateMs: this.lastUpdateMs.get(ticker) ?? null,
+      deltas: this.deltaCounts.get(ticker) ?? 0,
+    };
+  }
+
+  private marks(ticker: string) {
+    const book = this.registry.book(ticker);
+    return { bestYesBid: book?.bestYesBid() ?? null, bestNoBid: book?.bestNoBid() ?? null };
+  }
+
+  private positionStatus(p: { ticker: string; position: number; costBasis: Micros; realizedPnl: Micros; feesPaid: Micros; totalTraded: Micros }): PositionStatus {
+    const m = this.marks(p.ticker);
+    return {
+      ticker: p.ticker,
+      position: p.position,
+      costBasis: p.costBasis,
+      realizedPnl: p.realizedPnl,
+      unrealizedPnl: unrealizedPnl(p, m.bestYesBid, m.bestNoBid),
+      feesPaid: p.feesPaid,
+    };
+  }
+
+  private orderView(o: { clientOrderId: string; orderId: string | null; ticker: string; side: 'bid' | 'ask'; price: number; count: number; filledCount: number; state: string; createdAtMs: number }): OrderStatusView {
+    return {
+      clientOrderId: o.clientOrderId,
+      orderId: o.orderId,
+      ticker: o.ticker,
+      side: o.side,
+      price: o.price,
+      count: o.count,
+      filled: o.filledCount,
+      state: o.state,
+      external: false,
+      updatedMs: this.clock.now(),
+    };
+  }
+
+  private tradingState(): TradingState {
+    const ctx = this.trader?.getSnapshot().context;
+    const positions = ctx ? Object.values(ctx.positions).filter((p) => p.position !== 0 || p.realizedPnl !== 0) : [];
+    const views = positions.map((p) => this.positionStatus(p));
+    const cash = ctx?.cash ?? this.lastSync?.balance ?? 0;
+    let value = cash;
+    for (const p of positions) {
+      const m = this.marks(p.ticker);
+      value += markToMarket(p, m.bestYesBid, m.bestNoBid);
+    }
+    const openOrders: OrderStatusView[] = ctx ? Object.values(ctx.orders).map((o) => this.orderView(o)) : [];
+    if (ctx) {
+      for (const ext of Object.values(ctx.externalOrders)) {
+        openOrders.push({
+          clientOrderId: ext.clientOrderId ?? ext.orderId,
+          orderId: ext.orderId,
+          ticker: ext.ticker,
+          side: ext.side,
+          price: ext.price,
+          count: ext.fillCount + ext.remainingCount,
+          filled: ext.fillCount,
+          state: `external (${ext.status})`,
+          external: true,
+          updatedMs: this.clock.now(),
+        });
+      }
+    }
+    return {
+      version: this.tradingVersion,
+      balance: cash,
+      portfolioValue: value,
+      realizedPnl: views.reduce((s, p) => s + p.realizedPnl, 0),
+      unrealizedPnl: views.reduce((s, p) => s + p.unrealizedPnl, 0),
+      feesPaid: views.reduce((s, p) => s + p.feesPaid, 0),
+      positions: views,
+      openOrders,
+      lastSyncMs: this.coordinator.getSnapshot().context.lastSyncAtMs,
+    };
+  }
+
+  // ---- events -----------------------------------------------------------------------------------
+
+  private emit(event: SystemEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken listener (e.g. a closed socket) must never reach the trader.
+      }
+    }
+  }
+
+  private activity(type: string, message: string, severity: Severity, metadata?: Record<string, unknown>): void {
+    this.emit({ type: 'system_activity', data: { activity_type: type, message, severity, ...(metadata ? { metadata } : {}) } });
+  }
+
+  private recordError(message: string): void {
+    this.errors.unshift({ atMs: this.clock.now(), message });
+    if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
+  }
+}
+
+export function startTradingSystem(options: TradingSystemOptions): TradingSystem {
+  const system = new TradingSystem(options);
+  system.start();
+  return system;
+}

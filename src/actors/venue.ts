@@ -1,0 +1,267 @@
+/**
+ * Actor logic that talks to the venue for the order and trader machines: submit (journal first,
+ * then the V2 create), query by client_order_id, cancel — plus the mappings from Kalshi's REST
+ * and WS shapes to the core's reconcile records. Part of the wiring between machines and
+ * adapters; the machines only see the named actors.
+ */
+import { fromPromise } from 'xstate';
+import type { Pool } from 'pg';
+import type { Clock } from '../core/clock.ts';
+import type { FillRecord, VenueOrderRecord } from '../core/reconcile.ts';
+import type { OrderSide } from '../core/order-state.ts';
+import type { Position } from '../core/positions.ts';
+import { KalshiApiError, KalshiOrderOutcomeUnknownError } from '../adapters/kalshi/errors.ts';
+import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
+import type { KalshiFill, KalshiOrder, KalshiPosition } from '../adapters/kalshi/rest.schemas.ts';
+import type { FillMsg, UserOrderMsg } from '../adapters/kalshi/ws.schemas.ts';
+import {
+  journalOrderIntent,
+  markOrderSent,
+  recordFill,
+  recordOrderEvent,
+  recordVenueAnswer,
+  DuplicateOrderError,
+} from '../adapters/store/journal.ts';
+import type { StoreEnvironment } from '../adapters/store/statuses.ts';
+import type {
+  CancelOrderInput,
+  CancelOrderResult,
+  QueryOrderInput,
+  QueryOrderResult,
+  SubmitOrderInput,
+  SubmitOrderResult,
+  VenueOrderReport,
+} from '../machines/order.types.ts';
+
+export interface VenueContext {
+  rest: KalshiRestClient;
+  pool: Pool;
+  env: StoreEnvironment;
+  clock: Clock;
+  traderId: string;
+  /** Reported for every venue interaction worth a console line. */
+  onActivity?: (message: string, severity: 'info' | 'warning' | 'error', metadata?: Record<string, unknown>) => void;
+}
+
+export function venueOrderReport(order: KalshiOrder): VenueOrderReport {
+  return {
+    orderId: order.orderId,
+    status: order.status,
+    fillCount: order.fillCount,
+    remainingCount: order.remainingCount,
+    ...(order.lastUpdateReason ? { reason: order.lastUpdateReason } : {}),
+  };
+}
+
+export function venueOrderRecord(order: KalshiOrder): VenueOrderRecord {
+  return {
+    orderId: order.orderId,
+    clientOrderId: order.clientOrderId || null,
+    ticker: order.ticker,
+    side: order.side,
+    price: order.yesPrice,
+    status: order.status,
+    fillCount: order.fillCount,
+    remainingCount: order.remainingCount,
+  };
+}
+
+export function fillRecordFromRest(fill: KalshiFill, clock: Clock): FillRecord {
+  return {
+    fillId: fill.fillId,
+    orderId: fill.orderId,
+    ticker: fill.ticker,
+    side: fill.side,
+    price: fill.yesPrice,
+    count: fill.count,
+    fee: fill.feeCost,
+    isTaker: fill.isTaker,
+    tsMs: fill.createdTimeMs ?? clock.now(),
+  };
+}
+
+/** The YES-book side of a WS fill: new direction fields first, the deprecated pair as fallback. */
+export function fillBookSide(msg: Pick<FillMsg, 'bookSide' | 'side' | 'action' | 'outcomeSide'>): OrderSide {
+  if (msg.bookSide) return msg.bookSide;
+  const outcome = msg.outcomeSide ?? msg.side ?? 'yes';
+  const buying = (msg.action ?? 'buy') === 'buy';
+  // buy YES / sell NO rest on the bid; buy NO / sell YES on the ask.
+  return (outcome === 'yes') === buying ? 'bid' : 'ask';
+}
+
+export function fillRecordFromWs(msg: FillMsg, clock: Clock): FillRecord {
+  return {
+    fillId: msg.tradeId,
+    orderId: msg.orderId,
+    clientOrderId: msg.clientOrderId ?? null,
+    ticker: msg.ticker,
+    side: fillBookSide(msg),
+    price: msg.yesPrice,
+    count: msg.count,
+    fee: msg.fee ?? 0,
+    isTaker: msg.isTaker,
+    tsMs: msg.tsMs ?? clock.now(),
+  };
+}
+
+export function orderStatusFromWs(msg: UserOrderMsg) {
+  return {
+    type: 'ORDER_STATUS_RECEIVED' as const,
+    orderId: msg.orderId,
+    clientOrderId: msg.clientOrderId ?? null,
+    ticker: msg.ticker,
+    status: msg.status,
+    fillCount: msg.fillCount ?? 0,
+    remainingCount: msg.remainingCount ?? 0,
+  };
+}
+
+export function positionFromVenue(p: KalshiPosition): Position {
+  return {
+    ticker: p.ticker,
+    position: p.position,
+    costBasis: p.marketExposure,
+    realizedPnl: p.realizedPnl,
+    feesPaid: p.feesPaid,
+    totalTraded: p.totalTraded,
+  };
+}
+
+/** Stores a fill in the journal once; true when it was new. */
+export async function journalFill(ctx: VenueContext, fill: FillRecord, source: 'ws' | 'rest'): Promise<boolean> {
+  return recordFill(ctx.pool, {
+    fillId: fill.fillId,
+    venueOrderId: fill.orderId ?? '',
+    clientOrderId: fill.clientOrderId ?? null,
+    env: ctx.env,
+    ticker: fill.ticker,
+    side: fill.side,
+    yesPrice: fill.price,
+    count: fill.count,
+    fee: fill.fee,
+    isTaker: fill.isTaker,
+    tsMs: fill.tsMs,
+    recordedMs: ctx.clock.now(),
+    source,
+  });
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof KalshiApiError) return `${error.status} ${error.code ?? ''} ${error.kalshiMessage ?? error.message}`.trim();
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The order machine's `submitOrder`: the intent is journaled with its client_order_id BEFORE the
+ * request leaves, so a crash between the two is resolved at the next start by querying the
+ * venue; the REST client never blindly resends a create (it looks the order up first).
+ */
+export function submitOrderActor(ctx: VenueContext) {
+  return fromPromise<SubmitOrderResult, SubmitOrderInput>(async ({ input }) => {
+    const { clientOrderId, intent } = input;
+    if (input.attempt === 1) {
+      try {
+        await journalOrderIntent(ctx.pool, {
+          clientOrderId,
+          env: ctx.env,
+          ticker: intent.ticker,
+          side: intent.side,
+          price: intent.price,
+          count: intent.count,
+          tif: intent.timeInForce,
+          postOnly: intent.postOnly ?? false,
+          trader: ctx.traderId,
+          createdMs: ctx.clock.now(),
+        });
+      } catch (error) {
+        // Already journaled by an earlier attempt of this very order: sending again is safe,
+        // the client resolves duplicates through client_order_id.
+        if (!(error instanceof DuplicateOrderError)) throw error;
+      }
+    }
+    await markOrderSent(ctx.pool, clientOrderId, ctx.clock.now());
+    try {
+      const placed = await ctx.rest.createOrder({
+        ticker: intent.ticker,
+        clientOrderId,
+        side: intent.side,
+        price: intent.price,
+        count: intent.count,
+        timeInForce: intent.timeInForce,
+        ...(intent.postOnly ? { postOnly: true } : {}),
+      });
+      const status = placed.order?.status ?? (placed.remainingCount === 0 ? 'executed' : 'resting');
+      await recordVenueAnswer(ctx.pool, clientOrderId, {
+        answeredMs: ctx.clock.now(),
+        orderId: placed.orderId,
+        status,
+        fillCount: placed.fillCount,
+        remainingCount: placed.remainingCount,
+        details: { source: placed.source, posts: placed.posts },
+      });
+      return {
+        outcome: 'accepted',
+        orderId: placed.orderId,
+        fillCount: placed.fillCount,
+        remainingCount: placed.remainingCount,
+        ...(placed.tsMs !== null ? { tsMs: placed.tsMs } : {}),
+      };
+    } catch (error) {
+      if (error instanceof KalshiApiError && !error.retryable && error.status !== 401) {
+        await recordVenueAnswer(ctx.pool, clientOrderId, { answeredMs: ctx.clock.now(), error: describeError(error) });
+        return { outcome: 'rejected', reason: describeError(error), ...(error.code ? { code: error.code } : {}) };
+      }
+      await recordVenueAnswer(ctx.pool, clientOrderId, {
+        answeredMs: ctx.clock.now(),
+        state: 'unknown',
+        error: describeError(error),
+      }).catch(() => undefined);
+      const reason = error instanceof KalshiOrderOutcomeUnknownError ? 'create outcome unknown' : describeError(error);
+      return { outcome: 'unknown', reason };
+    }
+  });
+}
+
+/** The order machine's `queryOrder`: certainly absent only when the venue answered without it. */
+export function queryOrderActor(ctx: VenueContext) {
+  return fromPromise<QueryOrderResult, QueryOrderInput>(async ({ input }) => {
+    const order = input.orderId
+      ? await ctx.rest.getOrder(input.orderId).catch((error: unknown) => {
+          if (error instanceof KalshiApiError && error.status === 404) return null;
+          throw error;
+        })
+      : await ctx.rest.findOrderByClientOrderId(input.clientOrderId, input.ticker);
+    if (!order) {
+      await recordOrderEvent(ctx.pool, {
+        clientOrderId: input.clientOrderId,
+        atMs: ctx.clock.now(),
+        kind: 'query',
+        details: { found: false },
+      }).catch(() => undefined);
+      return { found: false };
+    }
+    await recordVenueAnswer(ctx.pool, input.clientOrderId, {
+      answeredMs: ctx.clock.now(),
+      orderId: order.orderId,
+      status: order.status,
+      fillCount: order.fillCount,
+      remainingCount: order.remainingCount,
+      details: { source: 'query' },
+    }).catch(() => undefined);
+    return { found: true, order: venueOrderReport(order) };
+  });
+}
+
+export function cancelOrderActor(ctx: VenueContext) {
+  return fromPromise<CancelOrderResult, CancelOrderInput>(async ({ input }) => {
+    const result = await ctx.rest.cancelOrder(input.orderId, { ticker: input.ticker });
+    await recordOrderEvent(ctx.pool, {
+      clientOrderId: input.clientOrderId,
+      atMs: ctx.clock.now(),
+      kind: 'cancel',
+      details: { reducedBy: result.reducedBy, alreadyGone: result.alreadyGone },
+    }).catch(() => undefined);
+    if (result.alreadyGone || result.reducedBy === null) return { outcome: 'not_found' };
+    return { outcome: 'canceled', reducedBy: result.reducedBy };
+  });
+}

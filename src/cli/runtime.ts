@@ -1,0 +1,175 @@
+/**
+ * Builds a complete trader runtime from configuration: the embedded simulator (in `sim`), the
+ * database (PGlite by default, migrated), signed Kalshi REST and WebSocket clients, and the
+ * actor system. Shared by `kalshiflow start`, scripted sessions and integration tests so they all
+ * run the same code path.
+ */
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../core/clock.ts';
+import { systemClock } from '../core/clock.ts';
+import type { RiskLimits } from '../core/risk.ts';
+import { createStrategy } from '../core/strategy/index.ts';
+import type { Strategy, StrategyFactory } from '../core/strategy/index.ts';
+import { createCredentials, generateKeyPair, loadPrivateKey } from '../adapters/kalshi/auth.ts';
+import type { KalshiCredentials } from '../adapters/kalshi/auth.ts';
+import { endpointsFor } from '../adapters/kalshi/environments.ts';
+import { KalshiRestClient } from '../adapters/kalshi/rest.ts';
+import { KalshiWsClient } from '../adapters/kalshi/ws.ts';
+import { migrate, openDatabase } from '../adapters/store/index.ts';
+import type { Database } from '../adapters/store/index.ts';
+import { TradingSystem } from '../actors/trading-system.ts';
+import type { MarketSelection, TradingSystemOptions } from '../actors/trading-system.ts';
+import type { CoordinatorInput } from '../machines/coordinator.types.ts';
+import { startSimulator } from '../sim/simulator.ts';
+import type { RunningSimulator, StartSimulatorOptions } from '../sim/simulator.ts';
+import { ConfigError } from './config.ts';
+
+export interface RuntimeOptions {
+  environment: 'sim' | 'paper' | 'production';
+  selection: MarketSelection;
+  strategy: string;
+  /** Extra strategy factories (e.g. `onnx:`), keyed by prefix. */
+  strategyFactories?: Readonly<Record<string, StrategyFactory>>;
+  databaseUrl?: string;
+  /** Local data folder (embedded database, simulator keys). */
+  dataDir: string;
+  clock?: Clock;
+  /** Simulator options when environment is `sim`. */
+  sim?: Omit<StartSimulatorOptions, 'clock' | 'keys'>;
+  /** Paper/production credentials. */
+  credentials?: { keyId?: string; privateKeyPath?: string; privateKeyPem?: string };
+  urls?: { restBaseUrl?: string; wsUrl?: string };
+  riskLimits?: Partial<RiskLimits>;
+  coordinator?: Partial<Omit<CoordinatorInput, 'tradingEnabled'>>;
+  throttleMs?: number;
+  traderId?: string;
+  runNonce?: string;
+  inspect?: TradingSystemOptions['inspect'];
+  /** Reuse an already-open database (sessions restart the trader on the same one). */
+  database?: Database;
+}
+
+export interface Runtime {
+  system: TradingSystem;
+  simulator: RunningSimulator | null;
+  database: Database;
+  rest: KalshiRestClient;
+  ws: KalshiWsClient;
+  credentials: KalshiCredentials | null;
+  strategy: Strategy;
+  close(): Promise<void>;
+}
+
+/** The simulator's demo key pair, kept in the data folder so restarts keep the same account. */
+function simulatorKeys(dataDir: string): { keyId: string; publicKeyPem: string; privateKeyPem: string } {
+  const dir = join(dataDir, 'sim-keys');
+  const pub = join(dir, 'trader.pub.pem');
+  const priv = join(dir, 'trader.key.pem');
+  if (existsSync(pub) && existsSync(priv)) {
+    return { keyId: 'kalshiflow-trader', publicKeyPem: readFileSync(pub, 'utf8'), privateKeyPem: readFileSync(priv, 'utf8') };
+  }
+  const pair = generateKeyPair();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(pub, pair.publicKeyPem);
+  writeFileSync(priv, pair.privateKeyPem, { mode: 0o600 });
+  return { keyId: 'kalshiflow-trader', ...pair };
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const clock = options.clock ?? systemClock;
+  let strategy: Strategy;
+  try {
+    strategy = createStrategy(options.strategy, undefined, options.strategyFactories ?? {});
+  } catch (error) {
+    throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  let simulator: RunningSimulator | null = null;
+  let credentials: KalshiCredentials | null = null;
+  let restBaseUrl = options.urls?.restBaseUrl;
+  let wsUrl = options.urls?.wsUrl;
+
+  if (options.environment === 'sim' && !restBaseUrl) {
+    const keys = simulatorKeys(options.dataDir);
+    simulator = await startSimulator({ ...options.sim, clock, keys: [{ keyId: keys.keyId, publicKeyPem: keys.publicKeyPem }] });
+    restBaseUrl = simulator.restUrl;
+    wsUrl = simulator.wsUrl;
+    credentials = createCredentials(keys.keyId, loadPrivateKey({ pem: keys.privateKeyPem }));
+  } else if (options.environment === 'sim' && restBaseUrl) {
+    const keys = simulatorKeys(options.dataDir);
+    credentials = createCredentials(keys.keyId, loadPrivateKey({ pem: keys.privateKeyPem }));
+  } else {
+    const c = options.credentials ?? {};
+    if (!c.keyId) throw new ConfigError(`KALSHI_API_KEY_ID: required for ENVIRONMENT=${options.environment}`);
+    if (!c.privateKeyPath && !c.privateKeyPem) {
+      throw new ConfigError(`KALSHI_PRIVATE_KEY_PATH: required for ENVIRONMENT=${options.environment} (or KALSHI_PRIVATE_KEY)`);
+    }
+    try {
+      credentials = createCredentials(
+        c.keyId,
+        loadPrivateKey(c.privateKeyPem ? { pem: c.privateKeyPem } : { path: c.privateKeyPath as string }),
+      );
+    } catch (error) {
+      throw new ConfigError(`KALSHI_PRIVATE_KEY_PATH: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  const endpoints = endpointsFor(options.environment, {
+    ...(restBaseUrl ? { restBaseUrl } : {}),
+    ...(wsUrl ? { wsUrl } : {}),
+  });
+  const database =
+    options.database ??
+    (await openDatabase({
+      // PGlite is one backend session: concurrent pool connections through pglite-socket
+      // interleave their extended-protocol messages (seen: "unnamed prepared statement does not
+      // exist"), so the embedded database gets exactly one connection.
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: join(options.dataDir, 'db'), poolSize: 1 }),
+    }));
+  try {
+    await migrate(database.pool);
+  } catch (error) {
+    if (!options.database) await database.close();
+    await simulator?.close();
+    throw error;
+  }
+
+  const rest = new KalshiRestClient({ endpoints, ...(credentials ? { credentials } : {}), clock });
+  const ws = new KalshiWsClient({ url: endpoints.wsUrl, ...(credentials ? { credentials } : {}), clock, useYesPrice: false });
+  const system = new TradingSystem({
+    environment: options.environment,
+    clock,
+    rest,
+    ws,
+    pool: database.pool,
+    selection: options.selection,
+    strategy,
+    tradingEnabled: options.environment !== 'production',
+    ...(options.traderId ? { traderId: options.traderId } : {}),
+    ...(options.runNonce ? { runNonce: options.runNonce } : {}),
+    ...(options.riskLimits ? { riskLimits: options.riskLimits } : {}),
+    ...(options.coordinator ? { coordinator: options.coordinator } : {}),
+    ...(options.throttleMs !== undefined ? { throttleMs: options.throttleMs } : {}),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  system.start();
+
+  let closed = false;
+  return {
+    system,
+    simulator,
+    database,
+    rest,
+    ws,
+    credentials,
+    strategy,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await system.stop();
+      if (!options.database) await database.close();
+      await simulator?.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * `kalshiflow start`: the main job. Runs the trader actor system — against the embedded simulator
+ * by default, or Kalshi's demo exchange with `--env paper` — with the HTTP API and dashboard, until
+ * SIGINT/SIGTERM. Flags override the environment variables of DESIGN §5.
+ */
+import { parseArgs } from 'node:util';
+import { loadEnvConfig } from './config.ts';
+import { UsageError } from './errors.ts';
+import { createRuntime } from './runtime.ts';
+import { startHttpServer } from '../server/http-server.ts';
+import { createInspectorBridge } from '../server/inspector.ts';
+
+const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B]
+                        [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect]
+
+  --env        sim (embedded simulator, default) | paper (Kalshi demo). production is read-only: use \`kalshiflow record\`.
+  --mode       discovery (top-N open markets by liquidity score) | config (--tickers)
+  --markets    N for discovery (default 10)
+  --tickers    comma-separated tickers (implies --mode config)
+  --strategy   hold | spread-quoter (default)
+  --port       HTTP port of the API and dashboard (default 8005)
+  --seed       simulator seed (sim only)
+  --inspect    connect the actor system to the Stately inspector`;
+
+export async function runStartCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        env: { type: 'string' },
+        mode: { type: 'string' },
+        markets: { type: 'string' },
+        tickers: { type: 'string' },
+        strategy: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        seed: { type: 'string' },
+        inspect: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+  }
+  const flags = parsed.values;
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const env = { ...process.env };
+  if (flags.env) env.ENVIRONMENT = flags.env;
+  if (flags.tickers) {
+    env.RL_MARKET_TICKERS = flags.tickers;
+    env.RL_MODE = 'config';
+  }
+  if (flags.mode) env.RL_MODE = flags.mode;
+  if (flags.markets) env.RL_ORDERBOOK_MARKET_LIMIT = flags.markets;
+  if (flags.port) env.V3_PORT = flags.port;
+  if (flags.host) env.V3_HOST = flags.host;
+  if (flags.strategy) env.TRADER_STRATEGY = flags.strategy;
+  const config = loadEnvConfig(env);
+  if (config.ENVIRONMENT === 'production') {
+    throw new UsageError('ENVIRONMENT: production is read-only market data; trading runs on sim or paper (use `kalshiflow record` for production)');
+  }
+  let seed: number | undefined;
+  if (flags.seed !== undefined) {
+    seed = Number(flags.seed);
+    if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed: not an integer: ${flags.seed}`);
+  }
+
+  const inspector = flags.inspect ? await createInspectorBridge({}) : null;
+  const runtime = await createRuntime({
+    environment: config.ENVIRONMENT,
+    selection:
+      config.RL_MODE === 'config'
+        ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
+        : { mode: 'discovery', limit: config.RL_ORDERBOOK_MARKET_LIMIT },
+    strategy: config.TRADER_STRATEGY,
+    dataDir: config.KALSHIFLOW_DATA_DIR,
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    ...(seed !== undefined ? { sim: { seed } } : {}),
+    credentials: {
+      ...(config.KALSHI_API_KEY_ID ? { keyId: config.KALSHI_API_KEY_ID } : {}),
+      ...(config.KALSHI_PRIVATE_KEY_PATH ? { privateKeyPath: config.KALSHI_PRIVATE_KEY_PATH } : {}),
+      ...(config.KALSHI_PRIVATE_KEY ? { privateKeyPem: config.KALSHI_PRIVATE_KEY } : {}),
+    },
+    urls: {
+      ...(config.KALSHI_API_BASE_URL ? { restBaseUrl: config.KALSHI_API_BASE_URL } : {}),
+      ...(config.KALSHI_WS_URL ? { wsUrl: config.KALSHI_WS_URL } : {}),
+    },
+    ...(inspector ? { inspect: inspector.inspect } : {}),
+  });
+
+  let server;
+  try {
+    server = await startHttpServer(runtime.system, {
+      host: config.V3_HOST,
+      port: config.V3_PORT,
+      ...(config.V3_AUTH_TOKEN ? { authToken: config.V3_AUTH_TOKEN } : {}),
+      ...(inspector ? { inspect: { url: inspector.url } } : {}),
+      log: (line) => console.log(line),
+    });
+  } catch (error) {
+    await runtime.close();
+    await inspector?.close();
+    throw error;
+  }
+
+  console.log(`kalshiflow ${config.ENVIRONMENT}: dashboard ${server.url}/  (API ${server.url}/v3/status)`);
+  if (runtime.simulator) console.log(`embedded simulator: ${runtime.simulator.restUrl}`);
+  console.log(`database: ${runtime.database.url}${runtime.database.embedded ? ' (embedded)' : ''}`);
+  if (inspector) console.log(`Stately inspector: ${inspector.url}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('shutting down…');
+  await server.close();
+  await runtime.close();
+  await inspector?.close();
+  return 0;
+}
