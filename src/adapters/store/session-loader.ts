@@ -1,18 +1,19 @@
 /**
  * Reading a recorded session back: every snapshot, delta, trade and gap of a session (or of some
- * of its markets), in large keyset-paged reads ordered by (ticker, ord), merged into one timeline
+ * of its markets), in large keyset-paged reads in recording order (ord), split into one timeline
  * per market in exactly the order the recorder saw them. `replayBooks` then rebuilds a market's
  * book step by step with the same `OrderBook` the live actors use. The RL environment preloads
  * sessions through this module, so `step()` never touches the database.
  *
- * Pages are bounded (default 200,000 rows) so that on the embedded database, which serves one
- * statement at a time, a large load never holds up the write queue for long.
+ * Reads are paged (default 200,000 rows a page) so that on the embedded database, which serves
+ * one statement at a time, a large load holds up the write queue only briefly at a time.
  */
 import { OrderBook, BookError } from '../../core/orderbook.ts';
 import type { OutcomeSide } from '../../core/orderbook.ts';
 import type { Count, Price } from '../../core/money.ts';
 import { StoreError, query, storeTypes } from './database.ts';
 import type { Queryable } from './database.ts';
+import type { Pool, PoolClient } from 'pg';
 import type { GapKind, RecordingMode, RecordingStatus, StoreEnvironment } from './statuses.ts';
 
 export interface SnapshotEvent {
@@ -255,46 +256,65 @@ const GAPS: TableReader<GapEvent> = {
   }),
 };
 
-/** Reads one table of a session, grouped by ticker, each group in ascending ord. */
+/**
+ * Planner settings for the page reads: walk the (session_id, ord) primary key in order. A
+ * freshly recorded table has no statistics yet, and the planner then estimates a handful of rows
+ * and picks a bitmap scan of everything after `ord` plus an external sort, once per page.
+ */
+const ORDERED_INDEX_SCAN =
+  'BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off';
+
+/**
+ * Reads one table of a session, grouped by ticker, each group in ascending ord. Pages walk the
+ * (session_id, ord) primary key — the order the rows were written in — as short index range
+ * scans, each in its own short transaction (the embedded server runs one at a time).
+ */
 async function readTable<E extends TimelineEvent>(
-  db: Queryable,
+  client: PoolClient,
   reader: TableReader<E>,
   sessionId: number,
   tickers: string[] | null,
   pageRows: number,
 ): Promise<Map<string, E[]>> {
   const byTicker = new Map<string, E[]>();
-  const filterParams = tickers ? 1 : 0;
-  const tickerFilter = tickers ? ' AND ticker = ANY($2::text[])' : '';
-  const base = `SELECT ticker, ${reader.select} FROM ${reader.table} WHERE session_id = $1${tickerFilter}`;
-  const first = `${base} ORDER BY ticker, ord LIMIT ${pageRows}`;
-  // Row comparison on (ticker, ord) walks the (session_id, ticker, ord) primary key in order.
-  const next = `${base} AND (ticker, ord) > ($${2 + filterParams}::text, $${3 + filterParams}::bigint) ORDER BY ticker, ord LIMIT ${pageRows}`;
-  let after: [string, number] | null = null;
+  const text = `SELECT ticker, ${reader.select} FROM ${reader.table}
+                 WHERE session_id = $1 AND ord > $2 AND ($3::text[] IS NULL OR ticker = ANY($3::text[]))
+                 ORDER BY ord LIMIT ${pageRows}`;
+  let after = -1;
   let currentTicker: string | null = null;
   let current: E[] = [];
   for (;;) {
-    const values: unknown[] = tickers ? [sessionId, tickers] : [sessionId];
-    if (after) values.push(after[0], after[1]);
-    const result: { rows: Row[] } = await db.query<Row>({
-      text: after ? next : first,
-      values,
-      rowMode: 'array',
-      types: storeTypes,
-    });
-    const rows: Row[] = result.rows;
+    await client.query(ORDERED_INDEX_SCAN);
+    let rows: Row[];
+    try {
+      const result: { rows: Row[] } = await client.query<Row>({
+        text,
+        values: [sessionId, after, tickers],
+        rowMode: 'array',
+        types: storeTypes,
+      });
+      rows = result.rows;
+    } finally {
+      await client.query('COMMIT');
+    }
+    let event: E | undefined;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
       const ticker = row[0] as string;
       if (ticker !== currentTicker) {
         currentTicker = ticker;
-        current = byTicker.get(ticker) ?? [];
-        byTicker.set(ticker, current);
+        let list = byTicker.get(ticker);
+        if (!list) {
+          list = [];
+          byTicker.set(ticker, list);
+        }
+        current = list;
       }
-      current.push(reader.toEvent(row));
+      event = reader.toEvent(row);
+      current.push(event);
     }
-    if (rows.length < pageRows) break;
-    after = [currentTicker!, current[current.length - 1].ord];
+    if (rows.length < pageRows || !event) break;
+    after = event.ord;
   }
   return byTicker;
 }
@@ -336,21 +356,34 @@ export interface LoadSessionOptions {
  * and gap events in recording order. Throws StoreError if the session does not exist.
  */
 export async function loadRecordedSession(
-  db: Queryable,
+  pool: Pool,
   sessionId: number,
   options: LoadSessionOptions = {},
 ): Promise<LoadedSession> {
-  const session = await getRecordedSession(db, sessionId);
+  const session = await getRecordedSession(pool, sessionId);
   if (!session) throw new StoreError(`recording session ${sessionId} does not exist`);
   const tickers = options.tickers ? [...new Set(options.tickers)] : null;
   const pageRows = options.pageRows ?? 200_000;
   if (!Number.isInteger(pageRows) || pageRows < 1) throw new StoreError(`pageRows must be a positive integer`);
   // Sequential on purpose: the embedded server runs one statement at a time anyway, and on a
   // real server this keeps the load to one connection while the recorder keeps writing.
-  const snapshots = await readTable(db, SNAPSHOTS, sessionId, tickers, pageRows);
-  const deltas = await readTable(db, DELTAS, sessionId, tickers, pageRows);
-  const trades = await readTable(db, TRADES, sessionId, tickers, pageRows);
-  const gaps = await readTable(db, GAPS, sessionId, tickers, pageRows);
+  const client = await pool.connect();
+  let snapshots: Map<string, SnapshotEvent[]>;
+  let deltas: Map<string, DeltaEvent[]>;
+  let trades: Map<string, TradeEvent[]>;
+  let gaps: Map<string, GapEvent[]>;
+  let broken = false;
+  try {
+    snapshots = await readTable(client, SNAPSHOTS, sessionId, tickers, pageRows);
+    deltas = await readTable(client, DELTAS, sessionId, tickers, pageRows);
+    trades = await readTable(client, TRADES, sessionId, tickers, pageRows);
+    gaps = await readTable(client, GAPS, sessionId, tickers, pageRows);
+  } catch (error) {
+    broken = true; // a failed page may leave the transaction open: do not reuse the connection
+    throw error;
+  } finally {
+    client.release(broken);
+  }
   const allTickers = new Set<string>([...snapshots.keys(), ...deltas.keys(), ...trades.keys(), ...gaps.keys()]);
   const markets: MarketTimeline[] = [];
   for (const ticker of [...allTickers].sort()) {

@@ -5,10 +5,12 @@
 --
 -- Hot tables carry `ord`, a per-session ordinal assigned by the recorder across all four kinds of
 -- row, so a session loads back in exactly the order it was recorded (Kalshi's `seq` is per
--- subscription id and restarts on resubscribe, so it cannot order a session on its own). They
--- have no foreign keys on purpose: a per-row RI trigger halves batched insert throughput, and
--- rows are only ever written for a session the recorder has just created. Their tickers use the
--- "C" collation: byte order is the same on every server (and PGlite), and cheaper to index.
+-- subscription id and restarts on resubscribe, so it cannot order a session on its own). Their
+-- key is (session_id, ord): small and append-only, so inserts stay cheap and a session reads back
+-- in key order, which is also the physical order the rows were written in. They have no foreign
+-- keys on purpose: a per-row RI trigger halves batched insert throughput, and rows are only ever
+-- written for a session the recorder has just created. Their tickers use the "C" collation
+-- (byte order, the same on every server and in PGlite, and the cheapest to compare).
 
 CREATE TABLE recording_sessions (
   id            BIGSERIAL PRIMARY KEY,
@@ -66,7 +68,7 @@ CREATE TABLE book_snapshots (
   yes_counts  BIGINT[] NOT NULL,
   no_prices   INTEGER[] NOT NULL,
   no_counts   BIGINT[] NOT NULL,
-  PRIMARY KEY (session_id, ticker, ord)
+  PRIMARY KEY (session_id, ord)
 );
 
 CREATE TABLE book_deltas (
@@ -80,7 +82,7 @@ CREATE TABLE book_deltas (
   side        TEXT NOT NULL CHECK (side IN ('yes', 'no')),
   price       INTEGER NOT NULL CHECK (price > 0 AND price < 10000),
   delta       BIGINT NOT NULL,
-  PRIMARY KEY (session_id, ticker, ord)
+  PRIMARY KEY (session_id, ord)
 );
 
 CREATE TABLE book_trades (
@@ -95,7 +97,7 @@ CREATE TABLE book_trades (
   yes_price   INTEGER NOT NULL CHECK (yes_price > 0 AND yes_price < 10000),
   count       BIGINT NOT NULL CHECK (count > 0),
   taker_side  TEXT CHECK (taker_side IN ('yes', 'no')),
-  PRIMARY KEY (session_id, ticker, ord)
+  PRIMARY KEY (session_id, ord)
 );
 CREATE INDEX book_trades_recent ON book_trades (ticker, recv_ms DESC);
 
@@ -111,5 +113,5 @@ CREATE TABLE book_gaps (
   received_seq  BIGINT,
   recv_ms       BIGINT NOT NULL,
   detail        TEXT,
-  PRIMARY KEY (session_id, ticker, ord)
+  PRIMARY KEY (session_id, ord)
 );
