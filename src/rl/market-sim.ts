@@ -24,8 +24,8 @@ import { DEFAULT_FEE_SCHEDULE, makerFee, takerFee } from '../core/fees.ts';
 import type { FeeSchedule } from '../core/fees.ts';
 import { applyFill, emptyPosition, settlePosition } from '../core/positions.ts';
 import type { Position } from '../core/positions.ts';
-import { BUY_NO, BUY_YES, HOLD, SELL_NO, SELL_YES } from './actions.ts';
-import type { OrderStyle } from './actions.ts';
+import { BUY_NO, BUY_YES, FEE_BOUND_PER_UNIT, FEE_ROUNDING, HOLD, SELL_NO, SELL_YES, baseActionMask } from '../core/features/actions.ts';
+import type { MaskInputs, OrderStyle } from '../core/features/actions.ts';
 
 export interface MarketSimConfig {
   startingCash: Micros;
@@ -34,9 +34,6 @@ export interface MarketSimConfig {
   fees: FeeSchedule;
 }
 
-/** Worst-case taker fee per Count unit (0.07 × ¼ dollar per contract) plus one fee rounding step. */
-const FEE_BOUND_PER_UNIT = 175;
-const FEE_ROUNDING = 100;
 const SLOTS = ONE_DOLLAR + 1;
 
 export interface RestingOrder {
@@ -73,6 +70,7 @@ export class MarketSim {
   private readonly consumedNo = new Float64Array(SLOTS);
   /** Prices with consumption (side × SLOTS + price); cleared on snapshots. */
   private touched: number[] = [];
+  private readonly maskInputs: MaskInputs = { bookValid: false, yesBid: null, noBid: null, position: 0, cash: 0, maxPosition: 0 };
 
   constructor(ticker: string, config: Partial<MarketSimConfig> = {}) {
     this.book = new OrderBook(ticker);
@@ -83,6 +81,7 @@ export class MarketSim {
     };
     this.position = emptyPosition(ticker);
     this.cash = this.config.startingCash;
+    this.maskInputs.maxPosition = this.config.maxPosition;
   }
 
   reset(): void {
@@ -333,34 +332,14 @@ export class MarketSim {
 
   // ------------------------------------------------------------ masks
 
-  /**
-   * Whether each base action can do anything now (index = base action, HOLD always true),
-   * for `style`. Written into `out[0..5)`.
-   */
+  /** Whether each base action can do anything now, for `style` (out[HOLD..SELL_NO]); see `baseActionMask`. */
   baseMask(style: OrderStyle, out: Uint8Array): Uint8Array {
-    out[HOLD] = 1;
-    if (!this.valid) {
-      out[BUY_YES] = out[SELL_YES] = out[BUY_NO] = out[SELL_NO] = 0;
-      return out;
-    }
-    const book = this.book;
-    const yesBid = book.bestYesBid();
-    const noBid = book.bestNoBid();
-    const pos = this.position.position;
-    const cash = this.cash;
-    const take = style === 'take';
-    // taking buys YES at $1 − NO bid (needs NO bids); joining rests at the YES bid (needs YES bids)
-    if (take) {
-      out[BUY_YES] = noBid !== null && this.capacity(true) > 0 && cash > ONE_DOLLAR - noBid + FEE_BOUND_PER_UNIT + FEE_ROUNDING ? 1 : 0;
-      out[SELL_NO] = noBid !== null && pos < 0 ? 1 : 0;
-      out[SELL_YES] = yesBid !== null && pos > 0 ? 1 : 0;
-      out[BUY_NO] = yesBid !== null && this.capacity(false) > 0 && cash > ONE_DOLLAR - yesBid + FEE_BOUND_PER_UNIT + FEE_ROUNDING ? 1 : 0;
-    } else {
-      out[BUY_YES] = yesBid !== null && this.capacity(true) > 0 && cash > yesBid + FEE_BOUND_PER_UNIT + FEE_ROUNDING ? 1 : 0;
-      out[SELL_NO] = yesBid !== null && pos < 0 ? 1 : 0;
-      out[SELL_YES] = noBid !== null && pos > 0 ? 1 : 0;
-      out[BUY_NO] = noBid !== null && this.capacity(false) > 0 && cash > noBid + FEE_BOUND_PER_UNIT + FEE_ROUNDING ? 1 : 0;
-    }
-    return out;
+    const m = this.maskInputs;
+    m.bookValid = this.valid;
+    m.yesBid = this.book.bestYesBid();
+    m.noBid = this.book.bestNoBid();
+    m.position = this.position.position;
+    m.cash = this.cash;
+    return baseActionMask(style, m, out);
   }
 }

@@ -42,6 +42,18 @@ export class LocalShardClient implements ShardClient {
   async close(): Promise<void> {}
 }
 
+/**
+ * Starts a TypeScript worker file. `new Worker(url, { execArgv: ['--import', 'tsx'] })` fails on
+ * Node 20.20 ("Unknown file extension .ts": the entry is loaded before the `--import` hooks
+ * apply), so a small ESM bootstrap beside this file registers tsx in the worker and then imports
+ * the .ts file. Works the same under tsx, vitest and plain node.
+ */
+export function startTsWorker(file: URL, workerData: Record<string, unknown> = {}): Worker {
+  return new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), {
+    workerData: { ...workerData, tsWorkerFile: file.href },
+  });
+}
+
 export class ShardWorkerError extends Error {
   override readonly name = 'ShardWorkerError';
 }
@@ -74,7 +86,7 @@ export class WorkerShardClient implements ShardClient {
   }
 
   static async start(config: ShardConfig): Promise<WorkerShardClient> {
-    const worker = new Worker(new URL('./rollout.worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+    const worker = startTsWorker(new URL('./rollout.worker.ts', import.meta.url));
     const client = new WorkerShardClient(worker);
     try {
       await client.request({ type: 'init', id: 0, config });
