@@ -85,7 +85,9 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
 
   app.get('/v3/status/log', (c) => c.text(redactText(view.status().statusLog), 200, { 'Content-Type': 'text/plain; charset=utf-8' }));
 
-  app.get('/v3/machines', (c) => c.json(redactSecrets(view.machineStates(), { dropKeys: new Set(['book', 'books', 'orderbook', 'orderBook']) }) as object));
+  // state values can have regions named `orderbook`: drop only what is unambiguously a book
+  const machineDropKeys = new Set(['book', 'books']);
+  app.get('/v3/machines', (c) => c.json(redactSecrets(view.machineStates(), { dropKeys: machineDropKeys }) as object));
 
   app.get('/v3/pnl', (c) => c.json({ points: feed?.pnlSeries() ?? [] }));
 

@@ -172,7 +172,13 @@ export async function createInspectorBridge(options: InspectorBridgeOptions = {}
   const sanitizeDefinition = (definition: string | undefined): string | undefined => {
     if (definition === undefined) return undefined;
     try {
-      return JSON.stringify(redactSecrets(JSON.parse(definition), { ...limits, maxDepth: 64, maxArrayLength: 10_000 }));
+      // state keys may well be named like dropped context keys (a region called `orderbook`):
+      // only the initial context gets the context rules, the rest only loses secrets
+      const parsed = JSON.parse(definition) as Record<string, unknown>;
+      const { context, ...rest } = parsed;
+      const clean = redactSecrets(rest, { maxDepth: 64, maxArrayLength: 10_000, maxStringLength: 100_000 }) as Record<string, unknown>;
+      if (context !== undefined) clean.context = redactSecrets(context, limits);
+      return JSON.stringify(clean);
     } catch {
       return undefined;
     }

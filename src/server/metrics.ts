@@ -5,8 +5,9 @@
  * exported as counters set to the system's figure. Part of src/server.
  *
  * `StatusReport.counters` keys read here (the first present wins; every counter is also exported
- * as `kalshiflow_system_counter{name}`): reconnects | orderbookReconnects; fills | fillsApplied;
- * writeQueueDepth; writeQueueDropped; syncOk | syncSucceeded; syncFailed | syncFailures.
+ * as `kalshiflow_system_counter{name}`): ws_reconnects_total | ws_reconnects; fills_applied |
+ * fills_received; write_queue_depth; write_queue_dropped; syncs_ok; syncs_failed (camelCase
+ * spellings are accepted too).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { systemClock, type Clock } from '../core/clock.ts';
@@ -121,7 +122,7 @@ export function createOperatorMetrics(view: SystemView, feedStats?: () => Consol
 
     const c = s.counters;
     reconnects.reset();
-    setTotal(reconnects, pick(c, ['reconnects', 'orderbookReconnects']));
+    setTotal(reconnects, pick(c, ['ws_reconnects_total', 'ws_reconnects', 'reconnects', 'orderbookReconnects']));
     orders.reset();
     const byState = new Map<string, number>();
     for (const o of s.trading.openOrders) byState.set(o.state, (byState.get(o.state) ?? 0) + 1);
@@ -135,7 +136,7 @@ export function createOperatorMetrics(view: SystemView, feedStats?: () => Consol
     traderState.reset();
     traderState.set({ state: s.trader.state }, 1);
     fills.reset();
-    setTotal(fills, pick(c, ['fills', 'fillsApplied']));
+    setTotal(fills, pick(c, ['fills_applied', 'fills_received', 'fills', 'fillsApplied']));
 
     pnl.set({ kind: 'realized' }, microsToDollarsFloat(s.trading.realizedPnl));
     pnl.set({ kind: 'unrealized' }, microsToDollarsFloat(s.trading.unrealizedPnl));
@@ -146,14 +147,14 @@ export function createOperatorMetrics(view: SystemView, feedStats?: () => Consol
     positions.set(s.trading.positions.filter((p) => p.position !== 0).length);
     tradingVersion.set(s.trading.version);
 
-    queueDepth.set(pick(c, ['writeQueueDepth']));
+    queueDepth.set(pick(c, ['write_queue_depth', 'writeQueueDepth']));
     queueDropped.reset();
-    setTotal(queueDropped, pick(c, ['writeQueueDropped']));
+    setTotal(queueDropped, pick(c, ['write_queue_dropped', 'writeQueueDropped']));
     syncRuns.reset();
     setTotal(syncRuns, s.sync.syncCount);
     syncResults.reset();
-    setTotal(syncResults, pick(c, ['syncOk', 'syncSucceeded']), { result: 'ok' });
-    setTotal(syncResults, pick(c, ['syncFailed', 'syncFailures']), { result: 'failed' });
+    setTotal(syncResults, pick(c, ['syncs_ok', 'syncOk', 'syncSucceeded']), { result: 'ok' });
+    setTotal(syncResults, pick(c, ['syncs_failed', 'syncFailed', 'syncFailures']), { result: 'failed' });
     lastSync.set(s.sync.lastSyncMs === null ? 0 : s.sync.lastSyncMs / 1000);
 
     components.reset();

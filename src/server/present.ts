@@ -178,6 +178,14 @@ export interface ActivityData {
   line: string;
 }
 
+/** How the console colours a transition; labels may carry a qualifier ("ready (degraded)"). */
+export function transitionSeverity(to: string): Severity {
+  if (to.startsWith('error')) return 'error';
+  if (to.includes('degraded')) return 'warning';
+  if (to.startsWith('ready') || to.startsWith('acting')) return 'success';
+  return 'info';
+}
+
 /** A state transition as console activity (the history_replay items and live transitions). */
 export function transitionActivity(t: TransitionRecord): ActivityData {
   const reason = redactText(t.reason);
@@ -186,7 +194,7 @@ export function transitionActivity(t: TransitionRecord): ActivityData {
     atMs: t.atMs,
     activity_type: 'state_transition',
     message: `${t.from} → ${t.to}: ${reason}`,
-    severity: t.to === 'error' ? 'error' : t.to === 'ready' ? 'success' : 'info',
+    severity: transitionSeverity(t.to),
     metadata: { ...(redactSecrets(t.metadata ?? {}) as Record<string, unknown>), from_state: t.from, to_state: t.to, durationMs: t.durationMs },
     state: t.to,
     from_state: t.from,

@@ -66,7 +66,8 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<BuildWebR
   });
   await copyFile(join(sourceDir, 'index.html'), join(outDir, 'index.html'));
   await copyFile(join(sourceDir, 'styles.css'), join(outDir, 'assets', 'styles.css'));
-  return { outDir, files: ['index.html', 'assets/app.js', 'assets/app.js.map', 'assets/styles.css'] };
+  await copyFile(join(sourceDir, 'favicon.svg'), join(outDir, 'assets', 'favicon.svg'));
+  return { outDir, files: ['index.html', 'assets/app.js', 'assets/app.js.map', 'assets/styles.css', 'assets/favicon.svg'] };
 }
 
 /** Builds the dashboard into `webRoot` when it has no index.html yet. Returns whether it built. */

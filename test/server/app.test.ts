@@ -132,9 +132,16 @@ describe('statecharts, machines and the dashboard files', () => {
   });
 
   it('serves machine states without order books', async () => {
-    view.machines = { 'market:KXTEST-A': { value: 'live', context: { book: { yes: [[5500, 100]] }, ticker: 'KXTEST-A' } } };
+    view.machines = {
+      'market:KXTEST-A': { value: 'live', context: { book: { yes: [[5500, 100]] }, ticker: 'KXTEST-A' } },
+      ready: { ready: { activity: 'idle', orderbook: 'normal' } },
+    };
     const body = await json(await app().request('/v3/machines'));
-    expect(body).toEqual({ coordinator: 'startup', 'market:KXTEST-A': { value: 'live', context: { ticker: 'KXTEST-A' } } });
+    expect(body).toEqual({
+      coordinator: 'startup',
+      'market:KXTEST-A': { value: 'live', context: { ticker: 'KXTEST-A' } },
+      ready: { ready: { activity: 'idle', orderbook: 'normal' } },
+    });
   });
 
   it('serves the dashboard at / and /v3-trader with a strict content security policy', async () => {
@@ -175,7 +182,7 @@ describe('GET /metrics', () => {
     view.addOrder({ clientOrderId: 'c-3', state: 'pending_cancel' });
     view.addFill({ fillId: 'f-1' });
     view.updateTrading({ realizedPnl: 1_500_000, unrealizedPnl: -250_000 });
-    view.counters = { ...view.counters, reconnects: 2, writeQueueDepth: 7, writeQueueDropped: 1, syncOk: 4, syncFailed: 1, deltasApplied: 150 };
+    view.counters = { ...view.counters, ws_reconnects_total: 2, write_queue_depth: 7, write_queue_dropped: 1, syncs_ok: 4, syncs_failed: 1, deltas_applied: 150 };
     const a = app();
     const first = await a.request('/metrics');
     expect(first.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -200,7 +207,8 @@ describe('GET /metrics', () => {
       'kalshiflow_sync_results_total{result="ok"} 4',
       'kalshiflow_sync_results_total{result="failed"} 1',
       'kalshiflow_component_healthy{component="orderbook"} 1',
-      'kalshiflow_system_counter{name="deltasApplied"} 150',
+      'kalshiflow_system_counter{name="deltas_applied"} 150',
+      'kalshiflow_sync_runs_total 4',
       'kalshiflow_orders_placed_total 2',
       'kalshiflow_ws_clients 0',
     ];

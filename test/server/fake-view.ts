@@ -39,7 +39,7 @@ export class FakeSystemView implements SystemView {
     lastSyncMs: null,
   };
   fills: FillView[] = [];
-  counters: Record<string, number> = { reconnects: 0, fills: 0, writeQueueDepth: 0, writeQueueDropped: 0, syncOk: 0, syncFailed: 0 };
+  counters: Record<string, number> = { ws_reconnects_total: 0, fills_applied: 0, write_queue_depth: 0, write_queue_dropped: 0, syncs_ok: 0, syncs_failed: 0 };
   errors: Array<{ atMs: number; message: string }> = [];
   syncSummary: unknown = null;
   machines: Record<string, unknown> = {};
@@ -82,7 +82,7 @@ export class FakeSystemView implements SystemView {
       markets: [...this.markets.values()],
       trading: this.trading,
       recentFills: this.fills,
-      sync: { lastSyncMs: this.trading.lastSyncMs, syncCount: this.counters.syncOk ?? 0, lastSummary: this.syncSummary },
+      sync: { lastSyncMs: this.trading.lastSyncMs, syncCount: this.counters.syncs_ok ?? 0, lastSummary: this.syncSummary },
       errors: this.errors,
       trader: { state: 'ready', reason: null, decisions: 3, ordersPlaced: 2, denied: 1 },
       counters: this.counters,
@@ -147,9 +147,9 @@ export class FakeSystemView implements SystemView {
       spread: 200,
       yesDepth: 10_000,
       noDepth: 8_000,
-      lastUpdateMs: this.clock.now(),
       deltas: 0,
       ...this.markets.get(m.ticker),
+      lastUpdateMs: this.clock.now(),
       ...m,
     };
     this.markets.set(m.ticker, market);
@@ -194,7 +194,7 @@ export class FakeSystemView implements SystemView {
       ...fill,
     };
     this.fills = [full, ...this.fills].slice(0, 50);
-    this.counters = { ...this.counters, fills: (this.counters.fills ?? 0) + 1 };
+    this.counters = { ...this.counters, fills_applied: (this.counters.fills_applied ?? 0) + 1 };
     this.emit({ type: 'fill', data: full });
     return full;
   }

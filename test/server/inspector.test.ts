@@ -25,6 +25,7 @@ const orderMachine = setup({
   states: {
     submitted: { on: { ACCEPT: 'accepted' } },
     accepted: { on: { FILL: { target: 'filled', actions: assign({ filled: ({ event }) => event.count }) } } },
+    orderbook: {},
     filled: { type: 'final' },
   },
 });
@@ -62,7 +63,10 @@ describe('createInspectorBridge', () => {
 
     const registration = viewer.messages.find((m) => m.type === '@xstate.actor') as any;
     expect(registration).toMatchObject({ name: 'order', sessionId: actor.sessionId });
-    expect(JSON.parse(registration.definition)).toMatchObject({ id: 'order' });
+    const definition = JSON.parse(registration.definition);
+    expect(definition).toMatchObject({ id: 'order', context: { ticker: 'KXTEST-A', filled: 0 } });
+    // a state named like a dropped context key stays in the chart
+    expect(Object.keys(definition.states).sort()).toEqual(['accepted', 'filled', 'orderbook', 'submitted']);
     const fillEvent = viewer.messages.find((m) => m.type === '@xstate.event' && (m as any).event.type === 'FILL') as any;
     expect(fillEvent.event).toEqual({ type: 'FILL', count: 300 });
     const filled = viewer.messages.find((m) => m.type === '@xstate.snapshot' && (m as any).snapshot.value === 'filled') as any;

@@ -250,4 +250,7 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const container = document.getElementById('app')!;
+// the static "Loading…" placeholder is not Preact's to diff: start from an empty container
+container.textContent = '';
+render(<App />, container);

@@ -325,6 +325,12 @@ export function MetricsPanel({ status }: { status: TraderStatus | null }) {
   );
 }
 
+/** The message without the "from → to: " prefix the tag already shows. */
+function consoleMessage(e: ActivityData): string {
+  const prefix = e.from_state && e.to_state ? `${e.from_state} → ${e.to_state}: ` : '';
+  return prefix && e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+}
+
 const SEVERITY_ICON: Record<string, string> = { info: 'ℹ', success: '✔', warning: '⚠', error: '✖' };
 
 export function ConsolePanel({ entries }: { entries: ActivityData[] }) {
@@ -365,7 +371,7 @@ export function ConsolePanel({ entries }: { entries: ActivityData[] }) {
                   {SEVERITY_ICON[e.severity] ?? '·'}
                 </span>
                 <time>{e.timestamp}</time>{' '}
-                <span class="tag">{e.from_state && e.to_state ? `${e.from_state} → ${e.to_state}` : e.state}</span> {e.message}
+                <span class="tag">{e.from_state && e.to_state ? `${e.from_state} → ${e.to_state}` : e.state}</span> {consoleMessage(e)}
               </summary>
               <pre>{JSON.stringify(e.metadata, null, 2)}</pre>
             </details>

@@ -30,8 +30,12 @@ export interface ChartEdge {
   from: string;
   to: string;
   events: string[];
-  /** Goes to the same or an earlier layer (drawn as a loop below the boxes). */
-  back: boolean;
+  /** How it is drawn: straight down to the next row, or along a lane left (skips rows) / right (goes back). */
+  route: 'down' | 'skip' | 'back';
+  /** SVG path, in chart coordinates. */
+  d: string;
+  /** Where the (shortened) event names go; the full list is `events`. */
+  label: { x: number; y: number; anchor: 'start' | 'end' | 'middle'; text: string };
 }
 
 export interface ChartModel {
@@ -52,8 +56,13 @@ const MAX_BOX_WIDTH = 340;
 const CHAR_WIDTH = 6.4;
 const ROW_HEIGHT = 17;
 const HEADER_HEIGHT = 34;
-const GAP_X = 70;
-const GAP_Y = 26;
+const GAP_X = 28;
+const GAP_Y = 34;
+const LANE_GAP = 9;
+const MAX_LANES = 8;
+/** Room for lane labels beside the lanes, and how much of a label fits there. */
+const LABEL_SPACE = 150;
+const LANE_LABEL_CHARS = 24;
 const MARGIN = 20;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -135,6 +144,87 @@ function walk(node: Json, path: string[], visit: (node: Json, path: string[]) =>
   if (isObject(node.states)) for (const [key, child] of Object.entries(node.states)) if (isObject(child)) walk(child, [...path, key], visit);
 }
 
+/** "EVENT +2", cut to `max` characters. */
+export function edgeLabel(events: string[], max: number): string {
+  const more = events.length > 1 ? ` +${events.length - 1}` : '';
+  const first = events[0] ?? '';
+  const room = Math.max(4, max - more.length);
+  return (first.length > room ? `${first.slice(0, room - 1)}…` : first) + more;
+}
+
+const laneLabel = (events: string[]) => edgeLabel(events, LANE_LABEL_CHARS);
+
+/** Events that move a machine forward (as opposed to failures and timeouts), followed first. */
+function isProgressEvent(label: string): boolean {
+  return !label.startsWith('error:') && !label.startsWith('after ') && label !== 'FATAL';
+}
+
+/**
+ * Columns for a left-to-right drawing: a depth-first walk from the initial state (progress edges
+ * first) drops the edges that close cycles, then each state goes one column right of its furthest
+ * predecessor. States reachable only "from any state" (shutdown, closed) go after the main flow.
+ * Returns each state's column and its discovery rank (the order within a column).
+ */
+export function layerStates(
+  keys: string[],
+  edges: Array<{ from: string; to: string; success: boolean }>,
+  initial: string | null,
+  anyStateTargets: string[],
+): { layer: Map<string, number>; discovery: Map<string, number> } {
+  const outgoing = new Map<string, Array<{ to: string; success: boolean; index: number }>>();
+  const incoming = new Map<string, number>();
+  edges.forEach((e, index) => {
+    outgoing.set(e.from, [...(outgoing.get(e.from) ?? []), { to: e.to, success: e.success, index }]);
+    incoming.set(e.to, (incoming.get(e.to) ?? 0) + 1);
+  });
+  for (const list of outgoing.values()) list.sort((a, b) => Number(b.success) - Number(a.success) || a.index - b.index);
+
+  const visited = new Set<string>();
+  const onStack = new Set<string>();
+  const discovery = new Map<string, number>();
+  const dag: Array<[string, string]> = [];
+  const visit = (key: string) => {
+    visited.add(key);
+    onStack.add(key);
+    discovery.set(key, discovery.size);
+    for (const { to } of outgoing.get(key) ?? []) {
+      if (onStack.has(to)) continue; // closes a cycle: drawn as a back edge
+      dag.push([key, to]);
+      if (!visited.has(to)) visit(to);
+    }
+    onStack.delete(key);
+  };
+  if (initial) visit(initial);
+  const main = new Set(visited);
+  for (const target of anyStateTargets) if (!visited.has(target) && keys.includes(target)) visit(target);
+  for (;;) {
+    const rest = keys.filter((k) => !visited.has(k));
+    if (rest.length === 0) break;
+    rest.sort((a, b) => (incoming.get(a) ?? 0) - (incoming.get(b) ?? 0));
+    visit(rest[0]);
+  }
+
+  const layer = new Map<string, number>(keys.map((k) => [k, 0]));
+  const relax = () => {
+    for (let round = 0; round < keys.length; round++) {
+      let changed = false;
+      for (const [from, to] of dag) {
+        const want = (layer.get(from) ?? 0) + 1;
+        if ((layer.get(to) ?? 0) < want) {
+          layer.set(to, want);
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+  };
+  relax();
+  const mainMax = Math.max(0, ...[...main].map((k) => layer.get(k) ?? 0));
+  for (const target of anyStateTargets) if (!main.has(target) && (layer.get(target) ?? 0) <= mainMax) layer.set(target, mainMax + 1);
+  relax();
+  return { layer, discovery };
+}
+
 export function chartModel(definition: unknown): ChartModel {
   const root = isObject(definition) ? definition : {};
   const id = typeof root.id === 'string' ? root.id : typeof root.key === 'string' ? root.key : 'machine';
@@ -192,54 +282,83 @@ export function chartModel(definition: unknown): ChartModel {
     });
   }
 
-  // layers: longest distance from the initial state along forward edges (BFS order)
-  const layerOf = new Map<string, number>();
   const start = initial && topKeys.has(initial) ? initial : nodes[0]?.key;
-  if (start) {
-    layerOf.set(start, 0);
-    const queue = [start];
-    while (queue.length > 0) {
-      const current = queue.shift()!;
-      const layer = layerOf.get(current)!;
-      for (const e of edgeMap.values()) {
-        if (e.from !== current || layerOf.has(e.to)) continue;
-        layerOf.set(e.to, layer + 1);
-        queue.push(e.to);
-      }
-    }
-  }
-  const maxLayer = Math.max(0, ...layerOf.values());
-  for (const n of nodes) n.layer = layerOf.get(n.key) ?? maxLayer + 1;
+  const layout = layerStates(
+    nodes.map((n) => n.key),
+    [...edgeMap.values()].map((e) => ({ from: e.from, to: e.to, success: [...e.events].some(isProgressEvent) })),
+    start ?? null,
+    anyState.map((t) => t.to),
+  );
+  for (const n of nodes) n.layer = layout.layer.get(n.key) ?? 0;
+  nodes.sort((a, b) => (layout.discovery.get(a.key) ?? 0) - (layout.discovery.get(b.key) ?? 0));
 
-  const layers = new Map<number, ChartNode[]>();
-  for (const n of nodes) layers.set(n.layer, [...(layers.get(n.layer) ?? []), n]);
-  let width = 0;
-  let height = 0;
-  const layerIndexes = [...layers.keys()].sort((a, b) => a - b);
-  let x = MARGIN;
-  for (const layer of layerIndexes) {
-    let y = MARGIN;
-    const column = layers.get(layer)!;
-    const columnWidth = Math.max(...column.map((n) => n.width));
-    for (const n of column) {
+  // rows top to bottom, one per layer; lanes beside the boxes carry the edges that skip rows
+  // (left) and the ones that go back up (right), so no edge crosses a box
+  const rows = new Map<number, ChartNode[]>();
+  for (const n of nodes) rows.set(n.layer, [...(rows.get(n.layer) ?? []), n]);
+  const byKey = new Map(nodes.map((n) => [n.key, n]));
+  const raw = [...edgeMap.values()].map((e) => {
+    const from = byKey.get(e.from)!;
+    const to = byKey.get(e.to)!;
+    const route: ChartEdge['route'] = to.layer <= from.layer ? 'back' : to.layer === from.layer + 1 ? 'down' : 'skip';
+    return { from, to, events: [...e.events], route };
+  });
+  const skipLanes = Math.min(MAX_LANES, raw.filter((e) => e.route === 'skip').length);
+  const backLanes = Math.min(MAX_LANES, raw.filter((e) => e.route === 'back').length);
+  const left = MARGIN + (skipLanes > 0 ? LABEL_SPACE + skipLanes * LANE_GAP + 10 : 0);
+
+  let y = MARGIN;
+  let right = left;
+  for (const layer of [...rows.keys()].sort((a, b) => a - b)) {
+    let x = left;
+    const row = rows.get(layer)!;
+    for (const n of row) {
       n.x = x;
       n.y = y;
-      y += n.height + GAP_Y;
-      width = Math.max(width, n.x + n.width + MARGIN);
-      height = Math.max(height, y);
+      x += n.width + GAP_X;
+      right = Math.max(right, n.x + n.width);
     }
-    x += columnWidth + GAP_X;
+    y += Math.max(...row.map((n) => n.height)) + GAP_Y;
   }
+  const height = y - GAP_Y + MARGIN;
 
-  const byKey = new Map(nodes.map((n) => [n.key, n]));
-  const edges: ChartEdge[] = [...edgeMap.values()].map((e) => ({
-    from: e.from,
-    to: e.to,
-    events: [...e.events],
-    back: (byKey.get(e.to)?.layer ?? 0) <= (byKey.get(e.from)?.layer ?? 0),
-  }));
-  const backEdges = edges.filter((e) => e.back).length;
-  return { id, initial: start ?? null, nodes, edges, anyState, width: Math.max(width, 200), height: height + MARGIN + Math.min(backEdges, 6) * 14 };
+  let skipIndex = 0;
+  let backIndex = 0;
+  const edges: ChartEdge[] = raw.map(({ from, to, events, route }) => {
+    const base = { from: from.key, to: to.key, events, route };
+    if (route === 'down') {
+      const x1 = from.x + from.width / 2;
+      const y1 = from.y + from.height;
+      const x2 = to.x + to.width / 2;
+      const y2 = to.y;
+      const my = (y1 + y2) / 2;
+      return {
+        ...base,
+        d: `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2 - 2}`,
+        label: { x: (x1 + x2) / 2 + 6, y: my + 3, anchor: 'start' as const, text: edgeLabel(events, 40) },
+      };
+    }
+    if (route === 'skip') {
+      const lane = left - 10 - (skipIndex++ % MAX_LANES) * LANE_GAP;
+      const y1 = from.y + 12;
+      const y2 = to.y + 12;
+      return {
+        ...base,
+        d: `M${from.x},${y1} L${lane},${y1} L${lane},${y2} L${to.x - 2},${y2}`,
+        label: { x: lane - 4, y: (y1 + y2) / 2, anchor: 'end' as const, text: laneLabel(events) },
+      };
+    }
+    const lane = right + 10 + (backIndex++ % MAX_LANES) * LANE_GAP;
+    const y1 = from.y + from.height - 10;
+    const y2 = to.y + 22;
+    return {
+      ...base,
+      d: `M${from.x + from.width},${y1} L${lane},${y1} L${lane},${y2} L${to.x + to.width + 2},${y2}`,
+      label: { x: lane + 4, y: (y1 + y2) / 2, anchor: 'start' as const, text: laneLabel(events) },
+    };
+  });
+  const width = right + (backLanes > 0 ? 10 + backLanes * LANE_GAP + LABEL_SPACE : 0) + MARGIN;
+  return { id, initial: start ?? null, nodes, edges, anyState, width: Math.max(width, 200), height };
 }
 
 /** Every path to an active leaf: {ready: {activity: 'idle'}} → ["ready", "ready.activity", "ready.activity.idle"]. */

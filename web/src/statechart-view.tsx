@@ -5,7 +5,7 @@
  * from /v3/statecharts and the current state value.
  */
 import { useMemo } from 'preact/hooks';
-import { activePaths, chartModel, type ChartEdge, type ChartNode } from './statechart-model.ts';
+import { activePaths, chartModel } from './statechart-model.ts';
 
 interface Props {
   definition: unknown;
@@ -13,29 +13,9 @@ interface Props {
   title: string;
 }
 
-function edgePath(from: ChartNode, to: ChartNode, edge: ChartEdge, backIndex: number, chartHeight: number): { d: string; lx: number; ly: number } {
-  if (!edge.back) {
-    const x1 = from.x + from.width;
-    const y1 = from.y + Math.min(from.height / 2, 17);
-    const x2 = to.x;
-    const y2 = to.y + Math.min(to.height / 2, 17);
-    const mx = (x1 + x2) / 2;
-    return { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 2},${y2}`, lx: mx, ly: (y1 + y2) / 2 - 4 };
-  }
-  // back edges run along the bottom of the chart, each on its own lane
-  const lane = chartHeight - 10 - (backIndex % 6) * 14;
-  const x1 = from.x + from.width / 2 + 12;
-  const y1 = from.y + from.height;
-  const x2 = to.x + to.width / 2 - 12;
-  const y2 = to.y + to.height;
-  return { d: `M${x1},${y1} L${x1},${lane} L${x2},${lane} L${x2},${y2 + 2}`, lx: (x1 + x2) / 2, ly: lane - 3 };
-}
-
 export function StatechartView({ definition, value, title }: Props) {
   const model = useMemo(() => chartModel(definition), [definition]);
   const active = useMemo(() => activePaths(value), [value]);
-  const byKey = new Map(model.nodes.map((n) => [n.key, n]));
-  let backIndex = 0;
 
   return (
     <figure class="statechart" data-chart={model.id}>
@@ -56,17 +36,12 @@ export function StatechartView({ definition, value, title }: Props) {
             </marker>
           </defs>
           {model.edges.map((e) => {
-            const from = byKey.get(e.from);
-            const to = byKey.get(e.to);
-            if (!from || !to) return null;
-            const { d, lx, ly } = edgePath(from, to, e, e.back ? backIndex++ : 0, model.height);
-            const label = e.events.length > 1 ? `${e.events[0]} +${e.events.length - 1}` : e.events[0];
             return (
-              <g class={`edge${active.has(e.from) ? ' edge-from-active' : ''}`} key={`${e.from}-${e.to}`}>
+              <g class={`edge edge-${e.route}${active.has(e.from) ? ' edge-from-active' : ''}`} key={`${e.from}-${e.to}`}>
                 <title>{`${e.from} → ${e.to}: ${e.events.join(', ')}`}</title>
-                <path d={d} marker-end={`url(#arrow-${model.id})`} />
-                <text x={lx} y={ly} text-anchor="middle">
-                  {label}
+                <path d={e.d} marker-end={`url(#arrow-${model.id})`} />
+                <text x={e.label.x} y={e.label.y} text-anchor={e.label.anchor}>
+                  {e.label.text}
                 </text>
               </g>
             );
@@ -77,7 +52,7 @@ export function StatechartView({ definition, value, title }: Props) {
               <g class={`state state-${n.type}${isActive ? ' active' : ''}`} key={n.key} data-state={n.key} data-active={isActive ? 'true' : 'false'}>
                 <title>{n.description ?? n.key}</title>
                 <rect x={n.x} y={n.y} width={n.width} height={n.height} rx="8" ry="8" />
-                {n.key === model.initial && <circle cx={n.x - 8} cy={n.y + 17} r="4" class="initial-dot" />}
+                {n.key === model.initial && <circle cx={n.x + n.width / 2} cy={n.y - 7} r="4" class="initial-dot" />}
                 <text x={n.x + 10} y={n.y + 22} class="state-name">
                   {n.key}
                 </text>

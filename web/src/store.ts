@@ -117,7 +117,8 @@ function applyEnvelope(state: DashboardState, envelope: Envelope, receivedMs: nu
     }
     case 'system_activity': {
       const a = envelope.data as ActivityData;
-      const moved = a.activity_type === 'state_transition' && a.to_state ? { state: a.to_state } : {};
+      // transition labels may be qualified: "ready (degraded)"
+      const moved = a.activity_type === 'state_transition' && a.to_state ? { state: a.to_state.split(' ')[0], degraded: a.to_state.includes('degraded') } : {};
       return { ...next, ...moved, console: mergeConsole(next.console, [a]) };
     }
     case 'trader_status': {
@@ -177,7 +178,7 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
             atMs: t.atMs,
             activity_type: 'state_transition',
             message: `${t.from} → ${t.to}: ${t.reason}`,
-            severity: t.to === 'error' ? 'error' : t.to === 'ready' ? 'success' : 'info',
+            severity: t.to.startsWith('error') ? 'error' : t.to.includes('degraded') ? 'warning' : t.to.startsWith('ready') || t.to.startsWith('acting') ? 'success' : 'info',
             metadata: { ...(t.metadata as Record<string, unknown>), from_state: t.from, to_state: t.to, durationMs: t.durationMs },
             state: t.to,
             from_state: t.from,

@@ -1,0 +1,130 @@
+/**
+ * The dashboard in a real browser (headless Debian chromium through playwright-core): it loads,
+ * follows the system to READY, updates live from /v3/ws, draws the statecharts from
+ * statecharts/*.json, and its Copy button yields the status log. Served by the real operator
+ * server over a scripted SystemView. Leaves a screenshot in test-artifacts/dashboard.png.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.ts';
+import { startHttpServer, type RunningHttpServer } from '../../src/server/http-server.ts';
+import { buildWeb, DEFAULT_STATECHARTS_DIR, REPO_ROOT } from '../../src/server/web-assets.ts';
+import { FakeSystemView } from '../server/fake-view.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`test/browser/dashboard.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
+
+describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
+  let dir: string;
+  let server: RunningHttpServer;
+  let view: FakeSystemView;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kf-dashboard-'));
+    await buildWeb({ outDir: join(dir, 'dist'), minify: true });
+    view = new FakeSystemView(systemClock);
+    view.setMarket({ ticker: 'KXTEST-A', subscription: 'subscribing', bestYesBid: null, bestYesAsk: null, spread: null, yesDepth: 0, noDepth: 0, lastUpdateMs: null });
+    view.setMarket({ ticker: 'KXTEST-B', subscription: 'subscribing', bestYesBid: null, bestYesAsk: null, spread: null, yesDepth: 0, noDepth: 0, lastUpdateMs: null });
+    server = await startHttpServer(view, {
+      port: 0,
+      webRoot: join(dir, 'dist'),
+      statechartsDir: DEFAULT_STATECHARTS_DIR,
+      buildWeb: false,
+      feed: { statusIntervalMs: 500 },
+      log: () => {},
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads, connects and shows the starting state', async () => {
+    const res = await page.goto(`${server.url}/v3-trader`);
+    expect(res?.status()).toBe(200);
+    await page.waitForSelector('#connection[data-connected="true"]');
+    expect(await page.getAttribute('#state-badge', 'data-state')).toBe('startup');
+    await page.waitForSelector('figure[data-chart="coordinator"] g.state[data-state="startup"][data-active="true"]');
+    expect(await page.locator('#markets-table tbody tr').count()).toBe(2);
+  });
+
+  it('follows the coordinator to READY, badge and live statechart', async () => {
+    view.bootToReady(() => {});
+    view.machines = { coordinator: { ready: { activity: 'idle', orderbook: 'normal', sync: 'waiting' } }, trader: 'ready' };
+    await page.waitForSelector('#state-badge[data-state="ready"]');
+    expect(await page.textContent('#state-badge')).toBe('READY');
+    await page.waitForSelector('figure[data-chart="coordinator"] g.state[data-state="ready"][data-active="true"]');
+    expect(await page.locator('figure[data-chart="coordinator"] g.state[data-active="true"]').count()).toBe(1);
+    // the active regions' children are highlighted inside the ready box
+    const activeChildren = await page.locator('figure[data-chart="coordinator"] g.state[data-state="ready"] tspan.active-child').allTextContents();
+    expect(activeChildren.map((t) => t.replace(/^ · /, ''))).toEqual(['idle', 'normal', 'waiting']);
+    // the console replayed the startup sequence
+    await page.waitForFunction(() => document.querySelectorAll('.console li').length >= 5);
+  });
+
+  it('updates live: markets, trading figures, orders and fills', async () => {
+    for (const ticker of ['KXTEST-A', 'KXTEST-B']) view.setMarket({ ticker, subscription: 'live', bestYesBid: 5500, bestYesAsk: 5700, spread: 200, yesDepth: 10_000, noDepth: 8_000, deltas: 1 });
+    view.setMarket({ ticker: 'KXTEST-A', bestYesBid: 6100, bestYesAsk: 6350, spread: 250, deltas: 2 });
+    await page.waitForFunction(() => document.querySelector('tr[data-ticker="KXTEST-A"] td[data-field="bid"]')?.textContent === '61¢');
+    expect(await page.textContent('tr[data-ticker="KXTEST-A"] td[data-field="ask"]')).toBe('63.5¢');
+
+    view.addOrder({ clientOrderId: 'kf-order-1', ticker: 'KXTEST-A', price: 6000, count: 500, state: 'accepted' });
+    await page.waitForSelector('tr[data-order="kf-order-1"]');
+    view.addFill({ fillId: 'fill-1', clientOrderId: 'kf-order-1', ticker: 'KXTEST-A', price: 6000, count: 200, fee: 28_000 });
+    view.updateTrading({ realizedPnl: 2_500_000, unrealizedPnl: -400_000, feesPaid: 28_000 });
+    await page.waitForFunction(() => document.querySelector('dd[data-figure="Realized P&L"]')?.textContent === '$2.50');
+    expect(await page.textContent('dd[data-figure="Total P&L"]')).toBe('$2.10');
+    await page.waitForSelector('#fills-table tbody tr');
+    expect(await page.textContent('#fills-table tbody tr')).toContain('KXTEST-A');
+    await page.waitForSelector('svg.pnl-chart');
+
+    // the market actor chart follows the selected market
+    await page.click('tr[data-ticker="KXTEST-A"]');
+    await page.waitForSelector('figure[data-chart="market"] g.state[data-state="live"][data-active="true"]');
+  });
+
+  it('Copy puts the status log on the clipboard', async () => {
+    view.emit({ type: 'system_activity', data: { activity_type: 'sync', message: 'Synced 1 position', severity: 'info' } });
+    await page.waitForFunction(() => [...document.querySelectorAll('.console li')].some((li) => li.textContent?.includes('Synced 1 position')));
+    await page.click('#copy-log');
+    await page.waitForSelector('.actions [role="status"]');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    const statusLog = await (await fetch(`${server.url}/v3/status/log`)).text();
+    const logLines = statusLog.split('\n');
+    expect(logLines).toHaveLength(5);
+    const copiedLines = copied.split('\n');
+    // every status-log line, in the same (newest first) order, plus the other console messages
+    const positions = logLines.map((line) => copiedLines.indexOf(line));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(copiedLines[0]).toMatch(/^\d\d:\d\d:\d\d \[ready\] Synced 1 position$/);
+  });
+
+  it('renders without page errors and leaves a screenshot', async () => {
+    await mkdir(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
