@@ -81,20 +81,20 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
     const activeChildren = await page.locator('figure[data-chart="coordinator"] g.state[data-state="ready"] tspan.active-child').allTextContents();
     expect(activeChildren.map((t) => t.replace(/^ · /, ''))).toEqual(['idle', 'normal', 'waiting']);
     // the console replayed the startup sequence
-    await page.waitForFunction(() => document.querySelectorAll('.console li').length >= 5);
+    await expect.poll(() => page.locator('.console li').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
   });
 
   it('updates live: markets, trading figures, orders and fills', async () => {
     for (const ticker of ['KXTEST-A', 'KXTEST-B']) view.setMarket({ ticker, subscription: 'live', bestYesBid: 5500, bestYesAsk: 5700, spread: 200, yesDepth: 10_000, noDepth: 8_000, deltas: 1 });
     view.setMarket({ ticker: 'KXTEST-A', bestYesBid: 6100, bestYesAsk: 6350, spread: 250, deltas: 2 });
-    await page.waitForFunction(() => document.querySelector('tr[data-ticker="KXTEST-A"] td[data-field="bid"]')?.textContent === '61¢');
+    await expect.poll(() => page.textContent('tr[data-ticker="KXTEST-A"] td[data-field="bid"]'), { timeout: 10_000 }).toBe('61¢');
     expect(await page.textContent('tr[data-ticker="KXTEST-A"] td[data-field="ask"]')).toBe('63.5¢');
 
     view.addOrder({ clientOrderId: 'kf-order-1', ticker: 'KXTEST-A', price: 6000, count: 500, state: 'accepted' });
     await page.waitForSelector('tr[data-order="kf-order-1"]');
     view.addFill({ fillId: 'fill-1', clientOrderId: 'kf-order-1', ticker: 'KXTEST-A', price: 6000, count: 200, fee: 28_000 });
     view.updateTrading({ realizedPnl: 2_500_000, unrealizedPnl: -400_000, feesPaid: 28_000 });
-    await page.waitForFunction(() => document.querySelector('dd[data-figure="Realized P&L"]')?.textContent === '$2.50');
+    await expect.poll(() => page.textContent('dd[data-figure="Realized P&L"]'), { timeout: 10_000 }).toBe('$2.50');
     expect(await page.textContent('dd[data-figure="Total P&L"]')).toBe('$2.10');
     await page.waitForSelector('#fills-table tbody tr');
     expect(await page.textContent('#fills-table tbody tr')).toContain('KXTEST-A');
@@ -107,10 +107,11 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
 
   it('Copy puts the status log on the clipboard', async () => {
     view.emit({ type: 'system_activity', data: { activity_type: 'sync', message: 'Synced 1 position', severity: 'info' } });
-    await page.waitForFunction(() => [...document.querySelectorAll('.console li')].some((li) => li.textContent?.includes('Synced 1 position')));
+    await page.locator('.console li', { hasText: 'Synced 1 position' }).waitFor();
     await page.click('#copy-log');
     await page.waitForSelector('.actions [role="status"]');
-    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    // evaluated in the page (a string, since this file is compiled without the DOM types)
+    const copied = String(await page.evaluate('navigator.clipboard.readText()'));
     const statusLog = await (await fetch(`${server.url}/v3/status/log`)).text();
     const logLines = statusLog.split('\n');
     expect(logLines).toHaveLength(5);
