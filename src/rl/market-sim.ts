@@ -5,9 +5,12 @@
  * matches orders against each other — a replay has no counterparties, only a recorded book.
  *
  * The book (`book`) is the recorded one minus the liquidity the agent took:
- * - marketable orders walk the opposite levels at book prices; what they take is "consumed" and
- *   stays missing until the recording replenishes that level (positive deltas refill the consumed
- *   part first) or a snapshot restates the book;
+ * - marketable orders walk the opposite levels at book prices; what they take is "consumed": the
+ *   level shows the recorded size minus what we took. Liquidity the recording adds later shows up
+ *   normally (the level is replenished); what the recording removes later is taken from our
+ *   consumed part first (we took the front of the queue, which is what trades away first), so
+ *   the offset disappears once the recorded book has lost those contracts too. Snapshots keep the
+ *   offset (capped at the restated level);
  * - passive orders rest at the own leg's best bid, not in the book (the recording does not contain
  *   them), with a queue position = the size ahead at placement; recorded decreases of that level
  *   shrink the queue; they fill (at their price, as maker) when a recorded trade reaches them or
@@ -100,15 +103,16 @@ export class MarketSim {
   // ------------------------------------------------------------ recorded events
 
   applySnapshot(yes: ReadonlyArray<readonly [Price, Count]>, no: ReadonlyArray<readonly [Price, Count]>, tsMs: number): void {
-    this.clearConsumed();
     try {
       this.book.applySnapshot(yes, no);
       this.valid = true;
     } catch (error) {
       if (!(error instanceof BookError)) throw error;
+      this.clearConsumed();
       this.valid = false;
       return;
     }
+    this.reapplyConsumed();
     if (this.bid.active) this.bid.queueAhead = Math.min(this.bid.queueAhead, this.book.sizeAt('yes', this.bid.price));
     if (this.ask.active) this.ask.queueAhead = Math.min(this.ask.queueAhead, this.book.sizeAt('no', ONE_DOLLAR - this.ask.price));
     this.checkCrossing(tsMs);
@@ -120,14 +124,13 @@ export class MarketSim {
     const consumed = side === 'yes' ? this.consumedYes : this.consumedNo;
     const c = consumed[price];
     try {
-      if (c === 0) {
+      if (c === 0 || delta > 0) {
         this.book.applyDelta(side, price, delta);
       } else {
         const visible = this.book.sizeAt(side, price);
         const recorded = visible + c + delta;
         if (recorded < 0) throw new BookError(`${this.book.ticker}: recorded level would go negative`);
-        // replenishment refills what we took first; a decrease can only leave what remains
-        const left = delta > 0 ? Math.max(0, c - delta) : Math.min(c, recorded);
+        const left = Math.max(0, c + delta);
         consumed[price] = left;
         const change = recorded - left - visible;
         if (change !== 0) this.book.applyDelta(side, price, change);
@@ -278,6 +281,20 @@ export class MarketSim {
     }
     consumed[price] += count;
     this.book.applyDelta(leg, price, -count);
+  }
+
+  /** After a snapshot: what we took stays taken, up to the restated level's size. */
+  private reapplyConsumed(): void {
+    const touched = this.touched;
+    for (let i = 0; i < touched.length; i++) {
+      const k = touched[i];
+      const leg = k >= SLOTS ? 'no' : 'yes';
+      const price = k >= SLOTS ? k - SLOTS : k;
+      const consumed = leg === 'yes' ? this.consumedYes : this.consumedNo;
+      const c = Math.min(consumed[price], this.book.sizeAt(leg, price));
+      consumed[price] = c;
+      if (c > 0) this.book.applyDelta(leg, price, -c);
+    }
   }
 
   private clearConsumed(): void {

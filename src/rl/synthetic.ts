@@ -20,9 +20,9 @@ export interface SyntheticMarketOptions {
   events?: number;
   /** Fair YES price at the start (default $0.50). */
   startPrice?: Price;
-  /** Fair-price drift per event, in Price units (default 0). */
+  /** Fair-price drift per move, in Price units (default 0). The fair price moves whenever the book has caught up with its last move. */
   drift?: number;
-  /** Standard deviation of the fair-price step per event, in Price units (default 20 = 0.2¢). */
+  /** Standard deviation of the fair-price step per move, in Price units (default 20 = 0.2¢). */
   volatility?: number;
   /** Tick size (default 100 = 1¢; 10 for deci-cent markets). */
   tick?: Price;
@@ -123,8 +123,11 @@ export function syntheticTimeline(options: SyntheticMarketOptions): MarketTimeli
 
   while (events.length < total) {
     ts += Math.max(1, Math.round(rng.exponential(meanInterval)));
-    fair = Math.min(ONE_DOLLAR - tick, Math.max(tick, fair + drift + vol * rng.normal()));
-    if (pending.length === 0) planMoves();
+    if (pending.length === 0) {
+      // the fair price moves once the book has caught up with its previous move
+      fair = Math.min(ONE_DOLLAR - tick, Math.max(tick, fair + drift + vol * rng.normal()));
+      planMoves();
+    }
 
     if (snapshotEvery > 0 && events.length % snapshotEvery === 0) {
       events.push(snapshotEvent());
@@ -192,9 +195,7 @@ export function syntheticTimeline(options: SyntheticMarketOptions): MarketTimeli
 
 export interface DriftMarketOptions {
   seed?: number;
-  /** Events (default 60). */
-  events?: number;
-  /** Fair price at the start and at the end (defaults $0.30 → $0.70). */
+  /** Fair price at the start and at the end (defaults $0.30 → $0.70), on the 1¢ grid. */
   from?: Price;
   to?: Price;
   /** Settlement (default 'yes'). */
@@ -203,20 +204,21 @@ export interface DriftMarketOptions {
 }
 
 /**
- * A market with a known optimal policy: the price drifts deterministically from `from` to `to`
- * with a 1¢ spread, no noise and no trades, and settles `result`. With result 'yes', buying YES
- * up to the position limit on the first step and holding to settlement is optimal.
+ * A market with a known optimal policy: the book moves up (or down) one cent at a time from
+ * `from` to `to` with a 1¢ spread — four deltas per cent, no noise, no trades — and settles
+ * `result`. With result 'yes' and an upward drift, buying YES up to the position limit on the
+ * first step and holding to settlement is optimal.
  */
 export function driftTimeline(options: DriftMarketOptions = {}): MarketTimeline {
-  const events = options.events ?? 60;
   const from = options.from ?? 3_000;
   const to = options.to ?? 7_000;
+  const cents = Math.round(Math.abs(to - from) / 100);
   return syntheticTimeline({
     seed: options.seed ?? 1,
     ticker: 'DRIFT',
-    events,
+    events: 1 + 4 * cents,
     startPrice: from,
-    drift: (to - from) / events,
+    drift: Math.sign(to - from) * 100,
     volatility: 0,
     spreadTicks: 1,
     levels: 5,
