@@ -10,14 +10,12 @@ import { fromPromise } from 'xstate';
 import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import type { Micros } from '../core/money.ts';
-import { selectTopMarkets } from '../core/market-selection.ts';
 import { markToMarket, unrealizedPnl } from '../core/positions.ts';
 import type { RiskLimits } from '../core/risk.ts';
 import type { Strategy } from '../core/strategy/index.ts';
 import { parsePriceRanges, priceRangesFor } from '../core/ticks.ts';
 import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
-import type { KalshiMarket } from '../adapters/kalshi/rest.schemas.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import { coordinatorMachine, coordinatorStatusLabel, describeState, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
@@ -40,6 +38,8 @@ import type {
   TradingState,
 } from '../server/system-view.ts';
 import { MarketRegistry } from './market-registry.ts';
+import { selectMarkets } from './markets.ts';
+import type { MarketSelection } from './markets.ts';
 import { syncWithVenue } from './sync.ts';
 import {
   cancelOrderActor,
@@ -51,7 +51,7 @@ import {
 } from './venue.ts';
 import type { VenueContext } from './venue.ts';
 
-export type MarketSelection = { mode: 'config'; tickers: string[] } | { mode: 'discovery'; limit: number };
+export type { MarketSelection } from './markets.ts';
 
 export interface TradingSystemOptions {
   environment: 'sim' | 'paper' | 'production';
@@ -251,19 +251,7 @@ export class TradingSystem implements SystemView {
 
   private async initializeSystem(): Promise<{ markets: string[] }> {
     const { selection, rest } = this.options;
-    let markets: KalshiMarket[];
-    if (selection.mode === 'config') {
-      markets = [];
-      for (const ticker of selection.tickers) markets.push(await rest.getMarket(ticker));
-    } else {
-      const open: KalshiMarket[] = [];
-      for await (const m of rest.iterateMarkets({ status: 'open', limit: 1000 })) open.push(m);
-      const picked = new Set(
-        selectTopMarkets(open, selection.limit, { nowMs: this.clock.now(), minTimeToCloseMs: 60_000 }).map((m) => m.ticker),
-      );
-      markets = open.filter((m) => picked.has(m.ticker));
-      if (markets.length === 0) throw new Error('discovery found no open markets to trade');
-    }
+    const markets = await selectMarkets(rest, selection, this.clock);
     for (const m of markets) {
       const ranges = m.priceRanges && m.priceRanges.length > 0
         ? m.priceRanges
