@@ -16,6 +16,7 @@ import type { KalshiCredentials } from '../adapters/kalshi/auth.ts';
 import { endpointsFor } from '../adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import { KalshiWsClient } from '../adapters/kalshi/ws.ts';
+import type { KalshiWsOptions } from '../adapters/kalshi/ws.ts';
 import { migrate, openDatabase } from '../adapters/store/index.ts';
 import type { Database } from '../adapters/store/index.ts';
 import { TradingSystem } from '../actors/trading-system.ts';
@@ -48,6 +49,17 @@ export interface RuntimeOptions {
   inspect?: TradingSystemOptions['inspect'];
   /** Reuse an already-open database (sessions restart the trader on the same one). */
   database?: Database;
+  /**
+   * A simulator the caller started and keeps (sessions: in-process, shared across trader
+   * restarts). Used instead of starting one when environment is `sim`; the trader's key is
+   * registered with it; close() leaves it running.
+   */
+  simulator?: RunningSimulator;
+  /** Transport overrides (sessions route REST and the stream in-process). */
+  fetch?: typeof fetch;
+  WebSocketImpl?: KalshiWsOptions['WebSocketImpl'];
+  /** Jitter source of the REST and WebSocket backoffs (sessions pass a seeded one). */
+  random?: () => number;
 }
 
 export interface Runtime {
@@ -90,7 +102,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   let restBaseUrl = options.urls?.restBaseUrl;
   let wsUrl = options.urls?.wsUrl;
 
-  if (options.environment === 'sim' && !restBaseUrl) {
+  if (options.environment === 'sim' && options.simulator) {
+    const keys = simulatorKeys(options.dataDir);
+    options.simulator.registerKey(keys.keyId, keys.publicKeyPem);
+    restBaseUrl = options.simulator.restUrl;
+    wsUrl = options.simulator.wsUrl;
+    credentials = createCredentials(keys.keyId, loadPrivateKey({ pem: keys.privateKeyPem }));
+  } else if (options.environment === 'sim' && !restBaseUrl) {
     const keys = simulatorKeys(options.dataDir);
     simulator = await startSimulator({ ...options.sim, clock, keys: [{ keyId: keys.keyId, publicKeyPem: keys.publicKeyPem }] });
     restBaseUrl = simulator.restUrl;
@@ -135,8 +153,21 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw error;
   }
 
-  const rest = new KalshiRestClient({ endpoints, ...(credentials ? { credentials } : {}), clock });
-  const ws = new KalshiWsClient({ url: endpoints.wsUrl, ...(credentials ? { credentials } : {}), clock, useYesPrice: false });
+  const rest = new KalshiRestClient({
+    endpoints,
+    ...(credentials ? { credentials } : {}),
+    clock,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
+  const ws = new KalshiWsClient({
+    url: endpoints.wsUrl,
+    ...(credentials ? { credentials } : {}),
+    clock,
+    useYesPrice: false,
+    ...(options.WebSocketImpl ? { WebSocketImpl: options.WebSocketImpl } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
   const system = new TradingSystem({
     environment: options.environment,
     clock,
@@ -158,7 +189,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   let closed = false;
   return {
     system,
-    simulator,
+    simulator: simulator ?? options.simulator ?? null,
     database,
     rest,
     ws,

@@ -1,0 +1,270 @@
+/**
+ * The simulator without sockets: the same exchange, synthetic activity, fault switches, Hono
+ * Trade API and `ws`-based WebSocket server as `startSimulator`, reached in-process. REST goes
+ * through the Hono app's `fetch`; a WebSocket connection runs over an in-memory stream pair into
+ * the simulator's (never listening) node http server, which parses the signed upgrade and hands
+ * it to the WebSocket server exactly as a loopback socket would. Clients keep their full logic
+ * (signing, framing, validation, retries, seq tracking) while a scripted session on a
+ * VirtualClock can tell when nothing is in flight, which real sockets cannot show.
+ *
+ * Part of src/sim; used by src/sessions. Faults act here as they do on loopback: ws_drop cuts the
+ * stream pair, refused upgrades answer 503 on it, latency delays frames and responses on the clock.
+ */
+import { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import type { ClientRequestArgs } from 'node:http';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { SyntheticActivity } from './activity/activity.ts';
+import { generateMarkets, marketDefinitionFor, marketSpecSchema, type MarketSpec } from './activity/markets.ts';
+import { Exchange } from './exchange.ts';
+import { SimFaults } from './faults.ts';
+import { createSimHttpServer } from './server/http.ts';
+import { ApiKeyRegistry } from './server/keys.ts';
+import { API_BASE_PATH } from './server/rest.ts';
+import { TradingFigures } from './server/stats.ts';
+import { WS_PATH } from './server/ws.ts';
+import { SimulatorConfigError, type RunningSimulator, type StartSimulatorOptions } from './simulator.ts';
+
+/** The authority of in-process URLs; never resolved, the transport ignores it. */
+export const IN_PROCESS_HOST = 'sim.in-process';
+
+export interface InProcessSimulator extends RunningSimulator {
+  /** A `fetch` answered by the simulator's HTTP app, with no socket in between. */
+  fetch: typeof fetch;
+  /** A `ws` WebSocket class whose connections run over in-memory streams into the simulator. */
+  WebSocketImpl: typeof WebSocket;
+  /** Chunks moved through the in-memory WebSocket streams so far (a progress signal for drivers). */
+  readonly transfers: number;
+  /** Open in-memory WebSocket stream pairs. */
+  readonly openStreams: number;
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+interface PipeStats {
+  transfers: number;
+  open: Set<PipeEnd>;
+}
+
+/**
+ * One end of an in-memory, full-duplex byte stream. Writes are pushed to the peer; ending or
+ * destroying one end ends the peer's readable side, as a FIN would on TCP. Carries the few socket
+ * methods that node's http client/server and `ws` call on a net.Socket.
+ */
+class PipeEnd extends Duplex {
+  peer: PipeEnd | null = null;
+  readonly remoteAddress = '127.0.0.1';
+  readonly remotePort = 0;
+  readonly remoteFamily = 'IPv4';
+  readonly localAddress = '127.0.0.1';
+  readonly localPort = 0;
+
+  constructor(private readonly stats: PipeStats) {
+    super({ allowHalfOpen: false });
+    stats.open.add(this);
+    this.once('close', () => stats.open.delete(this));
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const peer = this.peer;
+    if (!peer || peer.destroyed || peer.readableEnded) {
+      callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      return;
+    }
+    this.stats.transfers++;
+    peer.push(chunk);
+    callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.endPeer();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.endPeer();
+    callback(error);
+  }
+
+  private endPeer(): void {
+    const peer = this.peer;
+    this.peer = null;
+    if (peer && !peer.destroyed && !peer.readableEnded) {
+      this.stats.transfers++;
+      peer.push(null);
+    }
+  }
+
+  setTimeout(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+}
+
+function pipePair(stats: PipeStats): [PipeEnd, PipeEnd] {
+  const a = new PipeEnd(stats);
+  const b = new PipeEnd(stats);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+function resolveMarkets(markets: number | MarketSpec[] | undefined, seed: number): MarketSpec[] {
+  if (markets === undefined || typeof markets === 'number') return generateMarkets(markets ?? 10, seed);
+  const seen = new Set<string>();
+  return markets.map((spec, i) => {
+    const parsed = marketSpecSchema.safeParse(spec);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new SimulatorConfigError(`markets[${i}]${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`);
+    }
+    if (seen.has(spec.ticker)) throw new SimulatorConfigError(`markets[${i}]: duplicate ticker ${spec.ticker}`);
+    seen.add(spec.ticker);
+    return parsed.data as MarketSpec;
+  });
+}
+
+type InProcessOptions = Omit<StartSimulatorOptions, 'host' | 'port' | 'allowRemoteControl'>;
+
+/** Starts the simulator in-process (no port). Same options and behaviour as `startSimulator`. */
+export function startInProcessSimulator(opts: InProcessOptions = {}): InProcessSimulator {
+  const clock = opts.clock ?? systemClock;
+  const seed = opts.seed ?? 1;
+  const specs = resolveMarkets(opts.markets, seed);
+
+  const exchange = new Exchange({ clock, seed, ...(opts.defaultCash !== undefined ? { defaultCash: opts.defaultCash } : {}) });
+  const figures = new TradingFigures();
+  const stopFigures = exchange.subscribe((event) => figures.record(event));
+  const start = clock.now();
+  for (const spec of specs) exchange.addMarket(marketDefinitionFor(spec, start));
+
+  const keys = new ApiKeyRegistry(clock);
+  const faults = new SimFaults(clock, exchange);
+  const registerKey = (keyId: string, publicKeyPem: string, userId?: string): string => {
+    const entry = keys.register(keyId, publicKeyPem, userId);
+    exchange.ensureAccount(entry.userId);
+    return entry.userId;
+  };
+  for (const k of opts.keys ?? []) registerKey(k.keyId, k.publicKeyPem, k.userId);
+
+  const activity =
+    opts.activity === false
+      ? null
+      : new SyntheticActivity({ exchange, clock, seed, markets: specs, ...(opts.activityStepMs ? { stepMs: opts.activityStepMs } : {}) });
+
+  const { server, webSockets, app } = createSimHttpServer({
+    exchange,
+    clock,
+    keys,
+    faults,
+    figures,
+    registerKey,
+    knownUsers: () => exchange.listUsers(),
+    ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
+  });
+
+  let closeTimer: TimerHandle | null = null;
+  const armClosing = () => {
+    const now = clock.now();
+    let next = Infinity;
+    for (const m of exchange.listMarkets()) {
+      if (m.status !== 'active' && m.status !== 'initialized') continue;
+      if (m.closeTimeMs <= now) exchange.closeMarket(m.ticker);
+      else next = Math.min(next, m.closeTimeMs);
+    }
+    if (next === Infinity) return;
+    closeTimer = clock.setTimeout(() => {
+      closeTimer = null;
+      armClosing();
+    }, Math.min(next - now, MAX_TIMER_MS));
+    (closeTimer as { unref?: () => void } | null)?.unref?.();
+  };
+  armClosing();
+  activity?.start();
+
+  const stats: PipeStats = { transfers: 0, open: new Set() };
+  let closed = false;
+
+  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (closed) throw new TypeError('fetch failed: simulator closed');
+    const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+    // the server sees the path and headers it would see over a socket; the authority is ignored
+    return app.fetch(request);
+  }) as typeof fetch;
+
+  const connect = (): PipeEnd => {
+    const [clientEnd, serverEnd] = pipePair(stats);
+    if (closed) {
+      queueMicrotask(() => clientEnd.destroy());
+      return clientEnd;
+    }
+    server.emit('connection', serverEnd);
+    return clientEnd;
+  };
+
+  class InProcessWebSocket extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[] | WebSocket.ClientOptions | ClientRequestArgs, options?: WebSocket.ClientOptions | ClientRequestArgs) {
+      let opts = options;
+      let protos = protocols;
+      if (protos !== undefined && typeof protos === 'object' && !Array.isArray(protos)) {
+        opts = protos;
+        protos = undefined;
+      }
+      super(address, protos ?? [], {
+        ...(opts ?? {}),
+        perMessageDeflate: false,
+        createConnection: () => connect() as unknown as import('node:net').Socket,
+      });
+    }
+  }
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      activity?.stop();
+      if (closeTimer !== null) clock.clearTimeout(closeTimer);
+      await webSockets.close();
+      for (const end of [...stats.open]) end.destroy();
+      stopFigures();
+      exchange.dispose();
+    })();
+    return closing;
+  };
+
+  return {
+    restUrl: `http://${IN_PROCESS_HOST}${API_BASE_PATH}`,
+    wsUrl: `ws://${IN_PROCESS_HOST}${WS_PATH}`,
+    controlUrl: `http://${IN_PROCESS_HOST}/_sim`,
+    host: IN_PROCESS_HOST,
+    port: 0,
+    clock,
+    exchange,
+    faults,
+    markets: specs,
+    activity,
+    registerKey,
+    close,
+    fetch: fetchImpl,
+    WebSocketImpl: InProcessWebSocket as unknown as typeof WebSocket,
+    get transfers() {
+      return stats.transfers;
+    },
+    get openStreams() {
+      return stats.open.size / 2;
+    },
+  };
+}
