@@ -26,16 +26,25 @@ interface VirtualTimer {
   fn: () => void;
 }
 
+function earlier(a: VirtualTimer, b: VirtualTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
 /**
  * A clock that only moves when told to. Timers fire in (time, creation) order, so runs are
  * deterministic. `advance` fires everything due up to the target time, including timers that
  * callbacks schedule within the window.
+ *
+ * Timers sit in a binary min-heap; a cleared timer leaves the id map at once and its heap entry
+ * is skipped when it surfaces (and swept when such entries outnumber live ones), so a scripted
+ * session firing millions of timers pays O(log n) per timer instead of a scan of all of them.
  */
 export class VirtualClock implements Clock {
   private current: number;
   private seq = 0;
   private nextId = 1;
   private readonly timers = new Map<number, VirtualTimer>();
+  private heap: VirtualTimer[] = [];
 
   constructor(startMs = Date.UTC(2026, 0, 1)) {
     this.current = startMs;
@@ -47,12 +56,17 @@ export class VirtualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
-    this.timers.set(id, { id, at: this.current + Math.max(0, ms), seq: this.seq++, fn });
+    // NaN (e.g. an undefined delay) behaves like 0, as it does for node's setTimeout
+    const delay = ms > 0 ? ms : 0;
+    const timer: VirtualTimer = { id, at: this.current + delay, seq: this.seq++, fn };
+    this.timers.set(id, timer);
+    this.push(timer);
     return id;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    this.timers.delete(handle as number);
+    if (!this.timers.delete(handle as number)) return;
+    if (this.heap.length > 64 && this.heap.length > 2 * this.timers.size) this.rebuild();
   }
 
   /** Number of timers still scheduled. */
@@ -62,9 +76,7 @@ export class VirtualClock implements Clock {
 
   /** Time of the earliest scheduled timer, if any. */
   nextTimerAt(): number | undefined {
-    let best: VirtualTimer | undefined;
-    for (const t of this.timers.values()) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
-    return best?.at;
+    return this.peekLive()?.at;
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
@@ -74,15 +86,58 @@ export class VirtualClock implements Clock {
 
   advanceTo(target: number): void {
     for (;;) {
-      let due: VirtualTimer | undefined;
-      for (const t of this.timers.values()) {
-        if (t.at <= target && (!due || t.at < due.at || (t.at === due.at && t.seq < due.seq))) due = t;
-      }
-      if (!due) break;
+      const due = this.peekLive();
+      if (!due || due.at > target) break;
+      this.pop();
       this.timers.delete(due.id);
       if (due.at > this.current) this.current = due.at;
       due.fn();
     }
     if (target > this.current) this.current = target;
+  }
+
+  // ---- heap ----
+
+  private peekLive(): VirtualTimer | undefined {
+    const heap = this.heap;
+    while (heap.length > 0 && this.timers.get(heap[0].id) !== heap[0]) this.pop();
+    return heap[0];
+  }
+
+  private push(timer: VirtualTimer): void {
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(timer);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(timer, heap[parent])) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = timer;
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    let i = 0;
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const child = r < n && earlier(heap[r], heap[l]) ? r : l;
+      if (!earlier(heap[child], last)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = last;
+  }
+
+  private rebuild(): void {
+    const live = [...this.timers.values()];
+    this.heap = [];
+    for (const t of live) this.push(t);
   }
 }
