@@ -15,6 +15,7 @@ import { createCredentials, generateKeyPair, loadPrivateKey } from '../adapters/
 import type { KalshiCredentials } from '../adapters/kalshi/auth.ts';
 import { endpointsFor } from '../adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../adapters/kalshi/rest.ts';
+import type { KalshiRestOptions } from '../adapters/kalshi/rest.ts';
 import { KalshiWsClient } from '../adapters/kalshi/ws.ts';
 import type { KalshiWsOptions } from '../adapters/kalshi/ws.ts';
 import { migrate, openDatabase } from '../adapters/store/index.ts';
@@ -60,6 +61,10 @@ export interface RuntimeOptions {
   WebSocketImpl?: KalshiWsOptions['WebSocketImpl'];
   /** Jitter source of the REST and WebSocket backoffs (sessions pass a seeded one). */
   random?: () => number;
+  /** REST client tuning (request timeout, retry policy); the defaults suit Kalshi. */
+  rest?: Pick<KalshiRestOptions, 'timeoutMs' | 'retry'>;
+  /** Stream tuning (reconnect backoff, liveness and connect windows); the defaults suit Kalshi. */
+  ws?: Pick<KalshiWsOptions, 'backoff' | 'heartbeatTimeoutMs' | 'connectTimeoutMs'>;
 }
 
 export interface Runtime {
@@ -159,6 +164,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...options.rest,
   });
   const ws = new KalshiWsClient({
     url: endpoints.wsUrl,
@@ -167,6 +173,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     useYesPrice: false,
     ...(options.WebSocketImpl ? { WebSocketImpl: options.WebSocketImpl } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...options.ws,
   });
   const system = new TradingSystem({
     environment: options.environment,
