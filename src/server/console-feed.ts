@@ -161,7 +161,7 @@ export class ConsoleFeed {
     );
     this.sendTo(ws, this.envelope('pnl_history', { points: [...this.pnl] }));
     if (report) {
-      this.sendTo(ws, this.envelope('trader_status', this.traderStatus(report)));
+      this.sendTo(ws, this.envelope('trader_status', this.traderStatus(report, 1)));
       this.sendTo(ws, this.envelope('trading_state', presentTradingState(report.trading)));
     }
     // added last, so nothing broadcast meanwhile can arrive before the greeting
@@ -291,7 +291,8 @@ export class ConsoleFeed {
     if (this.pnl.length > this.pnlLimit) this.pnl.shift();
   }
 
-  private traderStatus(report: StatusReport) {
+  /** `joining`: a client being greeted, not yet in the broadcast set but already connected. */
+  private traderStatus(report: StatusReport, joining = 0) {
     const feed = this.stats();
     const live = report.markets.filter((m) => m.subscription === 'live').length;
     const deltas = report.markets.reduce((sum, m) => sum + m.deltas, 0);
@@ -310,7 +311,7 @@ export class ConsoleFeed {
         markets_connected: live,
         markets_total: report.markets.length,
         deltas_received: deltas,
-        ws_clients: feed.clients,
+        ws_clients: feed.clients + joining,
         ws_messages_sent: feed.messagesSent,
         ws_dropped_clients: feed.droppedSlowClients + feed.droppedDeadClients,
         last_sync_ms: report.sync.lastSyncMs,

@@ -2,7 +2,9 @@
  * The dashboard in a real browser (headless Debian chromium through playwright-core): it loads,
  * follows the system to READY, updates live from /v3/ws, draws the statecharts from
  * statecharts/*.json, and its Copy button yields the status log. Served by the real operator
- * server over a scripted SystemView. Leaves a screenshot in test-artifacts/dashboard.png.
+ * server, first over a scripted SystemView (every panel exercised, screenshot
+ * test-artifacts/dashboard-scripted.png), then over the real trading system on the embedded
+ * simulator (screenshot test-artifacts/dashboard.png).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -10,12 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/server/http-server.ts';
 import { buildWeb, DEFAULT_STATECHARTS_DIR, REPO_ROOT } from '../../src/server/web-assets.ts';
 import { FakeSystemView } from '../server/fake-view.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`test/browser/dashboard.test.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
@@ -43,7 +47,7 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: LAUNCH_ARGS,
     });
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
@@ -125,7 +129,63 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
 
   it('renders without page errors and leaves a screenshot', async () => {
     await mkdir(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-scripted.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
+});
+
+describe.skipIf(!hasChromium)('dashboard over the real trading system (embedded simulator)', () => {
+  let dir: string;
+  let runtime: Runtime;
+  let server: RunningHttpServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kf-dashboard-live-'));
+    await buildWeb({ outDir: join(dir, 'dist'), minify: true });
+    runtime = await createRuntime({ environment: 'sim', selection: { mode: 'discovery', limit: 3 }, strategy: 'hold', dataDir: join(dir, 'data'), sim: { seed: 7 } });
+    server = await startHttpServer(runtime.system, { port: 0, webRoot: join(dir, 'dist'), statechartsDir: DEFAULT_STATECHARTS_DIR, buildWeb: false, log: () => {} });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await runtime?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('reaches READY, shows live books, and copies the status log', async () => {
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('#state-badge[data-state="ready"]');
+    await page.waitForSelector('figure[data-chart="coordinator"] g.state[data-state="ready"][data-active="true"]');
+    await expect.poll(() => page.locator('#markets-table tbody tr').count(), { timeout: 20_000 }).toBe(3);
+    // the simulator's synthetic activity moves the books: the delta counts climb live
+    const deltas = async () => (await page.locator('#markets-table td[data-field="deltas"]').allTextContents()).reduce((sum, t) => sum + Number(t), 0);
+    const first = await deltas();
+    await expect.poll(deltas, { timeout: 20_000 }).toBeGreaterThan(first);
+
+    await page.click('#copy-log');
+    await page.waitForSelector('.actions [role="status"]');
+    const copied = String(await page.evaluate('navigator.clipboard.readText()')).split('\n');
+    const statusLog = (await (await fetch(`${server.url}/v3/status/log`)).text()).split('\n');
+    expect(statusLog.length).toBeGreaterThanOrEqual(5);
+    const positions = statusLog.map((line) => copied.indexOf(line));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+
+    await mkdir(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

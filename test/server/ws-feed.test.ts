@@ -66,7 +66,7 @@ describe('connecting', () => {
       severity: 'success',
       line: '14:00:06 [kalshi_data_sync → ready] System fully operational with 2 markets and trading enabled (1.2s)',
     });
-    expect(client.of('trader_status')[0].data).toMatchObject({ state: 'ready', metrics: { ws_clients: 0, markets_connected: 0 } });
+    expect(client.of('trader_status')[0].data).toMatchObject({ state: 'ready', metrics: { ws_clients: 1, markets_connected: 0 } });
     expect(client.of('trading_state')[0].data).toMatchObject({ version: 0, balance: '1000.0000' });
   });
 
