@@ -161,6 +161,8 @@ export interface NewRecordingSession {
   tickers?: string[];
   /** Where the data came from (WebSocket URL); never include credentials. */
   sourceUrl?: string;
+  /** The recording process's role (e.g. 'trader'); see `closeAbandonedRecordingSessions`. */
+  owner?: string;
   startedMs: number;
   metadata?: Record<string, unknown>;
 }
@@ -177,9 +179,17 @@ export interface RecordingCounts {
 export async function createRecordingSession(db: Queryable, session: NewRecordingSession): Promise<number> {
   const rows = await query<{ id: number }>(
     db,
-    `INSERT INTO recording_sessions (env, mode, market_tickers, source_url, started_ms, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-    [session.env, session.mode, session.tickers ?? [], session.sourceUrl ?? null, session.startedMs, session.metadata ?? {}],
+    `INSERT INTO recording_sessions (env, mode, market_tickers, source_url, owner, started_ms, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [
+      session.env,
+      session.mode,
+      session.tickers ?? [],
+      session.sourceUrl ?? null,
+      session.owner ?? null,
+      session.startedMs,
+      session.metadata ?? {},
+    ],
   );
   return rows[0].id;
 }
@@ -218,15 +228,16 @@ export async function closeRecordingSession(
 }
 
 /**
- * Marks sessions left `active` by a process that died as `interrupted` (run at start, before a
- * new recording begins). Returns how many were closed.
+ * Marks the sessions of `owner` left `active` by a crashed run as `interrupted`. Run it when a
+ * process of that role starts, before it records anything; sessions of other owners (other live
+ * processes sharing the database) are left alone. Returns how many were closed.
  */
-export async function closeAbandonedRecordingSessions(db: Queryable, endedMs: number): Promise<number> {
+export async function closeAbandonedRecordingSessions(db: Queryable, owner: string, endedMs: number): Promise<number> {
   const rows = await query(
     db,
-    `UPDATE recording_sessions SET status = 'interrupted', ended_ms = GREATEST($1::bigint, started_ms)
-      WHERE status = 'active' RETURNING id`,
-    [endedMs],
+    `UPDATE recording_sessions SET status = 'interrupted', ended_ms = GREATEST($2::bigint, started_ms)
+      WHERE status = 'active' AND owner = $1 RETURNING id`,
+    [owner, endedMs],
   );
   return rows.length;
 }

@@ -79,6 +79,7 @@ export interface RecordedSessionInfo {
   status: RecordingStatus;
   tickers: string[];
   sourceUrl: string | null;
+  owner: string | null;
   startedMs: number;
   endedMs: number | null;
   counts: { snapshots: number; deltas: number; trades: number; gaps: number; dropped: number };
@@ -99,6 +100,7 @@ interface SessionRow {
   status: RecordingStatus;
   market_tickers: string[];
   source_url: string | null;
+  owner: string | null;
   started_ms: number;
   ended_ms: number | null;
   snapshots: number;
@@ -118,6 +120,7 @@ function toSessionInfo(r: SessionRow): RecordedSessionInfo {
     status: r.status,
     tickers: r.market_tickers,
     sourceUrl: r.source_url,
+    owner: r.owner,
     startedMs: r.started_ms,
     endedMs: r.ended_ms,
     counts: { snapshots: r.snapshots, deltas: r.deltas, trades: r.trades, gaps: r.gaps, dropped: r.dropped },

@@ -20,6 +20,9 @@ CREATE TABLE recording_sessions (
                 CHECK (status IN ('active', 'closed', 'error', 'health_failure', 'interrupted')),
   market_tickers TEXT[] NOT NULL DEFAULT '{}',
   source_url    TEXT,
+  -- which process role recorded it (e.g. 'trader', 'recorder'): on restart a process closes
+  -- only its own role's sessions left active by a crash, never another live process's
+  owner         TEXT,
   started_ms    BIGINT NOT NULL,
   ended_ms      BIGINT,
   snapshots     BIGINT NOT NULL DEFAULT 0,
@@ -34,6 +37,7 @@ CREATE TABLE recording_sessions (
 );
 CREATE INDEX recording_sessions_started ON recording_sessions (started_ms DESC);
 CREATE INDEX recording_sessions_status ON recording_sessions (status, started_ms DESC);
+CREATE INDEX recording_sessions_active ON recording_sessions (owner) WHERE status = 'active';
 
 -- Catalogue of every market ever seen, and which markets each session covered.
 CREATE TABLE markets (
