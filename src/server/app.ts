@@ -6,6 +6,7 @@
  * Part of src/server; `startHttpServer` mounts it next to the /v3/ws feed.
  */
 import { Hono, type Context } from 'hono';
+import type { Clock } from '../core/clock.ts';
 import { tokenMatches, presentedToken } from './auth.ts';
 import type { ConsoleFeed } from './console-feed.ts';
 import { createOperatorMetrics } from './metrics.ts';
@@ -14,7 +15,6 @@ import { redactSecrets, redactText } from './redact.ts';
 import { StatechartStore } from './statecharts.ts';
 import type { SystemView } from './system-view.ts';
 import { DEFAULT_STATECHARTS_DIR, DEFAULT_WEB_ROOT, readAsset } from './web-assets.ts';
-import type { Clock } from '../core/clock.ts';
 
 export interface ServerAppOptions {
   /** When set, data routes need `Authorization: Bearer <token>` or `?token=<token>`. */

@@ -347,7 +347,7 @@ export class ConsoleFeed {
       for (const [ws, state] of [...this.clients]) {
         if (!state.answeredPing) {
           this.counts.droppedDeadClients++;
-          this.drop(ws, 'no pong');
+          this.drop(ws);
           continue;
         }
         state.answeredPing = false;
@@ -355,7 +355,7 @@ export class ConsoleFeed {
         try {
           ws.ping();
         } catch {
-          this.drop(ws, 'ping failed');
+          this.drop(ws);
         }
       }
       this.schedulePing();
@@ -407,7 +407,7 @@ export class ConsoleFeed {
     }
     if (ws.bufferedAmount > this.maxBufferedBytes) {
       this.counts.droppedSlowClients++;
-      this.drop(ws, 'too slow');
+      this.drop(ws);
       return false;
     }
     ws.send(text);
@@ -415,7 +415,7 @@ export class ConsoleFeed {
     return true;
   }
 
-  private drop(ws: WebSocket, _why: string): void {
+  private drop(ws: WebSocket): void {
     this.clients.delete(ws);
     // terminate, not close: a slow reader would also be slow to complete a closing handshake
     ws.terminate();
