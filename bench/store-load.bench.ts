@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { report } from './harness.ts';
-import { createPool, openDatabase } from '../src/adapters/store/database.ts';
+import { createPool, describeDbError, openDatabase, redactUrl } from '../src/adapters/store/database.ts';
 import { migrate } from '../src/adapters/store/migrate.ts';
 import { SessionRecorder, createRecordingQueue } from '../src/adapters/store/recorder.ts';
 import { loadRecordedSession, replayBooks } from '../src/adapters/store/session-loader.ts';
@@ -109,7 +109,14 @@ async function measure(pool: Pool, label: string): Promise<void> {
 async function onServer(): Promise<void> {
   const name = `kf_bench_${randomBytes(6).toString('hex')}`;
   const admin = createPool(SERVER_URL, 1);
-  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    // no server here: say so and still measure the embedded database
+    report({ bench: BENCH, metric: 'postgres.skipped', value: 0, unit: '', error: describeDbError(error), url: redactUrl(SERVER_URL) });
+    await admin.end();
+    return;
+  }
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   const pool = createPool(url.toString(), 4);
