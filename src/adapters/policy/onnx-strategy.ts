@@ -1,0 +1,412 @@
+/**
+ * `onnx:<path>` — the trader strategy that runs a trained policy: for each market event it
+ * computes the same 52 `obs-v1` features as the training environment (`writeFeatures`, with
+ * per-market rolling state), masks the actions exactly as the environment does, takes the
+ * greedy action and turns it into order decisions.
+ *
+ * Hot reload: the model file's folder is watched; a changed file is read, validated against the
+ * policy contract and test-run, and only then swapped in, atomically (a decision in flight keeps
+ * the model it started with; the old one is released when the last such decision ends). A bad
+ * file never replaces a good model: the error is recorded in `status()` and the running model
+ * stays. The pipeline is inference-only: nothing here trains or reads recorded data.
+ *
+ * Mapping of actions to orders (YES-leg V2 intents; see src/core/features/actions.ts):
+ * - take: immediate-or-cancel at the price of the deepest level the size needs (it executes at
+ *   each level's own price, as the environment's level walk); BUY_YES / SELL_NO are bids, SELL_YES /
+ *   BUY_NO asks; sells are capped at the position held, buys at the position limit;
+ * - join: a post-only GTC order at the own leg's best bid, replacing ours on that side unless it
+ *   already rests there.
+ */
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { systemClock } from '../../core/clock.ts';
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+import { FEATURE_COUNT, FeatureState, writeFeatures } from '../../core/features.ts';
+import type { FeatureBook } from '../../core/features.ts';
+import { BUY_NO, BUY_YES, HOLD, SELL_NO, SELL_YES, actionMask, decodeAction } from '../../core/features/actions.ts';
+import { ONE_DOLLAR } from '../../core/money.ts';
+import type { Count, Micros, Price } from '../../core/money.ts';
+import type { Level, OutcomeSide } from '../../core/orderbook.ts';
+import type { BookView, Decision, MarketView, OwnOrder, Strategy } from '../../core/strategy/types.ts';
+import { OnnxPolicy, PolicyModelError } from './onnx-policy.ts';
+import type { PolicyLoadOptions } from './onnx-policy.ts';
+
+export const onnxStrategyOptionsSchema = z
+  .object({
+    /** Cash assumed for the portfolio features when no account provider is given (Micros; the env's default $100). */
+    startingCash: z.number().int().positive().default(100_000_000),
+    /** Largest |position| (Count); the environment's default 100 contracts. */
+    maxPosition: z.number().int().positive().default(10_000),
+    /** Sizes (Count) for models without `sizes` metadata. */
+    defaultSizes: z.array(z.number().int().positive()).min(1).default([100]),
+    /** Watch the file and hot-reload it. */
+    watch: z.boolean().default(true),
+    /** Quiet time after a file change before reloading (ms). */
+    debounceMs: z.number().int().min(0).default(200),
+  })
+  .strict();
+
+export type OnnxStrategyConfig = z.infer<typeof onnxStrategyOptionsSchema>;
+
+export interface OnnxStrategyOptions extends Partial<OnnxStrategyConfig> {
+  /** Cash and cost basis of the market's position, for the portfolio features (default: startingCash, cost = mark). */
+  account?: (ticker: string) => { cash: Micros; costBasis: Micros };
+  clock?: Clock;
+  /** Called after every reload attempt with the new status. */
+  onReload?: (status: PolicyStatus) => void;
+}
+
+export interface PolicyStatus {
+  modelPath: string;
+  /** When the running model was loaded (ms, the strategy's clock); null before the first load. */
+  loadedAt: number | null;
+  /** The running model's version (metadata model_version, else a SHA-256 prefix). */
+  version: string | null;
+  obsVersion: string | null;
+  actions: string[];
+  /** The last load failure (the running model, if any, was kept), cleared by a good load. */
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** Successful loads, the first included. */
+  loads: number;
+}
+
+export interface OnnxStrategy extends Strategy {
+  status(): PolicyStatus;
+  /** The last observation computed for `ticker` (a copy), for inspection; null before its first decision. */
+  observation(ticker: string): Float32Array | null;
+  /** Resolves once the first model is loaded; rejects with PolicyModelError if it was refused. */
+  ready(): Promise<void>;
+  /** Reloads the file now; true if a new model was swapped in. */
+  reload(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+interface ModelSlot {
+  policy: OnnxPolicy;
+  inFlight: number;
+  retired: boolean;
+}
+
+interface MarketState {
+  features: FeatureState;
+  lastObs: Float32Array | null;
+  /** When we first saw each of our orders (OwnOrder carries no placement time). */
+  firstSeen: Map<string, number>;
+}
+
+/** A FeatureBook over any BookView (the live book is an OrderBook and is used directly). */
+function featureBookOf(book: BookView): FeatureBook {
+  const candidate = book as Partial<FeatureBook>;
+  if (typeof candidate.bestNoBid === 'function' && typeof candidate.totalSize === 'function' && typeof candidate.levelCount === 'function') {
+    return book as unknown as FeatureBook;
+  }
+  const levels: Record<OutcomeSide, Level[]> = { yes: book.depth('yes'), no: book.depth('no') };
+  const total = (side: OutcomeSide) => levels[side].reduce((s, l) => s + l.size, 0);
+  return {
+    bestYesBid: () => levels.yes[0]?.price ?? null,
+    bestNoBid: () => levels.no[0]?.price ?? null,
+    totalSize: total,
+    levelCount: (side) => levels[side].length,
+    depth: (side, max = Infinity) => levels[side].slice(0, max),
+  };
+}
+
+/** Leg price of the deepest level a marketable order of `count` needs (best-first levels). */
+function walkLimit(levels: Level[], count: Count): Price | null {
+  let need = count;
+  let price: Price | null = null;
+  for (const level of levels) {
+    price = level.price;
+    need -= level.size;
+    if (need <= 0) break;
+  }
+  return price;
+}
+
+export function createOnnxStrategy(path: string, rawOptions: OnnxStrategyOptions = {}): OnnxStrategy {
+  const { account, clock: givenClock, onReload, ...configInput } = rawOptions;
+  const parsed = onnxStrategyOptionsSchema.safeParse(configInput);
+  if (!parsed.success) {
+    throw new Error(`onnx strategy options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const config = parsed.data;
+  const clock = givenClock ?? systemClock;
+  const modelPath = resolve(path);
+  const loadOptions: PolicyLoadOptions = { defaultSizes: config.defaultSizes, source: modelPath };
+  const markets = new Map<string, MarketState>();
+  const obs = new Float32Array(FEATURE_COUNT);
+
+  let current: ModelSlot | null = null;
+  let currentSha: string | null = null;
+  const status: PolicyStatus = {
+    modelPath,
+    loadedAt: null,
+    version: null,
+    obsVersion: null,
+    actions: [],
+    lastError: null,
+    lastErrorAt: null,
+    loads: 0,
+  };
+  let closed = false;
+  let watcher: FSWatcher | null = null;
+  let debounce: TimerHandle | null = null;
+  let reloading: Promise<boolean> | null = null;
+  let reloadAgain = false;
+
+  const recordError = (message: string) => {
+    status.lastError = message;
+    status.lastErrorAt = clock.now();
+  };
+
+  const releaseIfIdle = (slot: ModelSlot) => {
+    if (slot.retired && slot.inFlight === 0) void slot.policy.release();
+  };
+
+  const loadOnce = async (): Promise<boolean> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(modelPath);
+    } catch (error) {
+      throw new PolicyModelError(`cannot read policy model ${modelPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha === currentSha) {
+      // the file is (again) the running model: nothing to swap, and nothing wrong any more
+      status.lastError = null;
+      status.lastErrorAt = null;
+      return false;
+    }
+    const policy = await OnnxPolicy.fromBytes(bytes, loadOptions);
+    if (closed) {
+      await policy.release();
+      return false;
+    }
+    const previous = current;
+    current = { policy, inFlight: 0, retired: false };
+    currentSha = sha;
+    status.loadedAt = clock.now();
+    status.version = policy.contract.version;
+    status.obsVersion = policy.contract.obsVersion;
+    status.actions = [...policy.contract.actions];
+    status.lastError = null;
+    status.lastErrorAt = null;
+    status.loads++;
+    if (previous) {
+      previous.retired = true;
+      releaseIfIdle(previous);
+    }
+    return true;
+  };
+
+  /** One reload at a time; a change during a reload triggers one more afterwards. */
+  const reload = (): Promise<boolean> => {
+    if (reloading) {
+      reloadAgain = true;
+      return reloading;
+    }
+    reloading = (async () => {
+      let swapped = false;
+      do {
+        reloadAgain = false;
+        try {
+          swapped = (await loadOnce()) || swapped;
+        } catch (error) {
+          recordError(error instanceof Error ? error.message : String(error));
+        }
+        onReload?.({ ...status, actions: [...status.actions] });
+      } while (reloadAgain && !closed);
+      reloading = null;
+      return swapped;
+    })();
+    return reloading;
+  };
+
+  const initial = (async () => {
+    try {
+      await loadOnce();
+    } catch (error) {
+      recordError(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  })();
+  initial.catch(() => undefined);
+
+  if (config.watch) {
+    const file = basename(modelPath);
+    try {
+      // watch the folder: atomic replacement (write + rename) changes the file's inode
+      watcher = watch(dirname(modelPath), (_event, filename) => {
+        if (closed || (filename !== null && filename !== file)) return;
+        if (debounce !== null) clock.clearTimeout(debounce);
+        debounce = clock.setTimeout(() => {
+          debounce = null;
+          void reload();
+        }, config.debounceMs);
+      });
+      watcher.on('error', (error) => recordError(`watching ${modelPath} failed: ${error.message}`));
+    } catch (error) {
+      recordError(`watching ${modelPath} failed: ${(error as Error).message}`);
+    }
+  }
+
+  const marketState = (ticker: string): MarketState => {
+    let state = markets.get(ticker);
+    if (!state) {
+      state = { features: new FeatureState(), lastObs: null, firstSeen: new Map() };
+      markets.set(ticker, state);
+    }
+    return state;
+  };
+
+  const decide = async (view: MarketView): Promise<Decision[]> => {
+    const slot = current;
+    if (!slot || view.book === null) return [];
+    const contract = slot.policy.contract;
+    const space = contract.actionSpace;
+    const book = featureBookOf(view.book);
+    const state = marketState(view.ticker);
+    const f = state.features;
+    f.observe(book, view.nowMs);
+
+    // account and own orders, set exactly as the environment sets them
+    const acct = account?.(view.ticker);
+    f.position = view.position;
+    f.cash = acct ? acct.cash : config.startingCash;
+    f.costBasis = acct ? acct.costBasis : f.positionValue();
+    let openBid = 0;
+    let openAsk = ONE_DOLLAR;
+    let lastPlaced = Number.NaN;
+    const live: OwnOrder[] = [];
+    const seen = new Set<string>();
+    for (const o of view.openOrders) {
+      seen.add(o.clientOrderId);
+      if (!state.firstSeen.has(o.clientOrderId)) state.firstSeen.set(o.clientOrderId, view.nowMs);
+      if (o.cancelPending) continue;
+      live.push(o);
+      if (o.side === 'bid' && o.price > openBid) openBid = o.price;
+      if (o.side === 'ask' && o.price < openAsk) openAsk = o.price;
+      const placed = state.firstSeen.get(o.clientOrderId)!;
+      if (Number.isNaN(lastPlaced) || placed > lastPlaced) lastPlaced = placed;
+    }
+    for (const id of state.firstSeen.keys()) if (!seen.has(id)) state.firstSeen.delete(id);
+    f.openBidPrice = openBid;
+    f.openAskPrice = openAsk === ONE_DOLLAR ? 0 : openAsk;
+    f.lastOrderMs = lastPlaced;
+    writeFeatures(book, f, view.nowMs, obs);
+    state.lastObs = Float32Array.from(obs);
+
+    const yesBid = book.bestYesBid();
+    const noBid = book.bestNoBid();
+    const mask = actionMask(space, {
+      bookValid: true,
+      yesBid,
+      noBid,
+      position: view.position,
+      cash: f.cash,
+      maxPosition: config.maxPosition,
+    });
+
+    slot.inFlight++;
+    let logits: Float32Array;
+    try {
+      logits = (await slot.policy.run(obs, 1)).logits;
+    } finally {
+      slot.inFlight--;
+      releaseIfIdle(slot);
+    }
+    let action = 0;
+    let best = -Infinity;
+    for (let a = 0; a < logits.length; a++) {
+      if (mask[a] && logits[a] > best) {
+        best = logits[a];
+        action = a;
+      }
+    }
+    const decoded = decodeAction(space, action);
+    if (decoded.base === HOLD) return [];
+    const pos = view.position;
+    let count: Count;
+    switch (decoded.base) {
+      case BUY_YES:
+        count = Math.min(decoded.size, config.maxPosition - pos);
+        break;
+      case SELL_YES:
+        count = Math.min(decoded.size, Math.max(0, pos));
+        break;
+      case BUY_NO:
+        count = Math.min(decoded.size, config.maxPosition + pos);
+        break;
+      case SELL_NO:
+        count = Math.min(decoded.size, Math.max(0, -pos));
+        break;
+      default:
+        return [];
+    }
+    if (count <= 0) return [];
+    const yesLegBid = decoded.base === BUY_YES || decoded.base === SELL_NO;
+    const side = yesLegBid ? 'bid' : 'ask';
+    if (decoded.style === 'take') {
+      // a YES-leg bid takes NO bids (YES asks at $1 − n); an ask takes YES bids
+      const limit = walkLimit(book.depth(yesLegBid ? 'no' : 'yes'), count);
+      if (limit === null) return [];
+      const price = yesLegBid ? ONE_DOLLAR - limit : limit;
+      return [{ kind: 'place', intent: { ticker: view.ticker, side, price, count, timeInForce: 'immediate_or_cancel' } }];
+    }
+    const price = yesLegBid ? yesBid : noBid === null ? null : ONE_DOLLAR - noBid;
+    if (price === null) return [];
+    const sameSide = live.filter((o) => o.side === side);
+    if (sameSide.length === 1 && sameSide[0].price === price) return [];
+    const decisions: Decision[] = sameSide.map((o) => ({ kind: 'cancel', clientOrderId: o.clientOrderId, reason: `policy re-quotes ${side} at ${price}` }));
+    decisions.push({ kind: 'place', intent: { ticker: view.ticker, side, price, count, timeInForce: 'good_till_canceled', postOnly: true } });
+    return decisions;
+  };
+
+  return {
+    name: 'onnx',
+    needsBook: true,
+    decide,
+    status: () => ({ ...status, actions: [...status.actions] }),
+    observation: (ticker) => {
+      const o = markets.get(ticker)?.lastObs;
+      return o ? Float32Array.from(o) : null;
+    },
+    ready: () => initial,
+    reload,
+    async close() {
+      closed = true;
+      watcher?.close();
+      watcher = null;
+      if (debounce !== null) clock.clearTimeout(debounce);
+      debounce = null;
+      if (reloading) await reloading;
+      if (current) {
+        current.retired = true;
+        releaseIfIdle(current);
+      }
+    },
+  };
+}
+
+/** Creates the strategy and waits for its first model (rejects with PolicyModelError, watcher closed, if refused). */
+export async function loadOnnxStrategy(path: string, options: OnnxStrategyOptions = {}): Promise<OnnxStrategy> {
+  const strategy = createOnnxStrategy(path, options);
+  try {
+    await strategy.ready();
+  } catch (error) {
+    await strategy.close();
+    throw error;
+  }
+  return strategy;
+}
+
+/** Factory for `createStrategy('onnx:<path>', options, { onnx: onnxStrategyFactory })`. */
+export function onnxStrategyFactory(argument: string, options: unknown): Strategy {
+  if (argument.trim() === '') throw new Error('onnx strategy needs a model path: onnx:<path>');
+  return createOnnxStrategy(argument.trim(), (options ?? {}) as OnnxStrategyOptions);
+}
