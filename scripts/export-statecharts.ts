@@ -57,7 +57,37 @@ export function renderDefinition(machine: MachineLike): string {
       return value;
     }),
   );
+  addEventlessTransitions(machine.root as StateNodeLike, plain as Record<string, unknown>);
   return `${JSON.stringify(sortKeys(plain), null, 2)}\n`;
+}
+
+interface StateNodeLike {
+  always?: Array<{ target?: Array<{ id: string }>; guard?: unknown; actions?: unknown[] }>;
+  states: Record<string, StateNodeLike>;
+}
+
+function describeGuard(guard: unknown): unknown {
+  if (guard === undefined) return undefined;
+  if (typeof guard === 'function') return '<inline>';
+  if (guard && typeof guard === 'object' && 'type' in guard) return (guard as { type: unknown }).type;
+  return guard;
+}
+
+/**
+ * XState's `definition` leaves out eventless (`always`) transitions; they are part of the chart
+ * (e.g. order: initialized → submitted | denied), so add them per state node.
+ */
+function addEventlessTransitions(node: StateNodeLike, plain: Record<string, unknown>): void {
+  if (node.always && node.always.length > 0) {
+    plain.always = node.always.map((t) => ({
+      target: (t.target ?? []).map((s) => `#${s.id}`),
+      ...(t.guard !== undefined ? { guard: describeGuard(t.guard) } : {}),
+    }));
+  }
+  const states = plain.states as Record<string, Record<string, unknown>> | undefined;
+  for (const [key, child] of Object.entries(node.states ?? {})) {
+    if (states?.[key]) addEventlessTransitions(child, states[key]);
+  }
 }
 
 /** Every exported machine of every `*.machine.ts`, rendered: file name → content. */
