@@ -23,7 +23,8 @@ export interface TestDatabase {
 }
 
 async function openPglite(poolSize: number): Promise<OpenTestDatabase> {
-  const db = await openDatabase({ dataDir: 'memory://', poolSize, connectionTimeoutMs: 5_000 });
+  // headroom for a second pool in the same test (e.g. through an outage proxy)
+  const db = await openDatabase({ dataDir: 'memory://', poolSize, maxConnections: poolSize + 4, connectionTimeoutMs: 5_000 });
   return { pool: db.pool, url: db.url, close: () => db.close() };
 }
 

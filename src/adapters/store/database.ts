@@ -28,6 +28,11 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** Milliseconds to wait for a connection before a query fails (default 10 s). */
   connectionTimeoutMs?: number;
+  /**
+   * Embedded only: connections the socket server accepts (default `poolSize`). Raise it to let
+   * other clients (a second pool, psql) connect too; beyond it a connection is reset.
+   */
+  maxConnections?: number;
 }
 
 export interface Database {
@@ -217,7 +222,12 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   try {
     if (!inMemory) mkdirSync(dataDir, { recursive: true });
     db = await PGlite.create(inMemory ? undefined : resolve(dataDir));
-    server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: poolSize });
+    server = new PGLiteSocketServer({
+      db,
+      port: 0,
+      host: '127.0.0.1',
+      maxConnections: Math.max(poolSize, options.maxConnections ?? poolSize),
+    });
     await server.start();
   } catch (error) {
     await server?.stop().catch(() => {});
