@@ -17,6 +17,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'run the Kalshi-compatible exchange simulator standalone',
     load: async () => (await import('./sim.command.ts')).runSimCommand,
   },
+  record: { summary: 'record order books of chosen markets into a session (sim, paper or production, read-only)', load: async () => (await import('./record.command.ts')).runRecordCommand },
   db: {
     summary: 'database maintenance: `db migrate`',
     load: async () => (await import('./db.command.ts')).runDbCommand,
