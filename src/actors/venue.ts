@@ -66,9 +66,15 @@ export function venueOrderRecord(order: KalshiOrder): VenueOrderRecord {
   };
 }
 
+/**
+ * Keyed by `trade_id`, not `fill_id`: a WS fill carries only `trade_id`, and the journal must
+ * give the same fill the same key whichever way it arrived (Kalshi documents the REST `trade_id`
+ * as equal to `fill_id`; the simulator numbers them separately, and keying REST fills by
+ * `fill_id` journaled every WS-seen fill a second time at the next sync after a restart).
+ */
 export function fillRecordFromRest(fill: KalshiFill, clock: Clock): FillRecord {
   return {
-    fillId: fill.fillId,
+    fillId: fill.tradeId,
     orderId: fill.orderId,
     ticker: fill.ticker,
     side: fill.side,
