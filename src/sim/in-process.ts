@@ -74,7 +74,10 @@ class PipeEnd extends Duplex {
       return;
     }
     this.stats.transfers++;
-    peer.push(chunk);
+    // delivered on a later tick, as a socket would: a reply must never arrive inside send()
+    process.nextTick(() => {
+      if (!peer.destroyed && !peer.readableEnded) peer.push(chunk);
+    });
     callback();
   }
 
@@ -91,10 +94,12 @@ class PipeEnd extends Duplex {
   private endPeer(): void {
     const peer = this.peer;
     this.peer = null;
-    if (peer && !peer.destroyed && !peer.readableEnded) {
-      this.stats.transfers++;
-      peer.push(null);
-    }
+    if (!peer) return;
+    this.stats.transfers++;
+    // after the chunks already in flight (same queue), like a FIN behind the data
+    process.nextTick(() => {
+      if (!peer.destroyed && !peer.readableEnded) peer.push(null);
+    });
   }
 
   setTimeout(): this {
