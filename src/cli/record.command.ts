@@ -88,7 +88,9 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+    // node's messages may run over several lines; the CLI promises one
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new UsageError(`${message} (see --help)`);
   }
   if (values.help) return 'help';
   const merged = { ...env };

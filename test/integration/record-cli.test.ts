@@ -1,0 +1,148 @@
+/**
+ * `kalshiflow record` as the operator runs it: flag errors are one line and exit 2; a short
+ * recording from the embedded simulator prints the session id, progress lines and the final
+ * counts and leaves a closed session in the embedded database; a stop request before the planned
+ * duration (Ctrl-C/SIGTERM) still flushes everything and closes the session as `interrupted`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { migrate, openDatabase, query } from '../../src/adapters/store/index.ts';
+import { getRecordedSession } from '../../src/adapters/store/session-loader.ts';
+import { main } from '../../src/cli/main.ts';
+import { parseDuration, runRecordCommand } from '../../src/cli/record.command.ts';
+import type { RecordCommandIo } from '../../src/cli/record.command.ts';
+
+interface Run {
+  code: Promise<number>;
+  out: string[];
+  err: string[];
+  stop: () => void;
+}
+
+function record(argv: string[], dataDir: string): Run {
+  const out: string[] = [];
+  const err: string[] = [];
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((r) => (stop = r));
+  const io: RecordCommandIo = {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    untilStopped: () => stopped,
+    env: { KALSHIFLOW_DATA_DIR: dataDir },
+  };
+  return { code: runRecordCommand(argv, io), out, err, stop };
+}
+
+async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function sessionsIn(dataDir: string) {
+  const db = await openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
+  try {
+    await migrate(db.pool);
+    const ids = await query<{ id: number }>(db.pool, 'SELECT id FROM recording_sessions ORDER BY id');
+    const sessions = [];
+    for (const { id } of ids) sessions.push(await getRecordedSession(db.pool, id));
+    const deltaRows = await query<{ n: number }>(db.pool, 'SELECT count(*)::bigint AS n FROM book_deltas');
+    return { sessions, deltaRows: deltaRows[0].n };
+  } finally {
+    await db.close();
+  }
+}
+
+describe('kalshiflow record: flags', () => {
+  let errors: string[];
+  beforeAll(() => {
+    errors = [];
+    vi.spyOn(console, 'error').mockImplementation((line: unknown) => {
+      errors.push(String(line));
+    });
+  });
+  afterEach(() => {
+    errors.length = 0;
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each([
+    [['--bogus']],
+    [['--duration', 'soon']],
+    [['--duration', '0s']],
+    [['--markets', '0']],
+    [['--env', 'live']],
+    [['--mode', 'random']],
+    [['--db', 'not a url']],
+    [['--progress', '-1']],
+  ])('%j is one line on stderr and exit code 2', async (argv) => {
+    expect(await main(['record', ...argv])).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^kalshiflow record: /);
+    expect(errors[0]).not.toContain('\n');
+  });
+
+  it('reads durations the way operators write them', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('10m')).toBe(600_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('5')).toBe(5_000);
+  });
+});
+
+describe('kalshiflow record: recording from the embedded simulator', () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kalshiflow-record-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records for --duration, printing the session id, progress and final counts', async () => {
+    const dataDir = tempDir();
+    const run = record(['--env', 'sim', '--markets', '3', '--duration', '4s', '--progress', '1s'], dataDir);
+    expect(await run.code).toBe(0);
+    expect(run.err).toEqual([]);
+    const started = run.out.find((l) => l.startsWith('recording session '));
+    expect(started).toMatch(/^recording session \d+: 3 markets from sim /);
+    const id = Number(/^recording session (\d+)/.exec(started!)![1]);
+    expect(run.out.some((l) => new RegExp(`^session ${id} \\d+s: \\d/3 markets live, \\d+ deltas \\(\\d+/s\\).*rows flushed \\d+, queued \\d+, drops 0`).test(l))).toBe(true);
+    const final = run.out.at(-1)!;
+    const m = new RegExp(`^session ${id} closed after [\\d.]+s: (\\d+) snapshots, (\\d+) deltas, (\\d+) trades, (\\d+) gaps, 0 dropped$`).exec(final);
+    expect(m, final).not.toBeNull();
+
+    const { sessions, deltaRows } = await sessionsIn(dataDir);
+    expect(sessions).toHaveLength(1);
+    const s = sessions[0]!;
+    expect(s).toMatchObject({ id, status: 'closed', env: 'sim', mode: 'record', owner: 'recorder' });
+    expect(s.tickers).toHaveLength(3);
+    expect([s.counts.snapshots, s.counts.deltas, s.counts.trades, s.counts.gaps]).toEqual(m!.slice(1, 5).map(Number));
+    expect(s.counts.snapshots).toBeGreaterThanOrEqual(3);
+    expect(s.counts.deltas).toBeGreaterThan(0);
+    expect(deltaRows).toBe(s.counts.deltas);
+  }, 60_000);
+
+  it('closes the session as interrupted when stopped before the planned duration', async () => {
+    const dataDir = tempDir();
+    const run = record(['--tickers', 'KXBTC-26JAN04-T22,KXFED-26JAN02-T63', '--duration', '10m', '--progress', '1s'], dataDir);
+    await until('a progress line with deltas', () => run.out.some((l) => /markets live, [1-9]\d* deltas/.test(l)));
+    run.stop();
+    expect(await run.code).toBe(0);
+    expect(run.out.at(-1)).toMatch(/^session \d+ interrupted after [\d.]+s: \d+ snapshots, [1-9]\d* deltas, .* 0 dropped$/);
+
+    const { sessions, deltaRows } = await sessionsIn(dataDir);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ status: 'interrupted', tickers: ['KXBTC-26JAN04-T22', 'KXFED-26JAN02-T63'] });
+    expect(deltaRows).toBe(sessions[0]!.counts.deltas);
+  }, 60_000);
+});
