@@ -7,8 +7,10 @@
 import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import { reconcile } from '../core/reconcile.ts';
-import type { FillRecord, ReconcileResult, ReconcileSide } from '../core/reconcile.ts';
+import type { FillRecord, Finding, OrderStatusUpdate, ReconcileResult, ReconcileSide } from '../core/reconcile.ts';
+import { KalshiApiError } from '../adapters/kalshi/errors.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
+import type { KalshiOrder } from '../adapters/kalshi/rest.schemas.ts';
 import {
   finishSyncRun,
   listFills,
@@ -67,6 +69,60 @@ export async function resolveUnansweredOrders(deps: SyncDependencies): Promise<s
   return notes;
 }
 
+/**
+ * Local open orders missing from the venue's resting list were filled, canceled or expired while
+ * their user_order frames were lost (a dropped stream), or never arrived. Each is looked up: what
+ * the venue says becomes an order update and settles the blocking finding; an order the venue
+ * does not know (or a lookup that fails) stays blocking until its own actor resolves it.
+ */
+export async function resolveMissingLocalOrders(rest: KalshiRestClient, result: ReconcileResult): Promise<ReconcileResult> {
+  if (result.unknownLocalOrders.length === 0) return result;
+  const resolved = new Map<string, { update: OrderStatusUpdate; finding: Finding }>();
+  for (const mine of result.unknownLocalOrders) {
+    let venue: KalshiOrder | null;
+    try {
+      venue = mine.orderId
+        ? await rest.getOrder(mine.orderId).catch((error: unknown) => {
+            if (error instanceof KalshiApiError && error.status === 404) return null;
+            throw error;
+          })
+        : await rest.findOrderByClientOrderId(mine.clientOrderId, mine.ticker);
+    } catch {
+      continue;
+    }
+    if (!venue) continue;
+    const fillCount = Math.max(venue.fillCount, mine.filledCount);
+    resolved.set(mine.clientOrderId, {
+      update: {
+        clientOrderId: mine.clientOrderId,
+        orderId: venue.orderId,
+        status: venue.status,
+        fillCount,
+        remainingCount: venue.status === 'resting' ? Math.min(venue.remainingCount, mine.count - fillCount) : venue.remainingCount,
+      },
+      finding: {
+        kind: 'order_closed_at_venue',
+        severity: 'info',
+        message: `not resting at the venue; looked up: status ${venue.status}, ${venue.fillCount} filled`,
+        clientOrderId: mine.clientOrderId,
+        ticker: mine.ticker,
+        orderId: venue.orderId,
+      },
+    });
+  }
+  if (resolved.size === 0) return result;
+  const findings = result.findings.map((f) =>
+    f.kind === 'local_order_missing' && f.clientOrderId !== undefined && resolved.has(f.clientOrderId) ? resolved.get(f.clientOrderId)!.finding : f,
+  );
+  return {
+    ...result,
+    findings,
+    agreed: !findings.some((f) => f.severity === 'blocking'),
+    unknownLocalOrders: result.unknownLocalOrders.filter((o) => !resolved.has(o.clientOrderId)),
+    orderUpdates: [...result.orderUpdates, ...[...resolved.values()].map((r) => r.update)],
+  };
+}
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
@@ -101,7 +157,7 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
       isTaker: f.isTaker,
       tsMs: f.tsMs,
     }));
-    const result = reconcile(
+    const compared = reconcile(
       { ...local, fills: localFills },
       {
         orders: restingOrders.map(venueOrderRecord),
@@ -110,6 +166,7 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
       },
       asOfMs,
     );
+    const result = await resolveMissingLocalOrders(deps.rest, compared);
     const venueCtx: VenueContext = { rest: deps.rest, pool: deps.pool, env: deps.env, clock: deps.clock, traderId: deps.traderId };
     let imported = 0;
     for (const fill of result.missingFills) if (await journalFill(venueCtx, fill, 'rest')) imported++;

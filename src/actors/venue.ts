@@ -110,7 +110,17 @@ export function fillRecordFromWs(msg: FillMsg, clock: Clock): FillRecord {
   };
 }
 
+/**
+ * The user_orders frame carries no update reason, so an expiry is recognised by its time: a
+ * cancel stamped at or after the order's expiration is the venue expiring it (the order actor
+ * then ends in `expired`, not `canceled`).
+ */
 export function orderStatusFromWs(msg: UserOrderMsg) {
+  const expired =
+    msg.status === 'canceled' &&
+    msg.expirationTsMs !== undefined &&
+    msg.lastUpdatedTsMs !== undefined &&
+    msg.lastUpdatedTsMs >= msg.expirationTsMs;
   return {
     type: 'ORDER_STATUS_RECEIVED' as const,
     orderId: msg.orderId,
@@ -119,6 +129,7 @@ export function orderStatusFromWs(msg: UserOrderMsg) {
     status: msg.status,
     fillCount: msg.fillCount ?? 0,
     remainingCount: msg.remainingCount ?? 0,
+    ...(expired ? { reason: 'Expired' } : {}),
   };
 }
 
@@ -176,6 +187,7 @@ export function submitOrderActor(ctx: VenueContext) {
           count: intent.count,
           tif: intent.timeInForce,
           postOnly: intent.postOnly ?? false,
+          ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
           trader: ctx.traderId,
           createdMs: ctx.clock.now(),
         });
@@ -195,6 +207,7 @@ export function submitOrderActor(ctx: VenueContext) {
         count: intent.count,
         timeInForce: intent.timeInForce,
         ...(intent.postOnly ? { postOnly: true } : {}),
+        ...(intent.expirationTime !== undefined ? { expirationTime: intent.expirationTime } : {}),
       });
       const status = placed.order?.status ?? (placed.remainingCount === 0 ? 'executed' : 'resting');
       await recordVenueAnswer(ctx.pool, clientOrderId, {
