@@ -196,6 +196,19 @@ export class FeatureState {
     return this.act[(this.head - back + HISTORY) % HISTORY];
   }
 
+  /** Copies the held points newest first (index 0 = current) into the arrays; returns how many. */
+  copyHistory(ts: Float64Array, mid: Float64Array, act: Float64Array): number {
+    const n = this.length;
+    let h = this.head;
+    for (let i = 0; i < n; i++) {
+      ts[i] = this.ts[h];
+      mid[i] = this.mid[h];
+      act[i] = this.act[h];
+      h = h === 0 ? HISTORY - 1 : h - 1;
+    }
+    return n;
+  }
+
   /** Portfolio value in Micros: cash plus the position at executable (best bid) prices. */
   portfolioValue(): Micros {
     return this.cash + this.positionValue();
@@ -240,17 +253,29 @@ function dstBounds(year: number): readonly [number, number] {
   return bounds;
 }
 
+// the year of the last call, so consecutive timestamps need no Date object
+let cachedYearStart = 0;
+let cachedYearEnd = -1;
+let cachedDst: readonly [number, number] = [0, 0];
+
 /** Hour of day (fractional, 0 ≤ h < 24) in America/New_York for a Unix ms timestamp. */
 export function easternHour(tsMs: number): number {
-  const year = new Date(tsMs).getUTCFullYear();
-  const [start, end] = dstBounds(year);
-  const offsetHours = tsMs >= start && tsMs < end ? -4 : -5;
+  if (tsMs < cachedYearStart || tsMs >= cachedYearEnd) {
+    const year = new Date(tsMs).getUTCFullYear();
+    cachedYearStart = Date.UTC(year, 0, 1);
+    cachedYearEnd = Date.UTC(year + 1, 0, 1);
+    cachedDst = dstBounds(year);
+  }
+  const offsetHours = tsMs >= cachedDst[0] && tsMs < cachedDst[1] ? -4 : -5;
   const local = tsMs + offsetHours * 3_600_000;
   const dayMs = ((local % 86_400_000) + 86_400_000) % 86_400_000;
   return dayMs / 3_600_000;
 }
 
 const levelScratch = { top1: 0, top2: 0, top3: 0, sum: 0 };
+const histTs = new Float64Array(HISTORY);
+const histMid = new Float64Array(HISTORY);
+const histAct = new Float64Array(HISTORY);
 const collectLevel = (size: number): void => {
   const s = levelScratch;
   s.sum += size;
@@ -352,22 +377,23 @@ export function writeFeatures(
   out[o + 25] = concentration;
 
   // ---------------- temporal (26–35)
-  const n = state.length;
+  // newest first: index 0 is the current point
+  const n = state.copyHistory(histTs, histMid, histAct);
   if (n >= 2) {
-    const gapS = (state.tsAt(0) - state.tsAt(1)) / 1000;
+    const gapS = (histTs[0] - histTs[1]) / 1000;
     out[o + 26] = clampUnit(gapS / 300, 0, 1);
   } else {
     out[o + 26] = 0;
   }
   out[o + 27] = timeOfDay(nowMs);
-  const actNow = n >= 1 ? state.activityAt(0) : 0;
+  const actNow = n >= 1 ? histAct[0] : 0;
   out[o + 28] = actNow;
-  out[o + 29] = n >= 2 ? Math.tanh(actNow - state.activityAt(1)) : 0;
+  out[o + 29] = n >= 2 ? Math.tanh(actNow - histAct[1]) : 0;
   // update frequency over the last ≤5 history points (the current one excluded)
   const hist = n - 1;
   if (hist >= 2) {
     const k = Math.min(5, hist);
-    const spanS = (state.tsAt(1) - state.tsAt(k)) / 1000;
+    const spanS = (histTs[1] - histTs[k]) / 1000;
     out[o + 30] = Math.min(k / Math.max(spanS, 1) / 2, 1);
   } else {
     out[o + 30] = 0.1;
@@ -375,11 +401,11 @@ export function writeFeatures(
   // activity statistics over the last ≤10 history points + the current one
   if (n >= 3) {
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += state.activityAt(i);
+    for (let i = 0; i < n; i++) sum += histAct[i];
     const mean = sum / n;
     let sq = 0;
     for (let i = 0; i < n; i++) {
-      const d = state.activityAt(i) - mean;
+      const d = histAct[i] - mean;
       sq += d * d;
     }
     const std = Math.sqrt(sq / n);
@@ -391,7 +417,7 @@ export function writeFeatures(
       let sxx = 0;
       for (let i = 0; i < n; i++) {
         const x = n - 1 - i - xMean;
-        sxy += x * (state.activityAt(i) - mean);
+        sxy += x * (histAct[i] - mean);
         sxx += x * x;
       }
       out[o + 32] = Math.tanh((10 * sxy) / sxx);
@@ -404,8 +430,8 @@ export function writeFeatures(
   }
   // momentum: change of the YES-mid change, relative
   if (n >= 3) {
-    const d1 = state.midAt(0) - state.midAt(1);
-    const d0 = state.midAt(1) - state.midAt(2);
+    const d1 = histMid[0] - histMid[1];
+    const d0 = histMid[1] - histMid[2];
     out[o + 33] = Math.abs(d0) <= 0.001 ? 0 : Math.tanh((d1 - d0) / Math.abs(d0));
   } else {
     out[o + 33] = 0;
@@ -414,11 +440,11 @@ export function writeFeatures(
   if (n >= 5) {
     const m = Math.min(6, n);
     let s = 0;
-    for (let i = 0; i < m - 1; i++) s += Math.abs(state.midAt(i) - state.midAt(i + 1));
+    for (let i = 0; i < m - 1; i++) s += Math.abs(histMid[i] - histMid[i + 1]);
     const mean = s / (m - 1);
     let sq = 0;
     for (let i = 0; i < m - 1; i++) {
-      const d = Math.abs(state.midAt(i) - state.midAt(i + 1)) - mean;
+      const d = Math.abs(histMid[i] - histMid[i + 1]) - mean;
       sq += d * d;
     }
     out[o + 34] = Math.min(Math.sqrt(sq / (m - 1)) / 5, 1);
@@ -429,7 +455,7 @@ export function writeFeatures(
   if (n >= 2) {
     const pairs = Math.min(3, n - 1);
     let s = 0;
-    for (let i = 0; i < pairs; i++) s += Math.abs(state.midAt(i) - state.midAt(i + 1));
+    for (let i = 0; i < pairs; i++) s += Math.abs(histMid[i] - histMid[i + 1]);
     out[o + 35] = Math.max(0, 1 - s / pairs / 5);
   } else {
     out[o + 35] = 0.5;
@@ -459,7 +485,7 @@ export function writeFeatures(
   }
 
   // ---------------- own orders (47–51): YES-leg bid = "buy", ask = "sell"
-  const midPrice = twoSided ? (yesBidP + ONE_DOLLAR - noBidP) / 2 : state.length > 0 ? state.midAt(0) / CENTS_PER_PRICE : ONE_DOLLAR / 2;
+  const midPrice = twoSided ? (yesBidP + ONE_DOLLAR - noBidP) / 2 : n > 0 ? histMid[0] / CENTS_PER_PRICE : ONE_DOLLAR / 2;
   out[o + 47] = state.openBidPrice > 0 ? 1 : 0;
   out[o + 48] = state.openAskPrice > 0 ? 1 : 0;
   out[o + 49] = state.openBidPrice > 0 ? (midPrice - state.openBidPrice) / ONE_DOLLAR : 0;

@@ -117,6 +117,10 @@ export class MarketEnv implements Environment {
   private readonly decoded: DecodedAction = { base: 0, size: 0, style: 'take' };
   private readonly baseMaskTake = new Uint8Array(5);
   private readonly baseMaskJoin = new Uint8Array(5);
+  /** Per action: its base action and whether it joins (precomputed for the per-step mask). */
+  private readonly actionBase: Uint8Array;
+  private readonly actionIsJoin: Uint8Array;
+  private readonly hasJoin: boolean;
   private readonly info: MarketStepInfo;
   private readonly result: StepResult;
   private rng = new Rng(0);
@@ -129,6 +133,14 @@ export class MarketEnv implements Environment {
   constructor(timelines: ReadonlyArray<MarketTimeline | CompiledTimeline>, config: Partial<MarketEnvConfig> = {}) {
     this.config = resolveMarketEnvConfig(config);
     this.actionCount = actionCount(this.config.actions);
+    this.actionBase = new Uint8Array(this.actionCount);
+    this.actionIsJoin = new Uint8Array(this.actionCount);
+    for (let a = 0; a < this.actionCount; a++) {
+      const d = decodeAction(this.config.actions, a);
+      this.actionBase[a] = d.base;
+      this.actionIsJoin[a] = d.style === 'join' ? 1 : 0;
+    }
+    this.hasJoin = this.config.actions.styles.includes('join');
     this.timelines = timelines.map((t) => ('kind' in t ? t : compileTimeline(t))).filter((t) => playableSteps(t) > 0);
     if (this.timelines.length === 0) throw new RangeError('MarketEnv needs at least one timeline with a snapshot and an event after it');
     this.sim = new MarketSim('episode', {
@@ -240,14 +252,11 @@ export class MarketEnv implements Environment {
 
   /** 1 = the action can do something now. HOLD is always valid. */
   actionMask(out: Uint8Array = new Uint8Array(this.actionCount)): Uint8Array {
-    const space = this.config.actions;
     const take = this.sim.baseMask('take', this.baseMaskTake);
-    const join = space.styles.includes('join') ? this.sim.baseMask('join', this.baseMaskJoin) : take;
-    out[0] = 1;
-    for (let a = 1; a < this.actionCount; a++) {
-      decodeAction(space, a, this.decoded);
-      out[a] = (this.decoded.style === 'take' ? take : join)[this.decoded.base];
-    }
+    const join = this.hasJoin ? this.sim.baseMask('join', this.baseMaskJoin) : take;
+    const base = this.actionBase;
+    const isJoin = this.actionIsJoin;
+    for (let a = 0; a < this.actionCount; a++) out[a] = (isJoin[a] ? join : take)[base[a]];
     return out;
   }
 

@@ -141,21 +141,22 @@ export function baseActionMask(style: OrderStyle, m: MaskInputs, out: Uint8Array
   }
   const roomYes = m.maxPosition - m.position > 0;
   const roomNo = m.maxPosition + m.position > 0;
-  const { yesBid, noBid, cash } = m;
-  const afford = (price: number): boolean => cash > price + FEE_BOUND_PER_UNIT + FEE_ROUNDING;
+  const { yesBid, noBid } = m;
+  // cash for one unit at `price` with the worst-case fee
+  const budget = m.cash - FEE_BOUND_PER_UNIT - FEE_ROUNDING;
   const dollar = 10_000;
   if (style === 'take') {
     // taking buys YES at $1 − best NO bid and NO at $1 − best YES bid
-    out[BUY_YES] = noBid !== null && roomYes && afford(dollar - noBid) ? 1 : 0;
+    out[BUY_YES] = noBid !== null && roomYes && budget > dollar - noBid ? 1 : 0;
     out[SELL_NO] = noBid !== null && m.position < 0 ? 1 : 0;
     out[SELL_YES] = yesBid !== null && m.position > 0 ? 1 : 0;
-    out[BUY_NO] = yesBid !== null && roomNo && afford(dollar - yesBid) ? 1 : 0;
+    out[BUY_NO] = yesBid !== null && roomNo && budget > dollar - yesBid ? 1 : 0;
   } else {
     // joining rests at the own leg's best bid
-    out[BUY_YES] = yesBid !== null && roomYes && afford(yesBid) ? 1 : 0;
+    out[BUY_YES] = yesBid !== null && roomYes && budget > yesBid ? 1 : 0;
     out[SELL_NO] = yesBid !== null && m.position < 0 ? 1 : 0;
     out[SELL_YES] = noBid !== null && m.position > 0 ? 1 : 0;
-    out[BUY_NO] = noBid !== null && roomNo && afford(noBid) ? 1 : 0;
+    out[BUY_NO] = noBid !== null && roomNo && budget > noBid ? 1 : 0;
   }
   return out;
 }
