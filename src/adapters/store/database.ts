@@ -237,7 +237,11 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   }
   // getServerConn() is "127.0.0.1:<bound port>" once started (port 0 asks the OS for one).
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
-  const pool = createPool(url, poolSize, options.connectionTimeoutMs);
+  // PGlite is ONE backend session behind the socket server: two pool connections interleave
+  // their extended-protocol messages (seen live: "unnamed prepared statement does not exist",
+  // "bind message supplies 14 parameters, but prepared statement requires 15"), so the embedded
+  // pool is always a single connection; queries queue in pg instead.
+  const pool = createPool(url, 1, options.connectionTimeoutMs);
   const embeddedServer = server;
   const embeddedDb = db;
   let closed = false;
