@@ -17,6 +17,8 @@ import { parsePriceRanges, priceRangesFor } from '../core/ticks.ts';
 import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
+import { recordOrderEvent } from '../adapters/store/journal.ts';
+import type { OrderEvent as JournalOrderEvent } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import { coordinatorMachine, coordinatorStatusLabel, describeState, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
 import type { CoordinatorInput, SyncSummary } from '../machines/coordinator.types.ts';
@@ -24,6 +26,7 @@ import { StatusHistory, observeTransitions } from '../machines/status-history.ts
 import type { TransitionRecord } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
 import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
+import type { OrderSummary } from '../machines/order.types.ts';
 import type { TraderNotification } from '../machines/trader.types.ts';
 import type {
   FillView,
@@ -131,6 +134,8 @@ export class TradingSystem implements SystemView {
   private lastPaused: string | null = null;
   private readonly cleanups: Array<() => void> = [];
   private stopped = false;
+  /** Journal writes that follow an order's life after its create answer, kept in order. */
+  private journalChain: Promise<void> = Promise.resolve();
 
   constructor(options: TradingSystemOptions) {
     this.options = options;
@@ -245,6 +250,7 @@ export class TradingSystem implements SystemView {
     this.coordinator.stop();
     this.registry.stopAll();
     await this.options.ws.stop();
+    await this.journalChain;
   }
 
   // ---- coordinator actors -----------------------------------------------------------------------
@@ -396,6 +402,7 @@ export class TradingSystem implements SystemView {
         break;
       case 'ORDER_CLOSED':
         this.counters.orders_closed++;
+        this.journalOrderState(n.order, 'closed', n.reason);
         this.emit({
           type: 'order_update',
           data: {
@@ -424,6 +431,7 @@ export class TradingSystem implements SystemView {
           isTaker: n.fill.isTaker,
           tsMs: n.fill.tsMs,
         };
+        if (n.managed && n.fill.clientOrderId) this.journalFilledCount(n.fill.clientOrderId);
         this.recentFills.unshift(fill);
         if (this.recentFills.length > MAX_RECENT_FILLS) this.recentFills.length = MAX_RECENT_FILLS;
         this.emit({ type: 'fill', data: fill });
@@ -435,6 +443,60 @@ export class TradingSystem implements SystemView {
         this.recordError(`strategy failed on ${n.ticker}: ${n.error}`);
         break;
     }
+  }
+
+  /**
+   * The journal row follows the order to its end (filled, canceled, expired, …): the submit actor
+   * records only the create answer, and a restart must not find a long-gone order still open.
+   */
+  private journalOrderState(order: OrderSummary, kind: string, reason: string | null): void {
+    const venueStatus = order.state === 'filled' ? 'executed' : order.state === 'canceled' || order.state === 'expired' ? 'canceled' : null;
+    const event: JournalOrderEvent = {
+      clientOrderId: order.clientOrderId,
+      kind,
+      atMs: this.clock.now(),
+      state: order.state,
+      fillCount: Math.max(order.filledCount, order.venueFilledCount),
+      remainingCount: order.remainingCount,
+      ...(order.orderId ? { venueOrderId: order.orderId } : {}),
+      ...(venueStatus ? { venueStatus } : {}),
+      ...(reason ? { details: { reason } } : {}),
+    };
+    this.journalChain = this.journalChain
+      .then(() => recordOrderEvent(this.options.pool, event))
+      .then(
+        () => undefined,
+        (error: unknown) => this.recordError(`could not journal order ${order.clientOrderId} (${order.state}): ${String(error)}`),
+      );
+  }
+
+  /** After a fill, the order actor has applied it by the next microtask: journal its new count. */
+  private journalFilledCount(clientOrderId: string): void {
+    queueMicrotask(() => {
+      const order = this.trader?.getSnapshot().context.orders[clientOrderId];
+      // gone: closed, and ORDER_CLOSED journals the final state
+      if (!order || (order.state !== 'partially_filled' && order.state !== 'pending_cancel')) return;
+      this.journalOrderState(
+        {
+          clientOrderId,
+          orderId: order.orderId,
+          ticker: order.ticker,
+          side: order.side,
+          price: order.price,
+          count: order.count,
+          state: order.state,
+          filledCount: order.filledCount,
+          venueFilledCount: order.filledCount,
+          remainingCount: order.remainingCount,
+          avgPrice: 0,
+          fees: 0,
+          inFlight: order.inFlight,
+          closeReason: null,
+        },
+        'fill',
+        null,
+      );
+    });
   }
 
   private emitOrder(clientOrderId: string): void {
