@@ -1,0 +1,215 @@
+/**
+ * Crash safety, as operators would meet it: the trader (`kalshiflow start`, a child process) is
+ * killed with SIGKILL in the middle of trading against a simulator running in another process —
+ * orders resting, fills arriving, requests in flight — then restarted on the same database. After
+ * its initial sync (and, once the account is frozen, a sync that saw the frozen state) it is
+ * stopped with SIGTERM, and the exchange (the simulator's REST API, as the trader's user) is
+ * compared with the journal:
+ *
+ * - no two exchange orders share a client_order_id, and each was journaled before it was sent;
+ * - every journaled order that never heard back was resolved at restart;
+ * - the exchange's fills are exactly the journal's fills, each recorded once;
+ * - the exchange's positions equal the journal's latest positions snapshot and the trader's own.
+ *
+ * The database is an embedded PGlite in a temp folder, or a fresh database on TEST_DATABASE_URL's
+ * server when that is set. Everything is torn down in afterAll.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
+import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
+import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
+import { createPool, openDatabase, query } from '../../src/adapters/store/database.ts';
+import type { Database } from '../../src/adapters/store/database.ts';
+import { latestAccountSnapshot, listFills, listUnansweredOrders } from '../../src/adapters/store/journal.ts';
+import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
+import type { CliProcess } from '../helpers/processes.ts';
+
+const KEY_ID = 'kalshiflow-trader';
+
+/** The parts of GET /v3/status this test reads. */
+const statusSchema = z.object({
+  state: z.string(),
+  trader: z.object({ ordersPlaced: z.number(), state: z.string() }),
+  counters: z.record(z.string(), z.number()),
+  sync: z.object({ syncCount: z.number(), lastSyncMs: z.number().nullable() }),
+  trading: z.object({
+    positions: z.array(z.object({ ticker: z.string(), raw: z.object({ position: z.number() }) })),
+    openOrders: z.array(z.object({ clientOrderId: z.string(), state: z.string() })),
+  }),
+});
+type Status = z.infer<typeof statusSchema>;
+
+async function readStatus(baseUrl: string): Promise<Status> {
+  const response = await fetch(`${baseUrl}/v3/status`);
+  if (!response.ok) throw new Error(`GET /v3/status: HTTP ${response.status}`);
+  return statusSchema.parse(await response.json());
+}
+
+const operational = (s: Status) => s.state === 'ready' || s.state === 'acting';
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** ticker → position, non-zero positions only. */
+function positionMap(entries: Array<{ ticker: string; position: number }>): Record<string, number> {
+  const map: Record<string, number> = {};
+  for (const e of entries) if (e.position !== 0) map[e.ticker] = e.position;
+  return map;
+}
+
+describe('trader crash safety (SIGKILL mid-trading, restart on the same database)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kalshiflow-crash-'));
+  const dataDir = join(dir, 'data');
+  let serverDb: { url: string; drop: () => Promise<void> } | null = null;
+
+  afterAll(async () => {
+    await killAllCli();
+    await serverDb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function useServerDatabase(serverUrl: string): Promise<string> {
+    const name = `kf_crash_${randomBytes(6).toString('hex')}`;
+    const admin = createPool(serverUrl, 1, 5_000);
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    serverDb = {
+      url: url.toString(),
+      drop: async () => {
+        try {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await admin.end();
+        }
+      },
+    };
+    return serverDb.url;
+  }
+
+  it('places no order twice, records every fill exactly once and agrees with the exchange on positions', async () => {
+    // The trader's simulator key, where `kalshiflow start --env sim` looks for it.
+    const keys = generateKeyPair();
+    mkdirSync(join(dataDir, 'sim-keys'), { recursive: true });
+    const publicKeyPath = join(dataDir, 'sim-keys', 'trader.pub.pem');
+    writeFileSync(publicKeyPath, keys.publicKeyPem);
+    writeFileSync(join(dataDir, 'sim-keys', 'trader.key.pem'), keys.privateKeyPem, { mode: 0o600 });
+
+    const sim = startCli(['sim', '--port', '0', '--markets', '4', '--seed', '11', '--key', `${KEY_ID}=${publicKeyPath}`]);
+    const restUrl = (await sim.waitForLine(/^\s+REST\s+(\S+)/))[1];
+    const wsUrl = (await sim.waitForLine(/^\s+WS\s+(\S+)/))[1];
+    const controlUrl = (await sim.waitForLine(/^\s+control\s+(\S+)/))[1];
+
+    const serverUrl = process.env.TEST_DATABASE_URL;
+    const databaseUrl = serverUrl ? await useServerDatabase(serverUrl) : '';
+    const port = await freePort();
+    const traderEnv = {
+      ENVIRONMENT: 'sim',
+      KALSHI_API_BASE_URL: restUrl,
+      KALSHI_WS_URL: wsUrl,
+      KALSHIFLOW_DATA_DIR: dataDir,
+      // empty = embedded PGlite in <dataDir>/db
+      DATABASE_URL: databaseUrl,
+      V3_PORT: String(port),
+      V3_HOST: '127.0.0.1',
+      RL_MODE: 'discovery',
+      RL_ORDERBOOK_MARKET_LIMIT: '4',
+    };
+    const startTrader = async (strategy: string): Promise<{ proc: CliProcess; url: string }> => {
+      const proc = startCli(['start', '--env', 'sim', '--strategy', strategy], traderEnv);
+      const url = (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
+      return { proc, url };
+    };
+
+    // ---- run 1: trade, then die mid-flight ---------------------------------------------------
+    const run1 = await startTrader('spread-quoter');
+    const busy = await pollUntil(
+      'the first trader to have resting orders and fills',
+      () => readStatus(run1.url),
+      (s) => s.trader.ordersPlaced >= 6 && (s.counters.fills_journaled ?? 0) >= 2 && s.trading.openOrders.length > 0,
+      { timeoutMs: 40_000 },
+    );
+    expect(operational(busy) || busy.state === 'kalshi_data_sync').toBe(true);
+    run1.proc.kill('SIGKILL');
+    expect(await run1.proc.exited).toBe('SIGKILL');
+
+    // ---- run 2: restart on the same database --------------------------------------------------
+    // `hold` places nothing new, so once the account is frozen below the exchange stands still.
+    const run2 = await startTrader('hold');
+    await pollUntil('the restarted trader to finish its initial sync', () => readStatus(run2.url), (s) => operational(s) && s.sync.syncCount >= 1, {
+      timeoutMs: 30_000,
+    });
+
+    // Freeze the account: cancel what the first run left resting (fills may still land until
+    // then, and the restarted trader must hear of them). A create the first run had in flight
+    // would have reached the exchange long ago; cancel twice to be sure nothing rests.
+    const credentials = createCredentials(KEY_ID, loadPrivateKey({ pem: keys.privateKeyPem }));
+    const exchange = new KalshiRestClient({ endpoints: endpointsFor('sim', { restBaseUrl: restUrl, wsUrl }), credentials });
+    for (let round = 0; round < 2; round++) {
+      for (const order of await collect(exchange.iterateOrders({ status: 'resting' }))) {
+        await exchange.cancelOrder(order.orderId, { ticker: order.ticker });
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(await collect(exchange.iterateOrders({ status: 'resting' }))).toEqual([]);
+
+    // Two reconnect-triggered syncs: the second one certainly started after the freeze.
+    for (let round = 0; round < 2; round++) {
+      const before = (await readStatus(run2.url)).sync.syncCount;
+      const dropped = await fetch(`${controlUrl}/faults/ws/drop`, { method: 'POST' });
+      expect(dropped.status).toBe(200);
+      await pollUntil(`sync #${before + 1} after a reconnect`, () => readStatus(run2.url), (s) => operational(s) && s.sync.syncCount > before, {
+        timeoutMs: 20_000,
+      });
+    }
+    const finalStatus = await readStatus(run2.url);
+    run2.proc.kill('SIGTERM');
+    expect(await run2.proc.exited, run2.proc.output()).toBe(0);
+
+    // ---- the exchange against the journal ------------------------------------------------------
+    const venueOrders = await collect(exchange.iterateOrders({}));
+    const venueFills = await collect(exchange.iterateFills({}));
+    const venuePositions = (await exchange.getAllPositions()).marketPositions;
+    sim.kill('SIGTERM');
+
+    const db: Database = databaseUrl ? await openDatabase({ databaseUrl, poolSize: 1 }) : await openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
+    try {
+      // no order placed twice; every one journaled before it was sent
+      expect(venueOrders.length).toBeGreaterThanOrEqual(6);
+      const ids = venueOrders.map((o) => o.clientOrderId);
+      expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+      const journaled = new Set((await query<{ client_order_id: string }>(db.pool, 'SELECT client_order_id FROM orders')).map((r) => r.client_order_id));
+      expect(ids.filter((id) => !journaled.has(id))).toEqual([]);
+      // everything the crash left unanswered was looked up at restart
+      expect(await listUnansweredOrders(db.pool)).toEqual([]);
+
+      // every exchange fill journaled exactly once (fills.fill_id is the key), and nothing else
+      expect(venueFills.length).toBeGreaterThanOrEqual(2);
+      const journalFills = await listFills(db.pool, {});
+      const venueKeys = venueFills.map((f) => `${f.tradeId} ${f.ticker} ${f.side} ${f.yesPrice} ${f.count}`).sort();
+      const journalKeys = journalFills.map((f) => `${f.fillId} ${f.ticker} ${f.side} ${f.yesPrice} ${f.count}`).sort();
+      expect(journalKeys).toEqual(venueKeys);
+      const perFill = await query<{ n: number }>(db.pool, 'SELECT count(*)::bigint AS n FROM fills GROUP BY fill_id HAVING count(*) > 1');
+      expect(perFill).toEqual([]);
+
+      // positions: exchange = latest journal snapshot = what the trader reported
+      const snapshot = await latestAccountSnapshot(db.pool);
+      expect(snapshot).not.toBeNull();
+      const exchangePositions = positionMap(venuePositions);
+      expect(positionMap(snapshot!.positions)).toEqual(exchangePositions);
+      expect(positionMap(finalStatus.trading.positions.map((p) => ({ ticker: p.ticker, position: p.raw.position })))).toEqual(exchangePositions);
+    } finally {
+      await db.close();
+    }
+    expect(await sim.exited).toBe(0);
+  }, 90_000);
+});
