@@ -11,12 +11,12 @@ import type { Mlp } from './ppo/mlp.ts';
 import type { ActorCritic } from './ppo/policy.ts';
 
 function denseLayers(mlp: Mlp): DenseLayer[] {
-  return mlp.layers.map((layer, i) => ({
+  return mlp.layers.map((layer, i): DenseLayer => ({
     inSize: layer.inSize,
     outSize: layer.outSize,
     weights: mlp.params.slice(layer.wOffset, layer.wOffset + layer.inSize * layer.outSize),
     bias: mlp.params.slice(layer.bOffset, layer.bOffset + layer.outSize),
-    activation: i < mlp.layers.length - 1 ? 'tanh' : 'none',
+    activation: i < mlp.layers.length - 1 || mlp.activateOutput ? 'tanh' : 'none',
   }));
 }
 
@@ -26,6 +26,7 @@ export function policyNetwork(policy: ActorCritic, includeValue = true): PolicyN
     actionCount: policy.shape.actionCount,
     policy: denseLayers(policy.pi),
   };
+  if (policy.trunk) net.trunk = denseLayers(policy.trunk);
   if (includeValue) net.value = denseLayers(policy.vf);
   return net;
 }

@@ -225,8 +225,10 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
       throw new TrainingError(`checkpoint ${path} has actions ${checkpoint.actions.join(',')}, this run ${names.join(',')}`);
     }
     policy = policyFromJson(checkpoint.policy);
-    if (policy.shape.hidden.join(',') !== ppoConfig.hidden.join(',')) {
-      throw new TrainingError(`checkpoint ${path} has hidden layers [${policy.shape.hidden}], this run [${ppoConfig.hidden}]`);
+    if (policy.shape.hidden.join(',') !== ppoConfig.hidden.join(',') || policy.shape.architecture !== ppoConfig.architecture) {
+      throw new TrainingError(
+        `checkpoint ${path} has a ${policy.shape.architecture} network [${policy.shape.hidden}], this run ${ppoConfig.architecture} [${ppoConfig.hidden}]`,
+      );
     }
     adam = checkpoint.adam;
     stepsDone = checkpoint.stepsDone;

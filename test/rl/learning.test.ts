@@ -22,6 +22,8 @@ describe('PPO learns known-solvable tasks', () => {
         lrSchedule: 'linear',
         clipSchedule: 'linear',
         hidden: [32, 32],
+        // SB3's MlpPolicy layout, with rl-zoo's CartPole hyperparameters
+        architecture: 'separate',
         seed: 1,
       },
     );

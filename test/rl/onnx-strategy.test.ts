@@ -25,8 +25,8 @@ function constantPolicy(action: number, space: ActionSpaceConfig): ActorCritic {
   const count = 1 + 4 * space.sizes.length * space.styles.length;
   const p = new ActorCritic({ observationSize: 52, actionCount: count, hidden: [8] });
   const last = p.pi.layers[p.pi.layers.length - 1];
-  p.params[last.bOffset + action] = 5;
-  if (action !== HOLD) p.params[last.bOffset + HOLD] = 1;
+  p.pi.params[last.bOffset + action] = 5;
+  if (action !== HOLD) p.pi.params[last.bOffset + HOLD] = 1;
   p.syncWeights();
   return p;
 }

@@ -12,8 +12,8 @@ import { OnnxPolicy, PolicyModelError, loadOnnxPolicy } from '../../src/adapters
 
 const SPACE = { sizes: [500], styles: ['take' as const] };
 
-function trainedLookingPolicy(seed: number, hidden = [64, 64], actions = 5): ActorCritic {
-  const p = ActorCritic.create({ observationSize: 52, actionCount: actions, hidden }, seed);
+function trainedLookingPolicy(seed: number, hidden = [64, 64], actions = 5, architecture: 'shared' | 'separate' = 'shared'): ActorCritic {
+  const p = ActorCritic.create({ observationSize: 52, actionCount: actions, hidden, architecture }, seed);
   const rng = new Rng(seed);
   for (let i = 0; i < p.params.length; i++) p.params[i] += 0.05 * rng.normal();
   p.syncWeights();
@@ -63,9 +63,9 @@ afterAll(async () => {
 });
 
 describe('ONNX export', () => {
-  it('runs in onnxruntime with the same outputs as our forward pass (≤ 1e-5)', async () => {
-    const policy = trainedLookingPolicy(1);
-    const path = join(dir, 'parity.onnx');
+  it.each(['shared', 'separate'] as const)('runs in onnxruntime with the same outputs as our forward pass (≤ 1e-5): %s networks', async (architecture) => {
+    const policy = trainedLookingPolicy(1, [64, 64], 5, architecture);
+    const path = join(dir, `parity-${architecture}.onnx`);
     await exportPolicyOnnx(policy, path, { actionSpace: SPACE, modelVersion: 'test-1' });
     const model = await loadOnnxPolicy(path);
     try {
@@ -102,7 +102,8 @@ describe('ONNX export', () => {
     ]);
     expect(info.metadata).toMatchObject({ obs_version: 'obs-v1', sizes: '1,5', styles: 'take,join' });
     expect(info.metadata.actions.split(',')).toHaveLength(17);
-    expect(info.nodeTypes).toEqual(['Gemm', 'Tanh', 'Gemm', 'Gemm', 'Tanh', 'Gemm']);
+    // shared trunk (Gemm, Tanh), then the policy and value heads
+    expect(info.nodeTypes).toEqual(['Gemm', 'Tanh', 'Gemm', 'Gemm']);
     expect(info.opsets).toEqual([{ domain: '', version: 13 }]);
   });
 });
@@ -122,7 +123,7 @@ describe('loadOnnxPolicy contract checks', () => {
   });
 
   it('refuses a model without obs_version, a wrong input, or logits that do not fit the sizes', async () => {
-    const policy = trainedLookingPolicy(5);
+    const policy = trainedLookingPolicy(5, [64, 64], 5, 'separate');
     await expect(loadBytes('nometa.onnx', externalModel(policy, {}))).rejects.toThrow(/no obs_version metadata/);
     await expect(loadBytes('input.onnx', externalModel(policy, { obs_version: 'obs-v1' }, { name: 'observation', width: 52 }))).rejects.toThrow(/one input named "obs"/);
     const narrow = ActorCritic.create({ observationSize: 40, actionCount: 5, hidden: [8] }, 1);
@@ -138,7 +139,7 @@ describe('loadOnnxPolicy contract checks', () => {
   });
 
   it('accepts an externally trained model that follows the contract (logits only, default sizes)', async () => {
-    const policy = trainedLookingPolicy(6);
+    const policy = trainedLookingPolicy(6, [64, 64], 5, 'separate');
     const model = await loadBytes('sb3.onnx', externalModel(policy, { obs_version: 'obs-v1' }), { defaultSizes: [2_000] });
     try {
       expect(model.contract.hasValue).toBe(false);

@@ -121,9 +121,9 @@ describe('masked categorical', () => {
 });
 
 describe('PPO loss', () => {
-  function fixture(seed: number) {
+  function fixture(seed: number, architecture: 'shared' | 'separate' = 'shared') {
     const rng = new Rng(seed);
-    const policy = ActorCritic.create({ observationSize: 6, actionCount: 4, hidden: [8, 7] }, seed);
+    const policy = ActorCritic.create({ observationSize: 6, actionCount: 4, hidden: [8, 7], architecture }, seed);
     for (let i = 0; i < policy.params.length; i++) policy.params[i] += 0.2 * rng.normal();
     policy.syncWeights();
     const n = 12;
@@ -148,10 +148,10 @@ describe('PPO loss', () => {
     return { policy, samples, indices: Int32Array.from({ length: n }, (_, i) => i), n };
   }
 
-  it('has the analytic gradient (clipped surrogate, value loss, entropy, masks)', () => {
+  it.each(['shared', 'separate'] as const)('has the analytic gradient (clipped surrogate, value loss, entropy, masks): %s networks', (architecture) => {
     const coef: PpoCoefficients = { clipRange: 0.2, entCoef: 0.05, vfCoef: 0.5, normalizeAdvantages: true };
     for (const seed of [1, 2, 3]) {
-      const { policy, samples, indices, n } = fixture(seed);
+      const { policy, samples, indices, n } = fixture(seed, architecture);
       const grad = new Float64Array(policy.parameterCount);
       ppoLoss(policy, samples, indices, n, coef, grad);
       const err = maxGradientError(policy.params, () => policy.syncWeights(), () => ppoLoss(policy, samples, indices, n, coef, null).loss, grad);

@@ -1,9 +1,10 @@
 /**
- * Writes a policy network (dense layers, tanh hidden activations) as an ONNX model that follows
- * the policy contract (see `onnx-policy.ts`): input `obs` float32 [N, 52]; outputs `logits`
- * float32 [N, A] and, when a value network is given, `value` float32 [N, 1]; metadata_props
- * `obs_version`, `actions`, `sizes`, `styles`. Each layer is a Gemm (transB = 1, weights stored
- * [out × in] as PyTorch does) followed by Tanh on hidden layers. Files are written atomically.
+ * Writes a policy network (dense layers with tanh activations: an optional shared trunk, then a
+ * policy chain and an optional value chain) as an ONNX model that follows the policy contract
+ * (see `onnx-policy.ts`): input `obs` float32 [N, 52]; outputs `logits` float32 [N, A] and, when
+ * a value chain is given, `value` float32 [N, 1]; metadata_props `obs_version`, `actions`,
+ * `sizes`, `styles`. Each layer is a Gemm (transB = 1, weights stored [out × in] as PyTorch does),
+ * followed by Tanh where the layer has it. Files are written atomically.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -25,6 +26,8 @@ export interface DenseLayer {
 export interface PolicyNetwork {
   observationSize: number;
   actionCount: number;
+  /** Layers shared by both chains (applied to `obs` first), if any. */
+  trunk?: DenseLayer[];
   policy: DenseLayer[];
   value?: DenseLayer[];
 }
@@ -62,15 +65,18 @@ function checkLayers(name: string, layers: DenseLayer[], inSize: number, outSize
 
 /** The ONNX bytes of `network` with `metadata`. */
 export function encodeOnnxPolicy(network: PolicyNetwork, metadata: PolicyModelMetadata): Uint8Array {
-  checkLayers('policy', network.policy, network.observationSize, network.actionCount);
-  if (network.value) checkLayers('value', network.value, network.observationSize, 1);
+  const trunk = network.trunk ?? [];
+  if (trunk.length > 0) checkLayers('trunk', trunk, network.observationSize, trunk[trunk.length - 1].outSize);
+  const headInput = trunk.length > 0 ? trunk[trunk.length - 1].outSize : network.observationSize;
+  checkLayers('policy', network.policy, headInput, network.actionCount);
+  if (network.value) checkLayers('value', network.value, headInput, 1);
   if (metadata.actions.length !== network.actionCount) {
     throw new PolicyExportError(`${metadata.actions.length} action names for ${network.actionCount} logits`);
   }
   const nodes: NodeSpec[] = [];
   const initializers: TensorSpec[] = [];
-  const chain = (prefix: string, layers: DenseLayer[], output: string): void => {
-    let current = 'obs';
+  const chain = (prefix: string, layers: DenseLayer[], input: string, output: string): void => {
+    let current = input;
     layers.forEach((layer, i) => {
       const w = `${prefix}.${i}.weight`;
       const b = `${prefix}.${i}.bias`;
@@ -97,10 +103,12 @@ export function encodeOnnxPolicy(network: PolicyNetwork, metadata: PolicyModelMe
       }
     });
   };
-  chain('policy', network.policy, 'logits');
+  const trunkOut = trunk.length > 0 ? 'trunk.out' : 'obs';
+  if (trunk.length > 0) chain('trunk', trunk, 'obs', trunkOut);
+  chain('policy', network.policy, trunkOut, 'logits');
   const outputs: ValueInfoSpec[] = [{ name: 'logits', elemType: TENSOR_FLOAT, shape: ['N', network.actionCount] }];
   if (network.value) {
-    chain('value', network.value, 'value');
+    chain('value', network.value, trunkOut, 'value');
     outputs.push({ name: 'value', elemType: TENSOR_FLOAT, shape: ['N', 1] });
   }
   const space = metadata.actionSpace;

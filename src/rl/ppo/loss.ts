@@ -94,7 +94,7 @@ export function ppoLoss(
     for (let i = 0; i < count; i++) adv[i] = (adv[i] - mean) / (std + 1e-8);
   }
 
-  const logits = policy.pi.forward(obs, count);
+  const { logits, values } = policy.forward(obs, count);
   const dLogits = scratch.dLogits;
   const logp = scratch.logp;
   const inv = 1 / count;
@@ -148,9 +148,6 @@ export function ppoLoss(
       }
     }
   }
-  if (grad) policy.pi.backward(dLogits, grad, 0);
-
-  const values = policy.vf.forward(obs, count);
   const dValues = scratch.dValues;
   let valueLoss = 0;
   for (let i = 0; i < count; i++) {
@@ -158,7 +155,7 @@ export function ppoLoss(
     valueLoss += diff * diff;
     dValues[i] = coef.vfCoef * 2 * diff * inv;
   }
-  if (grad) policy.vf.backward(dValues, grad, policy.valueOffset);
+  if (grad) policy.backward(dLogits, dValues, grad, count);
 
   policyLoss *= inv;
   valueLoss *= inv;

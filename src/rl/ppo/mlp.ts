@@ -1,7 +1,7 @@
 /**
- * A small fully connected network (tanh hidden layers, linear output) with hand-written batched
- * forward and backward passes — the policy and value networks of PPO, and exactly the graph the
- * ONNX exporter writes (Gemm with transB=1, Tanh).
+ * A small fully connected network (tanh hidden layers; linear or tanh output) with hand-written
+ * batched forward and backward passes — the shared trunk and the policy and value heads of PPO,
+ * and exactly the graph the ONNX exporter writes (Gemm with transB=1, Tanh).
  *
  * Layout: layer l has W_l [out × in] row-major (PyTorch's and ONNX Gemm transB=1's layout) then
  * b_l [out]; all layers live in one flat Float32Array (`params`, a view into the owner's buffer),
@@ -179,8 +179,11 @@ export class Mlp {
   private scratchB = new Float64Array(0);
   private capacity = 0;
   private batch = 0;
+  /** tanh on the output layer too (a trunk feeding heads), not only on hidden layers. */
+  readonly activateOutput: boolean;
 
-  constructor(sizes: readonly number[], params?: Float32Array) {
+  constructor(sizes: readonly number[], params?: Float32Array, options: { activateOutput?: boolean } = {}) {
+    this.activateOutput = options.activateOutput ?? false;
     if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
       throw new RangeError(`MLP sizes must be ≥ 2 positive integers, got ${JSON.stringify(sizes)}`);
     }
@@ -259,7 +262,7 @@ export class Mlp {
       const { inSize, outSize, wOffset, bOffset } = this.layers[l];
       const y = this.acts[l + 1];
       gemmNT(this.acts[l], 0, batch, this.w, wOffset, outSize, inSize, y, 0, this.w, bOffset, false);
-      if (l < last) {
+      if (l < last || this.activateOutput) {
         const n = batch * outSize;
         for (let i = 0; i < n; i++) y[i] = fastTanh(y[i]);
       }
@@ -269,14 +272,20 @@ export class Mlp {
 
   /**
    * Backward pass for the last forward batch: `dOutput` [batch × out] = ∂L/∂output; adds
-   * ∂L/∂params into `grad` (same layout as params, from `gradOffset`).
+   * ∂L/∂params into `grad` (same layout as params, from `gradOffset`) and, when `dInput` is given,
+   * ∂L/∂input into it ([batch × in], accumulated).
    */
-  backward(dOutput: ArrayLike<number>, grad: Float64Array, gradOffset = 0): void {
+  backward(dOutput: ArrayLike<number>, grad: Float64Array, gradOffset = 0, dInput?: Float64Array): void {
     const batch = this.batch;
     const last = this.layers.length - 1;
     const dOut = this.deltas[last + 1];
     const nOut = batch * this.outputSize;
-    for (let i = 0; i < nOut; i++) dOut[i] = dOutput[i];
+    if (this.activateOutput) {
+      const y = this.acts[last + 1];
+      for (let i = 0; i < nOut; i++) dOut[i] = dOutput[i] * (1 - y[i] * y[i]);
+    } else {
+      for (let i = 0; i < nOut; i++) dOut[i] = dOutput[i];
+    }
     for (let l = last; l >= 0; l--) {
       const { inSize: n, outSize: m, wOffset, bOffset } = this.layers[l];
       const dz = this.deltas[l + 1];
@@ -303,6 +312,8 @@ export class Mlp {
           const a = x[i];
           dx[i] *= 1 - a * a;
         }
+      } else if (dInput) {
+        gemmNT(dz, 0, batch, this.wt[0], 0, n, m, dInput, 0, null, 0, true);
       }
     }
   }

@@ -1,59 +1,96 @@
 /**
- * The actor-critic: separate policy (obs → logits) and value (obs → V) MLPs, as Stable-Baselines3's
- * default `MlpPolicy`, sharing one flat parameter vector [policy | value]. Masked categorical
- * sampling and greedy actions for rollouts, evaluation and the live strategy; JSON (de)serialization
- * for checkpoints. Pure computation; no I/O.
+ * The actor-critic: a tanh MLP trunk shared by a policy head (logits) and a value head (V) —
+ * `architecture: 'shared'`, the default, e.g. 52→64→64 tanh → {A logits, 1 value} — or, as
+ * Stable-Baselines3's default `MlpPolicy`, two separate MLPs (`'separate'`). All parameters live
+ * in one flat Float32Array [trunk | policy head | value head]. Masked categorical sampling and
+ * greedy actions for rollouts, evaluation and tests; JSON (de)serialization for checkpoints.
+ * Pure computation; no I/O.
  */
 import { z } from 'zod';
 import { Rng } from '../../sim/random.ts';
 import { Mlp, mlpParameterCount } from './mlp.ts';
 
+export type PolicyArchitecture = 'shared' | 'separate';
+
 export interface PolicyShape {
   observationSize: number;
   actionCount: number;
-  /** Hidden layer sizes of both networks (default [64, 64]). */
+  /** Hidden layer sizes (of the trunk, or of each network when separate). */
   hidden: number[];
+  /** Default 'shared'. */
+  architecture?: PolicyArchitecture;
 }
 
 export const policyShapeSchema = z.object({
   observationSize: z.number().int().positive(),
   actionCount: z.number().int().min(2),
   hidden: z.array(z.number().int().positive()).min(1),
+  architecture: z.enum(['shared', 'separate']).optional(),
 });
+
+interface Layout {
+  trunk: number[] | null;
+  pi: number[];
+  vf: number[];
+}
+
+function layoutOf(shape: PolicyShape): Layout {
+  const { observationSize: d, actionCount: a, hidden } = shape;
+  if ((shape.architecture ?? 'shared') === 'shared') {
+    const width = hidden[hidden.length - 1];
+    return { trunk: [d, ...hidden], pi: [width, a], vf: [width, 1] };
+  }
+  return { trunk: null, pi: [d, ...hidden, a], vf: [d, ...hidden, 1] };
+}
+
+export function policyParameterCount(shape: PolicyShape): number {
+  const l = layoutOf(shape);
+  return (l.trunk ? mlpParameterCount(l.trunk) : 0) + mlpParameterCount(l.pi) + mlpParameterCount(l.vf);
+}
 
 export class ActorCritic {
   readonly shape: PolicyShape;
   readonly params: Float32Array;
+  /** Shared tanh trunk (null when the networks are separate). */
+  readonly trunk: Mlp | null;
+  /** Policy head (or the whole policy network when separate). */
   readonly pi: Mlp;
+  /** Value head (or the whole value network when separate). */
   readonly vf: Mlp;
-  private readonly logitScratch: Float64Array;
+  readonly policyOffset: number;
+  readonly valueOffset: number;
+  private trunkGrad = new Float64Array(0);
 
   constructor(shape: PolicyShape, params?: Float32Array) {
-    this.shape = { ...shape, hidden: [...shape.hidden] };
-    const piSizes = [shape.observationSize, ...shape.hidden, shape.actionCount];
-    const vfSizes = [shape.observationSize, ...shape.hidden, 1];
-    const piCount = mlpParameterCount(piSizes);
-    const total = piCount + mlpParameterCount(vfSizes);
+    this.shape = { ...shape, hidden: [...shape.hidden], architecture: shape.architecture ?? 'shared' };
+    const layout = layoutOf(this.shape);
+    const total = policyParameterCount(this.shape);
     if (params && params.length !== total) throw new RangeError(`policy needs ${total} parameters, got ${params.length}`);
     this.params = params ?? new Float32Array(total);
-    this.pi = new Mlp(piSizes, this.params.subarray(0, piCount));
-    this.vf = new Mlp(vfSizes, this.params.subarray(piCount));
-    this.logitScratch = new Float64Array(shape.actionCount);
+    let offset = 0;
+    if (layout.trunk) {
+      const n = mlpParameterCount(layout.trunk);
+      this.trunk = new Mlp(layout.trunk, this.params.subarray(0, n), { activateOutput: true });
+      offset = n;
+    } else {
+      this.trunk = null;
+    }
+    this.policyOffset = offset;
+    const piCount = mlpParameterCount(layout.pi);
+    this.pi = new Mlp(layout.pi, this.params.subarray(offset, offset + piCount));
+    this.valueOffset = offset + piCount;
+    this.vf = new Mlp(layout.vf, this.params.subarray(this.valueOffset));
   }
 
   get parameterCount(): number {
     return this.params.length;
   }
 
-  /** Offset of the value network's parameters in `params` (and in gradients). */
-  get valueOffset(): number {
-    return this.pi.parameterCount;
-  }
-
   /** SB3's initialization: orthogonal, gain √2 hidden, 0.01 policy output, 1 value output. */
   static create(shape: PolicyShape, seed: number): ActorCritic {
     const policy = new ActorCritic(shape);
     const rng = new Rng(seed);
+    policy.trunk?.initOrthogonal(rng, Math.SQRT2);
     policy.pi.initOrthogonal(rng, 0.01);
     policy.vf.initOrthogonal(rng, 1);
     return policy;
@@ -71,23 +108,58 @@ export class ActorCritic {
 
   /** Must follow any direct write to `params` (e.g. an optimizer step). */
   syncWeights(): void {
+    this.trunk?.sync();
     this.pi.sync();
     this.vf.sync();
   }
 
+  private features(obs: ArrayLike<number>, batch: number, offset: number): { input: ArrayLike<number>; offset: number } {
+    if (!this.trunk) return { input: obs, offset };
+    return { input: this.trunk.forward(obs, batch, offset), offset: 0 };
+  }
+
+  /**
+   * Logits [batch × A] and values [batch] for `batch` observations (reused buffers, valid until
+   * the next forward). Keeps the activations for `backward`.
+   */
+  forward(obs: ArrayLike<number>, batch = 1, offset = 0): { logits: Float64Array; values: Float64Array } {
+    const f = this.features(obs, batch, offset);
+    const logits = this.pi.forward(f.input, batch, f.offset);
+    const values = this.vf.forward(f.input, batch, f.offset);
+    return { logits, values };
+  }
+
+  /** Adds ∂L/∂params into `grad` for the last `forward`, given ∂L/∂logits and ∂L/∂values. */
+  backward(dLogits: ArrayLike<number>, dValues: ArrayLike<number>, grad: Float64Array, batch: number): void {
+    if (!this.trunk) {
+      this.pi.backward(dLogits, grad, this.policyOffset);
+      this.vf.backward(dValues, grad, this.valueOffset);
+      return;
+    }
+    const width = this.trunk.outputSize;
+    if (this.trunkGrad.length < batch * width) this.trunkGrad = new Float64Array(batch * width);
+    const dTrunk = this.trunkGrad;
+    dTrunk.fill(0, 0, batch * width);
+    this.pi.backward(dLogits, grad, this.policyOffset, dTrunk);
+    this.vf.backward(dValues, grad, this.valueOffset, dTrunk);
+    this.trunk.backward(dTrunk, grad, 0);
+  }
+
   /** Logits for `batch` observations (reused buffer). */
   logits(obs: ArrayLike<number>, batch = 1, offset = 0): Float64Array {
-    return this.pi.forward(obs, batch, offset);
+    const f = this.features(obs, batch, offset);
+    return this.pi.forward(f.input, batch, f.offset);
   }
 
   /** Values for `batch` observations (reused buffer). */
   values(obs: ArrayLike<number>, batch = 1, offset = 0): Float64Array {
-    return this.vf.forward(obs, batch, offset);
+    const f = this.features(obs, batch, offset);
+    return this.vf.forward(f.input, batch, f.offset);
   }
 
   /** The most likely valid action for one observation (greedy; evaluation and live trading). */
   greedyAction(obs: ArrayLike<number>, mask?: Uint8Array, offset = 0): number {
-    const logits = this.pi.forward(obs, 1, offset);
+    const logits = this.logits(obs, 1, offset);
     return maskedArgmax(logits, 0, this.shape.actionCount, mask, 0);
   }
 }
@@ -201,6 +273,5 @@ export function policyFromJson(input: unknown): ActorCritic {
     throw new RangeError(`invalid policy JSON at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'malformed'}`);
   }
   const shape = parsed.data.shape;
-  const count = mlpParameterCount([shape.observationSize, ...shape.hidden, shape.actionCount]) + mlpParameterCount([shape.observationSize, ...shape.hidden, 1]);
-  return new ActorCritic(shape, base64ToFloat32(parsed.data.params, count));
+  return new ActorCritic(shape, base64ToFloat32(parsed.data.params, policyParameterCount(shape)));
 }

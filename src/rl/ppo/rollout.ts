@@ -123,8 +123,7 @@ export class RolloutShard {
     for (let t = 0; t < T; t++) {
       obsBuf.set(this.lastObs);
       if (maskBuf) for (let e = 0; e < E; e++) this.envs[e].actionMask!(maskBuf.subarray(e * A, e * A + A));
-      const logits = policy.pi.forward(obsBuf, E);
-      const values = policy.vf.forward(obsBuf, E);
+      const { logits, values } = policy.forward(obsBuf, E);
       for (let e = 0; e < E; e++) {
         const i = t * E + e;
         const action = sampleMasked(logits, e * A, A, maskBuf ?? undefined, e * A, this.rng, this.logProbScratch);
@@ -144,7 +143,7 @@ export class RolloutShard {
         this.runningLength[e]++;
         if (result.truncated && !result.terminated) {
           // time limit, not a real end: bootstrap with the value of where it stopped
-          reward += gamma * policy.vf.forward(result.obs, 1)[0];
+          reward += gamma * policy.values(result.obs, 1)[0];
         }
         this.rewards[i] = reward;
         if (result.terminated || result.truncated) {
@@ -166,7 +165,7 @@ export class RolloutShard {
 
   private computeAdvantages(): void {
     const { envs: E, nSteps: T, gamma, gaeLambda } = this.config;
-    const lastValues = this.policy.vf.forward(this.lastObs, E);
+    const lastValues = this.policy.values(this.lastObs, E);
     const adv = this.samples.advantages;
     const ret = this.samples.returns;
     for (let e = 0; e < E; e++) {

@@ -42,6 +42,8 @@ export const ppoConfigSchema = z
     /** Stop an update's epochs early when the approximate KL exceeds 1.5 × this (SB3's target_kl). */
     targetKl: z.number().positive().nullable(),
     hidden: z.array(z.number().int().positive()).min(1),
+    /** A tanh trunk shared by the policy and value heads, or two separate networks (SB3's MlpPolicy). */
+    architecture: z.enum(['shared', 'separate']),
     /** Worker threads (0 = in-process). */
     workers: z.number().int().min(0).max(64),
     seed: z.number().int(),
@@ -67,6 +69,7 @@ export const DEFAULT_PPO_CONFIG: PpoConfig = Object.freeze({
   normalizeAdvantages: true,
   targetKl: null,
   hidden: [64, 64],
+  architecture: 'shared',
   workers: 0,
   seed: 1,
 }) as PpoConfig;
@@ -135,7 +138,12 @@ export class PpoTrainer {
   static async create(envSpec: EnvSpec, partial: Partial<PpoConfig> = {}, state: TrainerState = {}): Promise<PpoTrainer> {
     const config = resolvePpoConfig(partial);
     const probe = createEnvironment(envSpec);
-    const shape: PolicyShape = { observationSize: probe.observationSize, actionCount: probe.actionCount, hidden: config.hidden };
+    const shape: PolicyShape = {
+      observationSize: probe.observationSize,
+      actionCount: probe.actionCount,
+      hidden: config.hidden,
+      architecture: config.architecture,
+    };
     let policy: ActorCritic;
     if (state.policy) {
       const s = state.policy.shape;
@@ -143,6 +151,9 @@ export class PpoTrainer {
         throw new RangeError(
           `resumed policy is ${s.observationSize} obs × ${s.actionCount} actions, the environment is ${shape.observationSize} × ${shape.actionCount}`,
         );
+      }
+      if (s.hidden.join(',') !== shape.hidden.join(',') || (s.architecture ?? 'shared') !== shape.architecture) {
+        throw new RangeError(`resumed policy is ${s.architecture ?? 'shared'} [${s.hidden}], the configuration asks for ${shape.architecture} [${shape.hidden}]`);
       }
       policy = state.policy;
     } else {
