@@ -30,6 +30,10 @@ export class VirtualDriver {
   private readonly stallMs: number;
   /** Timer firings so far (for benchmarks and the report). */
   steps = 0;
+  /** Wall ms spent waiting for blocking work (database answers, restarts). */
+  blockedMs = 0;
+  /** Event-loop turns spent settling. */
+  turns = 0;
 
   constructor(
     readonly clock: VirtualClock,
@@ -59,6 +63,7 @@ export class VirtualDriver {
         continue;
       }
       await nextTurn();
+      this.turns++;
       const now = this.progress();
       if (now === last && this.tracker.inFlight === 0) quiet++;
       else quiet = 0;
@@ -67,6 +72,7 @@ export class VirtualDriver {
   }
 
   private async waitForIdle(): Promise<void> {
+    const began = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -78,6 +84,7 @@ export class VirtualDriver {
       await Promise.race([this.tracker.whenIdle(), stalled]);
     } finally {
       clearTimeout(timer);
+      this.blockedMs += performance.now() - began;
     }
   }
 
