@@ -25,7 +25,7 @@ import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
 import { createPool, openDatabase, query } from '../../src/adapters/store/database.ts';
 import type { Database } from '../../src/adapters/store/database.ts';
-import { latestAccountSnapshot, listFills, listUnansweredOrders } from '../../src/adapters/store/journal.ts';
+import { getJournalOrder, latestAccountSnapshot, listFills, listUnansweredOrders } from '../../src/adapters/store/journal.ts';
 import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
 import type { CliProcess } from '../helpers/processes.ts';
 
@@ -108,6 +108,11 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
     const wsUrl = (await sim.waitForLine(/^\s+WS\s+(\S+)/))[1];
     const controlUrl = (await sim.waitForLine(/^\s+control\s+(\S+)/))[1];
 
+    const control = async (path: string, body: unknown) => {
+      const response = await fetch(`${controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status, `POST /_sim${path}`).toBe(200);
+    };
+
     const serverUrl = process.env.TEST_DATABASE_URL;
     const databaseUrl = serverUrl ? await useServerDatabase(serverUrl) : '';
     const port = await freePort();
@@ -138,8 +143,39 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
       { timeoutMs: 40_000 },
     );
     expect(operational(busy) || busy.state === 'kalshi_data_sync').toBe(true);
+    // Slow the exchange down so requests are in flight, and die while an order is being placed:
+    // the journal has it, the exchange gets it (or not) only after the trader is gone.
+    // An order seen `submitted` for 400 ms of a 1.5 s delay has been journaled and (almost
+    // certainly) sent, and is still waiting for its answer.
+    await control('/faults/latency', { ms: 1_500, durationMs: 30_000 });
+    const submittedSince = new Map<string, number>();
+    await pollUntil(
+      'an order in flight',
+      () => readStatus(run1.url),
+      (s) => {
+        const now = Date.now();
+        const submitted = s.trading.openOrders.filter((o) => o.state === 'submitted').map((o) => o.clientOrderId);
+        for (const id of [...submittedSince.keys()]) if (!submitted.includes(id)) submittedSince.delete(id);
+        for (const id of submitted) if (!submittedSince.has(id)) submittedSince.set(id, now);
+        return [...submittedSince.values()].some((since) => now - since >= 400);
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
     run1.proc.kill('SIGKILL');
     expect(await run1.proc.exited).toBe('SIGKILL');
+    await control('/faults/clear', {});
+    await new Promise((r) => setTimeout(r, 2_000)); // the delayed requests reach the exchange
+
+    const openJournal = () =>
+      databaseUrl ? openDatabase({ databaseUrl, poolSize: 1 }) : openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
+    const crashed = await openJournal();
+    let inFlight: string[];
+    try {
+      inFlight = (await listUnansweredOrders(crashed.pool)).map((o) => o.clientOrderId);
+    } finally {
+      await crashed.close();
+    }
+    expect(inFlight.length, 'orders the crash left without an answer').toBeGreaterThan(0);
 
     // ---- run 2: restart on the same database --------------------------------------------------
     // `hold` places nothing new, so once the account is frozen below the exchange stands still.
@@ -164,8 +200,7 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
     // Two reconnect-triggered syncs: the second one certainly started after the freeze.
     for (let round = 0; round < 2; round++) {
       const before = (await readStatus(run2.url)).sync.syncCount;
-      const dropped = await fetch(`${controlUrl}/faults/ws/drop`, { method: 'POST' });
-      expect(dropped.status).toBe(200);
+      await control('/faults/ws/drop', {});
       await pollUntil(`sync #${before + 1} after a reconnect`, () => readStatus(run2.url), (s) => operational(s) && s.sync.syncCount > before, {
         timeoutMs: 20_000,
       });
@@ -180,7 +215,7 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
     const venuePositions = (await exchange.getAllPositions()).marketPositions;
     sim.kill('SIGTERM');
 
-    const db: Database = databaseUrl ? await openDatabase({ databaseUrl, poolSize: 1 }) : await openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
+    const db: Database = await openJournal();
     try {
       // no order placed twice; every one journaled before it was sent
       expect(venueOrders.length).toBeGreaterThanOrEqual(6);
@@ -189,8 +224,15 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
       expect(new Set(ids).size).toBe(ids.length);
       const journaled = new Set((await query<{ client_order_id: string }>(db.pool, 'SELECT client_order_id FROM orders')).map((r) => r.client_order_id));
       expect(ids.filter((id) => !journaled.has(id))).toEqual([]);
-      // everything the crash left unanswered was looked up at restart
+      // everything the crash left unanswered was looked up at restart: found at the exchange
+      // (and linked to its venue order), or known never to have reached it
       expect(await listUnansweredOrders(db.pool)).toEqual([]);
+      for (const clientOrderId of inFlight) {
+        const order = await getJournalOrder(db.pool, clientOrderId);
+        const atVenue = venueOrders.find((o) => o.clientOrderId === clientOrderId);
+        if (atVenue) expect(order, clientOrderId).toMatchObject({ venueOrderId: atVenue.orderId });
+        else expect(order, clientOrderId).toMatchObject({ state: 'rejected', venueOrderId: null });
+      }
 
       // every exchange fill journaled exactly once (fills.fill_id is the key), and nothing else
       expect(venueFills.length).toBeGreaterThanOrEqual(2);
