@@ -18,6 +18,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     load: async () => (await import('./sim.command.ts')).runSimCommand,
   },
   record: { summary: 'record order books of chosen markets into a session (sim, paper or production, read-only)', load: async () => (await import('./record.command.ts')).runRecordCommand },
+  session: { summary: 'scripted paper-trading sessions: `session run FILE`', load: async () => (await import('./session.command.ts')).runSessionCommand },
   db: {
     summary: 'database maintenance: `db migrate`',
     load: async () => (await import('./db.command.ts')).runDbCommand,
