@@ -140,10 +140,37 @@ export function gemmNT(
       }
     }
   }
+  // leftover rows (and single observations): 4 columns at a time share each load of A
   for (; i < rows; i++) {
     const a0 = aOff + i * inner;
     const c0 = cOff + i * cols;
-    for (let j = 0; j < cols; j++) {
+    let j = 0;
+    for (; j + 3 < cols; j += 4) {
+      const b0 = bOff + j * inner;
+      const b1 = b0 + inner;
+      const b2 = b1 + inner;
+      const b3 = b2 + inner;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < inner; k++) {
+        const x = A[a0 + k];
+        s0 += x * B[b0 + k];
+        s1 += x * B[b1 + k];
+        s2 += x * B[b2 + k];
+        s3 += x * B[b3 + k];
+      }
+      if (accumulate) {
+        C[c0 + j] += s0;
+        C[c0 + j + 1] += s1;
+        C[c0 + j + 2] += s2;
+        C[c0 + j + 3] += s3;
+      } else {
+        C[c0 + j] = s0 + (bias ? bias[biasOff + j] : 0);
+        C[c0 + j + 1] = s1 + (bias ? bias[biasOff + j + 1] : 0);
+        C[c0 + j + 2] = s2 + (bias ? bias[biasOff + j + 2] : 0);
+        C[c0 + j + 3] = s3 + (bias ? bias[biasOff + j + 3] : 0);
+      }
+    }
+    for (; j < cols; j++) {
       const b0 = bOff + j * inner;
       let s = 0;
       for (let k = 0; k < inner; k++) s += A[a0 + k] * B[b0 + k];
