@@ -201,10 +201,10 @@ export class MarketEnv implements Environment {
       const candidate = this.rng.int(t.firstSnapshot, Math.max(t.firstSnapshot, last));
       start = candidate;
     }
-    // replay up to the start; the last WARMUP_EVENTS also feed the feature history
+    // replay up to the start; the events just before it also feed the feature history
     for (let i = t.firstSnapshot; i <= start; i++) {
       this.applyEvent(i);
-      if (i > start - WARMUP_EVENTS && this.sim.valid) this.features.observe(this.sim.book, t.tsMs[i]);
+      if (i < start && i >= start - WARMUP_EVENTS && this.sim.valid) this.features.observe(this.sim.book, t.tsMs[i]);
     }
     this.index = start;
     // a random start may land in an invalid stretch: move on to the next valid book
@@ -214,7 +214,7 @@ export class MarketEnv implements Environment {
       this.features.reset();
       this.applyEvent(this.index);
     }
-    if (this.features.observed === 0) this.features.observe(this.sim.book, t.tsMs[this.index]);
+    this.features.observe(this.sim.book, t.tsMs[this.index]);
     this.writeObservation();
     this.fillInfo(0);
     return this.obs;

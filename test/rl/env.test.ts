@@ -151,6 +151,17 @@ describe('MarketEnv', () => {
     expect(run(a, 3)).not.toEqual(run(a, 4));
   });
 
+  it('starts a random episode on the current book with a warm feature history', () => {
+    const env = new MarketEnv([syntheticTimeline({ seed: 9, events: 2_000, gapProbability: 0.01 })], { start: 'random' });
+    for (let seed = 1; seed <= 20; seed++) {
+      const obs = env.reset(seed);
+      expect(env.sim.valid).toBe(true);
+      expect(obs[FEATURE_INDEX.best_yes_bid_norm]).toBe(Math.fround(env.sim.book.bestYesBid()! / 10_000));
+      expect(env.features.tsAt(0)).toBe(env.timeline.tsMs[env.eventIndex]);
+      if (env.eventIndex > 20) expect(env.features.length).toBeGreaterThan(1);
+    }
+  });
+
   it('truncates at the step limit and refuses steps after the end', () => {
     const env = new MarketEnv([syntheticTimeline({ seed: 1, events: 200 })], { maxEpisodeSteps: 10 });
     env.reset(0);
