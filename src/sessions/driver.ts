@@ -92,9 +92,10 @@ export class VirtualDriver {
    * Advances virtual time to `targetMs`, settling before every timer. `onTick` is called after
    * each step with the clock's time (the caller throttles its own output).
    */
-  async runUntil(targetMs: number, onTick?: (nowMs: number) => void): Promise<void> {
+  async runUntil(targetMs: number, onTick?: (nowMs: number) => void, shouldStop?: () => boolean): Promise<void> {
     for (;;) {
       await this.settle();
+      if (shouldStop?.()) return;
       const next = this.clock.nextTimerAt();
       if (next === undefined || next > targetMs) {
         if (this.clock.now() < targetMs) this.clock.advanceTo(targetMs);

@@ -130,6 +130,22 @@ async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, 
   return factories;
 }
 
+/** Kills a trader the way a crashed process dies: sockets cut, late I/O failing, nothing cancelled or flushed. */
+function killGeneration(gen: Generation): Record<string, number> {
+  gen.detach();
+  gen.sockets.kill();
+  gen.fetch.kill();
+  gen.pool.kill();
+  const system = gen.runtime.system;
+  const counters = system.status().counters;
+  system.trader?.stop();
+  system.coordinator.stop();
+  system.registry.stopAll();
+  // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
+  void gen.runtime.ws.stop().catch(() => undefined);
+  return counters;
+}
+
 function describeFault(fault: Fault): Record<string, unknown> {
   const { kind: _kind, at: _at, ...params } = fault;
   return params;
@@ -210,6 +226,14 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     });
   };
 
+  // An error escaping the actor system would kill a real trader process: here it ends the session
+  // as an error with its message, instead of taking the runner (and the report) down with it.
+  const onProcessError = (e: unknown) => {
+    error ??= new Error(`the trader process crashed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  };
+  process.on('uncaughtException', onProcessError);
+  process.on('unhandledRejection', onProcessError);
+
   try {
     ledger = await store.beginRun({
       scenario: scenario.name,
@@ -271,22 +295,11 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       return generation;
     };
 
-    /** Kills the running trader the way a crashed process dies: nothing cancelled, nothing flushed. */
     const crash = (): Generation | null => {
       const gen = current;
       if (!gen) return null;
       current = null;
-      gen.detach();
-      gen.sockets.kill();
-      gen.fetch.kill();
-      gen.pool.kill();
-      const system = gen.runtime.system;
-      system.trader?.stop();
-      system.coordinator.stop();
-      system.registry.stopAll();
-      // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
-      void gen.runtime.ws.stop().catch(() => undefined);
-      finalCounters = system.status().counters;
+      finalCounters = killGeneration(gen);
       observer.markDown(`trader generation ${gen.index} killed`);
       return gen;
     };
@@ -376,10 +389,14 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
 
     const wait = async (untilMs: number) => {
       if (driver) {
-        await driver.runUntil(untilMs, () => {
-          observer.touch();
-          progress();
-        });
+        await driver.runUntil(
+          untilMs,
+          () => {
+            observer.touch();
+            progress();
+          },
+          () => error !== null,
+        );
         if (error) throw error;
         return;
       }
@@ -445,8 +462,15 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       await closing.catch(() => undefined);
     }
   } catch (e) {
-    error = e;
+    error ??= e;
   }
+  if (error && current) {
+    finalCounters = killGeneration(current);
+    current = null;
+  }
+
+  process.off('uncaughtException', onProcessError);
+  process.off('unhandledRejection', onProcessError);
 
   // ---- report ----
   observer.finish();
