@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/sim/random.ts';
 import { Adam, clipGradNorm } from '../../src/rl/ppo/adam.ts';
-import { ppoLoss } from '../../src/rl/ppo/loss.ts';
+import { ppoLoss, ppoLossOrt } from '../../src/rl/ppo/loss.ts';
+import { OrtBackend } from '../../src/rl/ppo/ort-backend.ts';
 import type { PpoCoefficients, SampleSet } from '../../src/rl/ppo/loss.ts';
 import { Mlp, fastTanh, gemmNT, orthogonal } from '../../src/rl/ppo/mlp.ts';
 import { ActorCritic, logSoftmaxMasked, maskedArgmax, policyFromJson, policyToJson, sampleMasked } from '../../src/rl/ppo/policy.ts';
@@ -156,6 +157,29 @@ describe('PPO loss', () => {
       ppoLoss(policy, samples, indices, n, coef, grad);
       const err = maxGradientError(policy.params, () => policy.syncWeights(), () => ppoLoss(policy, samples, indices, n, coef, null).loss, grad);
       expect(err).toBeLessThan(2e-3);
+    }
+  });
+
+  it.each(['shared', 'separate'] as const)('runs the same math in onnxruntime (float32 tolerance): %s networks', async (architecture) => {
+    const coef: PpoCoefficients = { clipRange: 0.2, entCoef: 0.05, vfCoef: 0.5, normalizeAdvantages: true };
+    const { policy, samples, indices, n } = fixture(5, architecture);
+    const reference = new Float64Array(policy.parameterCount);
+    const expected = ppoLoss(policy, samples, indices, n, coef, reference);
+    const backend = await OrtBackend.create(policy);
+    try {
+      const grad = new Float64Array(policy.parameterCount);
+      const stats = await ppoLossOrt(backend, samples, indices, n, coef, grad);
+      expect(stats.loss).toBeCloseTo(expected.loss, 5);
+      expect(stats.entropy).toBeCloseTo(expected.entropy, 5);
+      let scale = 0;
+      for (const g of reference) scale = Math.max(scale, Math.abs(g));
+      for (let i = 0; i < grad.length; i++) expect(Math.abs(grad[i] - reference[i])).toBeLessThan(1e-5 * Math.max(1, scale));
+      const { logits, values } = await backend.forward(Float32Array.from(samples.obs), n);
+      const ours = policy.forward(samples.obs, n);
+      for (let i = 0; i < n * 4; i++) expect(logits[i]).toBeCloseTo(ours.logits[i], 5);
+      for (let i = 0; i < n; i++) expect(values[i]).toBeCloseTo(ours.values[i], 5);
+    } finally {
+      await backend.release();
     }
   });
 

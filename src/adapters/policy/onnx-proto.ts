@@ -101,8 +101,8 @@ export type Dimension = number | string;
 export interface TensorSpec {
   name: string;
   dims: number[];
-  /** Float32 values, row-major. */
-  data: Float32Array;
+  /** Row-major values: float32, or int64 (shapes, axes, slice bounds). */
+  data: Float32Array | BigInt64Array;
 }
 
 export interface AttributeSpec {
@@ -143,12 +143,15 @@ export interface ModelSpec {
 function tensorProto(t: TensorSpec): ProtoWriter {
   const w = new ProtoWriter();
   for (const d of t.dims) w.varint(1, d);
-  w.varint(2, TENSOR_FLOAT);
+  const data = t.data;
+  w.varint(2, data instanceof BigInt64Array ? TENSOR_INT64 : TENSOR_FLOAT);
   w.string(8, t.name);
   // raw_data is little-endian; copy so a view with an odd offset never leaks neighbours
-  const raw = new Uint8Array(t.data.length * 4);
+  const width = data instanceof BigInt64Array ? 8 : 4;
+  const raw = new Uint8Array(data.length * width);
   const view = new DataView(raw.buffer);
-  for (let i = 0; i < t.data.length; i++) view.setFloat32(i * 4, t.data[i], true);
+  if (data instanceof BigInt64Array) for (let i = 0; i < data.length; i++) view.setBigInt64(i * 8, data[i], true);
+  else for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
   w.bytes(9, raw);
   return w;
 }

@@ -4,6 +4,7 @@
  * (loss = pg + ent_coef · (−H) + vf_coef · MSE), with per-minibatch advantage normalization and
  * action masks (invalid actions get zero probability and no gradient).
  */
+import type { OrtBackend } from './ort-backend.ts';
 import type { ActorCritic } from './policy.ts';
 
 export interface PpoCoefficients {
@@ -54,19 +55,8 @@ export class LossScratch {
   }
 }
 
-/**
- * Loss of the samples `indices[0..count)` and, when `grad` is given, adds ∂loss/∂params into it
- * (layout of `policy.params`). The loss is a mean over the minibatch.
- */
-export function ppoLoss(
-  policy: ActorCritic,
-  samples: SampleSet,
-  indices: ArrayLike<number>,
-  count: number,
-  coef: PpoCoefficients,
-  grad: Float64Array | null,
-  scratch: LossScratch = new LossScratch(),
-): LossStats {
+/** Gathers the minibatch's observations and masks and normalizes its advantages (into scratch). */
+function prepare(samples: SampleSet, indices: ArrayLike<number>, count: number, coef: PpoCoefficients, scratch: LossScratch): void {
   const D = samples.observationSize;
   const A = samples.actionCount;
   scratch.ensure(count, D, A);
@@ -77,8 +67,6 @@ export function ppoLoss(
     obs.set(samples.obs.subarray(s * D, s * D + D), i * D);
     if (hasMask) scratch.mask.set(samples.masks!.subarray(s * A, s * A + A), i * A);
   }
-  const mask = hasMask ? scratch.mask : undefined;
-
   // advantages, normalized over this minibatch
   const adv = scratch.adv;
   let mean = 0;
@@ -93,8 +81,25 @@ export function ppoLoss(
     const std = Math.sqrt(sq / (count - 1));
     for (let i = 0; i < count; i++) adv[i] = (adv[i] - mean) / (std + 1e-8);
   }
+}
 
-  const { logits, values } = policy.forward(obs, count);
+/**
+ * The objective given the network's outputs for the prepared minibatch; when `withGradient`,
+ * writes ∂loss/∂logits and ∂loss/∂values into scratch.dLogits / scratch.dValues.
+ */
+function objective(
+  logits: ArrayLike<number>,
+  values: ArrayLike<number>,
+  samples: SampleSet,
+  indices: ArrayLike<number>,
+  count: number,
+  coef: PpoCoefficients,
+  withGradient: boolean,
+  scratch: LossScratch,
+): LossStats {
+  const A = samples.actionCount;
+  const mask = samples.masks !== null ? scratch.mask : undefined;
+  const adv = scratch.adv;
   const dLogits = scratch.dLogits;
   const logp = scratch.logp;
   const inv = 1 / count;
@@ -132,7 +137,7 @@ export function ppoLoss(
     entropySum += entropy;
     klSum += ratio - 1 - logRatio;
     if (Math.abs(ratio - 1) > coef.clipRange) clipped++;
-    if (grad) {
+    if (withGradient) {
       // ∂(−min(surr1, surr2))/∂logp(a): −A·ratio while the unclipped term is the minimum
       const dLogp = surr1 <= surr2 ? -advantage * ratio : 0;
       for (let a = 0; a < A; a++) {
@@ -155,8 +160,6 @@ export function ppoLoss(
     valueLoss += diff * diff;
     dValues[i] = coef.vfCoef * 2 * diff * inv;
   }
-  if (grad) policy.backward(dLogits, dValues, grad, count);
-
   policyLoss *= inv;
   valueLoss *= inv;
   const entropy = entropySum * inv;
@@ -168,4 +171,45 @@ export function ppoLoss(
     approxKl: klSum * inv,
     clipFraction: clipped * inv,
   };
+}
+
+/**
+ * Loss of the samples `indices[0..count)` and, when `grad` is given, adds ∂loss/∂params into it
+ * (layout of `policy.params`). The loss is a mean over the minibatch.
+ */
+export function ppoLoss(
+  policy: ActorCritic,
+  samples: SampleSet,
+  indices: ArrayLike<number>,
+  count: number,
+  coef: PpoCoefficients,
+  grad: Float64Array | null,
+  scratch: LossScratch = new LossScratch(),
+): LossStats {
+  prepare(samples, indices, count, coef, scratch);
+  const { logits, values } = policy.forward(scratch.obs, count);
+  const stats = objective(logits, values, samples, indices, count, coef, grad !== null, scratch);
+  if (grad) policy.backward(scratch.dLogits, scratch.dValues, grad, count);
+  return stats;
+}
+
+/** `ppoLoss` with the network's forward and backward passes run by onnxruntime (`OrtBackend`). */
+export async function ppoLossOrt(
+  backend: OrtBackend,
+  samples: SampleSet,
+  indices: ArrayLike<number>,
+  count: number,
+  coef: PpoCoefficients,
+  grad: Float64Array,
+  scratch: LossScratch = new LossScratch(),
+): Promise<LossStats> {
+  prepare(samples, indices, count, coef, scratch);
+  const { logits, values } = await backend.forward(scratch.obs, count);
+  const stats = objective(logits, values, samples, indices, count, coef, true, scratch);
+  const A = samples.actionCount;
+  const dLogits = Float32Array.from(scratch.dLogits.subarray(0, count * A));
+  const dValues = Float32Array.from(scratch.dValues.subarray(0, count));
+  const g = await backend.gradient(scratch.obs, count, dLogits, dValues);
+  for (let i = 0; i < g.length; i++) grad[i] += g[i];
+  return stats;
 }

@@ -11,7 +11,8 @@ import { Rng } from '../../sim/random.ts';
 import { createEnvironment } from '../environments.ts';
 import type { EnvSpec } from '../environments.ts';
 import type { Environment } from '../types.ts';
-import { ppoLoss, LossScratch } from './loss.ts';
+import { ppoLoss, ppoLossOrt, LossScratch } from './loss.ts';
+import { OrtBackend } from './ort-backend.ts';
 import type { LossStats, PpoCoefficients, SampleSet } from './loss.ts';
 import { ActorCritic, sampleMasked } from './policy.ts';
 import type { PolicyShape } from './policy.ts';
@@ -26,6 +27,8 @@ export interface ShardConfig {
   gaeLambda: number;
   seed: number;
   shape: PolicyShape;
+  /** Who runs the update's forward/backward passes: our JS kernels, or onnxruntime (same math). */
+  backend?: 'js' | 'onnxruntime';
 }
 
 export interface CollectStats {
@@ -61,6 +64,7 @@ export class RolloutShard {
   private readonly order: Int32Array;
   private readonly scratch = new LossScratch();
   private grad: Float64Array;
+  private ort: OrtBackend | null = null;
 
   constructor(config: ShardConfig) {
     this.config = config;
@@ -194,7 +198,7 @@ export class RolloutShard {
    * in `epoch`; the samples are reshuffled at the start of each epoch. The returned buffer is
    * fresh (transferable).
    */
-  gradient(params: Float32Array, epoch: number, minibatch: number, minibatches: number, coef: PpoCoefficients): GradientResult {
+  async gradient(params: Float32Array, epoch: number, minibatch: number, minibatches: number, coef: PpoCoefficients): Promise<GradientResult> {
     this.policy.setParams(params);
     const n = this.sampleCount;
     if (minibatch === 0) this.shuffle(epoch);
@@ -202,10 +206,22 @@ export class RolloutShard {
     const to = Math.floor(((minibatch + 1) * n) / minibatches);
     const grad = this.grad;
     grad.fill(0);
-    const stats = ppoLoss(this.policy, this.samples, this.order.subarray(from, to), to - from, coef, grad, this.scratch);
+    const indices = this.order.subarray(from, to);
+    let stats: LossStats;
+    if (this.config.backend === 'onnxruntime') {
+      this.ort ??= await OrtBackend.create(this.policy);
+      stats = await ppoLossOrt(this.ort, this.samples, indices, to - from, coef, grad, this.scratch);
+    } else {
+      stats = ppoLoss(this.policy, this.samples, indices, to - from, coef, grad, this.scratch);
+    }
     // hand the buffer over and start a new one next time (it may be transferred to another thread)
     this.grad = new Float64Array(this.policy.parameterCount);
     return { grad, count: to - from, stats };
+  }
+
+  async close(): Promise<void> {
+    await this.ort?.release();
+    this.ort = null;
   }
 
   private shuffle(epoch: number): void {

@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry of a rollout shard (spawned by the trainer with
  * `new Worker(new URL('./rollout.worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] })`).
- * Requests are answered one at a time, in order; gradients are transferred, not copied.
+ * The trainer sends one request at a time and waits for its answer; gradients are transferred,
+ * not copied.
  */
 import { parentPort } from 'node:worker_threads';
 import { RolloutShard } from './rollout.ts';
@@ -16,6 +17,10 @@ function reply(message: ShardResponse, transfer: ArrayBuffer[] = []): void {
 }
 
 port.on('message', (request: ShardRequest) => {
+  void answer(request);
+});
+
+async function answer(request: ShardRequest): Promise<void> {
   try {
     switch (request.type) {
       case 'init':
@@ -29,7 +34,7 @@ port.on('message', (request: ShardRequest) => {
       }
       case 'gradient': {
         if (!shard) throw new Error('shard not initialized');
-        const result = shard.gradient(request.params, request.epoch, request.minibatch, request.minibatches, request.coef);
+        const result = await shard.gradient(request.params, request.epoch, request.minibatch, request.minibatches, request.coef);
         reply({ type: 'gradient', id: request.id, result }, [result.grad.buffer as ArrayBuffer]);
         break;
       }
@@ -37,4 +42,4 @@ port.on('message', (request: ShardRequest) => {
   } catch (error) {
     reply({ type: 'error', id: request.id, message: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) });
   }
-});
+}

@@ -39,7 +39,9 @@ export class LocalShardClient implements ShardClient {
     return this.shard.gradient(params, epoch, minibatch, minibatches, coef);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.shard.close();
+  }
 }
 
 /**
