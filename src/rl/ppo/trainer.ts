@@ -7,7 +7,8 @@
  * environments. Each minibatch is split across the shards (each differentiates its own samples);
  * the trainer averages the gradients (weighted by sample count), clips, and steps Adam. With
  * `workers: 0` one in-process shard does everything (tests, small jobs). Results depend only on
- * the seed and the worker count, never on thread timing.
+ * the seed and the worker count, never on thread timing. `backend: 'onnxruntime'` runs each
+ * minibatch's forward/backward passes as ONNX graphs of the same math (see ort-backend.ts).
  */
 import { z } from 'zod';
 import { Adam } from './adam.ts';
