@@ -233,6 +233,12 @@ export class OrderBook {
     return out;
   }
 
+  /** Calls `fn` with each level's size, best first, without allocating (the features' hot path). */
+  forEachLevelSize(side: OutcomeSide, fn: (size: Count) => void): void {
+    const s = this.sideOf(side);
+    for (let p = s.best, n = 0; n < s.count && p !== 0; p = s.highestAtOrBelow(p - 1), n++) fn(s.sizes[p]);
+  }
+
   /** Ascending-by-price levels, Kalshi's REST/WS snapshot order (best bid last). */
   levels(side: OutcomeSide): Array<[Price, Count]> {
     const s = this.sideOf(side);

@@ -263,3 +263,18 @@ describe('OrderBook — property: matches a naive model', () => {
     );
   });
 });
+
+describe('forEachLevelSize', () => {
+  it('visits the same sizes as depth(), best first', () => {
+    const { OrderBook } = await import('../../src/core/orderbook.ts');
+    const book = new OrderBook('T');
+    book.applySnapshot([[100, 5], [4200, 700], [3000, 12]], [[5600, 1700]]);
+    const seen: number[] = [];
+    book.forEachLevelSize('yes', (size) => seen.push(size));
+    expect(seen).toEqual(book.depth('yes').map((l) => l.size));
+    expect(seen).toEqual([700, 12, 5]);
+    const none: number[] = [];
+    new OrderBook('E').forEachLevelSize('no', (size) => none.push(size));
+    expect(none).toEqual([]);
+  });
+});
