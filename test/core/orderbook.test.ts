@@ -266,7 +266,6 @@ describe('OrderBook — property: matches a naive model', () => {
 
 describe('forEachLevelSize', () => {
   it('visits the same sizes as depth(), best first', () => {
-    const { OrderBook } = await import('../../src/core/orderbook.ts');
     const book = new OrderBook('T');
     book.applySnapshot([[100, 5], [4200, 700], [3000, 12]], [[5600, 1700]]);
     const seen: number[] = [];
