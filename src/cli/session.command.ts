@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadEnvConfig } from './config.ts';
 import { UsageError } from './errors.ts';
 import { runSession } from '../sessions/runner.ts';
-import type { SessionProgress } from '../sessions/runner.ts';
+import type { RunSessionOptions, SessionProgress } from '../sessions/runner.ts';
 import { writeReportFiles } from '../sessions/report-files.ts';
 import { formatDuration, loadScenario, scenarioJsonSchema, ScenarioError } from '../sessions/scenario.ts';
 
@@ -33,15 +33,21 @@ exit codes: 0 every expectation holds · 1 an expectation failed (or the session
 
 const BAR_WIDTH = 28;
 
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
 /** Draws progress on a terminal (one redrawn line) or as plain lines every 10 %. */
-function progressPrinter(stream: NodeJS.WriteStream): { update(p: SessionProgress): void; clear(): void } {
+function progressPrinter(stream: ProgressStream | null): { update(p: SessionProgress): void; clear(): void } {
+  if (stream === null) return { update: () => {}, clear: () => {} };
   const tty = stream.isTTY === true;
   let lastDecile = -1;
   let drawn = false;
   return {
     update(p) {
       const fraction = p.totalMs > 0 ? Math.min(1, p.elapsedMs / p.totalMs) : 0;
-      const status = `${formatDuration(p.elapsedMs)}/${formatDuration(p.totalMs)} ${p.phase} · ${p.state ?? '—'} · orders ${p.orders} · fills ${p.fills} · faults ${p.faultsApplied}`;
+      const status = `${formatDuration(Math.floor(p.elapsedMs / 1000) * 1000)}/${formatDuration(p.totalMs)} ${p.phase} · ${p.state ?? '—'} · orders ${p.orders} · fills ${p.fills} · faults ${p.faultsApplied}`;
       if (tty) {
         const filled = Math.round(fraction * BAR_WIDTH);
         stream.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% ${status}`);
@@ -91,38 +97,64 @@ async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError('--db: must be a postgres:// URL');
   }
 
+  return runScenarioFile(file, {
+    ...(databaseUrl ? { databaseUrl } : { storeDataDir: join(config.KALSHIFLOW_DATA_DIR, 'sessions-db') }),
+    dataDir: config.KALSHIFLOW_DATA_DIR,
+    realtime: parsed.values.realtime === true,
+    ...(parsed.values.out ? { outDir: parsed.values.out } : {}),
+  });
+}
+
+export interface ScenarioFileOptions extends Pick<RunSessionOptions, 'store' | 'databaseUrl' | 'storeDataDir'> {
+  /** Local data folder (simulator keys; default report folder under it). */
+  dataDir: string;
+  realtime?: boolean;
+  outDir?: string;
+  /** Where lines go (default the console). */
+  print?: (line: string) => void;
+  printError?: (line: string) => void;
+  /** Where the progress bar goes (default stderr); null for none. */
+  progressStream?: ProgressStream | null;
+}
+
+/** Loads, runs and reports one scenario file; returns the exit code (0 passed, 1 failed, 2 invalid). */
+export async function runScenarioFile(file: string, options: ScenarioFileOptions): Promise<number> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const printError = options.printError ?? ((line: string) => console.error(line));
   let loaded;
   try {
     loaded = await loadScenario(file);
   } catch (error) {
     if (error instanceof ScenarioError) {
-      console.error(`kalshiflow session: ${error.message}`);
+      printError(`kalshiflow session: ${error.message}`);
       return 2;
     }
     throw error;
   }
   const scenario = loaded.scenario;
-  const realtime = parsed.values.realtime === true || scenario.clock === 'realtime';
-  console.log(
+  const realtime = options.realtime === true || scenario.clock === 'realtime';
+  print(
     `${scenario.name}: ${formatDuration(scenario.duration)} (+${formatDuration(scenario.drain)} drain) on the ${realtime ? 'wall clock over loopback' : 'virtual clock'}, seed ${scenario.seed}, ${scenario.faults.length} faults`,
   );
-  const printer = progressPrinter(process.stderr);
+  const printer = progressPrinter(options.progressStream === undefined ? process.stderr : options.progressStream);
   let outcome;
   try {
     outcome = await runSession(loaded, {
-      ...(databaseUrl ? { databaseUrl } : { storeDataDir: join(config.KALSHIFLOW_DATA_DIR, 'sessions-db') }),
-      dataDir: config.KALSHIFLOW_DATA_DIR,
+      ...(options.store ? { store: options.store } : {}),
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+      ...(options.storeDataDir ? { storeDataDir: options.storeDataDir } : {}),
+      dataDir: options.dataDir,
       realtime,
       onProgress: (p) => printer.update(p),
       log: (line) => {
         printer.clear();
-        console.log(line);
+        print(line);
       },
     });
   } catch (error) {
     printer.clear();
     if (error instanceof ScenarioError) {
-      console.error(`kalshiflow session: ${file}: ${error.field ? `${error.field}: ` : ''}${error.reason}`);
+      printError(`kalshiflow session: ${file}: ${error.field ? `${error.field}: ` : ''}${error.reason}`);
       return 2;
     }
     throw error;
@@ -130,24 +162,25 @@ async function runCommand(argv: string[]): Promise<number> {
   printer.clear();
 
   const report = outcome.report;
-  const outDir = parsed.values.out ?? join(config.KALSHIFLOW_DATA_DIR, 'sessions', `${scenario.name.replace(/[^\w.-]+/g, '_')}-${outcome.runId ?? 'unsaved'}`);
+  const outDir = options.outDir ?? join(options.dataDir, 'sessions', `${scenario.name.replace(/[^\w.-]+/g, '_')}-${outcome.runId ?? 'unsaved'}`);
   let files: string[] = [];
   try {
     files = await writeReportFiles(report, outDir);
   } catch (error) {
-    console.error(`kalshiflow session: could not write the report to ${outDir}: ${error instanceof Error ? error.message : String(error)}`);
+    printError(`kalshiflow session: could not write the report to ${outDir}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   const verdict = outcome.status === 'passed' ? 'PASSED' : outcome.status === 'failed' ? 'FAILED' : 'ERROR';
-  console.log(
+  print(
     `${scenario.name}: ${verdict} in ${(report.run.wall_ms / 1000).toFixed(1)} s (${formatDuration(report.run.simulated_ms)} simulated, ${report.run.speed}× real time) — run #${report.run.id ?? '?'}`,
   );
   for (const e of report.expectations) {
-    console.log(e.passed ? `  ✓ ${e.name}: ${e.detail}` : `  ✗ ${e.name}: ${e.detail} (observed: ${JSON.stringify(e.observed)})`);
+    if (e.passed) print(`  ✓ ${e.name}: ${e.detail}`);
+    else printError(`  ✗ ${e.name}: ${e.detail} (observed: ${JSON.stringify(e.observed)})`);
   }
-  if (outcome.status === 'error') for (const line of outcome.failures) console.error(line);
-  if (report.pnl) console.log(`  P&L $${report.pnl.final} (fees $${report.pnl.fees}, max drawdown $${report.pnl.max_drawdown}); ${report.orders.length} orders, ${report.fills.length} fills`);
-  if (files.length) console.log(`report: ${files.join(', ')}`);
+  if (outcome.status === 'error') for (const line of outcome.failures) printError(line);
+  if (report.pnl) print(`  P&L $${report.pnl.final} (fees $${report.pnl.fees}, max drawdown $${report.pnl.max_drawdown}); ${report.orders.length} orders, ${report.fills.length} fills`);
+  if (files.length) print(`report: ${files.join(', ')}`);
   return outcome.exitCode;
 }
 

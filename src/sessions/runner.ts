@@ -130,19 +130,27 @@ async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, 
   return factories;
 }
 
-/** Kills a trader the way a crashed process dies: sockets cut, late I/O failing, nothing cancelled or flushed. */
-function killGeneration(gen: Generation): Record<string, number> {
+/**
+ * Kills a trader the way a crashed process dies: sockets cut, late requests and queries failing,
+ * nothing cancelled or flushed. Its actors are stopped once the cut sockets' close events have
+ * been delivered (no virtual time passes: the driver waits for `settled`), so nothing is sent to
+ * an already-stopped actor.
+ */
+function killGeneration(gen: Generation, tracker: ActivityTracker): Record<string, number> {
   gen.detach();
   gen.sockets.kill();
   gen.fetch.kill();
   gen.pool.kill();
   const system = gen.runtime.system;
   const counters = system.status().counters;
-  system.trader?.stop();
-  system.coordinator.stop();
-  system.registry.stopAll();
-  // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
-  void gen.runtime.ws.stop().catch(() => undefined);
+  const settled = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    system.trader?.stop();
+    system.coordinator.stop();
+    system.registry.stopAll();
+    // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
+    await gen.runtime.ws.stop().catch(() => undefined);
+  });
+  void tracker.track(settled);
   return counters;
 }
 
@@ -299,7 +307,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       const gen = current;
       if (!gen) return null;
       current = null;
-      finalCounters = killGeneration(gen);
+      finalCounters = killGeneration(gen, tracker);
       observer.markDown(`trader generation ${gen.index} killed`);
       return gen;
     };
@@ -465,7 +473,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     error ??= e;
   }
   if (error && current) {
-    finalCounters = killGeneration(current);
+    finalCounters = killGeneration(current, tracker);
     current = null;
   }
 

@@ -73,7 +73,7 @@ export function formatDuration(ms: number): string {
 }
 
 const duration = z
-  .union([z.string(), z.number()])
+  .union([z.string().meta({ pattern: DURATION.source }), z.number().min(0)])
   .transform((value, ctx) => {
     try {
       return parseDuration(value);
@@ -88,7 +88,7 @@ const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0'
 
 function fixed<T extends number>(parse: (text: string) => T, what: string, check?: (v: T) => string | null) {
   return z
-    .union([z.number(), z.string()])
+    .union([z.number(), z.string().meta({ pattern: '^-?\\d+(\\.\\d+)?$' })])
     .transform((value, ctx) => {
       try {
         const parsed = parse(String(value));
