@@ -213,6 +213,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
   let finalState: string | null = null;
   let fees: Micros = 0;
   let crashes = 0;
+  let simulatedMs: number | null = null;
   const totalMs = scenario.duration + scenario.drain;
 
   let lastProgressWall = 0;
@@ -462,6 +463,8 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       maxDrawdown: pnl.maxDrawdown,
     });
 
+    simulatedMs = clock.now() - sessionStartMs;
+
     // ---- graceful stop of the last trader ----
     if (gen) {
       gen.detach();
@@ -497,7 +500,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     wallStartedAt,
     wallMs,
     virtualStartMs: sessionStartMs,
-    simulatedMs: Math.max(0, clock.now() - sessionStartMs),
+    simulatedMs: simulatedMs ?? Math.max(0, clock.now() - sessionStartMs),
     driverSteps: driver?.steps ?? null,
     status,
     error: error ? (error instanceof Error ? error.message : String(error)) : null,

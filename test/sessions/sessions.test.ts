@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getSessionRun } from '../../src/adapters/store/index.ts';
+import { SessionRecorder, createRecordingQueue, getSessionRun } from '../../src/adapters/store/index.ts';
+import { VirtualClock } from '../../src/core/clock.ts';
 import { runScenarioFile } from '../../src/cli/session.command.ts';
 import { orderFillLog } from '../../src/sessions/report.ts';
 import { runSession } from '../../src/sessions/runner.ts';
@@ -176,6 +177,44 @@ expect:
       expect(outcome.report.run.driver_steps).toBeNull();
       expect(outcome.report.faults[0].applied).toBe('cut 1 WebSocket connections');
       expect(existsSync(dir)).toBe(true);
+    },
+    RUN_TIMEOUT,
+  );
+});
+
+describe('replay', () => {
+  it(
+    'replays a recorded session: the markets follow the recorded mid prices',
+    async () => {
+      // a small recording: one market whose mid moves 0.40 → 0.70 → 0.30, one snapshot every 10 s
+      const clock = new VirtualClock(Date.UTC(2026, 2, 1, 15));
+      const queue = createRecordingQueue(store.pool, { clock, batchRows: 100 });
+      const recorder = await SessionRecorder.start(store.pool, queue, { env: 'test', mode: 'record', tickers: ['REC-A'], clock });
+      const mids = [4000, 4000, 7000, 7000, 3000, 3000];
+      mids.forEach((mid, i) => {
+        clock.advance(i === 0 ? 0 : 10_000);
+        recorder.snapshot({ ticker: 'REC-A', sid: 1, seq: i + 1, tsMs: clock.now(), yes: [[mid - 100, 500]], no: [[10_000 - mid - 100, 500]] });
+      });
+      await recorder.close();
+      await queue.close();
+
+      const loaded = parseScenario(
+        `
+name: replay
+seed: 8
+duration: 1m
+drain: 5s
+exchange:
+  replay: { session: ${recorder.sessionId}, sample: 5s }
+trader: { strategy: hold }
+expect:
+  final_state: ready
+`,
+        'replay.yaml',
+      );
+      const outcome = await runSession(loaded, { store, dataDir: dir });
+      expect(outcome.failures).toEqual([]);
+      expect(outcome.report.scenario.markets).toEqual([{ ticker: 'REC-A', fair: 0.4, volatility: 0.05, settle_ms: null, jumps: 2 }]);
     },
     RUN_TIMEOUT,
   );
