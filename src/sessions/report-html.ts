@@ -33,6 +33,14 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
+/** Durations for reading: ms under a second, tenths under 10 s, whole seconds above. */
+function shortDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(Math.round(ms / 100) / 10).toFixed(1)}s`;
+  return formatDuration(Math.round(ms / 1000) * 1000);
+}
+
 function fmtDollarsFromMicros(micros: number): string {
   const sign = micros < 0 ? '−' : '';
   return `${sign}$${(Math.abs(micros) / 1_000_000).toFixed(2)}`;
@@ -72,16 +80,20 @@ function pnlChart(report: SessionReport): string {
   const ticks = [0, 0.25, 0.5, 0.75, 1]
     .map((f) => {
       const t = Math.round(totalMs * f);
-      return `<text x="${x(t).toFixed(1)}" y="${height - 8}" text-anchor="middle">${escapeHtml(formatDuration(t))}</text>`;
+      return `<text x="${x(t).toFixed(1)}" y="${height - 8}" text-anchor="middle">${escapeHtml(shortDuration(t))}</text>`;
     })
     .join('');
+  // the $0 label only where it does not sit on the top or bottom label
+  const zeroY = y(0);
+  const zeroLabel =
+    zeroY - pad.top > 18 && height - pad.bottom - zeroY > 14 ? `<text x="${pad.left - 6}" y="${(zeroY + 4).toFixed(1)}" text-anchor="end">$0</text>` : '';
   return `<svg viewBox="0 0 ${width} ${height}" class="chart" role="img" aria-label="P&amp;L over time">
   <rect x="${pad.left}" y="${pad.top}" width="${width - pad.left - pad.right}" height="${height - pad.top - pad.bottom}" class="plot"/>
   <line x1="${pad.left}" x2="${width - pad.right}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" class="zero"/>
   ${faults}
   <polyline points="${points}" class="pnl"/>
   <text x="${pad.left - 6}" y="${pad.top + 10}" text-anchor="end">${escapeHtml(fmtDollarsFromMicros(hi))}</text>
-  <text x="${pad.left - 6}" y="${(y(0) + 4).toFixed(1)}" text-anchor="end">$0</text>
+  ${zeroLabel}
   <text x="${pad.left - 6}" y="${height - pad.bottom}" text-anchor="end">${escapeHtml(fmtDollarsFromMicros(lo))}</text>
   ${ticks}
 </svg>`;
@@ -101,7 +113,7 @@ function stateTimeline(report: SessionReport): string {
     .map((s) => {
       const w = Math.max(0.8, x(s.to_ms) - x(s.from_ms));
       const color = STATE_COLORS[s.label] ?? '#8b5cf6';
-      const label = `${s.label}${s.generation >= 0 ? ` (trader ${s.generation})` : ''}: ${formatDuration(s.from_ms)} – ${formatDuration(s.to_ms)}`;
+      const label = `${s.label}${s.generation >= 0 ? ` (trader ${s.generation})` : ''}: ${shortDuration(s.from_ms)} – ${shortDuration(s.to_ms)}`;
       return `<rect x="${x(s.from_ms).toFixed(2)}" y="8" width="${w.toFixed(2)}" height="30" fill="${color}"><title>${escapeHtml(label)}</title></rect>`;
     })
     .join('');
@@ -136,19 +148,19 @@ export function renderReportHtml(report: SessionReport): string {
     Object.entries(r.states.visited).map(([label, v]) => [
       `<span class="swatch" style="background:${STATE_COLORS[label] ?? '#8b5cf6'}"></span> ${escapeHtml(label)}`,
       String(v.entries),
-      escapeHtml(formatDuration(v.total_ms)),
+      escapeHtml(shortDuration(v.total_ms)),
     ]),
   );
   const faults = table(
     ['at', 'fault', 'applied', 'reaction', 'activity'],
     r.faults.map((f) => [
-      escapeHtml(formatDuration(f.atMs)),
+      escapeHtml(shortDuration(f.atMs)),
       `<b>${escapeHtml(f.kind)}</b>`,
       escapeHtml(f.applied),
       escapeHtml(f.reaction.summary),
       f.reaction.events.length
         ? `<details><summary>${f.reaction.events.length} lines</summary><ul>${f.reaction.events
-            .map((e) => `<li class="sev-${escapeHtml(e.severity)}">+${escapeHtml(formatDuration(e.afterMs))} ${escapeHtml(e.message)}</li>`)
+            .map((e) => `<li class="sev-${escapeHtml(e.severity)}">+${escapeHtml(shortDuration(e.afterMs))} ${escapeHtml(e.message)}</li>`)
             .join('')}</ul></details>`
         : '<span class="muted">—</span>',
     ]),
@@ -162,7 +174,7 @@ export function renderReportHtml(report: SessionReport): string {
   const orders = table(
     ['at', 'client order id', 'market', 'side', 'price', 'count', 'filled', 'state', 'error'],
     r.orders.slice(0, MAX_ROWS).map((o) => [
-      escapeHtml(formatDuration(o.created_ms)),
+      escapeHtml(shortDuration(o.created_ms)),
       `<code>${escapeHtml(o.client_order_id)}</code>`,
       escapeHtml(o.ticker),
       escapeHtml(o.side),
@@ -177,7 +189,7 @@ export function renderReportHtml(report: SessionReport): string {
   const fills = table(
     ['at', 'fill id', 'client order id', 'market', 'side', 'price', 'count', 'fee', 'taker', 'source'],
     r.fills.slice(0, MAX_ROWS).map((f) => [
-      escapeHtml(formatDuration(f.ts_ms)),
+      escapeHtml(shortDuration(f.ts_ms)),
       `<code>${escapeHtml(f.fill_id)}</code>`,
       `<code>${escapeHtml(f.client_order_id ?? '')}</code>`,
       escapeHtml(f.ticker),
@@ -192,7 +204,7 @@ export function renderReportHtml(report: SessionReport): string {
   );
   const activity = r.activity
     .slice(0, MAX_ACTIVITY)
-    .map((a) => `<li class="sev-${escapeHtml(a.severity)}"><code>${escapeHtml(formatDuration(a.at_ms))}</code> ${escapeHtml(a.message)}</li>`)
+    .map((a) => `<li class="sev-${escapeHtml(a.severity)}"><code>${escapeHtml(shortDuration(a.at_ms))}</code> ${escapeHtml(a.message)}</li>`)
     .join('\n');
   const pnl = r.pnl
     ? `<p>final P&amp;L <b>$${escapeHtml(r.pnl.final)}</b> (after fees) · fees $${escapeHtml(r.pnl.fees)} · largest drawdown $${escapeHtml(r.pnl.max_drawdown)}</p>`
@@ -211,7 +223,8 @@ export function renderReportHtml(report: SessionReport): string {
   .muted { color: #6b7280; } .ok { color: #2f9e55; font-weight: 700; } .bad { color: #d64545; font-weight: 700; }
   table { border-collapse: collapse; width: 100%; margin: 8px 0; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
   th { background: #f8fafc; font-weight: 600; } table.dense td, table.dense th { padding: 2px 6px; font-size: 12.5px; }
-  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-word; }
+  td:last-child { min-width: 180px; }
   .chart, .timeline { width: 100%; height: auto; } .chart text, .timeline text { font-size: 11px; fill: #6b7280; }
   .plot { fill: #fbfcfd; stroke: #e5e7eb; } .zero { stroke: #9ca3af; stroke-dasharray: 4 3; } .pnl { fill: none; stroke: #2563eb; stroke-width: 1.6; }
   .fault-line { stroke: #d64545; stroke-width: 1; stroke-dasharray: 2 3; } .fault-mark { fill: #d64545; }

@@ -214,6 +214,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
   let fees: Micros = 0;
   let crashes = 0;
   let simulatedMs: number | null = null;
+  let stepsAtEnd: number | null = null;
   const totalMs = scenario.duration + scenario.drain;
 
   let lastProgressWall = 0;
@@ -223,14 +224,13 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     const now = performance.now();
     if (!force && now - lastProgressWall < PROGRESS_EVERY_MS) return;
     lastProgressWall = now;
-    const counters = current?.runtime.system.status().counters;
     options.onProgress({
       phase,
       elapsedMs: Math.min(totalMs, Math.max(0, clock.now() - sessionStartMs)),
       totalMs,
       state: observer.current,
       orders: sim ? sim.exchange.listOrders(userId).length : 0,
-      fills: counters?.fills_applied ?? 0,
+      fills: sim ? sim.exchange.listFills(userId).length : 0,
       faultsApplied: applied.length,
     });
   };
@@ -464,6 +464,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     });
 
     simulatedMs = clock.now() - sessionStartMs;
+    stepsAtEnd = driver?.steps ?? null;
 
     // ---- graceful stop of the last trader ----
     if (gen) {
@@ -501,7 +502,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     wallMs,
     virtualStartMs: sessionStartMs,
     simulatedMs: simulatedMs ?? Math.max(0, clock.now() - sessionStartMs),
-    driverSteps: driver?.steps ?? null,
+    driverSteps: stepsAtEnd ?? driver?.steps ?? null,
     status,
     error: error ? (error instanceof Error ? error.message : String(error)) : null,
     expectations: results,

@@ -68,17 +68,37 @@ class PipeEnd extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.deliver([chunk], callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.deliver(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  /** Chunks written in one tick reach the peer together, on a later tick, as a socket would batch them. */
+  private outgoing: Buffer[] = [];
+
+  private deliver(chunks: Buffer[], callback: (error?: Error | null) => void): void {
     const peer = this.peer;
     if (!peer || peer.destroyed || peer.readableEnded) {
       callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
       return;
     }
     this.stats.transfers++;
-    // delivered on a later tick, as a socket would: a reply must never arrive inside send()
-    process.nextTick(() => {
-      if (!peer.destroyed && !peer.readableEnded) peer.push(chunk);
-    });
+    // a reply must never arrive inside send(): delivery waits for a later tick
+    if (this.outgoing.length === 0) process.nextTick(() => this.flushTo(peer));
+    for (const chunk of chunks) this.outgoing.push(chunk);
     callback();
+  }
+
+  private flushTo(peer: PipeEnd): void {
+    const chunks = this.outgoing;
+    this.outgoing = [];
+    if (peer.destroyed || peer.readableEnded || chunks.length === 0) return;
+    peer.push(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -96,8 +116,9 @@ class PipeEnd extends Duplex {
     this.peer = null;
     if (!peer) return;
     this.stats.transfers++;
-    // after the chunks already in flight (same queue), like a FIN behind the data
+    // after the chunks already in flight, like a FIN behind the data
     process.nextTick(() => {
+      this.flushTo(peer);
       if (!peer.destroyed && !peer.readableEnded) peer.push(null);
     });
   }
