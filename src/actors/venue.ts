@@ -72,16 +72,6 @@ export function venueOrderRecord(order: KalshiOrder): VenueOrderRecord {
  * as equal to `fill_id`; the simulator numbers them separately, and keying REST fills by
  * `fill_id` journaled every WS-seen fill a second time at the next sync after a restart).
  */
-/**
- * Kalshi documents a fill's net fee (trade fee + rounding − rebate) as never negative, and the
- * position accounting refuses a negative one (it would throw inside the trader and the
- * reconcile). A venue that reports one anyway (the simulator's rounding rebate can) is read as 0:
- * the venue's own position figures, adopted at the next sync, carry its exact fees.
- */
-function netFee(fee: number): number {
-  return fee < 0 ? 0 : fee;
-}
-
 export function fillRecordFromRest(fill: KalshiFill, clock: Clock): FillRecord {
   return {
     fillId: fill.tradeId,
@@ -90,7 +80,7 @@ export function fillRecordFromRest(fill: KalshiFill, clock: Clock): FillRecord {
     side: fill.side,
     price: fill.yesPrice,
     count: fill.count,
-    fee: netFee(fill.feeCost),
+    fee: fill.feeCost,
     isTaker: fill.isTaker,
     tsMs: fill.createdTimeMs ?? clock.now(),
   };
@@ -114,7 +104,7 @@ export function fillRecordFromWs(msg: FillMsg, clock: Clock): FillRecord {
     side: fillBookSide(msg),
     price: msg.yesPrice,
     count: msg.count,
-    fee: netFee(msg.fee ?? 0),
+    fee: msg.fee ?? 0,
     isTaker: msg.isTaker,
     tsMs: msg.tsMs ?? clock.now(),
   };

@@ -58,7 +58,9 @@ function checkFill(fill: PositionFill): void {
     throw new PositionError(`fill price must be an integer in 1..${ONE_DOLLAR - 1}, got ${fill.price}`);
   }
   if (!Number.isSafeInteger(fill.count) || fill.count <= 0) throw new PositionError(`fill count must be a positive integer, got ${fill.count}`);
-  if (!Number.isSafeInteger(fill.fee) || fill.fee < 0) throw new PositionError(`fill fee must be a non-negative integer, got ${fill.fee}`);
+  // A fill's net fee (trade fee + rounding − rebate, Kalshi's per-order fee rounding) can be
+  // negative on the fill that carries a whole-cent rebate; only integrality is a hard rule.
+  if (!Number.isSafeInteger(fill.fee)) throw new PositionError(`fill fee must be an integer, got ${fill.fee}`);
 }
 
 /**

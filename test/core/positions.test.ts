@@ -99,7 +99,13 @@ describe('applyFill — Kalshi netting with average cost', () => {
     expect(() => applyFill(pos, { side: 'bid', price: 10_000, count: 100, fee: 0 })).toThrow(PositionError);
     expect(() => applyFill(pos, { side: 'bid', price: 5_000, count: 0, fee: 0 })).toThrow(PositionError);
     expect(() => applyFill(pos, { side: 'bid', price: 5_000, count: 1.5, fee: 0 })).toThrow(PositionError);
-    expect(() => applyFill(pos, { side: 'bid', price: 5_000, count: 100, fee: -1 })).toThrow(PositionError);
+    expect(() => applyFill(pos, { side: 'bid', price: 5_000, count: 100, fee: 0.5 })).toThrow(PositionError);
+  });
+
+  it('accepts a fill whose net fee is a rounding rebate (negative), and books it', () => {
+    const { position, cashChange } = applyFill(emptyPosition('T'), { side: 'bid', price: 5_000, count: 100, fee: -10_000 });
+    expect(position.feesPaid).toBe(-10_000);
+    expect(cashChange).toBe(-500_000 + 10_000);
   });
 
   it('mulDivFloor is exact beyond 2^53', () => {
