@@ -18,7 +18,7 @@ import { systemClock, VirtualClock } from '../core/clock.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Count, Micros } from '../core/money.ts';
 import type { RiskLimits } from '../core/risk.ts';
-import { BUILTIN_STRATEGIES } from '../core/strategy/index.ts';
+import { BUILTIN_STRATEGIES, createStrategy } from '../core/strategy/index.ts';
 import type { StrategyFactory } from '../core/strategy/index.ts';
 import { listFills, listRecentOrders } from '../adapters/store/index.ts';
 import type { JournalOrder, StoredFill } from '../adapters/store/index.ts';
@@ -42,7 +42,7 @@ import { buildReport, faultReactions } from './report.ts';
 import type { AppliedFault, SessionReport } from './report.ts';
 import { writeReportFiles } from './report-files.ts';
 import type { Fault, LoadedScenario, Scenario } from './scenario.ts';
-import { formatDuration } from './scenario.ts';
+import { formatDuration, ScenarioError } from './scenario.ts';
 import { SessionStore } from './store.ts';
 import type { RunLedger } from './store.ts';
 
@@ -113,19 +113,38 @@ function riskLimitsFor(scenario: Scenario): Partial<RiskLimits> {
   return limits;
 }
 
-/** Strategy factories with the scenario's options bound, plus `onnx:` when the adapter is present. */
+/** Where the `onnx:` strategy factory lives (loaded only when a scenario asks for it). */
+const ONNX_STRATEGY_MODULE = '../adapters/policy/onnx-strategy.ts';
+
+/**
+ * Strategy factories with the scenario's options bound, plus `onnx:` when asked for; a strategy
+ * that cannot be built is a scenario error (exit 2), found before anything starts.
+ */
 async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, StrategyFactory>> {
   const factories: Record<string, StrategyFactory> = {};
   const spec = scenario.trader.strategy;
   const name = spec.includes(':') ? spec.slice(0, spec.indexOf(':')) : spec;
   if (name === 'onnx') {
-    const module = (await import('../adapters/policy/onnx-strategy.ts')) as { onnxStrategyFactory: StrategyFactory };
-    factories.onnx = module.onnxStrategyFactory;
+    try {
+      const module = (await import(ONNX_STRATEGY_MODULE)) as { onnxStrategyFactory: StrategyFactory };
+      factories.onnx = module.onnxStrategyFactory;
+    } catch (error) {
+      throw new ScenarioError('trader.strategy', `onnx strategies are not available: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  } else if (!Object.hasOwn(BUILTIN_STRATEGIES, name)) {
+    throw new ScenarioError('trader.strategy', `unknown strategy ${JSON.stringify(spec)}; known: ${[...Object.keys(BUILTIN_STRATEGIES), 'onnx:<path>'].sort().join(', ')}`);
   }
   const options = scenario.trader.options;
   if (options) {
-    const base = factories[name] ?? (Object.hasOwn(BUILTIN_STRATEGIES, name) ? BUILTIN_STRATEGIES[name] : undefined);
-    if (base) factories[name] = (argument) => base(argument, options);
+    const base = factories[name] ?? BUILTIN_STRATEGIES[name];
+    factories[name] = (argument) => base(argument, options);
+    if (name !== 'onnx') {
+      try {
+        createStrategy(spec, undefined, factories);
+      } catch (error) {
+        throw new ScenarioError('trader.options', error instanceof Error ? error.message.split('\n')[0] : String(error));
+      }
+    }
   }
   return factories;
 }
@@ -167,6 +186,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
   const wallStart = performance.now();
   const wallStartedAt = new Date();
 
+  const factories = await strategyFactoriesFor(scenario);
   const store = options.store ?? (await SessionStore.open({ ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.storeDataDir ? { dataDir: options.storeDataDir } : {}) }));
   const ownsStore = options.store === undefined;
 
@@ -264,7 +284,6 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     if (virtualClock) {
       driver = new VirtualDriver(virtualClock, tracker, { progressSources: [() => inProcess!.transfers] });
     }
-    const factories = await strategyFactoriesFor(scenario);
     const riskLimits = riskLimitsFor(scenario);
     const activeLedger = ledger;
     const activeSim = sim;

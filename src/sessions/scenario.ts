@@ -207,7 +207,7 @@ export type FaultKind = Fault['kind'];
 
 // ---- expectations --------------------------------------------------------------------------
 
-/** The state labels a session can observe: the coordinator's states plus `degraded`. */
+/** The state labels a session can observe: the coordinator's states, `degraded`, and `down` (trader killed, not yet restarted). */
 export const STATE_LABELS = [
   'startup',
   'initializing',
@@ -219,6 +219,7 @@ export const STATE_LABELS = [
   'degraded',
   'error',
   'shutdown',
+  'down',
 ] as const;
 export type StateLabel = (typeof STATE_LABELS)[number];
 const stateLabel = z.enum(STATE_LABELS);

@@ -128,6 +128,21 @@ describe('kalshiflow session run with an invalid file', () => {
     expect(errors.join('\n')).toContain('faults[1].for: not a duration: "forty"');
   });
 
+  it('exits 2 for an unknown strategy or bad strategy options, naming the field', async () => {
+    const base = 'name: x\nduration: 10s\nexchange: { markets: [{ count: 1 }] }\n';
+    for (const [trader, expected] of [
+      ['trader: { strategy: quoter }', 'trader.strategy: unknown strategy "quoter"'],
+      ['trader: { strategy: spread-quoter, options: { size: -1 } }', 'trader.options: '],
+    ]) {
+      const file = join(dir, 'strategy.yaml');
+      writeFileSync(file, `${base}${trader}\n`);
+      const errors: string[] = [];
+      const code = await runScenarioFile(file, { dataDir: dir, progressStream: null, print: () => {}, printError: (l) => errors.push(l) });
+      expect(code).toBe(2);
+      expect(errors.join('\n')).toContain(expected);
+    }
+  });
+
   it('exits 2 for a missing file', async () => {
     const errors: string[] = [];
     const code = await runScenarioFile(join(dir, 'nope.yaml'), { dataDir: dir, print: () => {}, printError: (l) => errors.push(l) });
