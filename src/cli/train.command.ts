@@ -1,0 +1,371 @@
+/**
+ * `kalshiflow train --sessions … --out model.onnx`: PPO on recorded sessions (`trainPolicy`),
+ * with an optional curriculum, checkpoints and resume, a progress bar on a terminal (plain lines
+ * otherwise), and the bookkeeping in the store: a `models` row (status `training` → `candidate`,
+ * or `failed`; hyperparameters, sessions, final metrics, the ONNX file and its SHA-256) and one
+ * `episodes` row (kind `training`) per PPO iteration with its statistics.
+ *
+ * Isolation: the sessions are loaded completely before training starts; training never reads a
+ * live stream nor the database during a step. Sessions still being recorded are refused.
+ */
+import { existsSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { OBS_VERSION } from '../core/features.ts';
+import { DEFAULT_ACTION_SPACE, parseSizes } from '../core/features/actions.ts';
+import type { ActionSpaceConfig, OrderStyle } from '../core/features/actions.ts';
+import { recordEpisode, registerModel, setModelStatus } from '../adapters/store/index.ts';
+import type { MarketEnvConfig } from '../rl/env.ts';
+import type { PpoConfig } from '../rl/ppo/trainer.ts';
+import { TrainingError, readCheckpoint, trainPolicy } from '../rl/train.ts';
+import type { Curriculum, TrainProgress } from '../rl/train.ts';
+import {
+  chooseStore,
+  defaultIo,
+  describeStore,
+  formatSeconds,
+  integer,
+  loadSessionTimelines,
+  openStore,
+  parseFlags,
+  positiveInt,
+  positiveNumber,
+  progressBar,
+  resolveSessionIds,
+  setModelFile,
+  sha256File,
+  tickerList,
+} from '../rl/cli-support.ts';
+import type { CommandIo } from '../rl/cli-support.ts';
+import { UsageError } from './errors.ts';
+
+export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--curriculum [easy-first|per-market|none]]
+                        [--checkpoint-dir DIR] [--checkpoint-every N] [--resume [FILE|DIR]] [--tickers A,B]
+                        [--name NAME] [--model-version V] [--hidden 64,64] [--n-steps 512] [--n-envs 4]
+                        [--batch-size 256] [--epochs 10] [--lr 0.0003] [--ent-coef 0.01] [--workers 0]
+                        [--backend js|onnxruntime] [--seed 1] [--episode-steps 1000] [--start random|beginning]
+                        [--sizes 5] [--styles take|take,join] [--db URL|DIR]
+
+  --sessions        recorded sessions: ids (3,4), ranges (3-8), \`all\`, regime:NAME (see \`kalshiflow rl sessions\`)
+  --out             the ONNX model to write (obs-v1 policy contract; loads with --strategy onnx:<file>)
+  --steps           environment steps in total, resumed steps included (default 100000)
+  --curriculum      easy-first (bare flag: tight, quiet markets first), per-market (one market at a time,
+                    longest first) or none (default)
+  --checkpoint-dir  write checkpoints (weights, optimizer, progress) here, about ten per run
+  --resume          continue from a checkpoint file, or the newest one in a folder (bare: --checkpoint-dir)
+  --tickers         only these markets of the sessions
+  --name            model name in the registry (default: the file name); --model-version (default: a timestamp)
+  --episode-steps   step limit of a training episode (0 = whole market timeline; default 1000)
+  --start           where episodes start: random event (default) or the first snapshot
+  --sizes           order sizes in contracts, comma-separated (default 5); --styles take and/or join
+  --db              postgres:// URL or embedded database folder (default DATABASE_URL, else $KALSHIFLOW_DATA_DIR/db)`;
+
+const CURRICULA: readonly Curriculum[] = ['none', 'easy-first', 'per-market'];
+
+interface TrainPlan {
+  sessions: string;
+  out: string;
+  steps: number;
+  curriculum: Curriculum;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resumeFrom?: string;
+  tickers?: string[];
+  name: string;
+  version: string;
+  ppo: Partial<PpoConfig>;
+  env: Partial<MarketEnvConfig>;
+  db?: string;
+}
+
+function versionStamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.(\d+)Z$/, '$1');
+}
+
+function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      sessions: { type: 'string' },
+      out: { type: 'string' },
+      steps: { type: 'string' },
+      curriculum: { type: 'string' },
+      'checkpoint-dir': { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'string' },
+      tickers: { type: 'string' },
+      name: { type: 'string' },
+      'model-version': { type: 'string' },
+      hidden: { type: 'string' },
+      'n-steps': { type: 'string' },
+      'n-envs': { type: 'string' },
+      'batch-size': { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      'ent-coef': { type: 'string' },
+      workers: { type: 'string' },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      'episode-steps': { type: 'string' },
+      start: { type: 'string' },
+      sizes: { type: 'string' },
+      styles: { type: 'string' },
+      db: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    ['curriculum', 'resume'],
+  );
+  if (values.help) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
+  if (!values.sessions) throw new UsageError('--sessions: required (recorded session ids, ranges, `all` or regime:NAME)');
+  if (!values.out) throw new UsageError('--out: required (the ONNX model file to write)');
+  if (extname(values.out) !== '.onnx') throw new UsageError(`--out: the model file must end in .onnx, got ${JSON.stringify(values.out)}`);
+
+  let curriculum: Curriculum = 'none';
+  if (values.curriculum !== undefined) {
+    const c = values.curriculum === '' ? 'easy-first' : values.curriculum;
+    if (!(CURRICULA as readonly string[]).includes(c)) throw new UsageError(`--curriculum: must be easy-first, per-market or none, got ${JSON.stringify(c)}`);
+    curriculum = c as Curriculum;
+  }
+  let resumeFrom: string | undefined;
+  if (values.resume !== undefined) {
+    resumeFrom = values.resume === '' ? values['checkpoint-dir'] : values.resume;
+    if (!resumeFrom) throw new UsageError('--resume: give a checkpoint file or folder, or --checkpoint-dir');
+  }
+
+  const ppo: Partial<PpoConfig> = {};
+  if (values.hidden !== undefined) {
+    const hidden = values.hidden.split(',').map((h) => positiveInt('hidden', h.trim(), 0));
+    ppo.hidden = hidden;
+  }
+  if (values['n-steps'] !== undefined) ppo.nSteps = positiveInt('n-steps', values['n-steps'], 0);
+  if (values['n-envs'] !== undefined) ppo.nEnvs = positiveInt('n-envs', values['n-envs'], 0);
+  if (values['batch-size'] !== undefined) ppo.batchSize = positiveInt('batch-size', values['batch-size'], 0);
+  if (values.epochs !== undefined) ppo.nEpochs = positiveInt('epochs', values.epochs, 0);
+  if (values.lr !== undefined) ppo.learningRate = positiveNumber('lr', values.lr, 0);
+  if (values['ent-coef'] !== undefined) {
+    const e = Number(values['ent-coef']);
+    if (!Number.isFinite(e) || e < 0) throw new UsageError(`--ent-coef: must be a number ≥ 0, got ${JSON.stringify(values['ent-coef'])}`);
+    ppo.entCoef = e;
+  }
+  if (values.workers !== undefined) ppo.workers = integer('workers', values.workers, 0);
+  if (values.backend !== undefined) {
+    if (values.backend !== 'js' && values.backend !== 'onnxruntime') throw new UsageError(`--backend: must be js or onnxruntime, got ${JSON.stringify(values.backend)}`);
+    ppo.backend = values.backend;
+  }
+  if (values.seed !== undefined) ppo.seed = integer('seed', values.seed, 1);
+
+  const env: Partial<MarketEnvConfig> = {
+    maxEpisodeSteps: values['episode-steps'] !== undefined ? integer('episode-steps', values['episode-steps'], 0) : 1_000,
+    start: 'random',
+  };
+  if ((env.maxEpisodeSteps ?? 0) < 0) throw new UsageError('--episode-steps: must be ≥ 0');
+  if (values.start !== undefined) {
+    if (values.start !== 'random' && values.start !== 'beginning') throw new UsageError(`--start: must be random or beginning, got ${JSON.stringify(values.start)}`);
+    env.start = values.start;
+  }
+  if (values.sizes !== undefined || values.styles !== undefined) {
+    let sizes = DEFAULT_ACTION_SPACE.sizes;
+    if (values.sizes !== undefined) {
+      try {
+        sizes = parseSizes(values.sizes);
+      } catch (error) {
+        throw new UsageError(`--sizes: ${(error as Error).message}`);
+      }
+      if (sizes.length === 0) throw new UsageError('--sizes: empty list');
+    }
+    const styles = (values.styles ?? 'take').split(',').map((s) => s.trim()).filter(Boolean);
+    if (styles.length === 0 || styles.some((s) => s !== 'take' && s !== 'join') || new Set(styles).size !== styles.length) {
+      throw new UsageError(`--styles: take and/or join, comma-separated, got ${JSON.stringify(values.styles)}`);
+    }
+    env.actions = { sizes: [...sizes], styles: styles as OrderStyle[] } satisfies ActionSpaceConfig;
+  }
+
+  return {
+    sessions: values.sessions,
+    out: values.out,
+    steps: positiveInt('steps', values.steps, 100_000),
+    curriculum,
+    ...(values['checkpoint-dir'] !== undefined ? { checkpointDir: values['checkpoint-dir'] } : {}),
+    ...(values['checkpoint-every'] !== undefined ? { checkpointEvery: positiveInt('checkpoint-every', values['checkpoint-every'], 0) } : {}),
+    ...(resumeFrom !== undefined ? { resumeFrom } : {}),
+    ...(values.tickers !== undefined ? { tickers: tickerList(values.tickers) } : {}),
+    name: values.name?.trim() || basename(values.out, '.onnx'),
+    version: values['model-version']?.trim() || versionStamp(nowMs),
+    ppo,
+    env,
+    ...(values.db !== undefined ? { db: values.db } : {}),
+  };
+}
+
+function progressText(p: TrainProgress, elapsedMs: number, startSteps: number): string {
+  const fraction = p.stepsDone / p.totalSteps;
+  const rate = (p.stepsDone - startSteps) / Math.max(1e-3, elapsedMs / 1000);
+  const eta = rate > 0 ? ((p.totalSteps - p.stepsDone) / rate) * 1000 : Number.NaN;
+  const phase = p.phases > 1 ? ` phase ${p.phase}/${p.phases}` : '';
+  return (
+    `${progressBar(fraction)} ${p.stepsDone}/${p.totalSteps} steps, it ${p.iteration}${phase}, ` +
+    `return ${p.meanReturn.toFixed(4)}, len ${Math.round(p.meanLength)}, entropy ${p.entropy.toFixed(3)}, kl ${p.approxKl.toFixed(4)}, ` +
+    `${Math.round(p.stepsPerSecond)} steps/s, eta ${formatSeconds(eta)}`
+  );
+}
+
+export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  const wallStart = Date.now();
+  const planned = plan(argv, wallStart);
+  if (planned === 'help') {
+    io.out(TRAIN_USAGE);
+    return 0;
+  }
+  if (planned.resumeFrom !== undefined && !existsSync(planned.resumeFrom)) {
+    throw new UsageError(`--resume: ${planned.resumeFrom} does not exist`);
+  }
+  const choice = chooseStore(planned.db, io.env);
+  const db = await openStore(choice);
+  let modelId: number | null = null;
+  try {
+    const ids = await resolveSessionIds(db.pool, planned.sessions);
+    const loaded = await loadSessionTimelines(db.pool, ids, planned.tickers);
+    const markets = loaded.reduce((s, l) => s + l.timelines.length, 0);
+    const events = loaded.reduce((s, l) => s + l.events, 0);
+    io.out(`training on ${ids.length} session(s) [${ids.join(', ')}]: ${markets} markets, ${events} events, from ${describeStore(db, choice)}`);
+    if (markets === 0) throw new UsageError(`--sessions: the sessions have no market with a book snapshot${planned.tickers ? ` among ${planned.tickers.join(', ')}` : ''}`);
+
+    let startSteps = 0;
+    if (planned.resumeFrom !== undefined) {
+      const { path, checkpoint } = await readCheckpoint(planned.resumeFrom);
+      startSteps = checkpoint.stepsDone;
+      io.out(
+        checkpoint.stepsDone >= planned.steps
+          ? `checkpoint ${path} is already at ${checkpoint.stepsDone} steps (≥ --steps ${planned.steps}): exporting it`
+          : `resuming from ${path} at ${checkpoint.stepsDone}/${planned.steps} steps (iteration ${checkpoint.iteration})`,
+      );
+    }
+    const outPath = resolve(planned.out);
+    const model = await registerModel(
+      db.pool,
+      {
+        name: planned.name,
+        version: planned.version,
+        algorithm: 'ppo',
+        obsVersion: OBS_VERSION,
+        filePath: outPath,
+        status: 'training',
+        hyperparameters: {
+          sessions: ids,
+          tickers: planned.tickers ?? null,
+          steps: planned.steps,
+          curriculum: planned.curriculum,
+          ppo: planned.ppo,
+          env: planned.env,
+          resumed_from: planned.resumeFrom ? resolve(planned.resumeFrom) : null,
+        },
+      },
+      Date.now(),
+    ).catch((error: unknown) => {
+      // 23505: unique_violation on (name, version)
+      if ((error as { code?: unknown }).code === '23505') {
+        throw new UsageError(`model ${planned.name} version ${planned.version} is already registered; pick another --name or --model-version`);
+      }
+      throw error;
+    });
+    modelId = model.id;
+    io.out(`model #${model.id} ${model.name} ${model.version} (status training) → ${outPath}`);
+
+    let lastLine = 0;
+    let lastSteps = startSteps;
+    const trainStart = performance.now();
+    const result = await trainPolicy({
+      sessions: loaded.map((l) => l.timelines),
+      curriculum: planned.curriculum,
+      steps: planned.steps,
+      out: outPath,
+      modelVersion: planned.version,
+      env: planned.env,
+      ppo: planned.ppo,
+      ...(planned.checkpointDir !== undefined ? { checkpointDir: planned.checkpointDir } : {}),
+      ...(planned.checkpointEvery !== undefined ? { checkpointEvery: planned.checkpointEvery } : {}),
+      ...(planned.resumeFrom !== undefined ? { resumeFrom: planned.resumeFrom } : {}),
+      onProgress: async (p) => {
+        await recordEpisode(db.pool, {
+          modelId: model.id,
+          kind: 'training',
+          episodeNumber: p.iteration,
+          steps: p.stepsDone - lastSteps,
+          totalReward: p.meanReturn,
+          // the mean episode return is the mean episode P&L in dollars (reward = Δ portfolio value)
+          pnl: Math.round((p.meanReturn / (planned.env.rewardScale ?? 1)) * 1_000_000),
+          fees: 0,
+          trades: 0,
+          metrics: {
+            steps_done: p.stepsDone,
+            total_steps: p.totalSteps,
+            phase: p.phase,
+            phases: p.phases,
+            mean_return: p.meanReturn,
+            mean_length: p.meanLength,
+            entropy: p.entropy,
+            approx_kl: p.approxKl,
+            steps_per_second: p.stepsPerSecond,
+            pnl_meaning: 'mean return of the last ≤ 100 training episodes, in micros',
+            ...(p.checkpoint ? { checkpoint: p.checkpoint } : {}),
+          },
+          createdMs: Date.now(),
+        });
+        lastSteps = p.stepsDone;
+        const text = progressText(p, performance.now() - trainStart, startSteps);
+        if (io.rewrite) {
+          io.rewrite(text);
+          if (p.checkpoint) {
+            io.rewrite('');
+            io.out(`checkpoint ${p.checkpoint}`);
+          }
+        } else {
+          const now = performance.now();
+          if (now - lastLine >= 1_000 || p.stepsDone >= p.totalSteps || p.checkpoint) {
+            lastLine = now;
+            io.out(text);
+            if (p.checkpoint) io.out(`checkpoint ${p.checkpoint}`);
+          }
+        }
+      },
+    });
+    if (io.rewrite) io.rewrite('');
+
+    const sha = await sha256File(outPath);
+    await setModelFile(db.pool, model.id, outPath, sha, Date.now());
+    const last = result.last;
+    const final = await setModelStatus(db.pool, model.id, 'candidate', Date.now(), {
+      steps_done: result.stepsDone,
+      iterations: result.iterations,
+      checkpoints: result.checkpoints,
+      wall_seconds: Math.round((Date.now() - wallStart) / 1000),
+      ...(last
+        ? {
+            mean_return: last.meanReturn,
+            mean_length: last.meanLength,
+            entropy: last.loss.entropy,
+            approx_kl: last.loss.approxKl,
+            value_loss: last.loss.valueLoss,
+            policy_loss: last.loss.policyLoss,
+          }
+        : {}),
+    });
+    io.out(
+      `model #${final.id} ${final.name} ${final.version}: ${result.stepsDone} steps, ${result.iterations} iterations` +
+        `${last ? `, mean return ${last.meanReturn.toFixed(4)}` : ''}; wrote ${outPath} (sha256 ${sha.slice(0, 12)}), status candidate`,
+    );
+    io.out(`next: kalshiflow eval --model ${planned.out} --sessions <held-out ids> --out <dir>`);
+    return 0;
+  } catch (error) {
+    if (io.rewrite) io.rewrite('');
+    if (modelId !== null) {
+      const message = error instanceof Error ? error.message : String(error);
+      await setModelStatus(db.pool, modelId, 'failed', Date.now(), { error: message }).catch(() => undefined);
+    }
+    if (error instanceof TrainingError) throw new UsageError(error.message);
+    if (error instanceof RangeError && /config/.test(error.message)) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    await db.close();
+  }
+}

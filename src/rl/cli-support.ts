@@ -1,0 +1,298 @@
+/**
+ * What the RL commands (`features`, `train`, `eval`, `rl …`) share: flag parsing with one-line
+ * errors, the store they read (a postgres:// URL or an embedded database folder), picking
+ * recorded sessions (`all`, ids, ranges, `regime:NAME`), loading them into RL timelines before
+ * any training or evaluation starts (so the pipeline never reads a live stream nor the database
+ * in a step), a progress bar, and model bookkeeping in the `models` table.
+ *
+ * Wiring layer (used by src/cli only).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { UsageError } from '../cli/errors.ts';
+import {
+  getRecordedSession,
+  listModels,
+  listRecordedSessions,
+  loadRecordedSession,
+  migrate,
+  openDatabase,
+  query,
+  redactUrl,
+} from '../adapters/store/index.ts';
+import type { Database, RecordedSessionInfo, StoredModel } from '../adapters/store/index.ts';
+import { fromRecordedTimeline } from './timeline.ts';
+import type { MarketTimeline } from './timeline.ts';
+
+/** The I/O a command uses; tests pass their own. */
+export interface CommandIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Rewrites the current terminal line (progress bars); absent = not a terminal. */
+  rewrite?: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export function defaultIo(): CommandIo {
+  const tty = process.stdout.isTTY === true;
+  return {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    ...(tty ? { rewrite: (text: string) => process.stdout.write(`\r\x1b[2K${text}`) } : {}),
+    env: process.env,
+  };
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * node's parseArgs with one-line errors (UsageError). `optionalValue` flags may be given bare
+ * (`--resume`, `--curriculum`): they then take the value `''`.
+ */
+export function parseFlags<O extends Options>(
+  argv: string[],
+  options: O,
+  optionalValue: readonly string[] = [],
+) {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    args.push(a);
+    if (optionalValue.includes(a.replace(/^--/, '')) && a.startsWith('--') && !a.includes('=')) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('-')) args.push('');
+    }
+  }
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new UsageError(`${message} (see --help)`);
+  }
+}
+
+export function positiveInt(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--${flag}: must be a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+export function integer(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--${flag}: must be an integer, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+export function positiveNumber(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag}: must be a positive number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function intList(flag: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new UsageError(`--${flag}: empty list`);
+  return parts.map((p) => integer(flag, p, 0));
+}
+
+export function tickerList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const tickers = text.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tickers.length === 0) throw new UsageError('--tickers: empty list');
+  for (const t of tickers) if (!/^[A-Z0-9._-]+$/i.test(t)) throw new UsageError(`--tickers: not a ticker: ${JSON.stringify(t)}`);
+  return tickers;
+}
+
+// ---- the store ----------------------------------------------------------------------------------
+
+const postgresUrl = z.string().url().refine((u) => /^postgres(ql)?:\/\//.test(u));
+
+export interface StoreChoice {
+  databaseUrl?: string;
+  dataDir?: string;
+}
+
+/**
+ * `--db` (a postgres:// URL, or the folder of an embedded database), else DATABASE_URL, else the
+ * embedded database in `<KALSHIFLOW_DATA_DIR>/db` — the one `record` and `start` use.
+ */
+export function chooseStore(flag: string | undefined, env: NodeJS.ProcessEnv, flagName = 'db'): StoreChoice {
+  const given = flag?.trim() || undefined;
+  if (given !== undefined) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+      if (!postgresUrl.safeParse(given).success) throw new UsageError(`--${flagName}: must be a postgres:// URL or a folder, got ${JSON.stringify(redactUrl(given))}`);
+      return { databaseUrl: given };
+    }
+    return { dataDir: given };
+  }
+  const url = env.DATABASE_URL?.trim();
+  if (url) {
+    if (!postgresUrl.safeParse(url).success) throw new UsageError(`DATABASE_URL: must be a postgres:// URL (got ${JSON.stringify(redactUrl(url))})`);
+    return { databaseUrl: url };
+  }
+  return { dataDir: join(env.KALSHIFLOW_DATA_DIR?.trim() || '.kalshiflow', 'db') };
+}
+
+/** Opens and migrates the chosen store. */
+export async function openStore(choice: StoreChoice): Promise<Database> {
+  const db = await openDatabase(choice.databaseUrl ? { databaseUrl: choice.databaseUrl, poolSize: 2 } : { dataDir: choice.dataDir!, poolSize: 1 });
+  try {
+    await migrate(db.pool);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}
+
+export function describeStore(db: Database, choice: StoreChoice): string {
+  return db.embedded ? `embedded database ${choice.dataDir}` : db.url;
+}
+
+// ---- recorded sessions --------------------------------------------------------------------------
+
+/** The regime a session was recorded in (`kalshiflow rl regimes`), if any. */
+export function regimeOf(session: RecordedSessionInfo): string | null {
+  const r = session.metadata?.regime;
+  return typeof r === 'string' ? r : null;
+}
+
+/**
+ * Session ids from a spec: `all` (every finished session), ids `3,4`, ranges `3-8`, and
+ * `regime:NAME` (finished sessions recorded in that regime), comma-separated, in the order given.
+ */
+export async function resolveSessionIds(pool: Pool, spec: string, flag = 'sessions'): Promise<number[]> {
+  const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`--${flag}: no session given`);
+  let finished: RecordedSessionInfo[] | null = null;
+  const allFinished = async () => (finished ??= (await listRecordedSessions(pool, { limit: 1_000_000 })).reverse());
+  const ids: number[] = [];
+  const add = (id: number) => {
+    if (!ids.includes(id)) ids.push(id);
+  };
+  for (const item of items) {
+    if (item === 'all') {
+      for (const s of await allFinished()) add(s.id);
+    } else if (item.startsWith('regime:')) {
+      const name = item.slice('regime:'.length);
+      const matching = (await allFinished()).filter((s) => regimeOf(s) === name);
+      if (matching.length === 0) throw new UsageError(`--${flag}: no finished session recorded in regime ${JSON.stringify(name)}`);
+      for (const s of matching) add(s.id);
+    } else if (/^\d+-\d+$/.test(item)) {
+      const [a, b] = item.split('-').map(Number);
+      if (a > b) throw new UsageError(`--${flag}: empty range ${item}`);
+      for (let id = a; id <= b; id++) add(id);
+    } else if (/^\d+$/.test(item)) {
+      add(Number(item));
+    } else {
+      throw new UsageError(`--${flag}: not a session id, range, \`all\` or regime:NAME: ${JSON.stringify(item)}`);
+    }
+  }
+  if (ids.length === 0) throw new UsageError(`--${flag}: no recorded session matches ${JSON.stringify(spec)} (record some with \`kalshiflow record\` or \`kalshiflow rl regimes\`)`);
+  return ids;
+}
+
+export interface LoadedTrainingSession {
+  info: RecordedSessionInfo;
+  /** One timeline per market (those with a snapshot), tagged with the session id. */
+  timelines: MarketTimeline[];
+  events: number;
+}
+
+/**
+ * Loads recorded sessions into memory as RL timelines. A session that does not exist or is
+ * still being recorded is refused (training must not read a live stream).
+ */
+export async function loadSessionTimelines(
+  pool: Pool,
+  ids: readonly number[],
+  tickers?: readonly string[],
+  flag = 'sessions',
+): Promise<LoadedTrainingSession[]> {
+  const out: LoadedTrainingSession[] = [];
+  for (const id of ids) {
+    const info = await getRecordedSession(pool, id);
+    if (!info) throw new UsageError(`--${flag}: recorded session ${id} does not exist`);
+    if (info.status === 'active') throw new UsageError(`--${flag}: recorded session ${id} is still being recorded; use finished sessions only`);
+    const loaded = await loadRecordedSession(pool, id, tickers ? { tickers: [...tickers] } : {});
+    const timelines = loaded.markets.filter((m) => m.counts.snapshots > 0).map((m) => fromRecordedTimeline(m, id));
+    out.push({ info, timelines, events: timelines.reduce((s, t) => s + t.events.length, 0) });
+  }
+  return out;
+}
+
+// ---- models -------------------------------------------------------------------------------------
+
+export async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/**
+ * Records where a trained model's file is and its digest (the store's `registerModel` takes them
+ * only at registration; the file exists only once training ends).
+ */
+export async function setModelFile(pool: Pool, id: number, filePath: string, sha256: string, atMs: number): Promise<void> {
+  await query(pool, 'UPDATE models SET file_path = $2, sha256 = $3, updated_ms = $4 WHERE id = $1', [id, filePath, sha256, atMs]);
+}
+
+/** The registered model whose file is `path` (by digest, else by path), newest first. */
+export async function findModelForFile(pool: Pool, path: string, sha256: string): Promise<StoredModel | null> {
+  const models = await listModels(pool);
+  const abs = resolve(path);
+  const byDigest = models.filter((m) => m.sha256 === sha256);
+  const candidates = byDigest.length > 0 ? byDigest : models.filter((m) => m.filePath === abs);
+  return candidates.sort((a, b) => b.updatedMs - a.updatedMs || b.id - a.id)[0] ?? null;
+}
+
+/**
+ * `--model` may be a file, a model id (`7` or `#7`) or a model name (its active version, else its
+ * newest). Returns the file to load and the registry row when there is one.
+ */
+export async function resolveModel(pool: Pool, spec: string, fileExists: (path: string) => boolean): Promise<{ path: string; model: StoredModel | null }> {
+  if (fileExists(spec)) return { path: spec, model: null };
+  const models = await listModels(pool);
+  const idText = spec.replace(/^#/, '');
+  let model: StoredModel | undefined;
+  if (/^\d+$/.test(idText)) model = models.find((m) => m.id === Number(idText));
+  if (!model) {
+    const named = models.filter((m) => m.name === spec);
+    model = named.find((m) => m.status === 'active') ?? named.sort((a, b) => b.createdMs - a.createdMs || b.id - a.id)[0];
+  }
+  if (!model) throw new UsageError(`--model: ${JSON.stringify(spec)} is neither a file nor a registered model (id or name)`);
+  if (!model.filePath) throw new UsageError(`--model: model ${model.id} (${model.name} ${model.version}) has no file recorded`);
+  if (!fileExists(model.filePath)) throw new UsageError(`--model: model ${model.id} (${model.name} ${model.version}) file ${model.filePath} is missing`);
+  return { path: model.filePath, model };
+}
+
+// ---- progress -----------------------------------------------------------------------------------
+
+/** `[########------] 57%` */
+export function progressBar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const filled = Math.round(f * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
+}
+
+export function formatSeconds(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** A dollar figure from Micros, e.g. -1.234567 → "-$1.23". */
+export function dollars(micros: number): string {
+  const sign = micros < 0 ? '-' : '';
+  return `${sign}$${(Math.abs(micros) / 1_000_000).toFixed(2)}`;
+}
