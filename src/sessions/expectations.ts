@@ -187,3 +187,19 @@ export function checkExpectations(expect: Scenario['expect'], o: Observations): 
 export function describeFailures(results: ExpectationResult[]): string[] {
   return results.filter((r) => !r.passed).map((r) => `✗ ${r.name}: ${r.detail} (observed: ${JSON.stringify(r.observed)})`);
 }
+
+/** Checked after the final graceful shutdown: with cancel_on_shutdown nothing may be left resting. */
+export function checkCleanShutdown(expected: boolean, restingAfter: ReadonlyArray<{ clientOrderId: string }>, shutdownFinished: boolean): ExpectationResult {
+  const clean = shutdownFinished && restingAfter.length === 0;
+  const problems = [
+    ...(shutdownFinished ? [] : ['the shutdown did not finish']),
+    ...(restingAfter.length ? [`${restingAfter.length} orders still resting: ${listSome(restingAfter.map((o) => o.clientOrderId))}`] : []),
+  ];
+  return {
+    name: 'clean_shutdown',
+    expected,
+    observed: { resting_after_shutdown: restingAfter.length, shutdown_finished: shutdownFinished },
+    passed: clean === expected,
+    detail: clean ? 'shut down with nothing resting' : problems.join('; '),
+  };
+}

@@ -31,7 +31,7 @@ import type { RunningSimulator } from '../sim/simulator.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
 import { Rng } from '../sim/random.ts';
 import { VirtualDriver } from './driver.ts';
-import { checkExpectations, describeFailures } from './expectations.ts';
+import { checkCleanShutdown, checkExpectations, describeFailures } from './expectations.ts';
 import type { ExpectationResult } from './expectations.ts';
 import { marketSpecsFor, replayMarketSpecs } from './markets.ts';
 import { SessionObserver } from './observer.ts';
@@ -489,8 +489,11 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     if (gen) {
       gen.detach();
       const closing = gen.runtime.close();
-      if (driver) await driver.runWhile(closing, SHUTDOWN_LIMIT_MS);
+      const finished = driver ? await driver.runWhile(closing, SHUTDOWN_LIMIT_MS) : await closing.then(() => true, () => false);
       await closing.catch(() => undefined);
+      if (scenario.expect.clean_shutdown !== undefined) {
+        results.push(checkCleanShutdown(scenario.expect.clean_shutdown, sim.exchange.listOrders(userId, { status: 'resting' }).reverse(), finished));
+      }
     }
   } catch (e) {
     error ??= e;

@@ -237,6 +237,7 @@ const expect = z
     min_fills: z.number().int().min(0).optional(),
     max_drawdown: nonNegativeDollars.optional().meta({ description: 'Largest peak-to-trough fall of the P&L, in dollars.' }),
     min_pnl: dollars.optional().meta({ description: 'Final P&L (after fees), in dollars; may be negative.' }),
+    clean_shutdown: z.boolean().optional().meta({ description: 'After the final graceful shutdown (with cancel_on_shutdown) no order of the trader rests at the exchange.' }),
   })
   .default({});
 

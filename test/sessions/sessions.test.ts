@@ -118,6 +118,7 @@ expect:
   final_state: error
   min_orders: 5
   not_visited: [degraded]
+  clean_shutdown: true
 `,
       );
       const out = join(dir, 'wrong-report');
@@ -129,6 +130,7 @@ expect:
       expect(errors).toContain('  ✗ final_state: ended in ready, expected error (observed: "ready")');
       expect(errors).toContain('  ✗ min_orders: 0 orders reached the exchange, expected at least 5 (observed: 0)');
       expect(lines).toContain('  ✓ not_visited: none entered');
+      expect(lines).toContain('  ✓ clean_shutdown: shut down with nothing resting');
 
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
       expect(report.result).toBe('failed');
