@@ -258,6 +258,8 @@ export class TradingSystem implements SystemView {
   private async initializeSystem(): Promise<{ markets: string[] }> {
     const { selection, rest } = this.options;
     const markets = await selectMarkets(rest, selection, this.clock);
+    // stop() may have run during the request: market actors made now would outlive the system
+    this.assertRunning();
     for (const m of markets) {
       const ranges = m.priceRanges && m.priceRanges.length > 0
         ? m.priceRanges
@@ -275,6 +277,8 @@ export class TradingSystem implements SystemView {
 
   private async connectOrderbook(markets: string[]): Promise<{ marketsConnected: number }> {
     const ws = this.options.ws;
+    // after stop() the stream must stay stopped (a started client reconnects forever)
+    this.assertRunning();
     ws.start();
     await waitForConnection(ws);
     if (!this.subscribed) {
@@ -288,6 +292,11 @@ export class TradingSystem implements SystemView {
       this.subscribed = true;
     }
     return { marketsConnected: markets.length };
+  }
+
+  /** The coordinator's promise actors keep running after it stops; their side effects must not. */
+  private assertRunning(): void {
+    if (this.stopped) throw new Error('the trading system is stopping');
   }
 
   private async connectTradingClient(): Promise<Record<string, unknown>> {

@@ -1,0 +1,126 @@
+/**
+ * `kalshiflow start` with bad configuration (issue 3): the real command in a child process, with
+ * a clean environment. Each mistake must end the process with a non-zero exit code and ONE line
+ * on stderr that names the problem — no stack trace, no secret, nothing started.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = resolve(import.meta.dirname, '../../bin/kalshiflow.js');
+const REPO = resolve(import.meta.dirname, '../..');
+let dataDir: string;
+
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'kf-cli-'));
+});
+
+afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `kalshiflow start …` with only the given variables (plus PATH/HOME), killed after 20 s. */
+function runStart(env: Record<string, string>, args: string[] = []): Promise<Outcome> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, 'start', ...args], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dataDir, KALSHIFLOW_DATA_DIR: dataDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The one stderr line, after checking there is exactly one and the process failed. */
+function oneErrorLine(outcome: Outcome): string {
+  expect(outcome.signal, `killed: ${outcome.stderr}`).toBeNull();
+  expect(outcome.code).not.toBe(0);
+  const lines = outcome.stderr.split('\n').filter((l) => l.trim() !== '');
+  expect(lines, outcome.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^kalshiflow start: /);
+  expect(lines[0]).not.toMatch(/\bat .*\(.*:\d+:\d+\)/); // no stack frames
+  return lines[0];
+}
+
+describe('kalshiflow start with invalid configuration', () => {
+  it('an unknown strategy', async () => {
+    const outcome = await runStart({ TRADER_STRATEGY: 'martingale' });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/strategy/);
+    expect(line).toMatch(/martingale/);
+    expect(line).toMatch(/spread-quoter/); // says what would work
+    expect(outcome.code).toBe(2);
+  }, 30_000);
+
+  it('a missing private key file in paper mode', async () => {
+    const outcome = await runStart({ ENVIRONMENT: 'paper', KALSHI_API_KEY_ID: 'x', KALSHI_PRIVATE_KEY_PATH: '/nonexistent/kalshi.pem' });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/KALSHI_PRIVATE_KEY_PATH/);
+    expect(line).toMatch(/\/nonexistent\/kalshi\.pem/);
+    expect(line).toMatch(/does not exist|not found|no such file/i);
+    expect(outcome.code).toBe(2);
+  }, 30_000);
+
+  it('a port out of range', async () => {
+    const outcome = await runStart({ V3_PORT: '99999' });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/V3_PORT/);
+    expect(line).toMatch(/65535/);
+    expect(line).toMatch(/99999/);
+    expect(outcome.code).toBe(2);
+  }, 30_000);
+
+  it('config mode without markets', async () => {
+    const outcome = await runStart({ RL_MODE: 'config' });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/RL_MARKET_TICKERS/);
+    expect(line).toMatch(/RL_MODE=config/);
+    expect(outcome.code).toBe(2);
+  }, 30_000);
+
+  it('an HTTP port already in use: everything started is closed again', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const outcome = await runStart({ V3_PORT: String(port), RL_ORDERBOOK_MARKET_LIMIT: '2' });
+      const line = oneErrorLine(outcome);
+      expect(line).toMatch(new RegExp(`${port}`));
+      expect(line).toMatch(/in use|EADDRINUSE/i);
+      expect(outcome.stdout).not.toMatch(/dashboard/);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  }, 40_000);
+
+  it('an inline private key that is not a key never echoes it', async () => {
+    const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-not-really-a-key-0123456789abcdef';
+    const outcome = await runStart({ ENVIRONMENT: 'paper', KALSHI_API_KEY_ID: 'x', KALSHI_PRIVATE_KEY: secret });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/KALSHI_PRIVATE_KEY/);
+    expect(outcome.stderr + outcome.stdout).not.toContain(secret.slice(0, 20));
+  }, 30_000);
+});
