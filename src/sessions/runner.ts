@@ -257,11 +257,11 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
 
   // An error escaping the actor system would kill a real trader process: here it ends the session
   // as an error with its message, instead of taking the runner (and the report) down with it.
-  const onProcessError = (e: unknown) => {
+  const onEscapedError = (e: unknown) => {
     error ??= new Error(`the trader process crashed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   };
-  process.on('uncaughtException', onProcessError);
-  process.on('unhandledRejection', onProcessError);
+  process.on('uncaughtException', onEscapedError);
+  process.on('unhandledRejection', onEscapedError);
 
   try {
     ledger = await store.beginRun({
@@ -498,13 +498,17 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
   } catch (e) {
     error ??= e;
   }
-  if (error && current) {
-    finalCounters = killGeneration(current, tracker);
-    current = null;
+  if (error) {
+    // a restart may still be starting a trader: let it finish, then kill whatever is running
+    await Promise.race([tracker.whenIdle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+    if (current) {
+      finalCounters = killGeneration(current, tracker);
+      current = null;
+    }
   }
 
-  process.off('uncaughtException', onProcessError);
-  process.off('unhandledRejection', onProcessError);
+  process.off('uncaughtException', onEscapedError);
+  process.off('unhandledRejection', onEscapedError);
 
   // ---- report ----
   observer.finish();
