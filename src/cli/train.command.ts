@@ -11,10 +11,12 @@
 import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { OBS_VERSION } from '../core/features.ts';
-import { DEFAULT_ACTION_SPACE, parseSizes } from '../core/features/actions.ts';
+import { DEFAULT_ACTION_SPACE, actionNames, parseSizes } from '../core/features/actions.ts';
 import type { ActionSpaceConfig, OrderStyle } from '../core/features/actions.ts';
 import { recordEpisode, registerModel, setModelStatus } from '../adapters/store/index.ts';
+import { resolveMarketEnvConfig } from '../rl/env.ts';
 import type { MarketEnvConfig } from '../rl/env.ts';
+import { resolvePpoConfig } from '../rl/ppo/trainer.ts';
 import type { PpoConfig } from '../rl/ppo/trainer.ts';
 import { TrainingError, readCheckpoint, trainPolicy } from '../rl/train.ts';
 import type { Curriculum, TrainProgress } from '../rl/train.ts';
@@ -61,11 +63,18 @@ export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.o
 
 const CURRICULA: readonly Curriculum[] = ['none', 'easy-first', 'per-market'];
 
+/**
+ * Training episodes of a new run: random starts, at most 1,000 steps — a recorded market is one
+ * long timeline, and short episodes from everywhere in it train faster than whole replays.
+ */
+const TRAIN_ENV_DEFAULTS: Partial<MarketEnvConfig> = { maxEpisodeSteps: 1_000, start: 'random' };
+
 interface TrainPlan {
   sessions: string;
   out: string;
   steps: number;
-  curriculum: Curriculum;
+  /** Absent: none, or the checkpoint's when resuming. */
+  curriculum?: Curriculum;
   checkpointDir?: string;
   checkpointEvery?: number;
   resumeFrom?: string;
@@ -78,7 +87,7 @@ interface TrainPlan {
 }
 
 function versionStamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.(\d+)Z$/, '$1');
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
 function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
@@ -120,7 +129,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
   if (!values.out) throw new UsageError('--out: required (the ONNX model file to write)');
   if (extname(values.out) !== '.onnx') throw new UsageError(`--out: the model file must end in .onnx, got ${JSON.stringify(values.out)}`);
 
-  let curriculum: Curriculum = 'none';
+  let curriculum: Curriculum | undefined;
   if (values.curriculum !== undefined) {
     const c = values.curriculum === '' ? 'easy-first' : values.curriculum;
     if (!(CURRICULA as readonly string[]).includes(c)) throw new UsageError(`--curriculum: must be easy-first, per-market or none, got ${JSON.stringify(c)}`);
@@ -154,11 +163,12 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
   }
   if (values.seed !== undefined) ppo.seed = integer('seed', values.seed, 1);
 
-  const env: Partial<MarketEnvConfig> = {
-    maxEpisodeSteps: values['episode-steps'] !== undefined ? integer('episode-steps', values['episode-steps'], 0) : 1_000,
-    start: 'random',
-  };
-  if ((env.maxEpisodeSteps ?? 0) < 0) throw new UsageError('--episode-steps: must be ≥ 0');
+  // only what was given: a resumed run takes the rest from its checkpoint, a new one from TRAIN_ENV_DEFAULTS
+  const env: Partial<MarketEnvConfig> = {};
+  if (values['episode-steps'] !== undefined) {
+    env.maxEpisodeSteps = integer('episode-steps', values['episode-steps'], 0);
+    if (env.maxEpisodeSteps < 0) throw new UsageError('--episode-steps: must be ≥ 0');
+  }
   if (values.start !== undefined) {
     if (values.start !== 'random' && values.start !== 'beginning') throw new UsageError(`--start: must be random or beginning, got ${JSON.stringify(values.start)}`);
     env.start = values.start;
@@ -184,7 +194,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
     sessions: values.sessions,
     out: values.out,
     steps: positiveInt('steps', values.steps, 100_000),
-    curriculum,
+    ...(curriculum !== undefined ? { curriculum } : {}),
     ...(values['checkpoint-dir'] !== undefined ? { checkpointDir: values['checkpoint-dir'] } : {}),
     ...(values['checkpoint-every'] !== undefined ? { checkpointEvery: positiveInt('checkpoint-every', values['checkpoint-every'], 0) } : {}),
     ...(resumeFrom !== undefined ? { resumeFrom } : {}),
@@ -204,7 +214,7 @@ function progressText(p: TrainProgress, elapsedMs: number, startSteps: number): 
   const phase = p.phases > 1 ? ` phase ${p.phase}/${p.phases}` : '';
   return (
     `${progressBar(fraction)} ${p.stepsDone}/${p.totalSteps} steps, it ${p.iteration}${phase}, ` +
-    `return ${p.meanReturn.toFixed(4)}, len ${Math.round(p.meanLength)}, entropy ${p.entropy.toFixed(3)}, kl ${p.approxKl.toFixed(4)}, ` +
+    `return ${Number.isFinite(p.meanReturn) ? p.meanReturn.toFixed(4) : '—'}, len ${Number.isFinite(p.meanLength) ? Math.round(p.meanLength) : '—'}, entropy ${p.entropy.toFixed(3)}, kl ${p.approxKl.toFixed(4)}, ` +
     `${Math.round(p.stepsPerSecond)} steps/s, eta ${formatSeconds(eta)}`
   );
 }
@@ -231,14 +241,36 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
     if (markets === 0) throw new UsageError(`--sessions: the sessions have no market with a book snapshot${planned.tickers ? ` among ${planned.tickers.join(', ')}` : ''}`);
 
     let startSteps = 0;
+    let ppo: Partial<PpoConfig> = planned.ppo;
+    let env: Partial<MarketEnvConfig> = { ...TRAIN_ENV_DEFAULTS, ...planned.env };
+    let curriculum: Curriculum = planned.curriculum ?? 'none';
     if (planned.resumeFrom !== undefined) {
       const { path, checkpoint } = await readCheckpoint(planned.resumeFrom);
       startSteps = checkpoint.stepsDone;
+      // a resumed run continues with the checkpoint's settings unless a flag overrides one
+      ppo = { ...(checkpoint.ppo as Partial<PpoConfig>), ...planned.ppo };
+      env = { ...(checkpoint.env as Partial<MarketEnvConfig>), ...planned.env };
+      curriculum = planned.curriculum ?? checkpoint.curriculum;
+      const resolved = resolvePpoConfig(ppo);
+      const saved = checkpoint.policy.shape;
+      if (saved.hidden.join(',') !== resolved.hidden.join(',') || saved.architecture !== resolved.architecture) {
+        throw new UsageError(`--resume: ${path} has a ${saved.architecture} network [${saved.hidden}], --hidden asks for ${resolved.architecture} [${resolved.hidden}]`);
+      }
+      const names = actionNames(resolveMarketEnvConfig(env).actions);
+      if (names.join(',') !== checkpoint.actions.join(',')) {
+        throw new UsageError(`--resume: ${path} has actions ${checkpoint.actions.join(',')}, --sizes/--styles ask for ${names.join(',')}`);
+      }
       io.out(
         checkpoint.stepsDone >= planned.steps
           ? `checkpoint ${path} is already at ${checkpoint.stepsDone} steps (≥ --steps ${planned.steps}): exporting it`
           : `resuming from ${path} at ${checkpoint.stepsDone}/${planned.steps} steps (iteration ${checkpoint.iteration})`,
       );
+    }
+    try {
+      resolvePpoConfig(ppo);
+      resolveMarketEnvConfig(env);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
     const outPath = resolve(planned.out);
     const model = await registerModel(
@@ -254,9 +286,9 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
           sessions: ids,
           tickers: planned.tickers ?? null,
           steps: planned.steps,
-          curriculum: planned.curriculum,
-          ppo: planned.ppo,
-          env: planned.env,
+          curriculum,
+          ppo,
+          env,
           resumed_from: planned.resumeFrom ? resolve(planned.resumeFrom) : null,
         },
       },
@@ -276,24 +308,26 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
     const trainStart = performance.now();
     const result = await trainPolicy({
       sessions: loaded.map((l) => l.timelines),
-      curriculum: planned.curriculum,
+      curriculum,
       steps: planned.steps,
       out: outPath,
       modelVersion: planned.version,
-      env: planned.env,
-      ppo: planned.ppo,
+      env,
+      ppo,
       ...(planned.checkpointDir !== undefined ? { checkpointDir: planned.checkpointDir } : {}),
       ...(planned.checkpointEvery !== undefined ? { checkpointEvery: planned.checkpointEvery } : {}),
       ...(planned.resumeFrom !== undefined ? { resumeFrom: planned.resumeFrom } : {}),
       onProgress: async (p) => {
+        // no episode has finished yet early on: the means are NaN
+        const finite = (v: number) => (Number.isFinite(v) ? v : null);
         await recordEpisode(db.pool, {
           modelId: model.id,
           kind: 'training',
           episodeNumber: p.iteration,
           steps: p.stepsDone - lastSteps,
-          totalReward: p.meanReturn,
+          totalReward: finite(p.meanReturn) ?? 0,
           // the mean episode return is the mean episode P&L in dollars (reward = Δ portfolio value)
-          pnl: Math.round((p.meanReturn / (planned.env.rewardScale ?? 1)) * 1_000_000),
+          pnl: Math.round(((finite(p.meanReturn) ?? 0) / (env.rewardScale ?? 1)) * 1_000_000),
           fees: 0,
           trades: 0,
           metrics: {
@@ -301,11 +335,11 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
             total_steps: p.totalSteps,
             phase: p.phase,
             phases: p.phases,
-            mean_return: p.meanReturn,
-            mean_length: p.meanLength,
-            entropy: p.entropy,
-            approx_kl: p.approxKl,
-            steps_per_second: p.stepsPerSecond,
+            mean_return: finite(p.meanReturn),
+            mean_length: finite(p.meanLength),
+            entropy: finite(p.entropy),
+            approx_kl: finite(p.approxKl),
+            steps_per_second: finite(p.stepsPerSecond),
             pnl_meaning: 'mean return of the last ≤ 100 training episodes, in micros',
             ...(p.checkpoint ? { checkpoint: p.checkpoint } : {}),
           },
@@ -341,8 +375,8 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       wall_seconds: Math.round((Date.now() - wallStart) / 1000),
       ...(last
         ? {
-            mean_return: last.meanReturn,
-            mean_length: last.meanLength,
+            mean_return: Number.isFinite(last.meanReturn) ? last.meanReturn : null,
+            mean_length: Number.isFinite(last.meanLength) ? last.meanLength : null,
             entropy: last.loss.entropy,
             approx_kl: last.loss.approxKl,
             value_loss: last.loss.valueLoss,
@@ -352,7 +386,7 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
     });
     io.out(
       `model #${final.id} ${final.name} ${final.version}: ${result.stepsDone} steps, ${result.iterations} iterations` +
-        `${last ? `, mean return ${last.meanReturn.toFixed(4)}` : ''}; wrote ${outPath} (sha256 ${sha.slice(0, 12)}), status candidate`,
+        `${last && Number.isFinite(last.meanReturn) ? `, mean return ${last.meanReturn.toFixed(4)}` : ''}; wrote ${outPath} (sha256 ${sha.slice(0, 12)}), status candidate`,
     );
     io.out(`next: kalshiflow eval --model ${planned.out} --sessions <held-out ids> --out <dir>`);
     return 0;
@@ -360,7 +394,14 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
     if (io.rewrite) io.rewrite('');
     if (modelId !== null) {
       const message = error instanceof Error ? error.message : String(error);
-      await setModelStatus(db.pool, modelId, 'failed', Date.now(), { error: message }).catch(() => undefined);
+      // twice: after a failed statement the embedded database may drop the pooled connection once
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const marked = await setModelStatus(db.pool, modelId, 'failed', Date.now(), { error: message }).then(
+          () => true,
+          () => false,
+        );
+        if (marked) break;
+      }
     }
     if (error instanceof TrainingError) throw new UsageError(error.message);
     if (error instanceof RangeError && /config/.test(error.message)) throw new UsageError(error.message);

@@ -40,8 +40,16 @@ export interface CommandIo {
 
 export function defaultIo(): CommandIo {
   const tty = process.stdout.isTTY === true;
+  // a closed pipe (`… | head`) ends the output, not the command: the store is still written
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') stdoutClosed = true;
+    else throw error;
+  });
   return {
-    out: (line) => console.log(line),
+    out: (line) => {
+      if (!stdoutClosed) process.stdout.write(`${line}\n`);
+    },
     err: (line) => console.error(line),
     ...(tty ? { rewrite: (text: string) => process.stdout.write(`\r\x1b[2K${text}`) } : {}),
     env: process.env,

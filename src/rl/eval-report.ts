@@ -162,8 +162,8 @@ export function evalChartSvg(report: EvalReportJson): string {
   const H = 560;
   const left = 70;
   const right = 20;
-  const top = 40;
-  const lineH = 260;
+  const top = 62;
+  const lineH = 250;
   const maxStep = Math.max(1, ...series.map((s) => s.curve[s.curve.length - 1]?.[0] ?? 0));
   let lo = 0;
   let hi = 0;
@@ -194,9 +194,22 @@ export function evalChartSvg(report: EvalReportJson): string {
     const d = s.curve.map(([step, v], i) => `${i === 0 ? 'M' : 'L'}${fmt(x(step), 1)} ${fmt(y(v), 1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${COLORS[s.name] ?? '#111827'}" stroke-width="${s.name === 'policy' ? 2.2 : 1.6}"/>`);
   }
+  // session boundaries along the concatenated episodes
+  let at = 0;
+  let previous: string | null = null;
+  for (const e of report.policy.episodes) {
+    const id = e.sessionId ?? e.ticker;
+    if (id !== previous) {
+      const xx = x(at);
+      if (at > 0) parts.push(`<line x1="${fmt(xx, 1)}" x2="${fmt(xx, 1)}" y1="${top}" y2="${top + lineH}" stroke="#d1d5db" stroke-dasharray="3 3"/>`);
+      parts.push(`<text x="${fmt(xx + 4, 1)}" y="${top + lineH - 6}" fill="#6b7280" font-size="10">session ${esc(id)}</text>`);
+      previous = id;
+    }
+    at += e.steps;
+  }
   series.forEach((s, i) => {
     const lx = left + 10 + i * 230;
-    const ly = top + 12;
+    const ly = top - 12;
     parts.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="4" fill="${COLORS[s.name]}"/>`);
     parts.push(`<text x="${lx + 20}" y="${ly - 3}" fill="#111827">${esc(s.name)}: ${esc(money(s.netPnl))}, ${s.trades} trades</text>`);
   });
