@@ -28,7 +28,9 @@ import { orderMachine } from '../machines/order.machine.ts';
 import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
 import type { OrderSummary } from '../machines/order.types.ts';
 import type { TraderNotification } from '../machines/trader.types.ts';
+import type { PolicyStatus } from '../adapters/policy/onnx-strategy.ts';
 import type {
+  ComponentHealth,
   FillView,
   HealthReport,
   MarketStatus,
@@ -731,6 +733,7 @@ export class TradingSystem implements SystemView {
           detail: trader ? `${String(trader.value)}${trader.context.reason ? `: ${trader.context.reason}` : ''}` : 'disabled',
           lastActivityMs: null,
         },
+        ...this.policyComponent(),
       ],
       markets: this.markets.map((t) => this.marketStatus(t)),
       trading: this.tradingState(),
@@ -758,6 +761,23 @@ export class TradingSystem implements SystemView {
         open_orders: trader ? Object.keys(trader.context.orders).length : 0,
       },
     };
+  }
+
+  /** Cash and the market's cost basis as the trader holds them (the ONNX policy's portfolio features). */
+  account(ticker: string): { cash: Micros; costBasis: Micros } {
+    const ctx = this.trader?.getSnapshot().context;
+    return { cash: ctx?.cash ?? 0, costBasis: ctx?.positions[ticker]?.costBasis ?? 0 };
+  }
+
+  /** A `policy` component when the strategy reports on its model (the ONNX policy does). */
+  private policyComponent(): ComponentHealth[] {
+    const reporter = this.options.strategy as Strategy & { status?: () => PolicyStatus };
+    if (typeof reporter.status !== 'function') return [];
+    const p = reporter.status();
+    const at = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
+    const running = p.loadedAt !== null ? `model ${p.modelPath} version ${p.version ?? '?'} (${p.obsVersion ?? '?'}), loaded ${at(p.loadedAt)}` : `no model loaded from ${p.modelPath}`;
+    const failure = p.lastError !== null ? `; ${p.loadedAt !== null ? 'last reload failed' : 'load failed'} ${at(p.lastErrorAt)}: ${p.lastError}` : '';
+    return [{ name: 'policy', healthy: p.loadedAt !== null && p.lastError === null, detail: running + failure, lastActivityMs: p.loadedAt }];
   }
 
   machineStates(): Record<string, unknown> {

@@ -93,15 +93,72 @@ function simulatorKeys(dataDir: string): { keyId: string; publicKeyPem: string; 
   return { keyId: 'kalshiflow-trader', ...pair };
 }
 
+/**
+ * The default `onnx:<path>` factory (src/adapters/policy/onnx-strategy.ts), loaded on demand so
+ * a machine without onnxruntime's native library still runs the rule strategies.
+ */
+async function onnxFactory(): Promise<StrategyFactory> {
+  try {
+    return (await import('../adapters/policy/onnx-strategy.ts')).onnxStrategyFactory;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return () => {
+      throw new Error(`the onnx strategy is unavailable: ${reason}`);
+    };
+  }
+}
+
+/** What a strategy may offer beyond `decide` (the ONNX policy does): a first load to await, resources to free. */
+interface StrategyLifecycle {
+  ready?: () => Promise<void>;
+  close?: () => Promise<void>;
+}
+
+async function closeStrategy(strategy: Strategy): Promise<void> {
+  await (strategy as Strategy & StrategyLifecycle).close?.().catch(() => undefined);
+}
+
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
+  const spec = options.strategy.trim();
+  const strategyName = spec.includes(':') ? spec.slice(0, spec.indexOf(':')).trim() : spec;
+  // The trader's own cash and cost basis, for the policy's portfolio features; bound once the system exists.
+  const link: { system: TradingSystem | null } = { system: null };
+  const factories: Record<string, StrategyFactory> = {
+    ...(strategyName === 'onnx' ? { onnx: await onnxFactory() } : {}),
+    ...options.strategyFactories,
+  };
   let strategy: Strategy;
   try {
-    strategy = createStrategy(options.strategy, undefined, options.strategyFactories ?? {});
+    strategy = createStrategy(
+      options.strategy,
+      strategyName === 'onnx' ? { clock, account: (ticker: string) => link.system?.account(ticker) ?? { cash: 0, costBasis: 0 } } : undefined,
+      factories,
+    );
   } catch (error) {
     throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // A strategy that loads something (a model file) must have it before anything starts.
+  const ready = (strategy as Strategy & StrategyLifecycle).ready;
+  if (ready) {
+    try {
+      await ready.call(strategy);
+    } catch (error) {
+      await closeStrategy(strategy);
+      throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  try {
+    const runtime = await assembleRuntime(options, clock, strategy);
+    link.system = runtime.system;
+    return runtime;
+  } catch (error) {
+    await closeStrategy(strategy);
+    throw error;
+  }
+}
 
+async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: Strategy): Promise<Runtime> {
   let simulator: RunningSimulator | null = null;
   let credentials: KalshiCredentials | null = null;
   let restBaseUrl = options.urls?.restBaseUrl;
@@ -206,6 +263,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (closed) return;
       closed = true;
       await system.stop();
+      await closeStrategy(strategy);
       if (!options.database) await database.close();
       await simulator?.close();
     },
