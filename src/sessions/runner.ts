@@ -137,7 +137,8 @@ async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, 
   const options = scenario.trader.options;
   if (options) {
     const base = factories[name] ?? BUILTIN_STRATEGIES[name];
-    factories[name] = (argument) => base(argument, options);
+    // the runtime may pass options of its own (the onnx policy's clock and account): the scenario's add to them
+    factories[name] = (argument, given) => base(argument, { ...(given !== null && typeof given === 'object' ? given : {}), ...options });
     if (name !== 'onnx') {
       try {
         createStrategy(spec, undefined, factories);
@@ -145,6 +146,9 @@ async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, 
         throw new ScenarioError('trader.options', error instanceof Error ? error.message.split('\n')[0] : String(error));
       }
     }
+  } else if (name === 'onnx') {
+    // the runtime brings its own onnx factory; this load only proved it is available
+    delete factories.onnx;
   }
   return factories;
 }
@@ -168,6 +172,8 @@ function killGeneration(gen: Generation, tracker: ActivityTracker): Record<strin
     system.registry.stopAll();
     // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
     await gen.runtime.ws.stop().catch(() => undefined);
+    // what the dead process held in memory (e.g. an ONNX session) goes with it
+    await (gen.runtime.strategy as { close?: () => Promise<void> }).close?.().catch(() => undefined);
   });
   void tracker.track(settled);
   return counters;
