@@ -151,7 +151,7 @@ export function checkExpectations(expect: Scenario['expect'], o: Observations): 
       expect.positions_match_exchange,
       Object.fromEntries([...tickers].sort().map((t) => [t, { trader: formatCount(o.traderPositions.get(t) ?? 0), exchange: formatCount(o.exchangePositions.get(t) ?? 0) }])),
       matched === expect.positions_match_exchange,
-      o.traderViewMissing ?? (differences.length === 0 ? `${tickers.size} markets agree` : listSome(differences)),
+      o.traderViewMissing ?? (differences.length > 0 ? listSome(differences) : tickers.size === 0 ? 'no positions on either side' : `${tickers.size} markets agree`),
     );
   }
 
