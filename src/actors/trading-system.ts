@@ -354,11 +354,15 @@ export class TradingSystem implements SystemView {
 
   private async shutdownSystem(cancelOrders: boolean): Promise<void> {
     if (this.trader && cancelOrders) {
+      // Pause first: an active trader re-quotes on the book changes its own cancels cause, which
+      // left 4–6 orders resting after a "graceful" shutdown.
+      this.lastPaused = 'shutdown';
+      this.trader.send({ type: 'PAUSE', reason: 'shutdown' });
       this.trader.send({ type: 'CANCEL_ALL', reason: 'shutdown' });
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 250; i++) {
         const open = Object.values(this.trader.getSnapshot().context.orders).filter((o) => o.remainingCount > 0);
         if (open.length === 0) break;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise<void>((r) => this.clock.setTimeout(r, 20));
       }
     }
   }
