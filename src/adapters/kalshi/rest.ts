@@ -823,7 +823,7 @@ export class KalshiRestClient {
 
     const fetchImpl = this.fetchImpl ?? globalThis.fetch;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const timer = this.clock.setTimeout(() => controller.abort(), this.timeoutMs);
     let status: number;
     let text: string;
     try {
@@ -839,7 +839,7 @@ export class KalshiRestClient {
       if (controller.signal.aborted) throw new KalshiTimeoutError(spec.method, path, this.timeoutMs);
       throw new KalshiNetworkError(spec.method, path, error);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
 
     if (status < 200 || status > 299) throw KalshiApiError.fromResponse(status, text, spec.method, path);
