@@ -20,7 +20,7 @@ import { BookError, OrderBook } from '../core/orderbook.ts';
 import type { OutcomeSide } from '../core/orderbook.ts';
 import type { Count, Price } from '../core/money.ts';
 import { DEFAULT_MARKET_TIMINGS, marketMachine } from '../machines/market.machine.ts';
-import type { MarketMachine, MarketStateName, MarketTimings } from '../machines/market.machine.ts';
+import type { MarketEvent, MarketMachine, MarketStateName, MarketTimings } from '../machines/market.machine.ts';
 
 export type BookLevels = ReadonlyArray<readonly [Price, Count]>;
 
@@ -154,7 +154,7 @@ export class MarketRegistry {
   remove(ticker: string): void {
     const entry = this.markets.get(ticker);
     if (!entry) return;
-    entry.actor.send({ type: 'UNSUBSCRIBE' });
+    this.deliver(entry, { type: 'UNSUBSCRIBE' });
     this.release(entry);
   }
 
@@ -170,12 +170,13 @@ export class MarketRegistry {
     const entry = this.markets.get(ticker);
     if (!entry) return;
     this.bindSid(entry, sid);
-    entry.actor.send({ type: 'SUBSCRIBED', sid });
+    this.deliver(entry, { type: 'SUBSCRIBED', sid });
   }
 
   /** The market settled (or closed for good): its actor ends in `closed`. */
   markSettled(ticker: string): void {
-    this.markets.get(ticker)?.actor.send({ type: 'MARKET_SETTLED' });
+    const entry = this.markets.get(ticker);
+    if (entry) this.deliver(entry, { type: 'MARKET_SETTLED' });
   }
 
   /** The connection was lost or replaced: every sid is gone and every book unknown. */
@@ -183,8 +184,13 @@ export class MarketRegistry {
     this.sids.clear();
     for (const entry of this.markets.values()) {
       entry.sid = null;
-      entry.actor.send({ type: 'RESUBSCRIBE', reason });
+      this.deliver(entry, { type: 'RESUBSCRIBE', reason });
     }
+  }
+
+  /** A closed market's actor is done (final state): events for it are dropped, not warned about. */
+  private deliver(entry: MarketEntry, event: MarketEvent): void {
+    if (entry.state !== 'closed') entry.actor.send(event);
   }
 
   private bindSid(entry: MarketEntry, sid: number): void {
@@ -217,7 +223,9 @@ export class MarketRegistry {
     this.counters.gaps++;
     const reason = `sid ${sid}: expected seq ${last + 1}, got ${seq}`;
     for (const ticker of state.tickers) {
-      if (ticker !== except) this.markets.get(ticker)?.actor.send({ type: 'GAP', reason });
+      if (ticker === except) continue;
+      const other = this.markets.get(ticker);
+      if (other) this.deliver(other, { type: 'GAP', reason });
     }
     return 'gap';
   }
@@ -244,7 +252,7 @@ export class MarketRegistry {
     }
     this.counters.snapshots++;
     entry.lastForwardedAtMs = now;
-    entry.actor.send({ type: 'SNAPSHOT', seq, sid });
+    this.deliver(entry, { type: 'SNAPSHOT', seq, sid });
     this.notify({ kind: 'snapshot', ticker, sid, seq, book });
     return 'applied';
   }
@@ -263,7 +271,7 @@ export class MarketRegistry {
     if (seqCheck === 'gap') {
       // The sid's books (this one included, if bound) were sent to resyncing; a market not yet
       // bound to this sid still needs telling.
-      if (entry.sid !== sid) entry.actor.send({ type: 'GAP', reason: `sid ${sid}: sequence gap at seq ${seq}` });
+      if (entry.sid !== sid) this.deliver(entry, { type: 'GAP', reason: `sid ${sid}: sequence gap at seq ${seq}` });
       return 'gap';
     }
     const state = entry.state;
@@ -273,13 +281,13 @@ export class MarketRegistry {
       } catch (err) {
         if (!(err instanceof BookError)) throw err;
         this.counters.gaps++;
-        entry.actor.send({ type: 'GAP', reason: err.message });
+        this.deliver(entry, { type: 'GAP', reason: err.message });
         return 'gap';
       }
       this.counters.deltasApplied++;
       if (state === 'stale' || now - entry.lastForwardedAtMs >= this.timings.activityResolutionMs) {
         entry.lastForwardedAtMs = now;
-        entry.actor.send({ type: 'MESSAGE' });
+        this.deliver(entry, { type: 'MESSAGE' });
       }
       this.notify({ kind: 'delta', ticker, sid, seq, side, price, delta, book: entry.book });
       return 'applied';
@@ -288,8 +296,8 @@ export class MarketRegistry {
     // A delta for a book of unknown state (before its snapshot, or from another sid) must never be
     // applied: the machine moves to resyncing. Already resyncing or closed: just drop it.
     if (state !== 'resyncing' && state !== 'closed') {
-      if (state === 'live' || state === 'stale') entry.actor.send({ type: 'GAP', reason: `delta on sid ${sid}, book is on sid ${entry.sid}` });
-      else entry.actor.send({ type: 'DELTA', seq });
+      if (state === 'live' || state === 'stale') this.deliver(entry, { type: 'GAP', reason: `delta on sid ${sid}, book is on sid ${entry.sid}` });
+      else this.deliver(entry, { type: 'DELTA', seq });
     }
     return 'dropped';
   }
@@ -313,7 +321,7 @@ export class MarketRegistry {
     const entry = this.markets.get(ticker);
     if (!entry) return;
     this.counters.gaps++;
-    entry.actor.send({ type: 'GAP', reason });
+    this.deliver(entry, { type: 'GAP', reason });
   }
 
   /** The book, when its content is known (live or stale); undefined otherwise. */

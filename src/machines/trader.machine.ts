@@ -19,7 +19,7 @@
  * notable thing also goes to the optional `notify` callback.
  */
 import { assign, enqueueActions, fromCallback, setup } from 'xstate';
-import type { EventObject } from 'xstate';
+import type { AnyActorRef, EventObject } from 'xstate';
 import type { Micros } from '../core/money.ts';
 import { CLOSED_ORDER_STATES, type OrderIntent } from '../core/order-state.ts';
 import { applyFill, emptyPosition, type Position } from '../core/positions.ts';
@@ -297,6 +297,12 @@ function initialContext(input: TraderInput): TraderContext {
   };
 }
 
+/** An order actor that can still take events (a closed one is done until it is released). */
+function liveChild(self: AnyActorRef, id: string): boolean {
+  const child = (self.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
+  return child !== undefined && child.getSnapshot().status === 'active';
+}
+
 export const traderMachine = setup({
   types: {} as {
     context: TraderContext;
@@ -423,9 +429,8 @@ export const traderMachine = setup({
           cancelsSent: context.counters.cancelsSent + plan.cancels.length,
         },
       });
-      const children = self.getSnapshot().children as Record<string, unknown>;
       for (const c of plan.cancels) {
-        if (children[c.id]) enqueue.sendTo(c.id, { type: 'CANCEL', reason: c.reason } satisfies OrderEvent);
+        if (liveChild(self, c.id)) enqueue.sendTo(c.id, { type: 'CANCEL', reason: c.reason } satisfies OrderEvent);
       }
       for (const s of plan.spawns) {
         enqueue.spawnChild('order', {
@@ -458,12 +463,11 @@ export const traderMachine = setup({
     }),
 
     cancelAll: enqueueActions(({ context, self, enqueue }, params: { reason: string }) => {
-      const children = self.getSnapshot().children as Record<string, unknown>;
       let orders = context.orders;
       let sent = 0;
       for (const id in context.orders) {
         const o = context.orders[id];
-        if (o.cancelPending || !children[id]) continue;
+        if (o.cancelPending || !liveChild(self, id)) continue;
         orders = { ...orders, [id]: { ...o, cancelPending: true } };
         enqueue.sendTo(id, { type: 'CANCEL', reason: params.reason } satisfies OrderEvent);
         sent++;
@@ -495,7 +499,7 @@ export const traderMachine = setup({
           unmanagedFills: context.counters.unmanagedFills + (id === null ? 1 : 0),
         },
       });
-      if (id !== null && (self.getSnapshot().children as Record<string, unknown>)[id]) {
+      if (id !== null && liveChild(self, id)) {
         const forwarded: OrderEvent = {
           type: 'FILL',
           fillId: fill.fillId,
@@ -515,7 +519,7 @@ export const traderMachine = setup({
       if (event.type !== 'ORDER_STATUS_RECEIVED') return;
       const id = managedIdFor(context, event.clientOrderId, event.orderId);
       if (id !== null) {
-        if ((self.getSnapshot().children as Record<string, unknown>)[id]) {
+        if (liveChild(self, id)) {
           enqueue.sendTo(id, {
             type: 'VENUE_UPDATE',
             status: event.status,
@@ -607,12 +611,11 @@ export const traderMachine = setup({
       }
       if (event.cash !== undefined) changes.cash = event.cash;
       enqueue.assign(changes);
-      const children = self.getSnapshot().children as Record<string, unknown>;
       // Their effect is already in the adopted positions: remember them, and let the orders see them.
       for (const f of event.missingFills ?? []) {
         rememberFill(context, f.fillId);
         const id = managedIdFor(context, f.clientOrderId, f.orderId);
-        if (id !== null && children[id]) {
+        if (id !== null && liveChild(self, id)) {
           enqueue.sendTo(id, {
             type: 'FILL',
             fillId: f.fillId,
@@ -627,7 +630,7 @@ export const traderMachine = setup({
       }
       for (const u of event.orderUpdates ?? []) {
         const id = managedIdFor(context, u.clientOrderId, u.orderId);
-        if (id !== null && children[id]) {
+        if (id !== null && liveChild(self, id)) {
           enqueue.sendTo(id, {
             type: 'VENUE_UPDATE',
             status: u.status,
