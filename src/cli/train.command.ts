@@ -210,7 +210,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
 function progressText(p: TrainProgress, elapsedMs: number, startSteps: number): string {
   const fraction = p.stepsDone / p.totalSteps;
   const rate = (p.stepsDone - startSteps) / Math.max(1e-3, elapsedMs / 1000);
-  const eta = rate > 0 ? ((p.totalSteps - p.stepsDone) / rate) * 1000 : Number.NaN;
+  const eta = rate > 0 ? (Math.max(0, p.totalSteps - p.stepsDone) / rate) * 1000 : Number.NaN;
   const phase = p.phases > 1 ? ` phase ${p.phase}/${p.phases}` : '';
   return (
     `${progressBar(fraction)} ${p.stepsDone}/${p.totalSteps} steps, it ${p.iteration}${phase}, ` +
