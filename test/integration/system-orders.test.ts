@@ -172,6 +172,30 @@ describe('trader against the simulator: orders and markets', () => {
     expect(traderPositions(runtime)).toEqual({ [A]: 200 });
   }, 90_000);
 
+  it('a fill reported with a negative net fee (a rounding rebate) stops neither the trader nor the sync', async () => {
+    const { runtime, strategy } = await startScripted('rebate');
+    const sim = runtime.simulator!;
+    // two 1.5-contract maker fills at 49¢: the first pays ½¢ of rounding, the second is rebated 1¢
+    const bid = placeThroughTrader(runtime, strategy, { ticker: C, side: 'bid', price: 4900, count: 1_000, timeInForce: 'good_till_canceled' });
+    await eventually(() => managedOrders(runtime)[bid]?.state === 'accepted', 'bid resting');
+    take(runtime, C, 'ask', 4900, 150);
+    take(runtime, C, 'ask', 4900, 150);
+    const fees = sim.exchange.listFills(TRADER_USER).map((f) => f.fee);
+    expect(Math.min(...fees)).toBeLessThan(0); // the venue's report this test is about
+    await eventually(() => managedOrders(runtime)[bid]?.filledCount === 300, 'both fills applied');
+    expect(runtime.system.trader!.getSnapshot().status).toBe('active');
+    expect(traderPositions(runtime)).toEqual({ [C]: 300 });
+    // the journal keeps both fills; the sync still agrees and adopts the venue's exact fees
+    await syncNow(runtime);
+    expect(runtime.system.coordinator.getSnapshot().context.lastSyncError).toBeNull();
+    expect(runtime.system.trader!.getSnapshot().context.lastReconcile?.agreed).toBe(true);
+    expect(runtime.system.trader!.getSnapshot().context.positions[C]?.feesPaid).toBe(sim.exchange.listPositions(TRADER_USER).find((p) => p.ticker === C)!.feesPaid);
+    expect((await listFills(runtime.database.pool, { env: 'sim', ticker: C })).map((f) => f.count)).toEqual([150, 150]);
+    strategy.cancel(C, bid);
+    decideNow(runtime, C);
+    await orderReleased(runtime, bid);
+  }, 90_000);
+
   it('an order placed by another client with the same account shows up as external after the next sync', async () => {
     const { runtime } = await startScripted('ext');
     const other = new KalshiRestClient({ endpoints: runtime.rest.endpoints, credentials: runtime.credentials! });
