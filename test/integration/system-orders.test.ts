@@ -185,11 +185,14 @@ describe('trader against the simulator: orders and markets', () => {
     await eventually(() => managedOrders(runtime)[bid]?.filledCount === 300, 'both fills applied');
     expect(runtime.system.trader!.getSnapshot().status).toBe('active');
     expect(traderPositions(runtime)).toEqual({ [C]: 300 });
-    // the journal keeps both fills; the sync still agrees and adopts the venue's exact fees
+    // booked as reported, rebate included: the trader's fees are the exchange's before any sync
+    const venueFees = () => sim.exchange.listPositions(TRADER_USER).find((p) => p.ticker === C)!.feesPaid;
+    expect(runtime.system.trader!.getSnapshot().context.positions[C]?.feesPaid).toBe(venueFees());
+    // the journal keeps both fills; the sync still agrees
     await syncNow(runtime);
     expect(runtime.system.coordinator.getSnapshot().context.lastSyncError).toBeNull();
     expect(runtime.system.trader!.getSnapshot().context.lastReconcile?.agreed).toBe(true);
-    expect(runtime.system.trader!.getSnapshot().context.positions[C]?.feesPaid).toBe(sim.exchange.listPositions(TRADER_USER).find((p) => p.ticker === C)!.feesPaid);
+    expect(runtime.system.trader!.getSnapshot().context.positions[C]?.feesPaid).toBe(venueFees());
     expect((await listFills(runtime.database.pool, { env: 'sim', ticker: C })).map((f) => f.count)).toEqual([150, 150]);
     strategy.cancel(C, bid);
     decideNow(runtime, C);
