@@ -108,6 +108,15 @@ describe.each(await testDatabases())('trading journal on $name', (kind) => {
     expect(events[0].details).toMatchObject({ orderId: 'venue-1', status: 'resting' });
   });
 
+  it('keeps a closed order closed when an older answer arrives late', async () => {
+    await journalOrderIntent(db.pool, intent('coid-late'));
+    await markOrderSent(db.pool, 'coid-late', T0 + 1);
+    // The stream reported it filled before the create's own answer came back.
+    await recordVenueAnswer(db.pool, 'coid-late', { answeredMs: T0 + 5, orderId: 'venue-late', status: 'executed', fillCount: 1000, remainingCount: 0 });
+    const late = await recordVenueAnswer(db.pool, 'coid-late', { answeredMs: T0 + 9, orderId: 'venue-late', status: 'resting', fillCount: 0, remainingCount: 1000 });
+    expect(late).toMatchObject({ state: 'filled', venueStatus: 'executed', fillCount: 1000, remainingCount: 0 });
+  });
+
   it('refuses a second intent with the same client_order_id', async () => {
     await journalOrderIntent(db.pool, intent('coid-dup'));
     await expect(journalOrderIntent(db.pool, intent('coid-dup', { price: 4000 }))).rejects.toBeInstanceOf(DuplicateOrderError);

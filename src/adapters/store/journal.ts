@@ -240,14 +240,21 @@ export function stateForVenueAnswer(answer: VenueAnswer): JournalOrderState {
 }
 
 /** Stores the venue's answer to the create request, with an order event, in one transaction. */
+const CLOSED_SQL = "('filled', 'canceled', 'expired', 'rejected', 'denied')";
+
 export async function recordVenueAnswer(pool: Pool, clientOrderId: string, answer: VenueAnswer): Promise<JournalOrder> {
   const state = stateForVenueAnswer(answer);
   return inTransaction(pool, async (client) => {
     const rows = await query<OrderRow>(
       client,
-      `UPDATE orders SET state = $2, venue_order_id = COALESCE($3, venue_order_id),
-              venue_status = COALESCE($4, venue_status), fill_count = COALESCE($5, fill_count),
-              remaining_count = COALESCE($6, remaining_count), avg_fill_price = COALESCE($7, avg_fill_price),
+      // A closed order stays closed: a create answer that arrives after the fills or cancel that
+      // closed it (or any older report) must not move it back to accepted, nor lower its fills.
+      `UPDATE orders SET state = CASE WHEN state IN ${CLOSED_SQL} THEN state ELSE $2 END,
+              venue_order_id = COALESCE($3, venue_order_id),
+              venue_status = CASE WHEN state IN ${CLOSED_SQL} THEN venue_status ELSE COALESCE($4, venue_status) END,
+              fill_count = GREATEST(fill_count, COALESCE($5, fill_count)),
+              remaining_count = CASE WHEN state IN ${CLOSED_SQL} THEN remaining_count ELSE COALESCE($6, remaining_count) END,
+              avg_fill_price = COALESCE($7, avg_fill_price),
               fees = COALESCE($8, fees), error = COALESCE($9, error),
               answered_ms = COALESCE(answered_ms, $10), updated_ms = GREATEST(updated_ms, $10)
         WHERE client_order_id = $1 RETURNING *`,
