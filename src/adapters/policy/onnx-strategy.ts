@@ -277,7 +277,10 @@ export function createOnnxStrategy(path: string, rawOptions: OnnxStrategyOptions
     // account and own orders, set exactly as the environment sets them
     const acct = account?.(view.ticker);
     f.position = view.position;
-    f.cash = acct ? acct.cash : config.startingCash;
+    // The policy manages a per-market budget of `startingCash`, as in training: handing it the
+    // account's whole balance ($10,000 on the simulator vs $100 in the environment) would put the
+    // portfolio ratio features (36–46) on a scale it never saw.
+    f.cash = acct ? Math.min(acct.cash, config.startingCash) : config.startingCash;
     f.costBasis = acct ? acct.costBasis : f.positionValue();
     let openBid = 0;
     let openAsk = ONE_DOLLAR;
