@@ -13,17 +13,9 @@
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { ClientRequestArgs } from 'node:http';
-import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
-import { SyntheticActivity } from './activity/activity.ts';
-import { generateMarkets, marketDefinitionFor, marketSpecSchema, type MarketSpec } from './activity/markets.ts';
-import { Exchange } from './exchange.ts';
-import { SimFaults } from './faults.ts';
-import { createSimHttpServer } from './server/http.ts';
-import { ApiKeyRegistry } from './server/keys.ts';
 import { API_BASE_PATH } from './server/rest.ts';
-import { TradingFigures } from './server/stats.ts';
 import { WS_PATH } from './server/ws.ts';
-import { SimulatorConfigError, type RunningSimulator, type StartSimulatorOptions } from './simulator.ts';
+import { assembleSimulator, type RunningSimulator, type StartSimulatorOptions } from './simulator.ts';
 
 /** The authority of in-process URLs; never resolved, the transport ignores it. */
 export const IN_PROCESS_HOST = 'sim.in-process';
@@ -38,8 +30,6 @@ export interface InProcessSimulator extends RunningSimulator {
   /** Open in-memory WebSocket stream pairs. */
   readonly openStreams: number;
 }
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 interface PipeStats {
   transfers: number;
@@ -148,78 +138,13 @@ function pipePair(stats: PipeStats): [PipeEnd, PipeEnd] {
   return [a, b];
 }
 
-function resolveMarkets(markets: number | MarketSpec[] | undefined, seed: number): MarketSpec[] {
-  if (markets === undefined || typeof markets === 'number') return generateMarkets(markets ?? 10, seed);
-  const seen = new Set<string>();
-  return markets.map((spec, i) => {
-    const parsed = marketSpecSchema.safeParse(spec);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new SimulatorConfigError(`markets[${i}]${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`);
-    }
-    if (seen.has(spec.ticker)) throw new SimulatorConfigError(`markets[${i}]: duplicate ticker ${spec.ticker}`);
-    seen.add(spec.ticker);
-    return parsed.data as MarketSpec;
-  });
-}
-
 type InProcessOptions = Omit<StartSimulatorOptions, 'host' | 'port' | 'allowRemoteControl'>;
 
 /** Starts the simulator in-process (no port). Same options and behaviour as `startSimulator`. */
 export function startInProcessSimulator(opts: InProcessOptions = {}): InProcessSimulator {
-  const clock = opts.clock ?? systemClock;
-  const seed = opts.seed ?? 1;
-  const specs = resolveMarkets(opts.markets, seed);
-
-  const exchange = new Exchange({ clock, seed, ...(opts.defaultCash !== undefined ? { defaultCash: opts.defaultCash } : {}) });
-  const figures = new TradingFigures();
-  const stopFigures = exchange.subscribe((event) => figures.record(event));
-  const start = clock.now();
-  for (const spec of specs) exchange.addMarket(marketDefinitionFor(spec, start));
-
-  const keys = new ApiKeyRegistry(clock);
-  const faults = new SimFaults(clock, exchange);
-  const registerKey = (keyId: string, publicKeyPem: string, userId?: string): string => {
-    const entry = keys.register(keyId, publicKeyPem, userId);
-    exchange.ensureAccount(entry.userId);
-    return entry.userId;
-  };
-  for (const k of opts.keys ?? []) registerKey(k.keyId, k.publicKeyPem, k.userId);
-
-  const activity =
-    opts.activity === false
-      ? null
-      : new SyntheticActivity({ exchange, clock, seed, markets: specs, ...(opts.activityStepMs ? { stepMs: opts.activityStepMs } : {}) });
-
-  const { server, webSockets, app } = createSimHttpServer({
-    exchange,
-    clock,
-    keys,
-    faults,
-    figures,
-    registerKey,
-    knownUsers: () => exchange.listUsers(),
-    ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
-  });
-
-  let closeTimer: TimerHandle | null = null;
-  const armClosing = () => {
-    const now = clock.now();
-    let next = Infinity;
-    for (const m of exchange.listMarkets()) {
-      if (m.status !== 'active' && m.status !== 'initialized') continue;
-      if (m.closeTimeMs <= now) exchange.closeMarket(m.ticker);
-      else next = Math.min(next, m.closeTimeMs);
-    }
-    if (next === Infinity) return;
-    closeTimer = clock.setTimeout(() => {
-      closeTimer = null;
-      armClosing();
-    }, Math.min(next - now, MAX_TIMER_MS));
-    (closeTimer as { unref?: () => void } | null)?.unref?.();
-  };
-  armClosing();
-  activity?.start();
+  const sim = assembleSimulator(opts);
+  const { clock, exchange, faults, specs, activity, registerKey, server, app } = sim;
+  sim.begin();
 
   const stats: PipeStats = { transfers: 0, open: new Set() };
   let closed = false;
@@ -259,15 +184,10 @@ export function startInProcessSimulator(opts: InProcessOptions = {}): InProcessS
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
-    closing ??= (async () => {
-      closed = true;
-      activity?.stop();
-      if (closeTimer !== null) clock.clearTimeout(closeTimer);
-      await webSockets.close();
+    closed = true;
+    closing ??= sim.shutdown(async () => {
       for (const end of [...stats.open]) end.destroy();
-      stopFigures();
-      exchange.dispose();
-    })();
+    });
     return closing;
   };
 

@@ -89,10 +89,30 @@ function resolveMarkets(markets: number | MarketSpec[] | undefined, seed: number
   });
 }
 
-export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<RunningSimulator> {
+/** Everything a simulator is made of, before it is reachable (over a port or in-process). */
+export interface AssembledSimulator {
+  clock: Clock;
+  exchange: Exchange;
+  faults: SimFaults;
+  specs: MarketSpec[];
+  activity: SyntheticActivity | null;
+  registerKey(keyId: string, publicKeyPem: string, userId?: string): string;
+  server: ReturnType<typeof createSimHttpServer>['server'];
+  webSockets: ReturnType<typeof createSimHttpServer>['webSockets'];
+  app: ReturnType<typeof createSimHttpServer>['app'];
+  /** Starts the market-close timer and the synthetic activity. */
+  begin(): void;
+  /**
+   * Stops activity and timers, closes the WebSockets, runs `beforeDispose` (the transport's own
+   * teardown), then releases the exchange. Does not close the http server.
+   */
+  shutdown(beforeDispose?: () => Promise<void>): Promise<void>;
+}
+
+/** Builds the exchange, markets, keys, faults, activity and Trade API shared by both transports. */
+export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSimulator {
   const clock = opts.clock ?? systemClock;
   const seed = opts.seed ?? 1;
-  const host = opts.host ?? '127.0.0.1';
   const specs = resolveMarkets(opts.markets, seed);
 
   const exchange = new Exchange({ clock, seed, ...(opts.defaultCash !== undefined ? { defaultCash: opts.defaultCash } : {}) });
@@ -116,7 +136,7 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
       ? null
       : new SyntheticActivity({ exchange, clock, seed, markets: specs, ...(opts.activityStepMs ? { stepMs: opts.activityStepMs } : {}) });
 
-  const { server, webSockets } = createSimHttpServer({
+  const { server, webSockets, app } = createSimHttpServer({
     exchange,
     clock,
     keys,
@@ -147,6 +167,36 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
     (closeTimer as { unref?: () => void } | null)?.unref?.();
   };
 
+  return {
+    clock,
+    exchange,
+    faults,
+    specs,
+    activity,
+    registerKey,
+    server,
+    webSockets,
+    app,
+    begin() {
+      armClosing();
+      activity?.start();
+    },
+    async shutdown(beforeDispose) {
+      activity?.stop();
+      if (closeTimer !== null) clock.clearTimeout(closeTimer);
+      await webSockets.close();
+      await beforeDispose?.();
+      stopFigures();
+      exchange.dispose();
+    },
+  };
+}
+
+export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<RunningSimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const sim = assembleSimulator(opts);
+  const { clock, exchange, faults, specs, activity, registerKey, server } = sim;
+
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -156,9 +206,7 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
       });
     });
   } catch (error) {
-    await webSockets.close();
-    stopFigures();
-    exchange.dispose();
+    await sim.shutdown();
     const code = error instanceof Error && 'code' in error ? String(error.code) : '';
     throw new SimulatorConfigError(
       code === 'EADDRINUSE' ? `port ${opts.port} on ${host} is already in use` : `cannot listen on ${host}:${opts.port ?? 0}${code ? ` (${code})` : ''}`,
@@ -166,22 +214,17 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
   }
   const port = (server.address() as AddressInfo).port;
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  armClosing();
-  activity?.start();
+  sim.begin();
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
-    closing ??= (async () => {
-      activity?.stop();
-      if (closeTimer !== null) clock.clearTimeout(closeTimer);
-      await webSockets.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      stopFigures();
-      exchange.dispose();
-    })();
+    closing ??= sim.shutdown(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
     return closing;
   };
 
