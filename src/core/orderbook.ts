@@ -4,10 +4,14 @@
  * subscription actor, the recorder, the simulator's public book and the RL environment all keep
  * their books in this class.
  *
- * Built for the delta hot path: each side is a dense Float64Array indexed by price (1..9999, so
- * 0.1¢ ticks fit), with a maintained best price, level count, total size and occupancy bitmap.
- * A delta is O(1) and allocates nothing; emptying the best level finds the next one through the
- * bitmap (at most 313 words).
+ * Built for the delta hot path: each side is a dense Float64Array indexed by price slot, with a
+ * maintained best slot, level count, total size and occupancy bitmap. A delta is O(1) and
+ * allocates nothing; emptying the best level finds the next one through the bitmap.
+ *
+ * The price grid adapts: a book starts on the 1¢ grid (101 slots a side, ~2 KB a book) and moves
+ * to a finer one (0.5¢, 0.1¢ … down to $0.0001, 10,001 slots) the first time a price off its grid
+ * arrives, re-indexing its levels. Most Kalshi markets trade in whole cents, and 1,000 books on
+ * the finest grid would hold 160 MB of mostly-empty arrays.
  */
 import { ONE_DOLLAR, formatCount, formatPrice } from './money.ts';
 import type { Count, Price } from './money.ts';
@@ -25,8 +29,13 @@ export class BookError extends Error {
 
 const MIN_PRICE = 1;
 const MAX_PRICE = ONE_DOLLAR - 1;
-const SLOTS = ONE_DOLLAR + 1;
-const WORDS = Math.ceil(SLOTS / 32);
+/** The grid a new book starts on: whole cents. */
+const START_UNIT = 100;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
 
 /**
  * One side's levels. Float64 so sizes stay exact integers far beyond 2^31 hundredths. An
@@ -41,9 +50,10 @@ class SideLevels {
   count = 0;
   total = 0;
 
-  constructor(sizes?: Float64Array, occupied?: Uint32Array) {
-    this.sizes = sizes ?? new Float64Array(SLOTS);
-    this.occupied = occupied ?? new Uint32Array(WORDS);
+  /** `slots` = prices on the grid + 1 (slot 0 is price 0, never a level). */
+  constructor(slots: number, sizes?: Float64Array, occupied?: Uint32Array) {
+    this.sizes = sizes ?? new Float64Array(slots);
+    this.occupied = occupied ?? new Uint32Array(Math.ceil(slots / 32));
   }
 
   mark(price: number): void {
@@ -54,9 +64,9 @@ class SideLevels {
     this.occupied[price >>> 5] &= ~(1 << (price & 31));
   }
 
-  /** Highest occupied price ≤ `price`, or 0 when there is none. */
+  /** Highest occupied slot ≤ `price` (a slot), or 0 when there is none. */
   highestAtOrBelow(price: number): number {
-    if (price < MIN_PRICE) return 0;
+    if (price < 1) return 0;
     const bits = this.occupied;
     let w = price >>> 5;
     let m = bits[w] & (0xffffffff >>> (31 - (price & 31)));
@@ -69,7 +79,7 @@ class SideLevels {
 
   clear(): void {
     if (this.count !== 0) {
-      this.sizes.fill(0, MIN_PRICE, this.best + 1);
+      this.sizes.fill(0, 1, this.best + 1);
       this.occupied.fill(0, 0, (this.best >>> 5) + 1);
     }
     this.best = 0;
@@ -78,7 +88,7 @@ class SideLevels {
   }
 
   copy(): SideLevels {
-    const side = new SideLevels(new Float64Array(this.sizes), new Uint32Array(this.occupied));
+    const side = new SideLevels(this.sizes.length, new Float64Array(this.sizes), new Uint32Array(this.occupied));
     side.best = this.best;
     side.count = this.count;
     side.total = this.total;
@@ -92,8 +102,10 @@ function isBookPrice(price: number): boolean {
 
 export class OrderBook {
   readonly ticker: string;
-  private yes = new SideLevels();
-  private no = new SideLevels();
+  /** Price units per slot: 100 on the 1¢ grid, 10 on the 0.1¢ grid, 1 at the finest. */
+  private unit = START_UNIT;
+  private yes = new SideLevels(ONE_DOLLAR / START_UNIT + 1);
+  private no = new SideLevels(ONE_DOLLAR / START_UNIT + 1);
 
   constructor(ticker: string) {
     this.ticker = ticker;
@@ -103,6 +115,34 @@ export class OrderBook {
     if (side === 'yes') return this.yes;
     if (side === 'no') return this.no;
     throw new BookError(`${this.ticker}: unknown book side ${JSON.stringify(side)}`);
+  }
+
+  /** Moves both sides to the grid of `unit` (a divisor of the current unit), keeping every level. */
+  private refine(unit: number): void {
+    const factor = this.unit / unit;
+    const slots = ONE_DOLLAR / unit + 1;
+    for (const name of ['yes', 'no'] as const) {
+      const from = this[name];
+      const to = new SideLevels(slots);
+      for (let p = from.best; p !== 0; p = from.highestAtOrBelow(p - 1)) {
+        const slot = p * factor;
+        to.sizes[slot] = from.sizes[p];
+        to.mark(slot);
+      }
+      to.best = from.best * factor;
+      to.count = from.count;
+      to.total = from.total;
+      this[name] = to;
+    }
+    this.unit = unit;
+  }
+
+  /** The slot of a valid book price, refining the grid first when the price is off it. */
+  private slotOf(price: number): number {
+    const slot = price / this.unit;
+    if ((slot | 0) === slot) return slot;
+    this.refine(gcd(this.unit, price));
+    return price / this.unit;
   }
 
   /**
@@ -118,6 +158,9 @@ export class OrderBook {
     this.validateLevels('no', no);
     this.yes.clear();
     this.no.clear();
+    let unit = this.unit;
+    for (const levels of [yes, no]) for (let i = 0; i < levels.length; i++) unit = gcd(unit, levels[i][0]);
+    if (unit !== this.unit) this.refine(unit);
     this.fillSide('yes', this.yes, yes);
     this.fillSide('no', this.no, no);
   }
@@ -134,17 +177,19 @@ export class OrderBook {
 
   private fillSide(name: OutcomeSide, side: SideLevels, levels: ReadonlyArray<readonly [Price, Count]>): void {
     const sizes = side.sizes;
+    const unit = this.unit;
     for (let i = 0; i < levels.length; i++) {
       const [price, size] = levels[i];
-      if (sizes[price] !== 0) {
+      const slot = price / unit;
+      if (sizes[slot] !== 0) {
         this.clear();
         throw new BookError(`${this.ticker}: snapshot ${name} has price ${formatPrice(price)} twice`);
       }
-      sizes[price] = size;
-      side.mark(price);
+      sizes[slot] = size;
+      side.mark(slot);
       side.count++;
       side.total += size;
-      if (price > side.best) side.best = price;
+      if (slot > side.best) side.best = slot;
     }
   }
 
@@ -156,9 +201,15 @@ export class OrderBook {
   applyDelta(side: OutcomeSide, price: Price, delta: Count): void {
     if (!isBookPrice(price)) throw new BookError(`${this.ticker}: invalid ${side} delta price ${price}`);
     if (!Number.isInteger(delta)) throw new BookError(`${this.ticker}: delta must be an integer count, got ${delta}`);
-    const s = side === 'yes' ? this.yes : side === 'no' ? this.no : this.sideOf(side);
+    if (side !== 'yes' && side !== 'no') this.sideOf(side);
+    let slot = price / this.unit;
+    if ((slot | 0) !== slot) {
+      // a level is only created by a positive delta: refining for a doomed negative one is harmless
+      slot = this.slotOf(price);
+    }
+    const s = side === 'yes' ? this.yes : this.no;
     const sizes = s.sizes;
-    const old = sizes[price];
+    const old = sizes[slot];
     const next = old + delta;
     if (next < 0) {
       throw new BookError(
@@ -166,69 +217,72 @@ export class OrderBook {
           `(size ${formatCount(old)}, delta ${formatCount(delta)}); re-snapshot required`,
       );
     }
-    sizes[price] = next;
+    sizes[slot] = next;
     s.total += delta;
     if (old === 0) {
       if (next !== 0) {
         s.count++;
-        s.mark(price);
-        if (price > s.best) s.best = price;
+        s.mark(slot);
+        if (slot > s.best) s.best = slot;
       }
     } else if (next === 0) {
       s.count--;
-      s.unmark(price);
-      if (price === s.best) s.best = s.highestAtOrBelow(price - 1);
+      s.unmark(slot);
+      if (slot === s.best) s.best = s.highestAtOrBelow(slot - 1);
     }
   }
 
   /** Best YES bid / best NO bid with its size. */
   bestBid(side: OutcomeSide): Level | null {
     const s = this.sideOf(side);
-    return s.best === 0 ? null : { price: s.best, size: s.sizes[s.best] };
+    return s.best === 0 ? null : { price: s.best * this.unit, size: s.sizes[s.best] };
   }
 
   bestYesBid(): Price | null {
-    return this.yes.best === 0 ? null : this.yes.best;
+    return this.yes.best === 0 ? null : this.yes.best * this.unit;
   }
 
   /** $1 − best NO bid. */
   bestYesAsk(): Price | null {
-    return this.no.best === 0 ? null : ONE_DOLLAR - this.no.best;
+    return this.no.best === 0 ? null : ONE_DOLLAR - this.no.best * this.unit;
   }
 
   bestNoBid(): Price | null {
-    return this.no.best === 0 ? null : this.no.best;
+    return this.no.best === 0 ? null : this.no.best * this.unit;
   }
 
   /** $1 − best YES bid. */
   bestNoAsk(): Price | null {
-    return this.yes.best === 0 ? null : ONE_DOLLAR - this.yes.best;
+    return this.yes.best === 0 ? null : ONE_DOLLAR - this.yes.best * this.unit;
   }
 
   /** YES ask − YES bid (negative if the data is crossed); null if either side is empty. */
   spread(): Price | null {
     if (this.yes.best === 0 || this.no.best === 0) return null;
-    return ONE_DOLLAR - this.no.best - this.yes.best;
+    return ONE_DOLLAR - (this.no.best + this.yes.best) * this.unit;
   }
 
   /** floor((YES bid + YES ask) / 2); null if either side is empty. */
   mid(): Price | null {
     if (this.yes.best === 0 || this.no.best === 0) return null;
-    return Math.floor((this.yes.best + ONE_DOLLAR - this.no.best) / 2);
+    return Math.floor(((this.yes.best - this.no.best) * this.unit + ONE_DOLLAR) / 2);
   }
 
   sizeAt(side: OutcomeSide, price: Price): Count {
     if (!isBookPrice(price)) return 0;
-    return this.sideOf(side).sizes[price];
+    const slot = price / this.unit;
+    // a price off the grid has never held a level
+    return (slot | 0) === slot ? this.sideOf(side).sizes[slot] : 0;
   }
 
   /** Best-first levels, at most `maxLevels` (all when omitted). */
   depth(side: OutcomeSide, maxLevels: number = Infinity): Level[] {
     const s = this.sideOf(side);
+    const unit = this.unit;
     const want = Math.min(s.count, Math.max(0, maxLevels));
     const out: Level[] = [];
     for (let p = s.best; out.length < want && p !== 0; p = s.highestAtOrBelow(p - 1)) {
-      out.push({ price: p, size: s.sizes[p] });
+      out.push({ price: p * unit, size: s.sizes[p] });
     }
     return out;
   }
@@ -242,10 +296,11 @@ export class OrderBook {
   /** Ascending-by-price levels, Kalshi's REST/WS snapshot order (best bid last). */
   levels(side: OutcomeSide): Array<[Price, Count]> {
     const s = this.sideOf(side);
+    const unit = this.unit;
     const out = new Array<[Price, Count]>(s.count);
     let i = s.count - 1;
     for (let p = s.best; i >= 0 && p !== 0; p = s.highestAtOrBelow(p - 1)) {
-      out[i--] = [p, s.sizes[p]];
+      out[i--] = [p * unit, s.sizes[p]];
     }
     return out;
   }
@@ -270,15 +325,24 @@ export class OrderBook {
 
   clone(): OrderBook {
     const copy = new OrderBook(this.ticker);
+    copy.unit = this.unit;
     copy.yes = this.yes.copy();
     copy.no = this.no.copy();
     return copy;
   }
 
-  /** Same ticker and the same levels on both sides. */
+  /** Same ticker and the same levels on both sides (whatever grid each book is on). */
   equals(other: OrderBook): boolean {
-    return this.ticker === other.ticker && sameSide(this.yes, other.yes) && sameSide(this.no, other.no);
+    if (this.ticker !== other.ticker) return false;
+    if (this.unit === other.unit) return sameSide(this.yes, other.yes) && sameSide(this.no, other.no);
+    return sameLevels(this.levels('yes'), other.levels('yes')) && sameLevels(this.levels('no'), other.levels('no'));
   }
+}
+
+function sameLevels(a: Array<[Price, Count]>, b: Array<[Price, Count]>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i][0] !== b[i][0] || a[i][1] !== b[i][1]) return false;
+  return true;
 }
 
 function sameSide(a: SideLevels, b: SideLevels): boolean {

@@ -277,3 +277,43 @@ describe('forEachLevelSize', () => {
     expect(none).toEqual([]);
   });
 });
+
+describe('adaptive price grid', () => {
+  it('refines from the 1¢ grid when a 0.1¢ price arrives, keeping every level', () => {
+    const book = new OrderBook('T');
+    book.applySnapshot([[4200, 700], [3000, 12]], [[5600, 1700]]);
+    book.applyDelta('yes', 4210, 50); // $0.421: off the cent grid
+    expect(book.levels('yes')).toEqual([[3000, 12], [4200, 700], [4210, 50]]);
+    expect(book.bestYesBid()).toBe(4210);
+    expect(book.bestYesAsk()).toBe(4400);
+    expect(book.spread()).toBe(190);
+    expect(book.sizeAt('yes', 4200)).toBe(700);
+    book.applyDelta('yes', 4210, -50);
+    expect(book.bestYesBid()).toBe(4200);
+    book.applyDelta('no', 1, 5); // $0.0001, the finest grid
+    expect(book.levels('no')).toEqual([[1, 5], [5600, 1700]]);
+  });
+
+  it('a snapshot on a finer grid, equality and clones across grids', () => {
+    const fine = new OrderBook('T');
+    fine.applySnapshot([[4215, 10]], []);
+    fine.applySnapshot([[4200, 700]], [[5600, 1700]]); // back on whole cents, still the fine grid
+    const coarse = new OrderBook('T');
+    coarse.applySnapshot([[4200, 700]], [[5600, 1700]]);
+    expect(fine.equals(coarse)).toBe(true);
+    expect(coarse.equals(fine)).toBe(true);
+    const copy = fine.clone();
+    copy.applyDelta('yes', 4215, 3);
+    expect(copy.equals(fine)).toBe(false);
+    expect(copy.sizeAt('yes', 4215)).toBe(3);
+    expect(fine.sizeAt('yes', 4215)).toBe(0);
+    expect(coarse.sizeAt('yes', 4215)).toBe(0);
+  });
+
+  it('a refused negative delta off the grid leaves the levels unchanged', () => {
+    const book = new OrderBook('T');
+    book.applySnapshot([[4200, 700]], []);
+    expect(() => book.applyDelta('yes', 4205, -1)).toThrow(BookError);
+    expect(book.levels('yes')).toEqual([[4200, 700]]);
+  });
+});
