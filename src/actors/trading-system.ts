@@ -647,10 +647,18 @@ export class TradingSystem implements SystemView {
     });
   }
 
+  private lastCoordinatorValue = '';
+
   private onCoordinatorChange(): void {
     const snap = this.coordinator.getSnapshot();
     const { state, degraded } = describeState(snap);
     this.trackVisit(degraded ? 'degraded' : state);
+    // the dashboard's live statechart follows these (the feed coalesces them per actor)
+    const value = JSON.stringify(snap.value);
+    if (value !== this.lastCoordinatorValue) {
+      this.lastCoordinatorValue = value;
+      if (this.listeners.size > 0) this.emit({ type: 'actor_snapshot', data: { actor: 'coordinator', state: snap.value } });
+    }
     if (degraded !== this.lastDegraded) {
       this.lastDegraded = degraded;
       this.activity('connection', degraded ? 'DEGRADED MODE: trading without an order book' : 'order book restored', degraded ? 'warning' : 'success', { degraded });

@@ -145,7 +145,7 @@ describe.skipIf(!hasChromium)('dashboard over the real trading system (embedded 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kf-dashboard-live-'));
     await buildWeb({ outDir: join(dir, 'dist'), minify: true });
-    runtime = await createRuntime({ environment: 'sim', selection: { mode: 'discovery', limit: 3 }, strategy: 'hold', dataDir: join(dir, 'data'), sim: { seed: 7 } });
+    runtime = await createRuntime({ environment: 'sim', selection: { mode: 'discovery', limit: 3 }, strategy: 'spread-quoter', dataDir: join(dir, 'data'), sim: { seed: 7 } });
     server = await startHttpServer(runtime.system, { port: 0, webRoot: join(dir, 'dist'), statechartsDir: DEFAULT_STATECHARTS_DIR, buildWeb: false, log: () => {} });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
@@ -188,4 +188,27 @@ describe.skipIf(!hasChromium)('dashboard over the real trading system (embedded 
     await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('shows the trader trading, then going degraded and recovering when the stream drops', async () => {
+    // the spread-quoter's orders reach the page as they are placed
+    await page.waitForSelector('#orders-table tbody tr', { timeout: 30_000 });
+    const faults = runtime.simulator!.faults;
+    // refuse reconnects for a few seconds so the degraded spell is long enough to watch
+    faults.refuseWebSocketUpgrades(3_000);
+    faults.dropWebSockets();
+    await page.waitForSelector('#degraded-badge', { timeout: 20_000 });
+    await page.waitForSelector('#degraded-badge', { state: 'detached', timeout: 40_000 });
+    await page.waitForSelector('#state-badge[data-state="ready"]');
+    // the live statechart follows: the orderbook region of `ready` is back to normal
+    const activeChildren = async () =>
+      (await page.locator('figure[data-chart="coordinator"] g.state[data-state="ready"] tspan.active-child').allTextContents()).map((t) =>
+        t.replace('·', '').trim(),
+      );
+    await expect.poll(activeChildren, { timeout: 10_000 }).toContain('normal');
+    expect(await activeChildren()).not.toContain('degraded');
+    expect(runtime.system.health()).toMatchObject({ healthy: true, degraded: false });
+    expect(runtime.system.visited.has('degraded')).toBe(true);
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-recovered.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 });
