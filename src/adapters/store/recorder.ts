@@ -80,15 +80,20 @@ export interface RecordingRows {
   book_gaps: GapRow;
 }
 
+/** Every hot table starts with its (session_id, ord) key, the market and its subscription. */
+const STREAM_KEY_COLUMNS = [
+  { column: 'session_id', type: 'bigint', field: 'sessionId' },
+  { column: 'ticker', type: 'text', field: 'ticker' },
+  { column: 'ord', type: 'bigint', field: 'ord' },
+  { column: 'sid', type: 'bigint', field: 'sid' },
+] as const;
+
 export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
   book_snapshots: {
     table: 'book_snapshots',
     idempotent: true,
     columns: [
-      { column: 'session_id', type: 'bigint', field: 'sessionId' },
-      { column: 'ticker', type: 'text', field: 'ticker' },
-      { column: 'ord', type: 'bigint', field: 'ord' },
-      { column: 'sid', type: 'bigint', field: 'sid' },
+      ...STREAM_KEY_COLUMNS,
       { column: 'seq', type: 'bigint', field: 'seq' },
       { column: 'ts_ms', type: 'bigint', field: 'tsMs' },
       { column: 'recv_ms', type: 'bigint', field: 'recvMs' },
@@ -102,10 +107,7 @@ export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
     table: 'book_deltas',
     idempotent: true,
     columns: [
-      { column: 'session_id', type: 'bigint', field: 'sessionId' },
-      { column: 'ticker', type: 'text', field: 'ticker' },
-      { column: 'ord', type: 'bigint', field: 'ord' },
-      { column: 'sid', type: 'bigint', field: 'sid' },
+      ...STREAM_KEY_COLUMNS,
       { column: 'seq', type: 'bigint', field: 'seq' },
       { column: 'ts_ms', type: 'bigint', field: 'tsMs' },
       { column: 'recv_ms', type: 'bigint', field: 'recvMs' },
@@ -118,10 +120,7 @@ export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
     table: 'book_trades',
     idempotent: true,
     columns: [
-      { column: 'session_id', type: 'bigint', field: 'sessionId' },
-      { column: 'ticker', type: 'text', field: 'ticker' },
-      { column: 'ord', type: 'bigint', field: 'ord' },
-      { column: 'sid', type: 'bigint', field: 'sid' },
+      ...STREAM_KEY_COLUMNS,
       { column: 'seq', type: 'bigint', field: 'seq' },
       { column: 'trade_id', type: 'text', field: 'tradeId' },
       { column: 'ts_ms', type: 'bigint', field: 'tsMs' },
@@ -135,10 +134,7 @@ export const RECORDING_TABLES: TableSpecs<RecordingRows> = {
     table: 'book_gaps',
     idempotent: true,
     columns: [
-      { column: 'session_id', type: 'bigint', field: 'sessionId' },
-      { column: 'ticker', type: 'text', field: 'ticker' },
-      { column: 'ord', type: 'bigint', field: 'ord' },
-      { column: 'sid', type: 'bigint', field: 'sid' },
+      ...STREAM_KEY_COLUMNS,
       { column: 'kind', type: 'text', field: 'kind' },
       { column: 'expected_seq', type: 'bigint', field: 'expectedSeq' },
       { column: 'received_seq', type: 'bigint', field: 'receivedSeq' },
