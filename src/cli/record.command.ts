@@ -24,7 +24,7 @@ import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
 import { ConfigError, loadEnvConfig } from './config.ts';
 import type { EnvConfig } from './config.ts';
-import { UsageError } from './errors.ts';
+import { UsageError, flagUsageError } from './errors.ts';
 
 export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|production] [--mode discovery|config] [--markets N]
                          [--tickers A,B] [--duration 10m] [--db URL] [--progress 5s]
@@ -88,9 +88,7 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
       allowPositionals: false,
     }));
   } catch (error) {
-    // node's messages may run over several lines; the CLI promises one
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-    throw new UsageError(`${message} (see --help)`);
+    throw flagUsageError(error);
   }
   if (values.help) return 'help';
   const merged = { ...env };

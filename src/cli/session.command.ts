@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEnvConfig } from './config.ts';
-import { UsageError } from './errors.ts';
+import { UsageError, flagUsageError } from './errors.ts';
 import { runSession } from '../sessions/runner.ts';
 import type { RunSessionOptions, SessionProgress } from '../sessions/runner.ts';
 import { writeReportFiles } from '../sessions/report-files.ts';
@@ -82,7 +82,7 @@ async function runCommand(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+    throw flagUsageError(error);
   }
   if (parsed.values.help) {
     console.log(HELP);

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadEnvConfig } from './config.ts';
-import { UsageError } from './errors.ts';
+import { UsageError, flagUsageError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createInspectorBridge } from '../server/inspector.ts';
@@ -42,7 +42,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+    throw flagUsageError(error);
   }
   const flags = parsed.values;
   if (flags.help) {

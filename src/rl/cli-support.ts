@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { UsageError } from '../cli/errors.ts';
+import { UsageError, flagUsageError } from '../cli/errors.ts';
 import {
   getRecordedSession,
   listModels,
@@ -79,8 +79,7 @@ export function parseFlags<O extends Options>(
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-    throw new UsageError(`${message} (see --help)`);
+    throw flagUsageError(error);
   }
 }
 
