@@ -13,21 +13,20 @@
  *  - the largest write-queue depth seen (how far the database fell behind).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { report } from './harness.ts';
+import { withServerDatabase } from './server-database.ts';
 import { createCredentials, generateKeyPair, loadPrivateKey } from '../src/adapters/kalshi/auth.ts';
 import { endpointsFor } from '../src/adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../src/adapters/kalshi/rest.ts';
 import { KalshiWsClient } from '../src/adapters/kalshi/ws.ts';
-import { createPool, describeDbError, openDatabase, query, redactUrl } from '../src/adapters/store/database.ts';
+import { openDatabase, query } from '../src/adapters/store/database.ts';
 import type { Database } from '../src/adapters/store/database.ts';
 import { migrate } from '../src/adapters/store/migrate.ts';
 import { MarketRecorder } from '../src/actors/recorder.ts';
 import { systemClock } from '../src/core/clock.ts';
 
 const BENCH = 'record-throughput';
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MARKETS = Number(process.env.BENCH_MARKETS ?? 100);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 10_000);
 const KEY_ID = 'bench-recorder';
@@ -127,26 +126,14 @@ try {
     await embedded.close();
   }
 
-  const name = `kf_bench_${randomBytes(6).toString('hex')}`;
-  const admin = createPool(SERVER_URL, 1, 5_000);
-  let created = false;
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-    created = true;
-    const url = new URL(SERVER_URL);
-    url.pathname = `/${name}`;
-    const server = await openDatabase({ databaseUrl: url.toString(), poolSize: 4 });
+  await withServerDatabase(BENCH, async (url) => {
+    const server = await openDatabase({ databaseUrl: url, poolSize: 4 });
     try {
       await measure('postgres', server, sim, keys.privateKeyPem);
     } finally {
       await server.close();
     }
-  } catch (error) {
-    report({ bench: BENCH, metric: 'postgres_skipped', value: 0, unit: '', error: `${redactUrl(SERVER_URL)}: ${describeDbError(error)}` });
-  } finally {
-    if (created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-  }
+  });
 } finally {
   await sim.stop();
 }

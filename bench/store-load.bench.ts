@@ -6,10 +6,10 @@
  * Real server (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test, in a temporary
  * database) and embedded PGlite. Goal: load + rebuild ≤ 5 s on the server.
  */
-import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { report } from './harness.ts';
-import { createPool, describeDbError, openDatabase, redactUrl } from '../src/adapters/store/database.ts';
+import { withServerDatabase } from './server-database.ts';
+import { createPool, openDatabase } from '../src/adapters/store/database.ts';
 import { migrate } from '../src/adapters/store/migrate.ts';
 import { SessionRecorder, createRecordingQueue } from '../src/adapters/store/recorder.ts';
 import { loadRecordedSession, replayBooks } from '../src/adapters/store/session-loader.ts';
@@ -18,7 +18,6 @@ import type { OutcomeSide } from '../src/core/orderbook.ts';
 import { VirtualClock } from '../src/core/clock.ts';
 
 const BENCH = 'store-load';
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DELTAS = 1_000_000;
 const MARKETS = 20;
 
@@ -107,27 +106,15 @@ async function measure(pool: Pool, label: string): Promise<void> {
 }
 
 async function onServer(): Promise<void> {
-  const name = `kf_bench_${randomBytes(6).toString('hex')}`;
-  const admin = createPool(SERVER_URL, 1);
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch (error) {
-    // no server here: say so and still measure the embedded database
-    report({ bench: BENCH, metric: 'postgres.skipped', value: 0, unit: '', error: describeDbError(error), url: redactUrl(SERVER_URL) });
-    await admin.end();
-    return;
-  }
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), 4);
-  try {
-    await migrate(pool);
-    await measure(pool, 'postgres');
-  } finally {
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  await withServerDatabase(BENCH, async (url) => {
+    const pool = createPool(url, 4);
+    try {
+      await migrate(pool);
+      await measure(pool, 'postgres');
+    } finally {
+      await pool.end();
+    }
+  });
 }
 
 async function onPglite(): Promise<void> {

@@ -8,16 +8,15 @@
  *  - paced: a steady 100,000 deltas/s offered for 5 s; drops must be 0.
  * Goal: ≥ 100,000 deltas/s with no drops on the server.
  */
-import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { report } from './harness.ts';
-import { createPool, describeDbError, openDatabase, query, redactUrl } from '../src/adapters/store/database.ts';
+import { withServerDatabase } from './server-database.ts';
+import { createPool, openDatabase, query } from '../src/adapters/store/database.ts';
 import { migrate } from '../src/adapters/store/migrate.ts';
 import { createRecordingQueue, createRecordingSession } from '../src/adapters/store/recorder.ts';
 import type { DeltaRow, RecordingQueue } from '../src/adapters/store/recorder.ts';
 
 const BENCH = 'store-queue';
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TICKERS = Array.from({ length: 50 }, (_, i) => `KXBENCH-26JAN01-T${i}`);
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -100,28 +99,16 @@ async function paced(pool: Pool, label: string, ratePerSecond: number, seconds: 
 }
 
 async function onServer(): Promise<void> {
-  const name = `kf_bench_${randomBytes(6).toString('hex')}`;
-  const admin = createPool(SERVER_URL, 1);
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch (error) {
-    // no server here: say so and still measure the embedded database
-    report({ bench: BENCH, metric: 'postgres.skipped', value: 0, unit: '', error: describeDbError(error), url: redactUrl(SERVER_URL) });
-    await admin.end();
-    return;
-  }
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), 4);
-  try {
-    await migrate(pool);
-    await maxThroughput(pool, 'postgres', 1_000_000);
-    await paced(pool, 'postgres', 100_000, 5);
-  } finally {
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  await withServerDatabase(BENCH, async (url) => {
+    const pool = createPool(url, 4);
+    try {
+      await migrate(pool);
+      await maxThroughput(pool, 'postgres', 1_000_000);
+      await paced(pool, 'postgres', 100_000, 5);
+    } finally {
+      await pool.end();
+    }
+  });
 }
 
 async function onPglite(): Promise<void> {
