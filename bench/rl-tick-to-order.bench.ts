@@ -15,38 +15,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createActor, fromPromise } from 'xstate';
 import { VirtualClock } from '../src/core/clock.ts';
 import { FEATURE_COUNT } from '../src/core/features.ts';
 import { BUY_YES, HOLD, encodeAction } from '../src/core/features/actions.ts';
 import type { ActionSpaceConfig } from '../src/core/features/actions.ts';
-import { ONE_DOLLAR } from '../src/core/money.ts';
-import { OrderBook } from '../src/core/orderbook.ts';
 import type { MarketView } from '../src/core/strategy/types.ts';
-import { priceRangesFor } from '../src/core/ticks.ts';
 import { loadOnnxPolicy } from '../src/adapters/policy/onnx-policy.ts';
 import { loadOnnxStrategy } from '../src/adapters/policy/onnx-strategy.ts';
-import { orderMachine } from '../src/machines/order.machine.ts';
-import type { SubmitOrderInput, SubmitOrderResult } from '../src/machines/order.types.ts';
-import { traderMachine } from '../src/machines/trader.machine.ts';
 import { exportPolicyOnnx } from '../src/rl/export.ts';
 import { ActorCritic } from '../src/rl/ppo/policy.ts';
 import { percentile, report } from './harness.ts';
+import { TICKER, benchBook, benchTrader, drain, ranges } from './trader-fixture.ts';
 
 const WARMUP = 1_000;
 const SAMPLES = 10_000;
-const TICKER = 'KX-BENCH';
 const SPACE: ActionSpaceConfig = { sizes: [100], styles: ['take'] };
 
-const ranges = priceRangesFor('linear_cent');
-const book = new OrderBook(TICKER);
-const yes: Array<[number, number]> = [];
-const no: Array<[number, number]> = [];
-for (let i = 0; i < 30; i++) {
-  yes.push([4000 - i * 100, 10_000 + i * 100]);
-  no.push([ONE_DOLLAR - 4600 - i * 100, 10_000 + i * 100]);
-}
-book.applySnapshot(yes, no);
+const book = benchBook();
 
 // The default PPO network (shared trunk [64, 64]) with random weights, biased so BUY_YES wins.
 const network = ActorCritic.create({ observationSize: FEATURE_COUNT, actionCount: 5, hidden: [64, 64], architecture: 'shared' }, 7);
@@ -64,35 +49,17 @@ const strategy = await loadOnnxStrategy(modelPath, { watch: false, clock, accoun
 
 let submitAt: number[] = [];
 let onSubmit: (() => void) | null = null;
-const order = orderMachine.provide({
-  actors: {
-    submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(({ input }) => {
-      submitAt.push(performance.now());
-      onSubmit?.();
-      return Promise.resolve({ outcome: 'accepted', orderId: `o-${input.clientOrderId}`, fillCount: input.intent.count, remainingCount: 0 });
-    }),
-  },
-});
-
-const trader = createActor(traderMachine.provide({ actors: { order } }), {
+const trader = benchTrader({
   clock,
-  input: {
-    traderId: 'B',
-    runNonce: 'bench',
-    strategy,
-    books: { bookFor: () => book, priceRangesFor: () => ranges },
-    cash: CASH,
-    riskLimits: { maxNotional: 10 ** 12, maxPositionPerMarket: 10 ** 9 },
+  book,
+  strategy,
+  cash: CASH,
+  submit: (input) => {
+    submitAt.push(performance.now());
+    onSubmit?.();
+    return { outcome: 'accepted', orderId: `o-${input.clientOrderId}`, fillCount: input.intent.count, remainingCount: 0 };
   },
 });
-trader.start();
-trader.send({ type: 'START' });
-trader.send({ type: 'RECONCILED', agreed: true });
-
-const drain = async () => {
-  for (let i = 0; i < 4; i++) await Promise.resolve();
-  await new Promise((r) => setImmediate(r));
-};
 
 async function measure(n: number, record: boolean) {
   const first: number[] = [];

@@ -11,68 +11,30 @@
  * was not running, so the step's CPU time and the host load are printed beside them.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { createActor, fromPromise } from 'xstate';
 import { VirtualClock } from '../src/core/clock.ts';
 import { ONE_DOLLAR } from '../src/core/money.ts';
-import { OrderBook } from '../src/core/orderbook.ts';
 import { createStrategy } from '../src/core/strategy/index.ts';
-import { priceRangesFor } from '../src/core/ticks.ts';
-import { orderMachine } from '../src/machines/order.machine.ts';
-import type { SubmitOrderInput, SubmitOrderResult } from '../src/machines/order.types.ts';
-import { traderMachine } from '../src/machines/trader.machine.ts';
 import { percentile, report } from './harness.ts';
+import { TICKER, benchBook, benchTrader, drain } from './trader-fixture.ts';
 
 const WARMUP = 1_000;
 const SAMPLES = 10_000;
-const TICKER = 'KX-BENCH';
 
-const ranges = priceRangesFor('linear_cent');
-const book = new OrderBook(TICKER);
-const yes: Array<[number, number]> = [];
-const no: Array<[number, number]> = [];
-for (let i = 0; i < 30; i++) {
-  yes.push([4000 - i * 100, 10_000 + i * 100]);
-  no.push([ONE_DOLLAR - 4600 - i * 100, 10_000 + i * 100]);
-}
-book.applySnapshot(yes, no);
-
+const book = benchBook();
 let submitAt: number[] = [];
 let mode: 'fill' | 'rest' = 'fill';
-const order = orderMachine.provide({
-  actors: {
-    submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(({ input }) => {
-      submitAt.push(performance.now());
-      const done = mode === 'fill' ? input.intent.count : 0;
-      return Promise.resolve({
-        outcome: 'accepted',
-        orderId: `o-${input.clientOrderId}`,
-        fillCount: done,
-        remainingCount: input.intent.count - done,
-      });
-    }),
-  },
-});
-
 const clock = new VirtualClock();
-const trader = createActor(traderMachine.provide({ actors: { order } }), {
+const trader = benchTrader({
   clock,
-  input: {
-    traderId: 'B',
-    runNonce: 'bench',
-    strategy: createStrategy('spread-quoter', { size: 100 }),
-    books: { bookFor: () => book, priceRangesFor: () => ranges },
-    cash: 1_000_000_000_000,
-    riskLimits: { maxNotional: 10 ** 12, maxPositionPerMarket: 10 ** 9 },
+  book,
+  strategy: createStrategy('spread-quoter', { size: 100 }),
+  cash: 1_000_000_000_000,
+  submit: (input) => {
+    submitAt.push(performance.now());
+    const done = mode === 'fill' ? input.intent.count : 0;
+    return { outcome: 'accepted', orderId: `o-${input.clientOrderId}`, fillCount: done, remainingCount: input.intent.count - done };
   },
 });
-trader.start();
-trader.send({ type: 'START' });
-trader.send({ type: 'RECONCILED', agreed: true });
-
-const drain = async () => {
-  for (let i = 0; i < 4; i++) await Promise.resolve();
-  await new Promise((r) => setImmediate(r));
-};
 
 async function measurePlacing(n: number, record: boolean) {
   const first: number[] = [];
