@@ -27,6 +27,7 @@ import {
   loadSessionTimelines,
   openStore,
   parseFlags,
+  parseSessionSpec,
   regimeOf,
   resolveModel,
   resolveSessionIds,
@@ -76,6 +77,7 @@ export async function runEvalCommand(argv: string[], io: CommandIo = defaultIo()
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   if (!values.model) throw new UsageError('--model: required (an ONNX file, or a registered model id or name)');
   if (!values.sessions) throw new UsageError('--sessions: required (held-out recorded session ids, ranges, `all` or regime:NAME)');
+  parseSessionSpec(values.sessions);
   if (!values.out) throw new UsageError('--out: required (the folder for report.json and the chart)');
   const tickers = tickerList(values.tickers);
 

@@ -29,6 +29,7 @@ import {
   loadSessionTimelines,
   openStore,
   parseFlags,
+  parseSessionSpec,
   positiveInt,
   positiveNumber,
   progressBar,
@@ -126,6 +127,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
   if (values.help) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   if (!values.sessions) throw new UsageError('--sessions: required (recorded session ids, ranges, `all` or regime:NAME)');
+  parseSessionSpec(values.sessions);
   if (!values.out) throw new UsageError('--out: required (the ONNX model file to write)');
   if (extname(values.out) !== '.onnx') throw new UsageError(`--out: the model file must end in .onnx, got ${JSON.stringify(values.out)}`);
 

@@ -178,35 +178,62 @@ export function regimeOf(session: RecordedSessionInfo): string | null {
  * Session ids from a spec: `all` (every finished session), ids `3,4`, ranges `3-8`, and
  * `regime:NAME` (finished sessions recorded in that regime), comma-separated, in the order given.
  */
-export async function resolveSessionIds(pool: Pool, spec: string, flag = 'sessions'): Promise<number[]> {
+/** At most this many sessions in one `--sessions` (a typo like 1-99999999 is refused, not expanded). */
+export const MAX_SESSION_IDS = 10_000;
+
+/** One item of a `--sessions` list: explicit ids (a number or a range), `all`, or `regime:NAME`. */
+export type SessionSpecItem = { kind: 'ids'; from: number; to: number } | { kind: 'all' } | { kind: 'regime'; name: string };
+
+/** Parses a `--sessions` list without the store, so a bad one is refused before anything opens. */
+export function parseSessionSpec(spec: string, flag = 'sessions'): SessionSpecItem[] {
   const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new UsageError(`--${flag}: no session given`);
-  let finished: RecordedSessionInfo[] | null = null;
-  const allFinished = async () => (finished ??= (await listRecordedSessions(pool, { limit: 1_000_000 })).reverse());
-  const ids: number[] = [];
-  const add = (id: number) => {
-    if (!ids.includes(id)) ids.push(id);
+  const id = (text: string): number => {
+    const n = Number(text);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`--${flag}: not a session id: ${JSON.stringify(text)}`);
+    return n;
   };
-  for (const item of items) {
-    if (item === 'all') {
-      for (const s of await allFinished()) add(s.id);
-    } else if (item.startsWith('regime:')) {
-      const name = item.slice('regime:'.length);
-      const matching = (await allFinished()).filter((s) => regimeOf(s) === name);
-      if (matching.length === 0) throw new UsageError(`--${flag}: no finished session recorded in regime ${JSON.stringify(name)}`);
-      for (const s of matching) add(s.id);
-    } else if (/^\d+-\d+$/.test(item)) {
-      const [a, b] = item.split('-').map(Number);
-      if (a > b) throw new UsageError(`--${flag}: empty range ${item}`);
-      for (let id = a; id <= b; id++) add(id);
+  let explicit = 0;
+  return items.map((item): SessionSpecItem => {
+    if (item === 'all') return { kind: 'all' };
+    if (item.startsWith('regime:')) return { kind: 'regime', name: item.slice('regime:'.length) };
+    let from: number;
+    let to: number;
+    if (/^\d+-\d+$/.test(item)) {
+      [from, to] = item.split('-').map(id);
+      if (from > to) throw new UsageError(`--${flag}: empty range ${item}`);
+      if (to - from + 1 > MAX_SESSION_IDS) throw new UsageError(`--${flag}: range ${item} spans ${to - from + 1} sessions; at most ${MAX_SESSION_IDS}`);
     } else if (/^\d+$/.test(item)) {
-      add(Number(item));
+      from = to = id(item);
     } else {
       throw new UsageError(`--${flag}: not a session id, range, \`all\` or regime:NAME: ${JSON.stringify(item)}`);
     }
+    explicit += to - from + 1;
+    if (explicit > MAX_SESSION_IDS) throw new UsageError(`--${flag}: more than ${MAX_SESSION_IDS} sessions in ${JSON.stringify(spec)}`);
+    return { kind: 'ids', from, to };
+  });
+}
+
+/** The session ids a `--sessions` list names, in the order given, each once. */
+export async function resolveSessionIds(pool: Pool, spec: string, flag = 'sessions'): Promise<number[]> {
+  const items = parseSessionSpec(spec, flag);
+  let finished: RecordedSessionInfo[] | null = null;
+  const allFinished = async () => (finished ??= (await listRecordedSessions(pool, { limit: 1_000_000 })).reverse());
+  // a Set keeps the order given and drops repeats in O(1)
+  const ids = new Set<number>();
+  for (const item of items) {
+    if (item.kind === 'all') {
+      for (const s of await allFinished()) ids.add(s.id);
+    } else if (item.kind === 'regime') {
+      const matching = (await allFinished()).filter((s) => regimeOf(s) === item.name);
+      if (matching.length === 0) throw new UsageError(`--${flag}: no finished session recorded in regime ${JSON.stringify(item.name)}`);
+      for (const s of matching) ids.add(s.id);
+    } else {
+      for (let n = item.from; n <= item.to; n++) ids.add(n);
+    }
   }
-  if (ids.length === 0) throw new UsageError(`--${flag}: no recorded session matches ${JSON.stringify(spec)} (record some with \`kalshiflow record\` or \`kalshiflow rl regimes\`)`);
-  return ids;
+  if (ids.size === 0) throw new UsageError(`--${flag}: no recorded session matches ${JSON.stringify(spec)} (record some with \`kalshiflow record\` or \`kalshiflow rl regimes\`)`);
+  return [...ids];
 }
 
 export interface LoadedTrainingSession {

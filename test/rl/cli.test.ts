@@ -19,7 +19,8 @@ import { runEvalCommand } from '../../src/cli/eval.command.ts';
 import { runFeaturesCommand } from '../../src/cli/features.command.ts';
 import { runRlCommand } from '../../src/cli/rl.command.ts';
 import { runTrainCommand } from '../../src/cli/train.command.ts';
-import { sha256File } from '../../src/rl/cli-support.ts';
+import { resolveSessionIds, sha256File } from '../../src/rl/cli-support.ts';
+import { killAllCli, startCli } from '../helpers/processes.ts';
 import type { CommandIo } from '../../src/rl/cli-support.ts';
 import type { EvalReportJson } from '../../src/rl/eval-report.ts';
 
@@ -278,6 +279,30 @@ describe('kalshiflow train and eval', () => {
     expect(report.overlapWithTraining).toEqual([trainIds[0]]);
     expect(c.err.some((l) => l.includes('not held out'))).toBe(true);
     await expect(runEvalCommand(['--model', join(dir, 'missing.onnx'), '--sessions', '1', '--out', outDir], capture().io)).rejects.toThrow(/neither a file nor a registered model/);
+  });
+});
+
+describe('kalshiflow train --sessions ranges', () => {
+  afterAll(killAllCli);
+
+  it('refuses a range too long to expand in one line and exit 2, before the store is opened (it used to hang expanding it)', async () => {
+    const dataDir = join(dir, 'range');
+    const cli = startCli(['train', '--sessions', '1-99999999', '--out', join(dir, 'never.onnx')], { KALSHIFLOW_DATA_DIR: dataDir });
+    const timer = setTimeout(() => cli.kill('SIGKILL'), 30_000);
+    const code = await cli.exited;
+    clearTimeout(timer);
+    expect(code, cli.output()).toBe(2);
+    expect(cli.lines).toEqual([`! kalshiflow train: --sessions: range 1-99999999 spans 99999999 sessions; at most 10000`]);
+    expect(existsSync(dataDir)).toBe(false);
+  }, 40_000);
+
+  it('expands ranges once each, in the order given, and counts repeats once', async () => {
+    await withStore(async (pool) => {
+      expect(await resolveSessionIds(pool, '3-5,4,1-2,5')).toEqual([3, 4, 5, 1, 2]);
+      expect(await resolveSessionIds(pool, '1-10000')).toHaveLength(10_000);
+      await expect(resolveSessionIds(pool, '1-10000,10001')).rejects.toThrow(/more than 10000 sessions/);
+      await expect(resolveSessionIds(pool, '99999999999999999999')).rejects.toThrow(/not a session id/);
+    });
   });
 });
 
