@@ -27,6 +27,11 @@ export const envSchema = z.object({
   V3_PORT: port.default(8005),
   V3_HOST: z.string().min(1).default('127.0.0.1'),
   V3_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  V3_ALLOWED_HOSTS: z
+    .string()
+    .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[\w.:[\]-]{1,253}$/, 'host names are letters, digits, dots, dashes (or IP addresses)')))
+    .optional(),
   DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
   KALSHIFLOW_DATA_DIR: z.string().min(1).default('.kalshiflow'),
   KALSHI_API_KEY_ID: z.string().min(1).optional(),

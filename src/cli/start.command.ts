@@ -99,6 +99,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
       host: config.V3_HOST,
       port: config.V3_PORT,
       ...(config.V3_AUTH_TOKEN ? { authToken: config.V3_AUTH_TOKEN } : {}),
+      ...(config.V3_ALLOWED_HOSTS ? { allowedHosts: config.V3_ALLOWED_HOSTS } : {}),
       ...(inspector ? { inspect: { url: inspector.url } } : {}),
       log: (line) => console.log(line),
     });

@@ -2,10 +2,12 @@
  * The operator HTTP API (Hono): health, status, the copy-paste status log, Prometheus metrics,
  * machine definitions and states for the live statechart view, and the dashboard's files.
  * Read-only over a `SystemView`; money is formatted by present.ts. With an auth token every
- * route but `/v3/health` and the dashboard's static shell (which holds no data) needs it.
+ * route but `/v3/health` and the dashboard's static shell (which holds no data) needs it. Every
+ * route first passes the host guard: an unknown Host name or a foreign Origin is refused (403).
  * Part of src/server; `startHttpServer` mounts it next to the /v3/ws feed.
  */
 import { Hono, type Context } from 'hono';
+import { hostAllowList, hostGuard, type HostAllowList } from '../adapters/http/host-guard.ts';
 import type { Clock } from '../core/clock.ts';
 import { tokenMatches, presentedToken } from './auth.ts';
 import type { ConsoleFeed } from './console-feed.ts';
@@ -17,6 +19,8 @@ import type { SystemView } from './system-view.ts';
 import { DEFAULT_STATECHARTS_DIR, DEFAULT_WEB_ROOT, readAsset } from './web-assets.ts';
 
 export interface ServerAppOptions {
+  /** Host names browsers may reach the API by (default: loopback names only). */
+  allowedHosts?: HostAllowList;
   /** When set, data routes need `Authorization: Bearer <token>` or `?token=<token>`. */
   authToken?: string;
   /** Built dashboard (default `web/dist`). */
@@ -57,6 +61,8 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
   });
+  // before anything answers: a rebinding page must not even get the dashboard shell
+  app.use('*', hostGuard({ allow: opts.allowedHosts ?? hostAllowList('127.0.0.1') }));
 
   const requireToken = async (c: Context, next: () => Promise<void>) => {
     if (authToken && !tokenMatches(authToken, presentedToken(c.req.header('authorization'), new URL(c.req.url)))) {

@@ -1,22 +1,15 @@
 /**
  * Access rules of the operator API: it listens on loopback unless told otherwise, and listening
  * anywhere else needs `V3_AUTH_TOKEN`, which then guards the WebSocket and every data or control
- * route (Bearer header or `?token=`). Browsers are also kept from reading the feed cross-site:
- * a WebSocket upgrade whose Origin names another host is refused. Part of src/server.
+ * route (Bearer header or `?token=`). Which Host and Origin a browser may use is the host guard's
+ * rule (src/adapters/http/host-guard.ts), applied to every route and the WebSocket upgrade.
+ * Part of src/server.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../adapters/http/host-guard.ts';
 
 export class BindRefusedError extends Error {
   override readonly name = 'BindRefusedError';
-}
-
-/** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
 /** Throws unless `host` is loopback or a token is configured. */
@@ -45,18 +38,4 @@ export function presentedToken(authorization: string | null | undefined, url: UR
     if (m) return m[1].trim();
   }
   return url.searchParams.get('token');
-}
-
-/**
- * A browser upgrade from a page on another host (cross-site WebSocket hijacking) is refused;
- * clients that send no Origin (scripts, curl, tests) are judged by the token alone.
- */
-export function originAllowed(origin: string | undefined, host: string | undefined): boolean {
-  if (!origin) return true;
-  if (!host) return false;
-  try {
-    return new URL(origin).host.toLowerCase() === host.toLowerCase();
-  } catch {
-    return false;
-  }
 }

@@ -2,8 +2,10 @@
  * Starts the operator server: one node http server on `host:port` (127.0.0.1:8005 by default)
  * answering the Hono app (app.ts) and upgrading `/v3/ws` to the console feed (console-feed.ts)
  * with the `ws` package on the same port. Refuses to listen beyond loopback without an auth
- * token; the token then guards the WebSocket too. Builds the dashboard on first start when
- * `web/dist` is missing. Part of src/server; called by the CLI's `start` command.
+ * token; the token then guards the WebSocket too. HTTP routes and the upgrade share one host
+ * guard (adapters/http/host-guard.ts): loopback names, the bound host and `allowedHosts` only.
+ * Builds the dashboard on first start when `web/dist` is missing. Part of src/server; called by
+ * the CLI's `start` command.
  */
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -11,8 +13,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Clock } from '../core/clock.ts';
+import { checkHostAndOrigin, hostAllowList } from '../adapters/http/host-guard.ts';
 import { createServerApp } from './app.ts';
-import { assertBindAllowed, originAllowed, presentedToken, tokenMatches } from './auth.ts';
+import { assertBindAllowed, presentedToken, tokenMatches } from './auth.ts';
 import { ConsoleFeed, type ConsoleFeedOptions } from './console-feed.ts';
 import { redactText } from './redact.ts';
 import type { SystemView } from './system-view.ts';
@@ -27,6 +30,11 @@ export interface HttpServerOptions {
   /** Default 8005; 0 picks a free port. */
   port?: number;
   authToken?: string;
+  /**
+   * Host names (besides loopback and `host`) browsers may use, e.g. the name a reverse proxy
+   * forwards. Any other Host header is refused (DNS rebinding guard).
+   */
+  allowedHosts?: string[];
   /** The Stately inspector bridge, when `--inspect` is on (its page is linked from the dashboard). */
   inspect?: { url: string };
   clock?: Clock;
@@ -81,7 +89,9 @@ export async function startHttpServer(view: SystemView, options: HttpServerOptio
   }
 
   const feed = new ConsoleFeed(view, { ...options.feed, ...(options.clock ? { clock: options.clock } : {}) });
+  const allowedHosts = hostAllowList(host, options.allowedHosts);
   const app = createServerApp(view, {
+    allowedHosts,
     ...(authToken ? { authToken } : {}),
     webRoot,
     ...(options.statechartsDir ? { statechartsDir: options.statechartsDir } : {}),
@@ -103,9 +113,9 @@ export async function startHttpServer(view: SystemView, options: HttpServerOptio
     } catch {
       return rejectUpgrade(socket, 400, 'Bad Request');
     }
+    if (checkHostAndOrigin(req.headers.host, req.headers.origin, allowedHosts)) return rejectUpgrade(socket, 403, 'Forbidden');
     if (url.pathname !== WS_PATH) return rejectUpgrade(socket, 404, 'Not Found');
     if (authToken && !tokenMatches(authToken, presentedToken(req.headers.authorization, url))) return rejectUpgrade(socket, 401, 'Unauthorized');
-    if (!originAllowed(req.headers.origin, req.headers.host)) return rejectUpgrade(socket, 403, 'Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => feed.attach(ws));
   });
   server.on('clientError', (_error, socket) => {

@@ -15,7 +15,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AnyEventObject, InspectionEvent, MachineContext } from 'xstate';
-import { BindRefusedError, isLoopbackHost } from './auth.ts';
+import { isLoopbackHost } from '../adapters/http/host-guard.ts';
+import { BindRefusedError } from './auth.ts';
 import { redactSecrets } from './redact.ts';
 
 export interface InspectorBridgeOptions {

@@ -6,6 +6,7 @@
  * Everything time-based runs on the injected clock.
  */
 import type { AddressInfo } from 'node:net';
+import { hostAllowList } from '../adapters/http/host-guard.ts';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { Micros } from '../core/money.ts';
 import { SyntheticActivity } from './activity/activity.ts';
@@ -145,6 +146,7 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
     registerKey,
     knownUsers: () => exchange.listUsers(),
     ...(opts.allowRemoteControl !== undefined ? { allowRemoteControl: opts.allowRemoteControl } : {}),
+    allowedHosts: hostAllowList(opts.host ?? '127.0.0.1'),
     ...(opts.pingIntervalMs !== undefined ? { pingIntervalMs: opts.pingIntervalMs } : {}),
   });
 

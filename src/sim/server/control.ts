@@ -1,18 +1,22 @@
 /**
  * The simulator's control API under `/_sim/`: fault injection, settling markets, registering API
  * keys and a state summary, for tests, scripted sessions and operators. JSON in and out, no
- * signatures, and by default only reachable from loopback addresses. Part of src/sim/server;
+ * signatures, and by default only reachable from loopback addresses. A web page in the user's
+ * browser must not drive it either: the shared host guard refuses unknown Host names (DNS
+ * rebinding) and foreign Origins, and every POST must say `Content-Type: application/json`
+ * (a form or text/plain POST is a "simple" cross-site request that needs no preflight). Part of src/sim/server;
  * mounted next to the Trade API by src/sim/simulator.ts.
  */
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { hostAllowList, hostGuard, type HostAllowList } from '../../adapters/http/host-guard.ts';
 import type { Clock } from '../../core/clock.ts';
 import { formatCount, formatDollars, formatPrice } from '../../core/money.ts';
 import type { ExchangeApi } from '../exchange.types.ts';
 import type { SimFaults } from '../faults.ts';
 import { badRequest, describeIssues, errorReply, exchangeErrorReply, type ErrorReply } from './errors.ts';
-import { KeyRegistrationError, type ApiKeyRegistry } from './keys.ts';
+import { KeyConflictError, KeyRegistrationError, type ApiKeyRegistry } from './keys.ts';
 import { readBodyText } from './requests.ts';
 import { topOfBook } from './wire.ts';
 
@@ -29,6 +33,8 @@ export interface ControlApiDeps {
   connectionCount: () => number;
   /** Accept control requests from non-loopback addresses (off by default). */
   allowRemote?: boolean;
+  /** Host names the control API answers to (default: loopback names). */
+  allowedHosts?: HostAllowList;
 }
 
 type ControlEnv = { Bindings: HttpBindings };
@@ -45,6 +51,11 @@ const schemas = {
   settle: z.object({ ticker: z.string().min(1).max(128), result: z.enum(['yes', 'no']) }),
   key: z.object({ keyId: z.string().min(1).max(128), publicKeyPem: z.string().min(1).max(20_000), userId: z.string().min(1).max(128).optional() }),
 };
+
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+function isJson(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
+}
 
 function send(c: Context, reply: ErrorReply): Response {
   return c.json(reply.body, reply.status);
@@ -71,6 +82,13 @@ export function createControlApi(deps: ControlApiDeps): Hono<ControlEnv> {
   app.use('*', async (c, next) => {
     const remote = c.env?.incoming?.socket?.remoteAddress ?? '';
     if (!deps.allowRemote && !LOOPBACK.has(remote)) return send(c, errorReply(403, 'forbidden', 'the control API only answers loopback clients'));
+    await next();
+  });
+  app.use('*', hostGuard({ allow: deps.allowedHosts ?? hostAllowList('127.0.0.1'), refuse: (c, message) => send(c, errorReply(403, 'forbidden', message)) }));
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !isJson(c.req.header('content-type'))) {
+      return send(c, errorReply(415, 'unsupported_media_type', 'control requests must be sent as Content-Type: application/json'));
+    }
     await next();
   });
 
@@ -133,6 +151,7 @@ export function createControlApi(deps: ControlApiDeps): Hono<ControlEnv> {
       const userId = deps.registerKey(b.value.keyId, b.value.publicKeyPem, b.value.userId);
       return c.json({ keyId: b.value.keyId, userId }, 201);
     } catch (error) {
+      if (error instanceof KeyConflictError) return send(c, errorReply(409, 'key_already_registered', error.message));
       if (error instanceof KeyRegistrationError) return send(c, badRequest(error.message));
       throw error;
     }

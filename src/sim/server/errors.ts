@@ -6,7 +6,7 @@
  */
 import type { SimError } from '../exchange.types.ts';
 
-export type HttpErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503 | 504;
+export type HttpErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503 | 504;
 
 export interface KalshiErrorObject {
   code: string;

@@ -16,6 +16,8 @@ export interface SimHttpDeps extends TradeApiDeps {
   knownUsers: ControlApiDeps['knownUsers'];
   registerKey: ControlApiDeps['registerKey'];
   allowRemoteControl?: boolean;
+  /** Host names the control API answers to (default: loopback names). */
+  allowedHosts?: ControlApiDeps['allowedHosts'];
   pingIntervalMs?: number;
 }
 
@@ -47,6 +49,7 @@ export function createSimHttpServer(deps: SimHttpDeps): SimHttpServer {
       registerKey: deps.registerKey,
       connectionCount: () => webSockets.connectionCount,
       ...(deps.allowRemoteControl !== undefined ? { allowRemote: deps.allowRemoteControl } : {}),
+      ...(deps.allowedHosts ? { allowedHosts: deps.allowedHosts } : {}),
     }),
   );
   app.notFound((c) => c.json(notFound('not found').body, 404));

@@ -26,7 +26,12 @@ export interface SignedHeaders {
 }
 
 export class KeyRegistrationError extends Error {
-  override readonly name = 'KeyRegistrationError';
+  override readonly name: string = 'KeyRegistrationError';
+}
+
+/** The key id is taken by a different key (or user): registering never replaces a key. */
+export class KeyConflictError extends KeyRegistrationError {
+  override readonly name = 'KeyConflictError';
 }
 
 export class ApiKeyRegistry {
@@ -35,8 +40,10 @@ export class ApiKeyRegistry {
   constructor(private readonly clock: Clock) {}
 
   /**
-   * Registers (or replaces) a key. The user id defaults to the key id. Throws
-   * KeyRegistrationError for an unusable PEM; the message never contains key material.
+   * Registers a key. The user id defaults to the key id. Registering the same key for the same
+   * user again is a no-op; a different key or user under a registered id throws KeyConflictError
+   * (whoever can reach the registry must not take over someone's key id). Throws
+   * KeyRegistrationError for an unusable PEM; messages never contain key material.
    */
   register(keyId: string, publicKeyPem: string, userId?: string): RegisteredKey {
     if (!/^[\w.:-]{1,128}$/.test(keyId)) throw new KeyRegistrationError('key id must be 1-128 letters, digits, dots, colons, dashes or underscores');
@@ -48,6 +55,11 @@ export class ApiKeyRegistry {
       throw new KeyRegistrationError(`public key for ${keyId} is not a PEM-encoded public key`);
     }
     if (publicKey.asymmetricKeyType !== 'rsa') throw new KeyRegistrationError(`public key for ${keyId} is not an RSA key`);
+    const existing = this.keys.get(keyId);
+    if (existing) {
+      if (existing.publicKey.equals(publicKey) && existing.userId === (userId ?? keyId)) return existing;
+      throw new KeyConflictError(`key id ${keyId} is already registered`);
+    }
     const entry = { keyId, userId: userId ?? keyId, publicKey };
     this.keys.set(keyId, entry);
     return entry;
