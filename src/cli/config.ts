@@ -39,6 +39,12 @@ export const envSchema = z.object({
   KALSHI_PRIVATE_KEY: z.string().min(1).optional(),
   KALSHI_API_BASE_URL: z.string().url().optional(),
   KALSHI_WS_URL: z.string().url().optional(),
+  /** Non-loopback hosts of test exchanges that `sim` may trade on (never a Kalshi host). */
+  KALSHIFLOW_TEST_EXCHANGE_HOSTS: z
+    .string()
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9.:-]+$/, 'host names only (no scheme, port or path), comma-separated')))
+    .default([]),
   TRADER_STRATEGY: z.string().min(1).default('spread-quoter'),
 });
 

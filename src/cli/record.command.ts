@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.ts';
 import { createCredentials, generateKeyPair, loadPrivateKey } from '../adapters/kalshi/auth.ts';
 import type { KalshiCredentials } from '../adapters/kalshi/auth.ts';
-import { endpointsFor } from '../adapters/kalshi/environments.ts';
+import { endpointsFor, UnsafeEndpointError, type KalshiEndpoints } from '../adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import { KalshiWsClient } from '../adapters/kalshi/ws.ts';
 import { closeAbandonedRecordingSessions, migrate, openDatabase } from '../adapters/store/index.ts';
@@ -128,6 +128,19 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
   return { config, selection, durationMs, progressMs, databaseUrl: config.DATABASE_URL };
 }
 
+function recordingEndpoints(config: EnvConfig, restBaseUrl: string | undefined, wsUrl: string | undefined): KalshiEndpoints {
+  try {
+    return endpointsFor(
+      config.ENVIRONMENT,
+      { ...(restBaseUrl ? { restBaseUrl } : {}), ...(wsUrl ? { wsUrl } : {}) },
+      { testExchangeHosts: config.KALSHIFLOW_TEST_EXCHANGE_HOSTS },
+    );
+  } catch (error) {
+    if (error instanceof UnsafeEndpointError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 /** Credentials from the environment; for a simulator in another process, the trader's sim key. */
 function credentialsFor(config: EnvConfig): KalshiCredentials {
   const keyId = config.KALSHI_API_KEY_ID;
@@ -200,6 +213,8 @@ export async function runRecordCommand(argv: string[], io: RecordCommandIo = def
   let credentials: KalshiCredentials;
   let restBaseUrl = config.KALSHI_API_BASE_URL;
   let wsUrl = config.KALSHI_WS_URL;
+  // The venue rule (environments.ts) settles the configured URLs before anything is opened.
+  const configured = environment === 'sim' && !restBaseUrl ? null : recordingEndpoints(config, restBaseUrl, wsUrl);
   if (environment === 'sim' && !restBaseUrl) {
     // An in-process simulator: a throwaway key is enough, nothing outlives this run.
     const pair = generateKeyPair();
@@ -214,7 +229,7 @@ export async function runRecordCommand(argv: string[], io: RecordCommandIo = def
   let database: Database | null = null;
   let recorder: MarketRecorder | null = null;
   try {
-    const endpoints = endpointsFor(environment, { ...(restBaseUrl ? { restBaseUrl } : {}), ...(wsUrl ? { wsUrl } : {}) });
+    const endpoints = configured ?? recordingEndpoints(config, restBaseUrl, wsUrl);
     database = await openDatabase(
       planned.databaseUrl
         ? { databaseUrl: planned.databaseUrl }

@@ -13,7 +13,7 @@ import { createStrategy } from '../core/strategy/index.ts';
 import type { Strategy, StrategyFactory } from '../core/strategy/index.ts';
 import { createCredentials, generateKeyPair, loadPrivateKey } from '../adapters/kalshi/auth.ts';
 import type { KalshiCredentials } from '../adapters/kalshi/auth.ts';
-import { endpointsFor } from '../adapters/kalshi/environments.ts';
+import { endpointsFor, UnsafeEndpointError, type KalshiEndpoints } from '../adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiRestOptions } from '../adapters/kalshi/rest.ts';
 import { KalshiWsClient } from '../adapters/kalshi/ws.ts';
@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   /** Paper/production credentials. */
   credentials?: { keyId?: string; privateKeyPath?: string; privateKeyPem?: string };
   urls?: { restBaseUrl?: string; wsUrl?: string };
+  /** Non-loopback hosts named as test exchanges (KALSHIFLOW_TEST_EXCHANGE_HOSTS); `sim` may trade there. */
+  testExchangeHosts?: readonly string[];
   riskLimits?: Partial<RiskLimits>;
   coordinator?: Partial<Omit<CoordinatorInput, 'tradingEnabled'>>;
   throttleMs?: number;
@@ -158,11 +160,29 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 }
 
+/** The venue rule (environments.ts) for this configuration; a refusal is the user's configuration error. */
+function resolveEndpoints(options: RuntimeOptions, restBaseUrl: string | undefined, wsUrl: string | undefined): KalshiEndpoints {
+  try {
+    return endpointsFor(
+      options.environment,
+      { ...(restBaseUrl ? { restBaseUrl } : {}), ...(wsUrl ? { wsUrl } : {}) },
+      { testExchangeHosts: options.testExchangeHosts ?? [] },
+    );
+  } catch (error) {
+    if (error instanceof UnsafeEndpointError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: Strategy): Promise<Runtime> {
   let simulator: RunningSimulator | null = null;
   let credentials: KalshiCredentials | null = null;
   let restBaseUrl = options.urls?.restBaseUrl;
   let wsUrl = options.urls?.wsUrl;
+  // Where orders may go is settled before anything is opened; only an embedded simulator's
+  // (loopback) address is known later.
+  const configured =
+    options.environment === 'sim' && (options.simulator || !restBaseUrl) ? null : resolveEndpoints(options, restBaseUrl, wsUrl);
 
   if (options.environment === 'sim' && options.simulator) {
     const keys = simulatorKeys(options.dataDir);
@@ -195,10 +215,7 @@ async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: 
     }
   }
 
-  const endpoints = endpointsFor(options.environment, {
-    ...(restBaseUrl ? { restBaseUrl } : {}),
-    ...(wsUrl ? { wsUrl } : {}),
-  });
+  const endpoints = configured ?? resolveEndpoints(options, restBaseUrl, wsUrl);
   const database =
     options.database ??
     (await openDatabase({
@@ -240,7 +257,7 @@ async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: 
     pool: database.pool,
     selection: options.selection,
     strategy,
-    tradingEnabled: options.environment !== 'production',
+    tradingEnabled: !endpoints.readOnly,
     ...(options.traderId ? { traderId: options.traderId } : {}),
     ...(options.runNonce ? { runNonce: options.runNonce } : {}),
     ...(options.riskLimits ? { riskLimits: options.riskLimits } : {}),

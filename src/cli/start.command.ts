@@ -90,6 +90,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
       ...(config.KALSHI_API_BASE_URL ? { restBaseUrl: config.KALSHI_API_BASE_URL } : {}),
       ...(config.KALSHI_WS_URL ? { wsUrl: config.KALSHI_WS_URL } : {}),
     },
+    testExchangeHosts: config.KALSHIFLOW_TEST_EXCHANGE_HOSTS,
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
 

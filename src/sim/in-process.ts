@@ -17,8 +17,12 @@ import { API_BASE_PATH } from './server/rest.ts';
 import { WS_PATH } from './server/ws.ts';
 import { assembleSimulator, type RunningSimulator, type StartSimulatorOptions } from './simulator.ts';
 
-/** The authority of in-process URLs; never resolved, the transport ignores it. */
-export const IN_PROCESS_HOST = 'sim.in-process';
+/**
+ * The authority of in-process URLs; never resolved, the transport ignores it. A `.localhost` name
+ * (RFC 6761: loopback by definition), so the venue rule (adapters/kalshi/environments.ts) treats
+ * it as the loopback simulator it stands for.
+ */
+export const IN_PROCESS_HOST = 'sim.in-process.localhost';
 
 export interface InProcessSimulator extends RunningSimulator {
   /** A `fetch` answered by the simulator's HTTP app, with no socket in between. */

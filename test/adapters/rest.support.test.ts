@@ -78,6 +78,7 @@ describe('endpointsFor', () => {
       wsUrl: 'wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2',
       environment: 'paper',
       readOnly: false,
+      testExchangeHosts: [],
     });
   });
 
@@ -87,6 +88,7 @@ describe('endpointsFor', () => {
       wsUrl: 'wss://external-api-ws.kalshi.com/trade-api/ws/v2',
       environment: 'production',
       readOnly: true,
+      testExchangeHosts: [],
     });
     const legacyHost = endpointsFor('production', { restBaseUrl: 'https://api.elections.kalshi.com/trade-api/v2/' });
     expect(legacyHost.restBaseUrl).toBe('https://api.elections.kalshi.com/trade-api/v2');
@@ -101,12 +103,13 @@ describe('endpointsFor', () => {
       wsUrl: 'ws://127.0.0.1:8081/trade-api/ws/v2',
       environment: 'sim',
       readOnly: false,
+      testExchangeHosts: [],
     });
   });
 
   it('rejects malformed overrides and unknown environments', () => {
     expect(() => endpointsFor('paper', { restBaseUrl: 'not a url' })).toThrow(/not a URL/);
-    expect(() => endpointsFor('paper', { wsUrl: 'https://x/trade-api/ws/v2' })).toThrow(/must use ws or wss/);
+    expect(() => endpointsFor('paper', { wsUrl: 'https://x/trade-api/ws/v2' })).toThrow(/must use wss \(or ws on loopback\)/);
     expect(() => endpointsFor('paper', { restBaseUrl: 'https://x/trade-api/v2?x=1' })).toThrow(/query/);
     expect(() => endpointsFor('staging' as 'paper')).toThrow(/unknown Kalshi environment/);
     expect(isKalshiEnvironment('paper')).toBe(true);

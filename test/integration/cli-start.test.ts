@@ -116,6 +116,38 @@ describe('kalshiflow start with invalid configuration', () => {
     }
   }, 40_000);
 
+  // Issue 10 §1: where orders may go is decided from the resolved host, not the environment's name.
+  it('paper pointed at Kalshi production through the URL overrides is refused before anything starts', async () => {
+    const outcome = await runStart({
+      ENVIRONMENT: 'paper',
+      KALSHI_API_KEY_ID: 'x',
+      KALSHI_PRIVATE_KEY_PATH: '/nonexistent/kalshi.pem',
+      KALSHI_API_BASE_URL: 'https://external-api.kalshi.com/trade-api/v2',
+      KALSHI_WS_URL: 'wss://external-api-ws.kalshi.com/trade-api/ws/v2',
+    });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/KALSHI_API_BASE_URL/);
+    expect(line).toMatch(/external-api\.kalshi\.com, Kalshi production \(read-only\)/);
+    expect(outcome.stdout).not.toMatch(/dashboard/);
+    expect(outcome.code).toBe(2);
+  }, 30_000);
+
+  it('sim pointed at a host that is neither loopback nor a named test exchange is refused', async () => {
+    const outcome = await runStart({
+      KALSHI_API_BASE_URL: 'https://api.elections.kalshi.com/trade-api/v2',
+      KALSHI_WS_URL: 'wss://api.elections.kalshi.com/trade-api/ws/v2',
+      KALSHIFLOW_TEST_EXCHANGE_HOSTS: 'api.elections.kalshi.com',
+    });
+    const line = oneErrorLine(outcome);
+    expect(line).toMatch(/api\.elections\.kalshi\.com is a Kalshi host and cannot be named a test exchange/);
+    expect(outcome.code).toBe(2);
+    const unknown = await runStart({
+      KALSHI_API_BASE_URL: 'http://exchange.example.org/trade-api/v2',
+      KALSHI_WS_URL: 'ws://exchange.example.org/trade-api/ws/v2',
+    });
+    expect(oneErrorLine(unknown)).toMatch(/http is allowed on loopback only/);
+  }, 40_000);
+
   it('an inline private key that is not a key never echoes it', async () => {
     const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-not-really-a-key-0123456789abcdef';
     const outcome = await runStart({ ENVIRONMENT: 'paper', KALSHI_API_KEY_ID: 'x', KALSHI_PRIVATE_KEY: secret });

@@ -137,13 +137,16 @@ export class KalshiValidationError extends Error {
   }
 }
 
-/** An order-writing call against an environment that is read-only (production). Raised before any I/O. */
+/**
+ * An order-writing call where orders must not go: a read-only environment (production) or a host
+ * that is not a venue of the configured environment (see environments.ts). Raised before any I/O.
+ */
 export class ReadOnlyEnvironmentError extends Error {
   override readonly name = 'ReadOnlyEnvironmentError';
   readonly operation: string;
   readonly environment: string;
-  constructor(operation: string, environment: string) {
-    super(`${operation} refused: the ${environment} environment is read-only (trading is allowed on sim and paper only)`);
+  constructor(operation: string, environment: string, reason = `the ${environment} environment is read-only`) {
+    super(`${operation} refused: ${reason} (orders go to the simulator and Kalshi's demo exchange only)`);
     this.operation = operation;
     this.environment = environment;
   }

@@ -16,7 +16,7 @@ import type { z } from 'zod';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { formatCount, formatPrice, type Count, type Micros, type Price } from '../../core/money.ts';
 import { signRequest, type KalshiCredentials } from './auth.ts';
-import type { KalshiEndpoints } from './environments.ts';
+import { orderWriteRefusal, type KalshiEndpoints } from './environments.ts';
 import {
   InvalidOrderRequestError,
   KalshiApiError,
@@ -744,7 +744,8 @@ export class KalshiRestClient {
   // ---- plumbing -------------------------------------------------------------------------------
 
   private assertWritable(operation: string): void {
-    if (this.endpoints.readOnly) throw new ReadOnlyEnvironmentError(operation, this.endpoints.environment);
+    const refusal = orderWriteRefusal(new URL(this.baseUrl), this.endpoints);
+    if (refusal) throw new ReadOnlyEnvironmentError(operation, this.endpoints.environment, refusal);
   }
 
   private requireCredentials(operation: string): void {
@@ -817,6 +818,12 @@ export class KalshiRestClient {
     }
     // Kalshi signs the full path (with /trade-api/v2) and never the query
     const path = url.pathname;
+    if (spec.method !== 'GET') {
+      // Every write is re-checked against the one venue rule on the URL it is about to use,
+      // before signing or any I/O: the public methods' checks are not the only gate.
+      const refusal = orderWriteRefusal(url, this.endpoints);
+      if (refusal) throw new ReadOnlyEnvironmentError(`${spec.method} ${path}`, this.endpoints.environment, refusal);
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     if (this.credentials) Object.assign(headers, signRequest(this.credentials, spec.method, path, Math.floor(this.clock.now())));
