@@ -19,7 +19,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Count, Micros } from '../core/money.ts';
 import type { RiskLimits } from '../core/risk.ts';
 import { BUILTIN_STRATEGIES, createStrategy } from '../core/strategy/index.ts';
-import type { StrategyFactory } from '../core/strategy/index.ts';
+import type { Strategy, StrategyFactory } from '../core/strategy/index.ts';
 import { listFills, listRecentOrders } from '../adapters/store/index.ts';
 import type { JournalOrder, StoredFill } from '../adapters/store/index.ts';
 import { createRuntime } from '../cli/runtime.ts';
@@ -118,7 +118,8 @@ const ONNX_STRATEGY_MODULE = '../adapters/policy/onnx-strategy.ts';
 
 /**
  * Strategy factories with the scenario's options bound, plus `onnx:` when asked for; a strategy
- * that cannot be built is a scenario error (exit 2), found before anything starts.
+ * that cannot be built or loaded (bad options, an unreadable or non-conforming model) is a
+ * scenario error (exit 2), found before anything starts.
  */
 async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, StrategyFactory>> {
   const factories: Record<string, StrategyFactory> = {};
@@ -139,18 +140,30 @@ async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, 
     const base = factories[name] ?? BUILTIN_STRATEGIES[name];
     // the runtime may pass options of its own (the onnx policy's clock and account): the scenario's add to them
     factories[name] = (argument, given) => base(argument, { ...(given !== null && typeof given === 'object' ? given : {}), ...options });
-    if (name !== 'onnx') {
-      try {
-        createStrategy(spec, undefined, factories);
-      } catch (error) {
-        throw new ScenarioError('trader.options', error instanceof Error ? error.message.split('\n')[0] : String(error));
-      }
-    }
-  } else if (name === 'onnx') {
-    // the runtime brings its own onnx factory; this load only proved it is available
+  }
+  await probeStrategy(spec, factories, options ? 'trader.options' : 'trader.strategy');
+  if (name === 'onnx' && !options) {
+    // the runtime brings its own onnx factory; the probe only proved the model loads
     delete factories.onnx;
   }
   return factories;
+}
+
+/** Builds the strategy once and waits for what it loads (a model file), then releases it. */
+async function probeStrategy(spec: string, factories: Record<string, StrategyFactory>, field: string): Promise<void> {
+  let strategy: Strategy & { ready?: () => Promise<void>; close?: () => Promise<void> };
+  try {
+    strategy = createStrategy(spec, undefined, factories);
+  } catch (error) {
+    throw new ScenarioError(field, error instanceof Error ? error.message.split('\n')[0] : String(error));
+  }
+  try {
+    await strategy.ready?.();
+  } catch (error) {
+    throw new ScenarioError('trader.strategy', error instanceof Error ? error.message.split('\n')[0] : String(error));
+  } finally {
+    await strategy.close?.().catch(() => undefined);
+  }
 }
 
 /**
@@ -226,7 +239,8 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
   const applied: AppliedFault[] = [];
   const timers: TimerHandle[] = [];
   let pnl: PnlTracker | null = null;
-  let sessionStartMs = 0;
+  // reset once the first trader runs; until then a run that fails counts from here, not from the epoch
+  let sessionStartMs = clock.now();
   let error: unknown = null;
   let results: ExpectationResult[] = [];
   let journalOrders: JournalOrder[] = [];
