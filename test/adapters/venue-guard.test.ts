@@ -19,6 +19,7 @@ import {
 } from '../../src/adapters/kalshi/environments.ts';
 import { ReadOnlyEnvironmentError } from '../../src/adapters/kalshi/errors.ts';
 import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
+import { DEFAULT_BACKOFF } from '../../src/adapters/kalshi/retry.ts';
 
 const pair = generateKeyPair();
 const credentials = createCredentials('guard-test', loadPrivateKey({ pem: pair.privateKeyPem }));
@@ -74,7 +75,7 @@ function worst(a: Outcome, b: Outcome): Outcome {
 /** A fetch that records every request and answers like an exchange that rejects the order. */
 function recordingFetch(): { fetch: typeof fetch; requests: { method: string; url: string }[] } {
   const requests: { method: string; url: string }[] = [];
-  const stub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const stub = (async (input: string | URL | Request, init?: RequestInit) => {
     requests.push({ method: init?.method ?? 'GET', url: String(input) });
     if ((init?.method ?? 'GET') === 'GET') return Response.json({ markets: [], cursor: '' });
     return Response.json({ error: { code: 'invalid_order', message: 'test exchange refuses' } }, { status: 400 });
@@ -159,7 +160,7 @@ describe('every environment × host × override', () => {
     expect(endpoints.readOnly).toBe(expected === 'read-only');
 
     const { fetch, requests } = recordingFetch();
-    const client = new KalshiRestClient({ endpoints, credentials, fetch, retry: { attempts: 1 } });
+    const client = new KalshiRestClient({ endpoints, credentials, fetch, retry: { attempts: 1, backoff: DEFAULT_BACKOFF } });
     if (expected === 'read-only') {
       for (const attempt of everyWrite(client)) await expect(attempt).rejects.toBeInstanceOf(ReadOnlyEnvironmentError);
       expect(requests).toEqual([]);
@@ -230,7 +231,7 @@ describe('the REST client re-checks every write', () => {
 
   it.each(lies)('$name: no order request leaves', async ({ endpoints }) => {
     const { fetch, requests } = recordingFetch();
-    const client = new KalshiRestClient({ endpoints, credentials, fetch, retry: { attempts: 1 } });
+    const client = new KalshiRestClient({ endpoints, credentials, fetch, retry: { attempts: 1, backoff: DEFAULT_BACKOFF } });
     for (const attempt of everyWrite(client)) {
       const error = await attempt.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ReadOnlyEnvironmentError);
@@ -258,5 +259,21 @@ describe('refusals say what to change', () => {
 
   it('plain http off loopback is refused even for a read-only client', () => {
     expect(() => endpointsFor('production', { restBaseUrl: 'http://external-api.kalshi.com/trade-api/v2' })).toThrow(/allowed on loopback only/);
+  });
+});
+
+describe('one loopback rule', () => {
+  it('the operator API, the simulator control API and the venue guard agree on loopback', async () => {
+    const { isLoopbackHost } = await import('../../src/core/hosts.ts');
+    const { isLoopbackHost: fromHostGuard } = await import('../../src/adapters/http/host-guard.ts');
+    expect(fromHostGuard).toBe(isLoopbackHost);
+    for (const host of ['127.0.0.1', '127.9.9.9', '::1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:1', 'localhost', 'LOCALHOST.', 'a.localhost']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+      expect(classifyHost(host), host).toBe('loopback');
+    }
+    for (const host of ['128.0.0.1', '::2', '::ffff:8000:1', 'localhost.example.org', '127.0.0.1.example.org', '10.0.0.1']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+      expect(classifyHost(host), host).not.toBe('loopback');
+    }
   });
 });

@@ -13,14 +13,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { isIP } from 'node:net';
 import { hostname as machineHostname } from 'node:os';
+import { isLoopbackHost } from '../../core/hosts.ts';
 
-/** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return isIP(v4) === 4 && v4.startsWith('127.');
-}
+/** The one loopback rule (src/core/hosts.ts), re-exported for the servers that import it from here. */
+export { isLoopbackHost };
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
 

@@ -17,6 +17,7 @@
  * `orderWriteRefusal` applies the same rule to one request URL; the REST client calls it before
  * every non-GET request, so an endpoints object built by hand cannot open a way around it.
  */
+import { isLoopbackHost } from '../../core/hosts.ts';
 
 export type KalshiEnvironment = 'sim' | 'paper' | 'production';
 
@@ -68,17 +69,6 @@ export function isKalshiEnvironment(value: string): value is KalshiEnvironment {
 /** A URL's host as compared here: lower case, no IPv6 brackets, no trailing dot. */
 function normalHost(hostname: string): string {
   return hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
-}
-
-function isLoopbackHost(host: string): boolean {
-  // RFC 6761: `localhost` and every `*.localhost` name are loopback by definition.
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (v4) return Number(v4[1]) === 127 && v4.slice(1).every((octet) => Number(octet) <= 255);
-  if (host === '::1') return true;
-  // IPv4-mapped loopback as WHATWG URL prints it: ::ffff:7f00:1 (= ::ffff:127.0.0.1)
-  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(host);
-  return mapped !== null && parseInt(mapped[1], 16) >> 8 === 127;
 }
 
 function isKalshiHost(host: string): boolean {

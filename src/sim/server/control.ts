@@ -12,6 +12,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { hostAllowList, hostGuard, type HostAllowList } from '../../adapters/http/host-guard.ts';
 import type { Clock } from '../../core/clock.ts';
+import { isLoopbackHost } from '../../core/hosts.ts';
 import { formatCount, formatDollars, formatPrice } from '../../core/money.ts';
 import type { ExchangeApi } from '../exchange.types.ts';
 import type { SimFaults } from '../faults.ts';
@@ -38,8 +39,6 @@ export interface ControlApiDeps {
 }
 
 type ControlEnv = { Bindings: HttpBindings };
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 const durationMs = z.number().positive().max(7 * 24 * 3600 * 1000);
 const schemas = {
@@ -81,7 +80,7 @@ export function createControlApi(deps: ControlApiDeps): Hono<ControlEnv> {
 
   app.use('*', async (c, next) => {
     const remote = c.env?.incoming?.socket?.remoteAddress ?? '';
-    if (!deps.allowRemote && !LOOPBACK.has(remote)) return send(c, errorReply(403, 'forbidden', 'the control API only answers loopback clients'));
+    if (!deps.allowRemote && !isLoopbackHost(remote)) return send(c, errorReply(403, 'forbidden', 'the control API only answers loopback clients'));
     await next();
   });
   app.use('*', hostGuard({ allow: deps.allowedHosts ?? hostAllowList('127.0.0.1'), refuse: (c, message) => send(c, errorReply(403, 'forbidden', message)) }));
