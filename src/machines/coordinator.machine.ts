@@ -11,8 +11,13 @@
  *   any state ──SHUTDOWN──► shutdown ──shutdownSystem (or its timeout)──► stopped (final)
  *
  * `ready` is parallel: `activity` (idle ⇄ acting, reported as the `acting` state), `orderbook`
- * (normal ⇄ degraded, the degraded side re-invoking connectOrderbook with backoff) and `sync`
- * (one periodic sync at a time; deferred while a trader is acting). Every wait is an XState
+ * (normal ⇄ degraded, the degraded side re-invoking connectOrderbook with backoff), `journal`
+ * (healthy ⇄ outage: a database failure stops all sending — journal first — and a `probeJournal`
+ * with backoff brings it back), `tradingApi` (healthy ⇄ faulted: a streak of 429/5xx/network
+ * failures, probed back by `probeTradingApi`) and `sync` (one periodic sync at a time; deferred
+ * while a trader is acting, held while the journal or the trading API is down and run at once
+ * when it recovers). Entries need all of orderbook, journal and trading API: `canAct`, and the
+ * trader's pause reason (`tradingPauseReason`), both read the regions. Every wait is an XState
  * delay, so the actor runs on the clock it was created with (VirtualClock in tests).
  *
  * Bugs of the original this chart rules out (original-system.md §7): error has real recovery
@@ -25,6 +30,10 @@ import type { EventObject, StateValue } from 'xstate';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type {
   BackoffPolicy,
+  CurrentProblem,
+  DegradedComponent,
+  DependencyHealth,
+  ProbeInput,
   ConnectOrderbookInput,
   ConnectOrderbookOutput,
   ConnectTradingClientOutput,
@@ -50,10 +59,14 @@ export const DEFAULT_TIMEOUTS: CoordinatorTimeouts = {
   kalshiDataSyncMs: 60_000,
   actingMs: 30_000,
   shutdownMs: 30_000,
+  probeMs: 10_000,
 };
 
 export const DEFAULT_ERROR_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000, jitter: 0.2 };
 export const DEFAULT_ORDERBOOK_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };
+/** Probes of a down journal or trading API: soon at first, never more than 10 s apart (resume within seconds). */
+export const DEFAULT_PROBE_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 10_000, jitter: 0.2 };
+export const DEFAULT_TRADING_API_FAULT_THRESHOLD = 3;
 export const DEFAULT_SYNC_INTERVAL_MS = 30_000;
 export const DEFAULT_SYNC_RETRY_MS = 5_000;
 export const DEFAULT_MAX_SYNC_FAILURES = 3;
@@ -142,12 +155,17 @@ const notProvided = <TOutput, TInput>(name: string) =>
     throw new Error(`coordinator actor "${name}" not provided: supply it with coordinatorMachine.provide({ actors })`);
   });
 
+const HEALTHY_DEPENDENCY: DependencyHealth = Object.freeze({ lastError: null, downSinceMs: null, probes: 0, failures: 0, outages: 0 });
+
 function contextFromInput(input: CoordinatorInput): CoordinatorContext {
   return {
     tradingEnabled: input.tradingEnabled,
     timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
     errorBackoff: { ...DEFAULT_ERROR_BACKOFF, ...input.errorBackoff },
     orderbookBackoff: { ...DEFAULT_ORDERBOOK_BACKOFF, ...input.orderbookBackoff },
+    journalBackoff: { ...DEFAULT_PROBE_BACKOFF, ...input.journalBackoff },
+    tradingApiBackoff: { ...DEFAULT_PROBE_BACKOFF, ...input.tradingApiBackoff },
+    tradingApiFaultThreshold: Math.max(1, input.tradingApiFaultThreshold ?? DEFAULT_TRADING_API_FAULT_THRESHOLD),
     seed: input.seed ?? DEFAULT_SEED,
     syncIntervalMs: input.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
     syncRetryMs: input.syncRetryMs ?? DEFAULT_SYNC_RETRY_MS,
@@ -163,6 +181,8 @@ function contextFromInput(input: CoordinatorInput): CoordinatorContext {
     resumeAt: 'initializing',
     stage: 'initializing',
     orderbookAttempts: 0,
+    journal: HEALTHY_DEPENDENCY,
+    tradingApi: HEALTHY_DEPENDENCY,
     lastSyncAtMs: null,
     lastSyncSummary: null,
     lastSyncError: null,
@@ -205,6 +225,21 @@ function errorEntry(
 const ACTING = '#coordinator.ready.activity.acting';
 const ORDERBOOK_NORMAL = '#coordinator.ready.orderbook.normal';
 const ORDERBOOK_DEGRADED = '#coordinator.ready.orderbook.degraded';
+const JOURNAL_HEALTHY = '#coordinator.ready.journal.healthy';
+const TRADING_API_HEALTHY = '#coordinator.ready.tradingApi.healthy';
+
+/** Context changes when a dependency goes down. */
+function dependencyDown(health: DependencyHealth, reason: string, atMs: number): DependencyHealth {
+  return { lastError: reason, downSinceMs: atMs, probes: 0, failures: health.failures + 1, outages: health.outages + 1 };
+}
+
+function dependencyRestored(health: DependencyHealth): DependencyHealth {
+  return { ...health, downSinceMs: null, probes: 0, failures: 0 };
+}
+
+function probeDelayMs(health: DependencyHealth, policy: BackoffPolicy, seed: number): number {
+  return backoffDelayMs(health.probes, policy, jitterUnit(seed, health.probes));
+}
 
 export const coordinatorMachine = setup({
   types: {} as {
@@ -221,13 +256,21 @@ export const coordinatorMachine = setup({
       throw new Error('coordinator actor "watchOrderbookHealth" not provided: supply it with coordinatorMachine.provide({ actors })');
     }),
     shutdownSystem: notProvided<void, ShutdownSystemInput>('shutdownSystem'),
+    /** Resolves when the database answers again (e.g. `SELECT 1`). */
+    probeJournal: notProvided<void, ProbeInput>('probeJournal'),
+    /** Resolves when the venue's trading API answers again (an authenticated read). */
+    probeTradingApi: notProvided<void, ProbeInput>('probeTradingApi'),
   },
   guards: {
     tradingEnabled: ({ context }) => context.tradingEnabled,
     readOnly: ({ context }) => !context.tradingEnabled,
     orderbookUp: ({ context }) => !context.degraded,
     resumeAt: ({ context }, params: { target: RecoveryTarget }) => context.resumeAt === params.target,
-    canAct: and(['tradingEnabled', stateIn(ORDERBOOK_NORMAL)]),
+    canAct: and(['tradingEnabled', stateIn(ORDERBOOK_NORMAL), stateIn(JOURNAL_HEALTHY), stateIn(TRADING_API_HEALTHY)]),
+    /** The journal or the trading API is down: a sync now could only fail (and count against ready). */
+    dependencyDown: not(and([stateIn(JOURNAL_HEALTHY), stateIn(TRADING_API_HEALTHY)])),
+    tradingApiFaultThresholdReached: ({ context }) => context.tradingApi.failures + 1 >= context.tradingApiFaultThreshold,
+    tradingApiFailuresCounted: ({ context }) => context.tradingApi.failures > 0,
     isActing: stateIn(ACTING),
     lastActingTrader: ({ context, event }) => {
       if (event.type !== 'TRADER_IDLE') return false;
@@ -247,6 +290,9 @@ export const coordinatorMachine = setup({
     errorBackoff: ({ context }) => context.retryDelayMs,
     orderbookRetryDelay: ({ context }) =>
       backoffDelayMs(context.orderbookAttempts, context.orderbookBackoff, jitterUnit(context.seed + 1, context.orderbookAttempts)),
+    journalProbeDelay: ({ context }) => probeDelayMs(context.journal, context.journalBackoff, context.seed + 2),
+    tradingApiProbeDelay: ({ context }) => probeDelayMs(context.tradingApi, context.tradingApiBackoff, context.seed + 3),
+    probeTimeout: ({ context }) => context.timeouts.probeMs,
     syncDelay: ({ context }) => (context.consecutiveSyncFailures > 0 ? context.syncRetryMs : context.syncIntervalMs),
   },
   actions: {
@@ -313,6 +359,8 @@ export const coordinatorMachine = setup({
       lastSyncError: params.message,
       consecutiveSyncFailures: context.consecutiveSyncFailures + 1,
     })),
+    /** A sync that failed because the journal or the trading API went down: not the sync's fault. */
+    recordSyncInterrupted: assign((_, params: { message: string }) => ({ lastSyncError: params.message })),
     queueSync: assign({ syncQueued: true }),
     dequeueSync: assign({ syncQueued: false }),
     noteReady: assign(({ context }, params: { recovered?: boolean } | undefined) => ({
@@ -341,6 +389,53 @@ export const coordinatorMachine = setup({
     countOrderbookAttempt: assign(({ context }, params: { message: string }) => ({
       orderbookAttempts: context.orderbookAttempts + 1,
       lastError: `orderbook reconnect failed: ${params.message}`,
+    })),
+
+    /** The journal and trading-API regions start healthy on every entry into ready: so does their context. */
+    clearDependencyOutages: assign(({ context }) => ({
+      journal: dependencyRestored(context.journal),
+      tradingApi: dependencyRestored(context.tradingApi),
+    })),
+    markJournalDown: assign(({ context }, params: { reason: string; atMs: number }) => ({
+      journal: dependencyDown(context.journal, params.reason, params.atMs),
+      lastTransition: {
+        reason: `Database outage: ${params.reason}; trading paused (nothing is sent while the journal is down)`,
+        metadata: { component: 'journal', pause: 'database_outage', severity: 'error' },
+      },
+    })),
+    noteJournalFailure: assign(({ context }, params: { reason: string }) => ({
+      journal: { ...context.journal, lastError: params.reason, failures: context.journal.failures + 1 },
+    })),
+    countJournalProbe: assign(({ context }, params: { message: string }) => ({
+      journal: { ...context.journal, probes: context.journal.probes + 1, lastError: `probe failed: ${params.message}` },
+    })),
+    markJournalRestored: assign(({ context }) => ({
+      journal: dependencyRestored(context.journal),
+      lastTransition: {
+        reason: `Database available again after ${context.journal.probes + 1} probes; resuming`,
+        metadata: { component: 'journal', recovery: true, severity: 'success' },
+      },
+    })),
+    countTradingApiFailure: assign(({ context }, params: { reason: string }) => ({
+      tradingApi: { ...context.tradingApi, lastError: params.reason, failures: context.tradingApi.failures + 1 },
+    })),
+    resetTradingApiFailures: assign(({ context }) => ({ tradingApi: { ...context.tradingApi, failures: 0 } })),
+    markTradingApiDown: assign(({ context }, params: { reason: string; atMs: number }) => ({
+      tradingApi: dependencyDown(context.tradingApi, params.reason, params.atMs),
+      lastTransition: {
+        reason: `Trading API faulted: ${params.reason} (${context.tradingApi.failures + 1} failed requests in a row); trading paused`,
+        metadata: { component: 'trading_api', pause: 'trading_api_unavailable', severity: 'error' },
+      },
+    })),
+    countTradingApiProbe: assign(({ context }, params: { message: string }) => ({
+      tradingApi: { ...context.tradingApi, probes: context.tradingApi.probes + 1, lastError: `probe failed: ${params.message}` },
+    })),
+    markTradingApiRestored: assign(({ context }) => ({
+      tradingApi: dependencyRestored(context.tradingApi),
+      lastTransition: {
+        reason: `Trading API answering again after ${context.tradingApi.probes + 1} probes; resolving unknown orders and syncing`,
+        metadata: { component: 'trading_api', recovery: true, severity: 'success' },
+      },
     })),
 
     startActing: assign(({ event }) => {
@@ -585,7 +680,7 @@ export const coordinatorMachine = setup({
     ready: {
       description: 'Operational. Reported as `acting` while a trader runs a decision cycle.',
       type: 'parallel',
-      entry: { type: 'enterStage', params: { stage: 'ready' } },
+      entry: [{ type: 'enterStage', params: { stage: 'ready' } }, 'clearDependencyOutages'],
       states: {
         activity: {
           initial: 'idle',
@@ -676,17 +771,116 @@ export const coordinatorMachine = setup({
           },
         },
 
+        journal: {
+          initial: 'healthy',
+          states: {
+            healthy: {
+              on: {
+                JOURNAL_FAILED: {
+                  target: 'outage',
+                  actions: { type: 'markJournalDown', params: ({ event }) => ({ reason: event.reason, atMs: event.atMs }) },
+                },
+              },
+            },
+            outage: {
+              description: 'Database unavailable: nothing is sent (journal first), the trader is paused; probe with backoff.',
+              initial: 'waiting',
+              on: { JOURNAL_FAILED: { actions: { type: 'noteJournalFailure', params: ({ event }) => ({ reason: event.reason }) } } },
+              states: {
+                waiting: { after: { journalProbeDelay: 'probing' } },
+                probing: {
+                  invoke: {
+                    id: 'probeJournal',
+                    src: 'probeJournal',
+                    input: ({ context }) => ({ attempt: context.journal.probes + 1 }),
+                    onDone: { target: JOURNAL_HEALTHY, actions: ['markJournalRestored', raise({ type: 'DEPENDENCY_RESTORED' })] },
+                    onError: {
+                      target: 'waiting',
+                      actions: { type: 'countJournalProbe', params: ({ event }) => ({ message: errorText(event.error) }) },
+                    },
+                  },
+                  after: {
+                    probeTimeout: {
+                      target: 'waiting',
+                      actions: {
+                        type: 'countJournalProbe',
+                        params: ({ context }) => ({ message: `timed out after ${formatDuration(context.timeouts.probeMs)}` }),
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+
+        tradingApi: {
+          initial: 'healthy',
+          states: {
+            healthy: {
+              on: {
+                TRADING_API_FAILED: [
+                  {
+                    guard: 'tradingApiFaultThresholdReached',
+                    target: 'faulted',
+                    actions: { type: 'markTradingApiDown', params: ({ event }) => ({ reason: event.reason, atMs: event.atMs }) },
+                  },
+                  { actions: { type: 'countTradingApiFailure', params: ({ event }) => ({ reason: event.reason }) } },
+                ],
+                TRADING_API_OK: { guard: 'tradingApiFailuresCounted', actions: 'resetTradingApiFailures' },
+              },
+            },
+            faulted: {
+              description: 'The venue answers 429/5xx or not at all: no new orders, syncs held; probe with backoff.',
+              initial: 'waiting',
+              on: { TRADING_API_FAILED: { actions: { type: 'countTradingApiFailure', params: ({ event }) => ({ reason: event.reason }) } } },
+              states: {
+                waiting: { after: { tradingApiProbeDelay: 'probing' } },
+                probing: {
+                  invoke: {
+                    id: 'probeTradingApi',
+                    src: 'probeTradingApi',
+                    input: ({ context }) => ({ attempt: context.tradingApi.probes + 1 }),
+                    onDone: { target: TRADING_API_HEALTHY, actions: ['markTradingApiRestored', raise({ type: 'DEPENDENCY_RESTORED' })] },
+                    onError: {
+                      target: 'waiting',
+                      actions: { type: 'countTradingApiProbe', params: ({ event }) => ({ message: errorText(event.error) }) },
+                    },
+                  },
+                  after: {
+                    probeTimeout: {
+                      target: 'waiting',
+                      actions: {
+                        type: 'countTradingApiProbe',
+                        params: ({ context }) => ({ message: `timed out after ${formatDuration(context.timeouts.probeMs)}` }),
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+
         sync: {
           initial: 'waiting',
           states: {
             waiting: {
               always: { guard: 'readOnly', target: 'off' },
-              after: { syncDelay: [{ guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
-              on: { SYNC_NOW: [{ guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
+              after: { syncDelay: [{ guard: 'isActing', target: 'due' }, { guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }] },
+              on: {
+                SYNC_NOW: [{ guard: 'isActing', target: 'due' }, { guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }],
+                // what happened while the journal or the API was down is learned at once
+                DEPENDENCY_RESTORED: [{ guard: 'isActing', target: 'due' }, { guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }],
+              },
             },
             due: {
               description: 'A sync is due but a trader is mid-cycle; runs when activity returns to idle.',
-              on: { ACTIVITY_IDLE: 'syncing' },
+              on: { ACTIVITY_IDLE: [{ guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }] },
+            },
+            held: {
+              description: 'A sync is due but the journal or the trading API is down; runs as soon as both are back.',
+              on: { DEPENDENCY_RESTORED: [{ guard: 'dependencyDown' }, { guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
             },
             syncing: {
               invoke: {
@@ -704,6 +898,11 @@ export const coordinatorMachine = setup({
                 ],
                 onError: [
                   {
+                    guard: 'dependencyDown',
+                    target: 'held',
+                    actions: { type: 'recordSyncInterrupted', params: ({ event }) => ({ message: errorText(event.error) }) },
+                  },
+                  {
                     guard: 'tooManySyncFailures',
                     target: '#coordinator.error',
                     actions: {
@@ -719,6 +918,14 @@ export const coordinatorMachine = setup({
               },
               after: {
                 kalshiDataSyncTimeout: [
+                  {
+                    guard: 'dependencyDown',
+                    target: 'held',
+                    actions: {
+                      type: 'recordSyncInterrupted',
+                      params: ({ context }) => ({ message: `timed out after ${formatDuration(context.timeouts.kalshiDataSyncMs)}` }),
+                    },
+                  },
                   {
                     guard: 'tooManySyncFailures',
                     target: '#coordinator.error',
@@ -740,7 +947,7 @@ export const coordinatorMachine = setup({
                   },
                 ],
               },
-              on: { SYNC_NOW: { actions: 'queueSync' } },
+              on: { SYNC_NOW: { actions: 'queueSync' }, DEPENDENCY_RESTORED: { actions: 'queueSync' } },
             },
             off: { description: 'Read-only configuration: nothing to sync.' },
           },
@@ -868,7 +1075,14 @@ interface DescribableSnapshot {
   context: Pick<CoordinatorContext, 'degraded'>;
 }
 
-/** What /v3/status reports: the operators' state name, the degraded flag, and the full path. */
+/** Which region state makes which component degraded (in `ready`). */
+const DEGRADED_REGIONS: ReadonlyArray<[prefix: string, component: DegradedComponent]> = [
+  ['ready.orderbook.degraded', 'orderbook'],
+  ['ready.journal.outage', 'journal'],
+  ['ready.tradingApi.faulted', 'trading_api'],
+];
+
+/** What /v3/status reports: the operators' state name, the degraded components, and the full path. */
 export function describeState(snapshot: DescribableSnapshot): StateDescription {
   const path = leafPaths(snapshot.value);
   const top = typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0];
@@ -876,13 +1090,62 @@ export function describeState(snapshot: DescribableSnapshot): StateDescription {
   if (top === 'ready') state = path.includes('ready.activity.acting') ? 'acting' : 'ready';
   else if (top === 'stopped') state = 'shutdown';
   else state = top as CoordinatorStateName;
-  const degraded =
-    top === 'ready' ? path.some((p) => p.startsWith('ready.orderbook.degraded')) : snapshot.context.degraded && state !== 'shutdown';
-  return { state, degraded, path };
+  let degradedComponents: DegradedComponent[];
+  if (top === 'ready') {
+    degradedComponents = DEGRADED_REGIONS.filter(([prefix]) => path.some((p) => p.startsWith(prefix))).map(([, c]) => c);
+  } else {
+    // continuing without an orderbook before ready is reached
+    degradedComponents = snapshot.context.degraded && state !== 'shutdown' ? ['orderbook'] : [];
+  }
+  return { state, degraded: degradedComponents.length > 0, degradedComponents, path };
 }
 
-/** One-word status label for the status log: the state, with "(degraded)" when trading-only. */
+/**
+ * Label for the status log: the state, "(degraded)" when trading without an order book, and the
+ * components by name when the journal or the trading API is down ("ready (degraded: journal)").
+ */
 export function coordinatorStatusLabel(snapshot: DescribableSnapshot): string {
   const d = describeState(snapshot);
-  return d.degraded ? `${d.state} (degraded)` : d.state;
+  if (!d.degraded) return d.state;
+  if (d.degradedComponents.length === 1 && d.degradedComponents[0] === 'orderbook') return `${d.state} (degraded)`;
+  return `${d.state} (degraded: ${d.degradedComponents.join(', ')})`;
+}
+
+interface ProblemSnapshot {
+  value: StateValue;
+  context: Pick<CoordinatorContext, 'degraded' | 'lastError' | 'journal' | 'tradingApi' | 'lastSyncError' | 'consecutiveSyncFailures'>;
+}
+
+/**
+ * Why the trader must not open positions now, or null: the system in error, the journal down
+ * (`database_outage`: journal first — nothing may be sent), the trading API faulted
+ * (`trading_api_unavailable`), or no order book. The wiring pauses the trader with this reason
+ * and resumes it when it is null again in ready.
+ */
+export function tradingPauseReason(snapshot: ProblemSnapshot): string | null {
+  const d = describeState(snapshot);
+  if (d.state === 'error') return `system in error: ${snapshot.context.lastError ?? 'unknown'}`;
+  if (d.degradedComponents.includes('journal')) return 'database_outage';
+  if (d.degradedComponents.includes('trading_api')) return 'trading_api_unavailable';
+  if (d.degradedComponents.includes('orderbook')) return 'order book degraded';
+  return null;
+}
+
+/** The coordinator's current problems (empty when all is well): cleared as each one recovers. */
+export function currentProblems(snapshot: ProblemSnapshot): CurrentProblem[] {
+  const d = describeState(snapshot);
+  const c = snapshot.context;
+  const out: CurrentProblem[] = [];
+  if (d.state === 'error') out.push({ component: 'coordinator', message: `in error, retrying: ${c.lastError ?? 'unknown'}`, sinceMs: null });
+  if (d.degradedComponents.includes('journal')) {
+    out.push({ component: 'journal', message: `database unavailable: ${c.journal.lastError ?? 'unknown'}; trading paused`, sinceMs: c.journal.downSinceMs });
+  }
+  if (d.degradedComponents.includes('trading_api')) {
+    out.push({ component: 'trading_api', message: `trading API failing: ${c.tradingApi.lastError ?? 'unknown'}; trading paused`, sinceMs: c.tradingApi.downSinceMs });
+  }
+  if (d.degradedComponents.includes('orderbook')) out.push({ component: 'orderbook', message: 'order book unavailable; reconnecting', sinceMs: null });
+  if (d.state !== 'error' && c.consecutiveSyncFailures > 0 && c.lastSyncError !== null) {
+    out.push({ component: 'sync', message: `${c.consecutiveSyncFailures} periodic syncs failed in a row: ${c.lastSyncError}`, sinceMs: null });
+  }
+  return out;
 }

@@ -28,6 +28,8 @@ export type RecoveryTarget =
 
 export interface CoordinatorTimeouts {
   initializingMs: number;
+  /** One probe of the journal (database) or the trading API while it is down. */
+  probeMs: number;
   orderbookConnectMs: number;
   tradingClientConnectMs: number;
   kalshiDataSyncMs: number;
@@ -55,6 +57,15 @@ export interface CoordinatorInput {
   errorBackoff?: Partial<BackoffPolicy>;
   /** Backoff of orderbook reconnect attempts while degraded. */
   orderbookBackoff?: Partial<BackoffPolicy>;
+  /** Backoff of the database probe while the journal is in outage. */
+  journalBackoff?: Partial<BackoffPolicy>;
+  /** Backoff of the trading-API probe while the API is faulted. */
+  tradingApiBackoff?: Partial<BackoffPolicy>;
+  /**
+   * Consecutive failed REST requests (429, 5xx, network error, timeout) that mark the trading API
+   * faulted (default 3: one call's retries exhausted, not a single transient answer).
+   */
+  tradingApiFaultThreshold?: number;
   /** Seed of the jitter sequence (deterministic: the same seed gives the same delays). */
   seed?: number;
   /** Period of the sync/reconcile in ready (default 30 s). */
@@ -110,6 +121,25 @@ export interface SyncKalshiDataInput {
   markets: string[];
 }
 
+/** Input of `probeJournal` / `probeTradingApi`: which probe of the current outage this is (1, 2, …). */
+export interface ProbeInput {
+  attempt: number;
+}
+
+/** What the chart knows about a dependency that fails by itself (the journal, the trading API). */
+export interface DependencyHealth {
+  /** The last failure reported (kept after recovery, for the history; `downSinceMs` says if current). */
+  lastError: string | null;
+  /** Clock time the current outage began; null while healthy. */
+  downSinceMs: number | null;
+  /** Probes made in the current outage (drives the probe backoff). */
+  probes: number;
+  /** Failures counted: while healthy, the current streak (trading API); while down, all of them. */
+  failures: number;
+  /** Outages so far. */
+  outages: number;
+}
+
 export interface WatchOrderbookHealthInput {
   silenceMs: number;
 }
@@ -129,6 +159,9 @@ export interface CoordinatorContext {
   timeouts: CoordinatorTimeouts;
   errorBackoff: BackoffPolicy;
   orderbookBackoff: BackoffPolicy;
+  journalBackoff: BackoffPolicy;
+  tradingApiBackoff: BackoffPolicy;
+  tradingApiFaultThreshold: number;
   seed: number;
   syncIntervalMs: number;
   syncRetryMs: number;
@@ -150,6 +183,10 @@ export interface CoordinatorContext {
   /** The last pipeline stage entered; where a FATAL without an explicit target resumes. */
   stage: RecoveryTarget;
   orderbookAttempts: number;
+  /** The journal (database): mirrors the `ready.journal` region. */
+  journal: DependencyHealth;
+  /** The venue's trading REST API: mirrors the `ready.tradingApi` region. */
+  tradingApi: DependencyHealth;
   lastSyncAtMs: number | null;
   lastSyncSummary: SyncSummary | null;
   lastSyncError: string | null;
@@ -172,15 +209,36 @@ export type CoordinatorEvent =
   | { type: 'FATAL'; reason: string; resumeAt?: RecoveryTarget }
   | { type: 'ORDERBOOK_DOWN'; reason?: string; silentForMs?: number }
   | { type: 'ORDERBOOK_UP'; reason?: string }
+  /** A journal read or write failed because the database is unavailable (nothing is sent meanwhile). */
+  | { type: 'JOURNAL_FAILED'; reason: string; atMs: number }
+  /** A REST request to the venue failed with 429, 5xx, a network error or a timeout. */
+  | { type: 'TRADING_API_FAILED'; reason: string; atMs: number }
+  /** A REST request to the venue succeeded (ends a streak of failures below the threshold). */
+  | { type: 'TRADING_API_OK' }
   | { type: 'SYNC_NOW' }
   | { type: 'TRADER_ACTING'; traderId?: string }
   | { type: 'TRADER_IDLE'; traderId?: string }
   /** Internal: raised when the activity region returns to idle (releases a deferred sync). */
-  | { type: 'ACTIVITY_IDLE' };
+  | { type: 'ACTIVITY_IDLE' }
+  /** Internal: raised when the journal or the trading API recovers (releases a held sync). */
+  | { type: 'DEPENDENCY_RESTORED' };
+
+/** A part of the system whose failure leaves `ready` operational but degraded. */
+export type DegradedComponent = 'orderbook' | 'journal' | 'trading_api';
+
+/** A problem that exists now (cleared when it is resolved), as /v3/status `problems` shows it. */
+export interface CurrentProblem {
+  component: string;
+  message: string;
+  /** Clock time it began, when known. */
+  sinceMs: number | null;
+}
 
 export interface StateDescription {
   state: CoordinatorStateName;
+  /** Some component is degraded (see `degradedComponents`) while the system stays operational. */
   degraded: boolean;
+  degradedComponents: DegradedComponent[];
   /** Every active leaf, dot-separated ("ready.orderbook.degraded.waiting"). */
   path: string[];
 }

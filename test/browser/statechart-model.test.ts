@@ -21,8 +21,10 @@ describe('chartModel on the exported coordinator', () => {
   it('lists the regions of the parallel ready state with their children', () => {
     const ready = model.nodes.find((n) => n.key === 'ready')!;
     expect(ready.type).toBe('parallel');
-    expect(ready.children.map((c) => c.key).sort()).toEqual(['activity', 'orderbook', 'sync']);
+    expect(ready.children.map((c) => c.key).sort()).toEqual(['activity', 'journal', 'orderbook', 'sync', 'tradingApi']);
     expect(ready.children.find((c) => c.key === 'orderbook')!.children.sort()).toEqual(['degraded', 'normal']);
+    expect(ready.children.find((c) => c.key === 'journal')!.children.sort()).toEqual(['healthy', 'outage']);
+    expect(ready.children.find((c) => c.key === 'tradingApi')!.children.sort()).toEqual(['faulted', 'healthy']);
   });
 
   it('aggregates transitions per pair of states, with readable event names and routes', () => {

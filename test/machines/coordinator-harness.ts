@@ -91,6 +91,8 @@ export function controlledCoordinator(getControl: () => ActorControl) {
       connectTradingClient: promised(),
       syncKalshiData: promised(),
       shutdownSystem: promised(),
+      probeJournal: promised(),
+      probeTradingApi: promised(),
       watchOrderbookHealth: fromCallback(({ sendBack, receive, self }) => {
         const control = getControl();
         control.started.push({ id: self.id, input: undefined, atMs: 0 });

@@ -20,10 +20,28 @@ const machine = controlledCoordinator(() => {
 });
 type Snap = SnapshotFrom<typeof machine>;
 
-const MODEL_INPUT = { maxSyncFailures: 2, seed: 7, startedAtMs: 0 } as const;
-const CONFIGS: { name: string; input: CoordinatorInput }[] = [
-  { name: 'trading', input: { tradingEnabled: true, ...MODEL_INPUT } },
-  { name: 'read-only', input: { tradingEnabled: false, ...MODEL_INPUT } },
+const MODEL_INPUT = { maxSyncFailures: 2, tradingApiFaultThreshold: 2, seed: 7, startedAtMs: 0 } as const;
+const DEPENDENCY_EVENTS = new Set(['JOURNAL_FAILED', 'TRADING_API_FAILED', 'TRADING_API_OK']);
+const isDependencyEvent = (e: EventObject) =>
+  DEPENDENCY_EVENTS.has(e.type) || /probe(Journal|TradingApi)$/.test(e.type) || /^xstate\.after\.(journalProbeDelay|tradingApiProbeDelay|probeTimeout)\./.test(e.type);
+/** Orderbook and second-trader events, left out where the journal and trading-API regions are explored. */
+const isOrderbookOrSecondTrader = (e: EventObject) =>
+  e.type === 'ORDERBOOK_DOWN' ||
+  e.type === 'ORDERBOOK_UP' ||
+  /(reconnectOrderbook|watchOrderbookHealth)$/.test(e.type) ||
+  e.type.startsWith('xstate.after.orderbookRetryDelay.') ||
+  (e as { traderId?: string }).traderId === 't2' ||
+  (e.type === 'FATAL' && (e as { resumeAt?: string }).resumeAt !== undefined);
+
+/**
+ * Three models, so the product of the parallel regions stays small enough to replay edge by edge:
+ * the orderbook, activity and sync regions (trading and read-only), and the journal and trading-API
+ * regions with activity and sync (trading). Together they cover every transition of the chart.
+ */
+const CONFIGS: { name: string; input: CoordinatorInput; exclude: (e: EventObject) => boolean }[] = [
+  { name: 'trading', input: { tradingEnabled: true, ...MODEL_INPUT }, exclude: isDependencyEvent },
+  { name: 'read-only', input: { tradingEnabled: false, ...MODEL_INPUT }, exclude: isDependencyEvent },
+  { name: 'trading, journal and trading API', input: { tradingEnabled: true, ...MODEL_INPUT }, exclude: isOrderbookOrSecondTrader },
 ];
 
 const OUTPUTS: Record<string, unknown> = {
@@ -34,6 +52,8 @@ const OUTPUTS: Record<string, unknown> = {
   syncKalshiData: syncSummary('initial', 0),
   periodicSync: syncSummary('periodic', 0),
   shutdownSystem: undefined,
+  probeJournal: undefined,
+  probeTradingApi: undefined,
 };
 const INVOKE_IDS = [...Object.keys(OUTPUTS), 'watchOrderbookHealth'];
 
@@ -45,6 +65,9 @@ const EXTERNAL_EVENTS: CoordinatorEvent[] = [
   { type: 'ORDERBOOK_DOWN', reason: 'no message for 30s' },
   { type: 'ORDERBOOK_UP' },
   { type: 'SYNC_NOW' },
+  { type: 'JOURNAL_FAILED', reason: 'connect ECONNREFUSED', atMs: 1 },
+  { type: 'TRADING_API_FAILED', reason: '503 on GET /portfolio/balance', atMs: 1 },
+  { type: 'TRADING_API_OK' },
   { type: 'TRADER_ACTING', traderId: 't1' },
   { type: 'TRADER_ACTING', traderId: 't2' },
   { type: 'TRADER_IDLE', traderId: 't1' },
@@ -61,19 +84,22 @@ const MODEL_EVENTS: EventObject[] = [
 function serializeState(snapshot: Snap): string {
   const c = snapshot.context;
   const inError = snapshot.value === 'error';
+  const apiHealthy = snapshot.matches({ ready: { tradingApi: 'healthy' } } as any);
   return JSON.stringify({
     value: snapshot.value,
     trading: c.tradingEnabled,
     degraded: c.degraded,
     syncQueued: c.syncQueued,
     syncFailures: c.consecutiveSyncFailures,
+    // the streak toward the fault threshold (while faulted, failures only accumulate for display)
+    apiFailures: apiHealthy ? c.tradingApi.failures : null,
     acting: c.actingTraders,
     resumeAt: inError ? c.resumeAt : undefined,
     stage: c.stage,
   });
 }
 
-function traversalOptions(input: CoordinatorInput) {
+function traversalOptions(input: CoordinatorInput, exclude: (e: EventObject) => boolean) {
   return {
     input,
     serializeState: (s: Snap) => serializeState(s),
@@ -84,8 +110,10 @@ function traversalOptions(input: CoordinatorInput) {
         const matching = MODEL_EVENTS.filter((e) => e.type === type);
         return matching.length > 0 ? matching : [{ type }];
       }),
-    // ACTIVITY_IDLE is internal (raised by the activity region); it is covered through that.
-    filterEvents: (_: Snap, event: EventObject) => event.type !== 'ACTIVITY_IDLE',
+    // ACTIVITY_IDLE and DEPENDENCY_RESTORED are internal (raised by the activity, journal and
+    // trading-API regions); they are covered through those.
+    filterEvents: (_: Snap, event: EventObject) =>
+      event.type !== 'ACTIVITY_IDLE' && event.type !== 'DEPENDENCY_RESTORED' && !exclude(event),
     // A final state takes no events (the pure transition function would still compute some).
     stopWhen: (s: Snap) => s.status === 'done',
     limit: 20_000,
@@ -146,8 +174,8 @@ interface Edge {
   prefix: EventObject[];
 }
 
-function modelEdges(input: CoordinatorInput): { edges: Edge[]; states: Map<string, Snap> } {
-  const options = traversalOptions(input);
+function modelEdges(input: CoordinatorInput, exclude: (e: EventObject) => boolean): { edges: Edge[]; states: Map<string, Snap> } {
+  const options = traversalOptions(input, exclude);
   const adjacency = getAdjacencyMap(machine, options as any);
   const paths = getShortestPaths(machine, options as any);
   const prefixes = new Map<string, EventObject[]>();
@@ -166,7 +194,7 @@ function modelEdges(input: CoordinatorInput): { edges: Edge[]; states: Map<strin
 }
 
 describe('coordinator chart, model-based', () => {
-  const models = CONFIGS.map((c) => ({ ...c, ...modelEdges(c.input) }));
+  const models = CONFIGS.map((c) => ({ ...c, ...modelEdges(c.input, c.exclude) }));
 
   it('the model reaches every state node of the chart', () => {
     const reached = new Set<string>();
@@ -256,6 +284,61 @@ describe('coordinator chart, model-based', () => {
         const syncs = children.filter((id) => id === 'syncKalshiData' || id === 'periodicSync');
         expect(syncs.length).toBeLessThanOrEqual(1);
       }
+    }
+  });
+});
+
+describe('coordinator chart, model-based: journal and trading API', () => {
+  const m = CONFIGS.find((c) => c.name.includes('journal'))!;
+  const { edges, states } = modelEdges(m.input, m.exclude);
+  const dependencyDown = (s: Snap) =>
+    s.matches({ ready: { journal: 'outage' } } as any) || s.matches({ ready: { tradingApi: 'faulted' } } as any);
+  const syncing = (s: Snap) => s.matches({ ready: { sync: 'syncing' } } as any);
+
+  it('reaches outage and faulted, and recovers from both by a probe', () => {
+    const values = [...states.values()].map((s) => JSON.stringify(s.value));
+    expect(values.some((v) => v.includes('"journal":{"outage":"probing"}'))).toBe(true);
+    expect(values.some((v) => v.includes('"tradingApi":{"faulted":"probing"}'))).toBe(true);
+    const recoveries = edges.filter((e) => /probe(Journal|TradingApi)$/.test(e.event.type) && e.event.type.startsWith('xstate.done.'));
+    expect(recoveries.length).toBeGreaterThan(0);
+    for (const e of recoveries) expect(JSON.stringify(e.to.value)).toMatch(/"(journal|tradingApi)":"healthy"/);
+  });
+
+  it('no decision cycle starts while the journal or the trading API is down', () => {
+    let checked = 0;
+    for (const e of edges) {
+      if (e.event.type !== 'TRADER_ACTING') continue;
+      const from = states.get(e.from)!;
+      if (!dependencyDown(from) || from.matches({ ready: { activity: 'acting' } } as any)) continue;
+      expect(e.to.matches({ ready: { activity: 'acting' } } as any), `${e.from} --TRADER_ACTING-->`).toBe(false);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('no sync starts while a dependency is down, and one starts on recovery when it was held', () => {
+    let held = 0;
+    for (const e of edges) {
+      const from = states.get(e.from)!;
+      if (!syncing(from) && syncing(e.to)) expect(dependencyDown(e.to), `${e.from} --${e.event.type}-->`).toBe(false);
+      if (from.matches({ ready: { sync: 'held' } } as any) && e.event.type.startsWith('xstate.done.actor.probe') && !dependencyDown(e.to)) {
+        expect(syncing(e.to) || e.to.matches({ ready: { sync: 'due' } } as any)).toBe(true);
+        held++;
+      }
+    }
+    expect(held).toBeGreaterThan(0);
+  });
+
+  it('a single failed request does not fault the trading API; the threshold does', () => {
+    const healthyWithoutFailures = [...states.entries()].filter(
+      ([key, s]) => s.matches({ ready: { tradingApi: 'healthy' } } as any) && JSON.parse(key).apiFailures === 0,
+    );
+    expect(healthyWithoutFailures.length).toBeGreaterThan(0);
+    for (const [key] of healthyWithoutFailures) {
+      const e = edges.find((x) => x.from === key && x.event.type === 'TRADING_API_FAILED')!;
+      expect(e.to.matches({ ready: { tradingApi: 'healthy' } } as any)).toBe(true);
+      const again = edges.find((x) => x.from === serializeState(e.to) && x.event.type === 'TRADING_API_FAILED')!;
+      expect(again.to.matches({ ready: { tradingApi: 'faulted' } } as any)).toBe(true);
     }
   });
 });

@@ -12,9 +12,11 @@ import {
   backoffDelayMs,
   coordinatorMachine,
   coordinatorStatusLabel,
+  currentProblems,
   describeState,
   jitterUnit,
   orderbookActivityWatcher,
+  tradingPauseReason,
 } from '../../src/machines/coordinator.machine.ts';
 import { StatusHistory, observeTransitions } from '../../src/machines/status-history.ts';
 import { MARKETS, bringUp, settle, startCoordinator, syncSummary } from './coordinator-harness.ts';
@@ -437,7 +439,7 @@ describe('periodic sync', () => {
     run.actor.send({ type: 'TRADER_ACTING', traderId: 't1' });
     run.clock.advance(20_000);
     await settle();
-    expect(pathOf(run)).toEqual(['ready.activity.acting', 'ready.orderbook.normal', 'ready.sync.due']);
+    expect(pathOf(run)).toEqual(['ready.activity.acting', 'ready.journal.healthy', 'ready.orderbook.normal', 'ready.sync.due', 'ready.tradingApi.healthy']);
     expect(run.control.running('periodicSync')).toBe(0);
     run.actor.send({ type: 'TRADER_IDLE', traderId: 't1' });
     await settle();
@@ -574,17 +576,154 @@ describe('shutdown', () => {
   });
 });
 
+describe('journal (database) outage', () => {
+  it('a journal failure → outage: no entries, sync held, paused for database_outage; probes back off until the database answers, then a sync runs at once', async () => {
+    const run = await bringUp({ tradingEnabled: true, seed: 3 });
+    const t0 = run.clock.now();
+    run.actor.send({ type: 'JOURNAL_FAILED', reason: 'connect ECONNREFUSED 127.0.0.1:5433', atMs: t0 });
+    await settle();
+    const snap = () => run.actor.getSnapshot();
+    expect(pathOf(run)).toContain('ready.journal.outage.waiting');
+    expect(describeState(snap())).toMatchObject({ state: 'ready', degraded: true, degradedComponents: ['journal'] });
+    expect(coordinatorStatusLabel(snap())).toBe('ready (degraded: journal)');
+    expect(tradingPauseReason(snap())).toBe('database_outage');
+    expect(currentProblems(snap())).toEqual([
+      { component: 'journal', message: 'database unavailable: connect ECONNREFUSED 127.0.0.1:5433; trading paused', sinceMs: t0 },
+    ]);
+    // entries are refused while the journal is down
+    run.actor.send({ type: 'TRADER_ACTING', traderId: 't1' });
+    expect(stateOf(run)).toBe('ready');
+    expect(ctx(run).actingRefused).toBe(1);
+    // the periodic sync is held, not failed (no count toward error)
+    run.clock.advance(30_000);
+    await settle();
+    expect(pathOf(run)).toContain('ready.sync.held');
+    expect(run.control.running('periodicSync')).toBe(0);
+    // probes: a hanging one timed out meanwhile; failed ones back off, the waits growing
+    expect(ctx(run).journal.lastError).toBe('probe failed: timed out after 10s');
+    const probesBefore = ctx(run).journal.probes;
+    const probeTimes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      while (run.control.running('probeJournal') === 0) {
+        run.clock.advance(50);
+        await settle();
+      }
+      probeTimes.push(run.clock.now());
+      run.control.reject('probeJournal', new Error('connect ECONNREFUSED'));
+      await settle();
+    }
+    const gaps = probeTimes.slice(1).map((t, i) => t - probeTimes[i]);
+    expect(gaps[1]).toBeGreaterThan(gaps[0]);
+    expect(gaps[2]).toBeGreaterThan(gaps[1]);
+    expect(ctx(run).journal.probes).toBe(probesBefore + 4);
+    expect(currentProblems(snap())[0].message).toContain('probe failed: connect ECONNREFUSED');
+    // the database answers: healthy, the held sync runs at once, trading may resume
+    while (run.control.running('probeJournal') === 0) {
+      run.clock.advance(50);
+      await settle();
+    }
+    run.control.resolve('probeJournal', undefined);
+    await settle();
+    expect(pathOf(run)).toContain('ready.journal.healthy');
+    expect(run.control.running('periodicSync')).toBe(1);
+    expect(tradingPauseReason(snap())).toBeNull();
+    expect(currentProblems(snap())).toEqual([]);
+    expect(ctx(run).journal).toMatchObject({ downSinceMs: null, outages: 1, lastError: 'probe failed: connect ECONNREFUSED' });
+    expect(ctx(run).consecutiveSyncFailures).toBe(0);
+    run.actor.send({ type: 'TRADER_ACTING', traderId: 't1' });
+    expect(stateOf(run)).toBe('acting');
+  });
+
+  it('a sync that fails because the journal went down is held, not counted toward error', async () => {
+    const run = await bringUp({ tradingEnabled: true, maxSyncFailures: 1 });
+    run.clock.advance(30_000);
+    await settle();
+    expect(run.control.running('periodicSync')).toBe(1);
+    run.actor.send({ type: 'JOURNAL_FAILED', reason: 'Connection terminated unexpectedly', atMs: run.clock.now() });
+    run.control.reject('periodicSync', new Error('Connection terminated unexpectedly'));
+    await settle();
+    expect(stateOf(run)).toBe('ready');
+    expect(pathOf(run)).toContain('ready.sync.held');
+    expect(ctx(run).consecutiveSyncFailures).toBe(0);
+  });
+
+  it('a probe that hangs times out and the next one is scheduled', async () => {
+    const run = await bringUp({ tradingEnabled: true, timeouts: { probeMs: 2_000 } });
+    run.actor.send({ type: 'JOURNAL_FAILED', reason: 'timeout exceeded when trying to connect', atMs: run.clock.now() });
+    await settle();
+    while (run.control.running('probeJournal') === 0) {
+      run.clock.advance(50);
+      await settle();
+    }
+    run.clock.advance(2_000);
+    await settle();
+    expect(pathOf(run)).toContain('ready.journal.outage.waiting');
+    expect(ctx(run).journal.lastError).toBe('probe failed: timed out after 2s');
+  });
+});
+
+describe('trading API faults', () => {
+  it('failures below the threshold are forgiven by a success; the threshold faults the API and pauses trading', async () => {
+    const run = await bringUp({ tradingEnabled: true, tradingApiFaultThreshold: 3 });
+    const fail = () => run.actor.send({ type: 'TRADING_API_FAILED', reason: '503 on GET /portfolio/balance', atMs: run.clock.now() });
+    fail();
+    fail();
+    expect(pathOf(run)).toContain('ready.tradingApi.healthy');
+    run.actor.send({ type: 'TRADING_API_OK' });
+    expect(ctx(run).tradingApi.failures).toBe(0);
+    fail();
+    fail();
+    expect(pathOf(run)).toContain('ready.tradingApi.healthy');
+    fail();
+    await settle();
+    expect(pathOf(run)).toContain('ready.tradingApi.faulted.waiting');
+    expect(describeState(run.actor.getSnapshot()).degradedComponents).toEqual(['trading_api']);
+    expect(tradingPauseReason(run.actor.getSnapshot())).toBe('trading_api_unavailable');
+    expect(currentProblems(run.actor.getSnapshot()).map((p) => p.component)).toEqual(['trading_api']);
+    while (run.control.running('probeTradingApi') === 0) {
+      run.clock.advance(50);
+      await settle();
+    }
+    run.control.resolve('probeTradingApi', undefined);
+    await settle();
+    expect(pathOf(run)).toContain('ready.tradingApi.healthy');
+    expect(currentProblems(run.actor.getSnapshot())).toEqual([]);
+    expect(tradingPauseReason(run.actor.getSnapshot())).toBeNull();
+  });
+
+  it('a journal outage outranks a trading-API fault as the pause reason; recovery of one releases nothing while the other is down', async () => {
+    const run = await bringUp({ tradingEnabled: true, tradingApiFaultThreshold: 1 });
+    run.actor.send({ type: 'TRADING_API_FAILED', reason: '429 on POST /portfolio/events/orders', atMs: run.clock.now() });
+    run.actor.send({ type: 'JOURNAL_FAILED', reason: 'connect ECONNREFUSED', atMs: run.clock.now() });
+    await settle();
+    expect(describeState(run.actor.getSnapshot()).degradedComponents).toEqual(['journal', 'trading_api']);
+    expect(tradingPauseReason(run.actor.getSnapshot())).toBe('database_outage');
+    run.actor.send({ type: 'SYNC_NOW' });
+    expect(pathOf(run)).toContain('ready.sync.held');
+    while (run.control.running('probeJournal') === 0) {
+      run.clock.advance(50);
+      await settle();
+    }
+    run.control.resolve('probeJournal', undefined);
+    await settle();
+    expect(pathOf(run)).toContain('ready.sync.held');
+    expect(run.control.running('periodicSync')).toBe(0);
+    expect(tradingPauseReason(run.actor.getSnapshot())).toBe('trading_api_unavailable');
+  });
+});
+
 describe('describeState', () => {
   it('reports the operators vocabulary, degraded and every active leaf', async () => {
     const run = await bringUp({ tradingEnabled: true });
     expect(describeState(run.actor.getSnapshot())).toEqual({
       state: 'ready',
       degraded: false,
-      path: ['ready.activity.idle', 'ready.orderbook.normal', 'ready.sync.waiting'],
+      degradedComponents: [],
+      path: ['ready.activity.idle', 'ready.journal.healthy', 'ready.orderbook.normal', 'ready.sync.waiting', 'ready.tradingApi.healthy'],
     });
     run.actor.send({ type: 'TRADER_ACTING' });
     expect(describeState(run.actor.getSnapshot()).state).toBe('acting');
     run.actor.send({ type: 'FATAL', reason: 'x' });
-    expect(describeState(run.actor.getSnapshot())).toEqual({ state: 'error', degraded: false, path: ['error'] });
+    expect(describeState(run.actor.getSnapshot())).toEqual({ state: 'error', degraded: false, degradedComponents: [], path: ['error'] });
   });
 });
