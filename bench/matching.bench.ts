@@ -15,7 +15,7 @@ import { VirtualClock } from '../src/core/clock.ts';
 import { dollarsToMicros } from '../src/core/money.ts';
 import { Exchange } from '../src/sim/exchange.ts';
 import type { BookSide, TimeInForce } from '../src/sim/exchange.types.ts';
-import { Rng } from '../src/sim/random.ts';
+import { Rng } from '../src/core/random.ts';
 import { percentile, report } from './harness.ts';
 
 const MARKETS = ['BENCH-A', 'BENCH-B', 'BENCH-C', 'BENCH-D'];

@@ -12,8 +12,8 @@
  * then work unchanged on sessions recorded from Kalshi with `kalshiflow record`.
  */
 import { listEpisodes, listModels, listRecordedSessions } from '../adapters/store/index.ts';
-import { REGIMES, REGIME_NAMES, isRegimeName, recordRegimeSession } from '../rl/regimes.ts';
-import type { RegimeName, RegimeRecording } from '../rl/regimes.ts';
+import { REGIMES, REGIME_NAMES, isRegimeName, recordRegimeSession } from '../sessions/regimes.ts';
+import type { RegimeName, RegimeRecording } from '../sessions/regimes.ts';
 import { chooseStore, defaultIo, describeStore, dollars, formatSeconds, intList, openStore, parseFlags, positiveInt, progressBar, regimeOf } from '../rl/cli-support.ts';
 import type { CommandIo } from '../rl/cli-support.ts';
 import { UsageError } from './errors.ts';

@@ -3,7 +3,7 @@
  * known-solvable task that checks the PPO implementation learns (max return 500). Not a market
  * environment; it exists to test the trainer.
  */
-import { Rng } from '../sim/random.ts';
+import { Rng } from '../core/random.ts';
 import type { Environment, StepResult } from './types.ts';
 
 const GRAVITY = 9.8;

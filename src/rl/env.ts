@@ -14,7 +14,7 @@ import { FEATURE_COUNT, FeatureState, writeFeatures } from '../core/features.ts'
 import type { Count, Micros } from '../core/money.ts';
 import { DEFAULT_FEE_SCHEDULE } from '../core/fees.ts';
 import type { FeeSchedule } from '../core/fees.ts';
-import { Rng } from '../sim/random.ts';
+import { Rng } from '../core/random.ts';
 import { DEFAULT_ACTION_SPACE, actionCount, actionSpaceConfigSchema, decodeAction } from './actions.ts';
 import type { ActionSpaceConfig, DecodedAction } from './actions.ts';
 import { MarketSim } from './market-sim.ts';

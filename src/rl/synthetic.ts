@@ -9,7 +9,7 @@
  */
 import { ONE_DOLLAR } from '../core/money.ts';
 import type { Count, Price } from '../core/money.ts';
-import { Rng } from '../sim/random.ts';
+import { Rng } from '../core/random.ts';
 import type { MarketTimeline, TimelineEvent } from './timeline.ts';
 
 export interface SyntheticMarketOptions {

@@ -29,7 +29,7 @@ import type { InProcessSimulator } from '../sim/in-process.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
-import { Rng } from '../sim/random.ts';
+import { Rng } from '../core/random.ts';
 import { VirtualDriver } from './driver.ts';
 import { checkCleanShutdown, checkExpectations, describeFailures } from './expectations.ts';
 import type { ExpectationResult } from './expectations.ts';

@@ -5,7 +5,7 @@
  * the same inputs give the same ids, and the counter in the last group makes every id of one
  * generator unique (random bits alone would only make collisions unlikely).
  */
-import { Rng } from './random.ts';
+import { Rng } from '../core/random.ts';
 
 function hex(value: number, width: number): string {
   return value.toString(16).padStart(width, '0');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../../src/sim/random.ts';
+import { Rng } from '../../src/core/random.ts';
 import { ActorCritic } from '../../src/rl/ppo/policy.ts';
 import { exportPolicyOnnx, policyNetwork, policyToOnnx } from '../../src/rl/export.ts';
 import { encodeOnnxPolicy } from '../../src/adapters/policy/onnx-export.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/sim/random.ts';
+import { Rng } from '../../src/core/random.ts';
 import { Adam, clipGradNorm } from '../../src/rl/ppo/adam.ts';
 import { ppoLoss, ppoLossOrt } from '../../src/rl/ppo/loss.ts';
 import { OrtBackend } from '../../src/rl/ppo/ort-backend.ts';

@@ -13,7 +13,7 @@ import { generateMarkets, marketDefinitionFor, marketSpecSchema, type MarketSpec
 import { quotePrices } from '../../src/sim/activity/participants.ts';
 import { priceRangesFor } from '../../src/core/ticks.ts';
 import { Exchange } from '../../src/sim/exchange.ts';
-import { Rng } from '../../src/sim/random.ts';
+import { Rng } from '../../src/core/random.ts';
 import { startSimulator } from '../../src/sim/simulator.ts';
 
 const T0 = Date.UTC(2026, 0, 1, 12);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExchangeIds, IdGenerator, ID_KIND } from '../../src/sim/ids.ts';
-import { Rng } from '../../src/sim/random.ts';
+import { Rng } from '../../src/core/random.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -10,7 +10,7 @@
  * are measurably faster to stream through V8's JIT than float32 ones) with 4×2 register blocking;
  * gradients are float64.
  */
-import type { Rng } from '../../sim/random.ts';
+import type { Rng } from '../../core/random.ts';
 
 export interface LayerView {
   inSize: number;

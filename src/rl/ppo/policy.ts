@@ -7,7 +7,7 @@
  * Pure computation; no I/O.
  */
 import { z } from 'zod';
-import { Rng } from '../../sim/random.ts';
+import { Rng } from '../../core/random.ts';
 import { Mlp, mlpParameterCount } from './mlp.ts';
 
 export type PolicyArchitecture = 'shared' | 'separate';

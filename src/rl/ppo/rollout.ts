@@ -7,7 +7,7 @@
  * Samples are time-major (index = t·E + e). Episodes continue across rollouts (as SB3); a
  * truncated episode is bootstrapped with γ·V(last obs) added to its last reward.
  */
-import { Rng } from '../../sim/random.ts';
+import { Rng } from '../../core/random.ts';
 import { createEnvironment } from '../environments.ts';
 import type { EnvSpec } from '../environments.ts';
 import type { Environment } from '../types.ts';

@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { dollarsToMicros, type Micros, type Price } from '../../core/money.ts';
 import { priceRangesFor } from '../../core/ticks.ts';
 import type { ExchangeApi } from '../exchange.types.ts';
-import { Rng } from '../random.ts';
+import { Rng } from '../../core/random.ts';
 import { FairValue } from './fair-value.ts';
 import { defaultSpread, type MarketSpec } from './markets.ts';
 import { fairPrice, MarketMaker, Taker, type SpreadRange } from './participants.ts';

@@ -5,7 +5,7 @@
  * floats are fine here; prices are derived from it on the tick grid by the participants.
  * Part of src/sim/activity.
  */
-import type { Rng } from '../random.ts';
+import type { Rng } from '../../core/random.ts';
 
 const HOUR_MS = 3_600_000;
 /** Keeps the walk away from certainty, where a 1¢ grid has nothing left to quote. */

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Price } from '../../core/money.ts';
 import type { PriceLevelStructure, SimMarketDefinition } from '../exchange.types.ts';
-import { Rng } from '../random.ts';
+import { Rng } from '../../core/random.ts';
 
 export interface MarketSpec {
   ticker: string;

@@ -9,7 +9,7 @@ import type { Count, Price } from '../../core/money.ts';
 import { complement, ONE_DOLLAR } from '../../core/money.ts';
 import { nextTickDown, nextTickUp, roundToTick, type PriceRange } from '../../core/ticks.ts';
 import type { BookSide, ExchangeApi } from '../exchange.types.ts';
-import type { Rng } from '../random.ts';
+import type { Rng } from '../../core/random.ts';
 
 export interface SpreadRange {
   min: Price;

@@ -7,8 +7,8 @@
  * seed in its metadata), so `features`, `train` and `eval` treat it exactly like a recording of
  * Kalshi.
  *
- * Wiring (like src/sessions): it imports the simulator, the actors and the sessions' driver. The
- * RL pipeline itself (env, train, evaluate) never imports this module.
+ * Wiring, so it lives with the sessions: it imports the simulator, the actors and the sessions'
+ * driver. The RL pipeline itself (env, train, evaluate) never imports this module.
  */
 import type { Pool } from 'pg';
 import { VirtualClock } from '../core/clock.ts';
@@ -20,9 +20,9 @@ import type { RecordingCounts } from '../adapters/store/recorder.ts';
 import { MarketRecorder } from '../actors/recorder.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
 import { startInProcessSimulator } from '../sim/in-process.ts';
-import { Rng } from '../sim/random.ts';
-import { VirtualDriver } from '../sessions/driver.ts';
-import { ActivityTracker, trackFetch, trackPool, trackWebSockets } from '../sessions/quiescence.ts';
+import { Rng } from '../core/random.ts';
+import { VirtualDriver } from './driver.ts';
+import { ActivityTracker, trackFetch, trackPool, trackWebSockets } from './quiescence.ts';
 
 export const REGIME_NAMES = ['calm', 'trending', 'jumpy', 'wide-spread'] as const;
 export type RegimeName = (typeof REGIME_NAMES)[number];

@@ -1,7 +1,7 @@
 /**
- * Seeded pseudo-random numbers for the simulator: the exchange's id streams and the synthetic
- * market participants draw from here, so a simulator run with the same seed and the same inputs
- * replays exactly. Never use Math.random in `src/sim`.
+ * Seeded pseudo-random numbers, the one generator of the project: the simulator's id streams and
+ * synthetic market participants, the RL environment and PPO draw from here, so a run with the
+ * same seed and the same inputs replays exactly. Never use Math.random in `src/sim` or `src/rl`.
  *
  * The generator is sfc32 (Chris Doty-Humphrey's Small Fast Chaotic, 128-bit state, period ≥ 2^32,
  * passes PractRand to many TB); its state is seeded from one 32-bit seed through splitmix32 so
