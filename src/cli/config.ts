@@ -3,6 +3,7 @@
  * becomes one clear line naming the variable; the CLI prints it and exits non-zero.
  */
 import { z } from 'zod';
+import { isSecretName, redactUrl } from '../core/secrets.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -32,7 +33,11 @@ export const envSchema = z.object({
     .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[\w.:[\]-]{1,253}$/, 'host names are letters, digits, dots, dashes (or IP addresses)')))
     .optional(),
-  DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .url('must be a postgres:// URL')
+    .refine((u) => /^postgres(ql)?:\/\//i.test(u), 'must be a postgres:// URL')
+    .optional(),
   KALSHIFLOW_DATA_DIR: z.string().min(1).default('.kalshiflow'),
   KALSHI_API_KEY_ID: z.string().min(1).optional(),
   KALSHI_PRIVATE_KEY_PATH: z.string().min(1).optional(),
@@ -50,6 +55,15 @@ export const envSchema = z.object({
 
 export type EnvConfig = z.infer<typeof envSchema>;
 
+/**
+ * How a bad value is echoed: never for a secret variable (V3_AUTH_TOKEN, KALSHI_PRIVATE_KEY, …),
+ * with any password masked for the rest (DATABASE_URL=postgres://u:***@host/db).
+ */
+function shownValue(name: string, value: string): string {
+  if (isSecretName(name) || value.includes('PRIVATE KEY')) return '';
+  return ` (got ${JSON.stringify(redactUrl(value))})`;
+}
+
 /** Reads the variables this program understands; empty strings count as unset. */
 export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const relevant: Record<string, string> = {};
@@ -61,9 +75,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? 'environment');
-    // Never echo the value of a secret variable.
-    const shown = name === 'KALSHI_PRIVATE_KEY' ? '' : ` (got ${JSON.stringify(relevant[name] ?? '')})`;
-    throw new ConfigError(`${name}: ${issue.message}${shown}`);
+    throw new ConfigError(`${name}: ${issue.message}${shownValue(name, relevant[name] ?? '')}`);
   }
   const cfg = parsed.data;
   if (cfg.RL_MODE === 'config' && (!cfg.RL_MARKET_TICKERS || cfg.RL_MARKET_TICKERS.length === 0)) {

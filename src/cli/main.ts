@@ -3,6 +3,7 @@
  * only pays for what it uses. Every command returns its exit code; errors meant for the user are
  * one line on stderr.
  */
+import { redactUrlPasswords } from '../core/secrets.ts';
 import { ConfigError } from './config.ts';
 import { UsageError } from './errors.ts';
 
@@ -54,10 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     return await run(rest);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UsageError) {
-      console.error(`kalshiflow ${name}: ${error.message}`);
+      console.error(`kalshiflow ${name}: ${redactUrlPasswords(error.message)}`);
       return 2;
     }
-    console.error(`kalshiflow ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    // a driver's or library's message may quote a connection string
+    console.error(`kalshiflow ${name}: ${redactUrlPasswords(error instanceof Error ? error.message : String(error))}`);
     return 1;
   }
 }

@@ -5,26 +5,17 @@
  * key in those places; this makes sure a mistake there cannot reach a browser, a log or a scrape.
  * Part of src/server.
  */
-
-/** Keys whose values are never shown (matched case-insensitively, ignoring `_`/`-`). */
-const SECRET_KEY = /^(privatekey|privatekeypem|privatekeypath|secret|secrets|apisecret|credentials?|password|passphrase|authtoken|token|authorization|signature|pem)$/;
+import { isSecretName, redactUrlPasswords } from '../core/secrets.ts';
 
 /** PEM-armoured private keys, wherever they appear inside a string. */
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 
 export const REDACTED = '[redacted]';
 
-function normalizeKey(key: string): string {
-  return key.toLowerCase().replace(/[_-]/g, '');
-}
-
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(normalizeKey(key));
-}
-
-/** Removes PEM private-key blocks from a string. */
+/** Removes PEM private-key blocks and URL passwords from a string. */
 export function redactText(text: string): string {
-  return text.includes('PRIVATE KEY') ? text.replace(PEM_PRIVATE_KEY, REDACTED) : text;
+  const withoutKeys = text.includes('PRIVATE KEY') ? text.replace(PEM_PRIVATE_KEY, REDACTED) : text;
+  return redactUrlPasswords(withoutKeys);
 }
 
 export interface RedactOptions {
@@ -42,7 +33,7 @@ export interface RedactOptions {
 
 /**
  * A JSON-safe copy of `value` with secret-named keys replaced by "[redacted]", PEM private keys
- * cut out of strings, functions and class instances other than plain data dropped, and depth,
+ * and URL passwords cut out of strings, functions and class instances other than plain data dropped, and depth,
  * array length and string length bounded. Maps and Sets become objects and arrays.
  */
 export function redactSecrets(value: unknown, options: RedactOptions = {}): unknown {
@@ -96,7 +87,7 @@ export function redactSecrets(value: unknown, options: RedactOptions = {}): unkn
       const out: Record<string, unknown> = {};
       for (const [key, val] of entries) {
         if (drop?.has(key)) continue;
-        if (isSecretKey(key)) {
+        if (isSecretName(key)) {
           out[key] = REDACTED;
           continue;
         }

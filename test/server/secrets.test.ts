@@ -111,6 +111,24 @@ describe('redactSecrets', () => {
     expect(redactSecrets(out, { maxArrayLength: 3, maxStringLength: 30, maxDepth: 3 })).toEqual(out);
   });
 
+  it('matches secret names by substring, as headers and SDK fields spell them', () => {
+    const out = redactSecrets({
+      headers: { 'KALSHI-ACCESS-KEY': 'key-id-1', 'KALSHI-ACCESS-SIGNATURE': 'c2ln', 'KALSHI-ACCESS-TIMESTAMP': '1' },
+      apiKey: 'k',
+      accessToken: 't',
+      db_password: 'p',
+      ticker: 'KXTEST',
+    }) as Record<string, any>;
+    expect(out).toEqual({
+      headers: { 'KALSHI-ACCESS-KEY': 'key-id-1', 'KALSHI-ACCESS-SIGNATURE': '[redacted]', 'KALSHI-ACCESS-TIMESTAMP': '1' },
+      apiKey: '[redacted]',
+      accessToken: '[redacted]',
+      db_password: '[redacted]',
+      ticker: 'KXTEST',
+    });
+    expect(redactText('pool error on postgres://kf:s3cret@db/kf')).toBe('pool error on postgres://kf:***@db/kf');
+  });
+
   it('cuts a PEM block out of text, even an unterminated one', () => {
     expect(redactText(`a ${PEM} b`)).toBe('a [redacted]\n b');
     expect(redactText(`head ${PEM.slice(0, 200)}`)).toBe('head [redacted]');

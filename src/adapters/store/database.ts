@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { redactUrl } from '../../core/secrets.ts';
 
 export const DEFAULT_DATA_DIR = '.kalshiflow/db';
 const DEFAULT_POOL_SIZE = 10;
@@ -113,16 +114,8 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   }
 }
 
-/** postgres://user:secret@host/db → postgres://user:***@host/db, for logs and status output. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
-}
+// postgres://user:secret@host/db → postgres://user:***@host/db, for logs and status output
+export { redactUrl };
 
 /**
  * True when an error means "the row is wrong" (SQLSTATE class 22 data exception or 23 integrity
