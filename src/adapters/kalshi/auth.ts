@@ -1,25 +1,22 @@
 /**
- * Kalshi request signing (RSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt, base64) over
- * `timestamp_ms + METHOD + path-without-query`, used by the REST and WebSocket clients; the
- * verification half is used by the embedded simulator. node:crypto only.
+ * Kalshi credentials for the REST and WebSocket clients: loading the private key (file or inline
+ * PEM) and signing requests with the protocol of src/core/request-signature.ts.
  *
  * The private key lives in a KeyObject inside a credentials object that prints as `[redacted]`
  * through JSON, util.inspect and string conversion, so it cannot leak into logs or status output.
  */
-import { constants, createPrivateKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { signatureOf, verifyRequestSignature, WS_SIGN_PATH } from '../../core/request-signature.ts';
 
 export interface KalshiCredentials {
   keyId: string;
   privateKey: KeyObject;
 }
 
-/** The path Kalshi expects to be signed on the WebSocket upgrade request. */
-export const WS_SIGN_PATH = '/trade-api/ws/v2';
-
-/** Digest length of SHA-256; Kalshi's reference signer uses PSS.DIGEST_LENGTH. */
-const PSS_SALT_LENGTH = 32;
+/** The signature protocol itself lives in src/core/request-signature.ts (the simulator verifies with it). */
+export { WS_SIGN_PATH, verifyRequestSignature };
 
 const REDACTED = '[redacted]';
 
@@ -108,12 +105,6 @@ export function loadPrivateKey(pemOrPath: { pem?: string; path?: string }): KeyO
   return parseRsaPrivateKey(text, `private key file ${JSON.stringify(path)}`);
 }
 
-/** Path part that Kalshi signs: everything before `?` or `#`. */
-function signedPath(path: string): string {
-  const cut = path.search(/[?#]/);
-  return cut === -1 ? path : path.slice(0, cut);
-}
-
 export function signRequest(
   creds: KalshiCredentials,
   method: string,
@@ -122,40 +113,11 @@ export function signRequest(
 ): Record<'KALSHI-ACCESS-KEY' | 'KALSHI-ACCESS-TIMESTAMP' | 'KALSHI-ACCESS-SIGNATURE', string> {
   if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) throw new Error(`signature timestamp must be integer ms, got ${timestampMs}`);
   const timestamp = String(timestampMs);
-  const message = timestamp + method.toUpperCase() + signedPath(path);
-  const signature = sign('sha256', Buffer.from(message, 'utf8'), {
-    key: creds.privateKey,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: PSS_SALT_LENGTH,
-  }).toString('base64');
   return {
     'KALSHI-ACCESS-KEY': creds.keyId,
     'KALSHI-ACCESS-TIMESTAMP': timestamp,
-    'KALSHI-ACCESS-SIGNATURE': signature,
+    'KALSHI-ACCESS-SIGNATURE': signatureOf(creds.privateKey, method, path, timestamp),
   };
-}
-
-/** Checks a request's signature headers the way Kalshi does. Any malformed input is simply `false`. */
-export function verifyRequestSignature(
-  publicKey: KeyObject,
-  method: string,
-  path: string,
-  timestampMs: string,
-  signatureB64: string,
-): boolean {
-  if (!/^\d+$/.test(timestampMs)) return false;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureB64)) return false;
-  const message = timestampMs + method.toUpperCase() + signedPath(path);
-  try {
-    return verify(
-      'sha256',
-      Buffer.from(message, 'utf8'),
-      { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LENGTH },
-      Buffer.from(signatureB64, 'base64'),
-    );
-  } catch {
-    return false;
-  }
 }
 
 /** A fresh RSA-2048 key pair in PEM (SPKI public, PKCS#8 private): the simulator's demo key, tests. */

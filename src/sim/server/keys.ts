@@ -2,10 +2,10 @@
  * The simulator's API-key registry and request authentication (kalshi-api.md §2): each key id
  * maps to a public key and to a user (an account in the exchange). REST and the WebSocket upgrade
  * both verify KALSHI-ACCESS-KEY / -TIMESTAMP / -SIGNATURE here, with the signature check from
- * src/adapters/kalshi/auth.ts and the timestamp judged on the exchange clock.
+ * src/core/request-signature.ts and the timestamp judged on the exchange clock.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { verifyRequestSignature } from '../../adapters/kalshi/auth.ts';
+import { verifyRequestSignature } from '../../core/request-signature.ts';
 import type { Clock } from '../../core/clock.ts';
 
 /** How far a request's timestamp may be from the exchange clock. Kalshi's window is undocumented. */

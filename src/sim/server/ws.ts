@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
-import { WS_SIGN_PATH } from '../../adapters/kalshi/auth.ts';
+import { WS_SIGN_PATH } from '../../core/request-signature.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import type { ExchangeApi, ExchangeEvent } from '../exchange.types.ts';
 import type { SimFaults, WebSocketFaultTarget } from '../faults.ts';
