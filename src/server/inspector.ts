@@ -3,7 +3,10 @@
  * local relay (a WebSocket server on 127.0.0.1, plus a page at `url` that embeds the Stately
  * inspector UI and feeds it from the relay — the same protocol as `@statelyai/inspect/server`,
  * but loopback-bound and on any port) and connects a `createWebSocketInspector` to it. Pass
- * `bridge.inspect` to `createActor(machine, { inspect })`.
+ * `bridge.inspect` to `createActor(machine, { inspect })`. The relay only takes messages from
+ * this process's inspector (a secret path), serves its page and viewers on another secret path
+ * behind the host guard, bounds what it keeps and what a viewer may owe by bytes, and the page
+ * posts to the inspector frame's own origin only.
  *
  * Contexts and events are sanitised before they leave the process: order books and secrets are
  * dropped (privateKey, book, books, credentials, …), actor references become their id, and arrays
@@ -11,11 +14,13 @@
  * Part of src/server; wired by the CLI.
  */
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AnyEventObject, InspectionEvent, MachineContext } from 'xstate';
-import { isLoopbackHost } from '../adapters/http/host-guard.ts';
+import { checkHostAndOrigin, hostAllowList, isLoopbackHost } from '../adapters/http/host-guard.ts';
 import { BindRefusedError } from './auth.ts';
 import { redactSecrets } from './redact.ts';
 
@@ -36,14 +41,18 @@ export interface InspectorBridgeOptions {
   ignoreEvent?: (type: string) => boolean;
   /** Messages the relay keeps for inspectors that connect late (default 500). */
   replayLimit?: number;
+  /** Bytes those kept messages may take in all (default 8 MiB; older ones go first). */
+  replayBytes?: number;
+  /** A viewer (and the bridge page, before the UI is ready) holding more unsent bytes than this is cut (default 8 MiB). */
+  maxBufferedBytes?: number;
 }
 
 export interface InspectorBridge {
   /** Pass to `createActor(…, { inspect })`. */
   inspect: (event: InspectionEvent) => void;
-  /** Page to open in a browser (the relay's page, or `serverUrl` when given). */
+  /** Page to open in a browser (the relay's page, with its secret path, or `serverUrl` when given). */
   url: string;
-  /** The relay's WebSocket address. */
+  /** Where viewers connect to the relay (secret path; the page uses it). */
   wsUrl: string;
   close(): Promise<void>;
 }
@@ -67,66 +76,148 @@ function isActorRef(value: object): value is { id: string; sessionId: string } {
   return typeof v.sessionId === 'string' && typeof v.send === 'function' && typeof v.getSnapshot === 'function';
 }
 
-function bridgePage(wsUrl: string, inspectorUiUrl: string): string {
+/** The relay page: embeds the inspector UI and hands it the relay's messages, to its origin only. */
+function bridgePage(wsUrl: string, inspectorUiUrl: string, maxBufferedBytes: number, nonce: string): string {
+  const uiOrigin = new URL(inspectorUiUrl).origin;
   // values are embedded as JSON string literals, so nothing in them can break out of the script
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>kalshiflow — Stately inspector</title>
 <style>*{margin:0;padding:0}html,body{height:100%}iframe{width:100%;height:100%;border:none}</style></head>
 <body><iframe id="inspector" src=${JSON.stringify(inspectorUiUrl)}></iframe>
-<script>
+<script nonce="${nonce}">
+const UI_ORIGIN = ${JSON.stringify(uiOrigin)};
+const MAX_BUFFERED_CHARS = ${maxBufferedBytes};
 const iframe = document.getElementById('inspector');
+// until the inspector UI says it is ready, keep the newest messages, bounded in size
 const buffer = [];
+let buffered = 0;
 let connected = false;
+const deliver = (text) => iframe.contentWindow.postMessage(JSON.parse(text), UI_ORIGIN);
 window.addEventListener('message', (e) => {
+  if (e.origin !== UI_ORIGIN || e.source !== iframe.contentWindow) return;
   if (e.data && e.data.type === '@statelyai.connected') {
     connected = true;
-    for (const event of buffer) iframe.contentWindow.postMessage(event, '*');
+    for (const text of buffer) deliver(text);
     buffer.length = 0;
+    buffered = 0;
   }
 });
 const ws = new WebSocket(${JSON.stringify(wsUrl)});
 ws.onmessage = (event) => {
-  const data = JSON.parse(event.data);
-  if (connected) iframe.contentWindow.postMessage(data, '*');
-  else buffer.push(data);
+  if (typeof event.data !== 'string') return;
+  if (connected) return deliver(event.data);
+  buffer.push(event.data);
+  buffered += event.data.length;
+  while (buffered > MAX_BUFFERED_CHARS && buffer.length > 0) buffered -= buffer.shift().length;
 };
 </script></body></html>`;
 }
 
 interface Relay {
   url: string;
+  /** Where viewers (the bridge page) connect. */
   wsUrl: string;
+  /** Where this process's own inspector connects (never shown). */
+  sourceUrl: string;
   close(): Promise<void>;
 }
 
-/** Relays every message from one client to all others, replaying recent ones to newcomers. */
-async function startRelay(host: string, port: number, inspectorUiUrl: string, replayLimit: number): Promise<Relay> {
+interface RelayLimits {
+  /** Messages kept for viewers that connect late. */
+  replayLimit: number;
+  /** Bytes those messages may take in all. */
+  replayBytes: number;
+  /** A viewer with more unsent bytes than this is dropped. */
+  maxBufferedBytes: number;
+}
+
+const SOURCE_MAX_PAYLOAD = 8 * 1024 * 1024;
+
+/**
+ * Relays what this process's inspector sends to the viewers, replaying recent messages (bounded
+ * by count and bytes) to newcomers. Two secrets in the paths: one for the source, known only to
+ * this process, one for the page and its viewers; anything else is 404. Viewers must come from
+ * the page's own origin and their messages are ignored.
+ */
+async function startRelay(host: string, port: number, inspectorUiUrl: string, limits: RelayLimits): Promise<Relay> {
+  const viewerKey = randomBytes(18).toString('base64url');
+  const sourceKey = randomBytes(18).toString('base64url');
+  const pagePath = `/${viewerKey}/`;
+  const viewerPath = `/${viewerKey}/ws`;
+  const sourcePath = `/${sourceKey}/source`;
+  const allowed = hostAllowList(host);
+  const uiOrigin = new URL(inspectorUiUrl).origin;
   let page = '';
+  let wsOrigin = '';
+  const nonce = randomBytes(16).toString('base64');
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/') {
+    const path = (req.url ?? '/').split('?')[0];
+    if (checkHostAndOrigin(req.headers.host, req.headers.origin, allowed)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('forbidden');
+      return;
+    }
+    if (req.method !== 'GET' || path !== pagePath) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).end(page);
+    res
+      .writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; frame-src ${uiOrigin}; connect-src ${wsOrigin}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+      })
+      .end(page);
   });
-  const wss = new WebSocketServer({ server, maxPayload: 8 * 1024 * 1024 });
+  const sources = new WebSocketServer({ noServer: true, maxPayload: SOURCE_MAX_PAYLOAD, perMessageDeflate: false });
+  // viewers only listen: anything they send beyond a small frame closes them
+  const viewers = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024, perMessageDeflate: false });
   const replay: string[] = [];
-  wss.on('connection', (ws) => {
-    for (const msg of replay) ws.send(msg);
-    ws.on('error', () => ws.terminate());
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const msg = data.toString();
-      replay.push(msg);
-      if (replay.length > replayLimit) replay.shift();
-      for (const client of wss.clients) {
-        // a viewer that stopped reading must not make the relay hoard memory
-        if (client !== ws && client.readyState === WebSocket.OPEN) {
-          if (client.bufferedAmount > 16 * 1024 * 1024) client.terminate();
-          else client.send(msg);
-        }
-      }
-    });
+  let replayBytes = 0;
+
+  const sendToViewer = (viewer: WebSocket, msg: string) => {
+    if (viewer.readyState !== WebSocket.OPEN) return;
+    // a viewer that stopped reading must not make the relay hoard memory
+    if (viewer.bufferedAmount > limits.maxBufferedBytes) viewer.terminate();
+    else viewer.send(msg);
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?')[0];
+    if (checkHostAndOrigin(req.headers.host, req.headers.origin, allowed)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (path === sourcePath) {
+      // our own inspector runs in this process and sends no Origin
+      if (req.headers.origin !== undefined) return refuseUpgrade(socket, 403, 'Forbidden');
+      sources.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => ws.terminate());
+        ws.on('message', (data, isBinary) => {
+          if (isBinary) return;
+          const msg = data.toString();
+          const bytes = Buffer.byteLength(msg);
+          if (bytes <= limits.replayBytes) {
+            replay.push(msg);
+            replayBytes += bytes;
+            while (replay.length > limits.replayLimit || replayBytes > limits.replayBytes) replayBytes -= Buffer.byteLength(replay.shift()!);
+          }
+          for (const viewer of viewers.clients) sendToViewer(viewer, msg);
+        });
+      });
+      return;
+    }
+    if (path === viewerPath) {
+      viewers.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => ws.terminate());
+        for (const msg of replay) sendToViewer(ws, msg);
+      });
+      return;
+    }
+    refuseUpgrade(socket, 404, 'Not Found');
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -137,19 +228,28 @@ async function startRelay(host: string, port: number, inspectorUiUrl: string, re
   });
   const actual = (server.address() as AddressInfo).port;
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  const wsUrl = `ws://${hostPart}:${actual}`;
-  page = bridgePage(wsUrl, inspectorUiUrl);
+  wsOrigin = `ws://${hostPart}:${actual}`;
+  const wsUrl = `${wsOrigin}${viewerPath}`;
+  page = bridgePage(wsUrl, inspectorUiUrl, limits.maxBufferedBytes, nonce);
   return {
-    url: `http://${hostPart}:${actual}/`,
+    url: `http://${hostPart}:${actual}${pagePath}`,
     wsUrl,
+    sourceUrl: `${wsOrigin}${sourcePath}`,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate();
-        wss.close();
+        for (const wss of [sources, viewers]) {
+          for (const client of wss.clients) client.terminate();
+          wss.close();
+        }
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  else socket.destroy();
 }
 
 export async function createInspectorBridge(options: InspectorBridgeOptions = {}): Promise<InspectorBridge> {
@@ -166,7 +266,13 @@ export async function createInspectorBridge(options: InspectorBridgeOptions = {}
   const sanitizeContext = (context: MachineContext): MachineContext => (redactSecrets(context ?? {}, limits) ?? {}) as MachineContext;
   const sanitizeEvent = (event: AnyEventObject): AnyEventObject => ({ ...(redactSecrets(event, limits) as object), type: event.type });
 
-  const relay = options.serverUrl ? null : await startRelay(host, options.port ?? 0, options.inspectorUiUrl ?? 'https://stately.ai/inspect', options.replayLimit ?? 500);
+  const relay = options.serverUrl
+    ? null
+    : await startRelay(host, options.port ?? 0, options.inspectorUiUrl ?? 'https://stately.ai/inspect', {
+        replayLimit: options.replayLimit ?? 500,
+        replayBytes: options.replayBytes ?? 8 * 1024 * 1024,
+        maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
+      });
   const wsUrl = options.serverUrl ?? relay!.wsUrl;
   const ignore = options.ignoreEvent;
   // a machine config carries its initial context (and anything else it was written with)
@@ -189,7 +295,7 @@ export async function createInspectorBridge(options: InspectorBridgeOptions = {}
     return { status: snap.status, value: snap.value, context: snap.context, output: snap.output, error: snap.error };
   };
   const inspector = createWebSocketInspector({
-    url: wsUrl,
+    url: options.serverUrl ?? relay!.sourceUrl,
     sanitizeContext,
     sanitizeEvent,
     // actor registrations carry the live snapshot (children, internals): keep what the UI shows

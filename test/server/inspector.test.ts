@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { assign, createActor, createMachine, setup } from 'xstate';
 import { BindRefusedError } from '../../src/server/auth.ts';
 import { createInspectorBridge, type InspectorBridge } from '../../src/server/inspector.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { RecordingClient } from './ws-client.ts';
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----';
@@ -49,7 +50,7 @@ async function bridge(options: Parameters<typeof createInspectorBridge>[0] = {})
 describe('createInspectorBridge', () => {
   it('streams actor registrations, events and snapshots to an inspector client over WebSocket', async () => {
     const b = await bridge();
-    expect(b.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(b.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[\w-]{24}\/$/);
     const viewer = await RecordingClient.connect(b.wsUrl);
     clients.push(viewer);
 
@@ -113,6 +114,67 @@ describe('createInspectorBridge', () => {
     actor.send({ type: 'GO' });
     await viewer.waitUntil(() => viewer.messages.some((m) => m.type === '@xstate.event' && (m as any).event.type === 'GO'), 'GO');
     expect(viewer.messages.some((m) => m.type === '@xstate.event' && (m as any).event.type === 'TICK')).toBe(false);
+    actor.stop();
+  });
+
+  it('takes messages only from its own inspector: other clients cannot connect or inject', async () => {
+    const b = await bridge();
+    const origin = new URL(b.url).origin.replace(/^http/, 'ws');
+    // the relay's root, a guessed path, the page's path: no WebSocket there
+    for (const url of [origin, `${origin}/`, `${origin}/source`, `${b.wsUrl.replace(/\/[\w-]{24}\//, '/AAAAAAAAAAAAAAAAAAAAAAAA/')}`]) {
+      await expect(RecordingClient.connect(url), url).rejects.toThrow(/404/);
+    }
+    // a viewer is only a viewer: what it sends reaches nobody
+    const forger = await RecordingClient.connect(b.wsUrl);
+    const viewer = await RecordingClient.connect(b.wsUrl);
+    clients.push(forger, viewer);
+    forger.ws.send(JSON.stringify({ type: '@xstate.event', sessionId: 'x', event: { type: 'FORGED' } }));
+    const actor = createActor(createMachine({ id: 'real', initial: 'a', states: { a: { on: { GO: 'b' } }, b: {} } }), { inspect: b.inspect }).start();
+    actor.send({ type: 'GO' });
+    await viewer.waitUntil(() => viewer.messages.some((m) => m.type === '@xstate.event' && (m as any).event.type === 'GO'), 'GO');
+    expect(viewer.raw.some((t) => t.includes('FORGED'))).toBe(false);
+    actor.stop();
+  });
+
+  it('refuses viewers from another origin and pages under a rebound Host name', async () => {
+    const b = await bridge();
+    const { port, origin } = new URL(b.url);
+    await expect(RecordingClient.connect(b.wsUrl, { Origin: 'http://evil.example' })).rejects.toThrow(/403/);
+    await expect(RecordingClient.connect(b.wsUrl, { Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` })).rejects.toThrow(/403/);
+    const own = await RecordingClient.connect(b.wsUrl, { Origin: origin });
+    clients.push(own);
+    expect((await rawRequest(b.url, { headers: { Host: `evil.example:${port}` } })).status).toBe(403);
+    expect((await rawRequest(`${origin}/`)).status).toBe(404);
+    const page = await rawRequest(b.url);
+    expect(page.status).toBe(200);
+    // the page hands events to the inspector frame's origin, never to whoever is framed
+    expect(page.text).not.toContain("'*'");
+    expect(page.text).toContain('const UI_ORIGIN = "https://stately.ai"');
+    expect(page.text).toMatch(/postMessage\(JSON\.parse\(text\), UI_ORIGIN\)/);
+    expect(page.headers['content-security-policy']).toMatch(/frame-src https:\/\/stately\.ai/);
+  });
+
+  it('keeps at most replayBytes for late viewers, however large the messages', async () => {
+    const b = await bridge({ replayBytes: 64 * 1024, maxStringLength: 20_000 });
+    const big = createMachine({
+      id: 'big',
+      types: {} as { context: { blob: string; n: number } },
+      context: { blob: 'x'.repeat(19_000), n: 0 },
+      initial: 'a',
+      states: { a: { on: { BUMP: { actions: assign({ n: ({ context }) => context.n + 1 }) } } } },
+    });
+    const actor = createActor(big, { inspect: b.inspect }).start();
+    const first = await RecordingClient.connect(b.wsUrl);
+    clients.push(first);
+    for (let i = 0; i < 40; i++) actor.send({ type: 'BUMP' });
+    await first.waitUntil(() => first.messages.some((m) => m.type === '@xstate.snapshot' && (m as any).snapshot.context.n === 40), 'the 40th snapshot');
+    expect(first.raw.reduce((sum, t) => sum + Buffer.byteLength(t), 0)).toBeGreaterThan(500_000);
+    const late = await RecordingClient.connect(b.wsUrl);
+    clients.push(late);
+    await late.waitUntil(() => late.messages.some((m) => m.type === '@xstate.snapshot' && (m as any).snapshot.context.n === 40), 'the newest snapshot, replayed');
+    // the replay is written in one go, newest last: everything replayed is in by now
+    const replayed = late.raw.reduce((sum, t) => sum + Buffer.byteLength(t), 0);
+    expect(replayed).toBeLessThanOrEqual(64 * 1024);
     actor.stop();
   });
 
