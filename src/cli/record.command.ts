@@ -10,6 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.ts';
+import type { TimerHandle } from '../core/clock.ts';
+import { formatDuration } from '../core/duration.ts';
 import { createCredentials, generateKeyPair, loadPrivateKey } from '../adapters/kalshi/auth.ts';
 import type { KalshiCredentials } from '../adapters/kalshi/auth.ts';
 import { endpointsFor, UnsafeEndpointError, type KalshiEndpoints } from '../adapters/kalshi/environments.ts';
@@ -24,6 +26,7 @@ import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
 import { ConfigError, loadEnvConfig } from './config.ts';
 import type { EnvConfig } from './config.ts';
+import { durationFlag } from '../rl/cli-support.ts';
 import { UsageError, flagUsageError } from './errors.ts';
 
 export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|production] [--mode discovery|config] [--markets N]
@@ -34,9 +37,9 @@ export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|productio
   --mode       discovery (top-N open markets by liquidity score, default) | config (--tickers)
   --markets    N for discovery (default 10)
   --tickers    comma-separated tickers (implies --mode config)
-  --duration   stop after this long: 90s, 10m, 2h, 1h30m (default: until Ctrl-C)
+  --duration   stop after this long: 90s, 10m, 2h, 1h30m, 30d (default: until Ctrl-C)
   --db         postgres:// URL (default DATABASE_URL, else the embedded database in KALSHIFLOW_DATA_DIR)
-  --progress   interval of the progress line (default 5s)`;
+  --progress   interval of the progress line (default 5s, at least 1s)`;
 
 export interface RecordCommandIo {
   out: (line: string) => void;
@@ -46,20 +49,8 @@ export interface RecordCommandIo {
   env: NodeJS.ProcessEnv;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "90s", "10m", "1h30m", "500ms", or a bare number of seconds → milliseconds. */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1_000);
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-    throw new UsageError(`--duration: not a duration: ${JSON.stringify(text)} (e.g. 90s, 10m, 1h30m)`);
-  }
-  const ms = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]], 0));
-  if (ms <= 0) throw new UsageError(`--duration: must be positive, got ${JSON.stringify(text)}`);
-  return ms;
-}
+/** The progress line at most once a second: a shorter interval floods the terminal. */
+const MIN_PROGRESS_MS = 1_000;
 
 interface RecordPlan {
   config: EnvConfig;
@@ -119,8 +110,8 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
     }
     throw error;
   }
-  const durationMs = values.duration !== undefined ? parseDuration(values.duration) : null;
-  const progressMs = values.progress !== undefined ? parseDuration(values.progress) : 5_000;
+  const durationMs = values.duration !== undefined ? durationFlag('duration', values.duration) : null;
+  const progressMs = values.progress !== undefined ? durationFlag('progress', values.progress, MIN_PROGRESS_MS) : 5_000;
   const selection: MarketSelection =
     config.RL_MODE === 'config'
       ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
@@ -258,7 +249,7 @@ export async function runRecordCommand(argv: string[], io: RecordCommandIo = def
     });
     io.out(`recording session ${recorder.sessionId}: ${recorder.markets.length} markets from ${environment} (${endpoints.wsUrl}) into ${database.url}${database.embedded ? ' (embedded)' : ''}`);
     io.out(`  markets: ${recorder.markets.map((m) => m.ticker).join(', ')}`);
-    io.out(durationMs !== null ? `  until ${Math.round(durationMs / 1000)}s have passed or Ctrl-C` : '  until Ctrl-C');
+    io.out(durationMs !== null ? `  until ${formatDuration(durationMs)} have passed or Ctrl-C` : '  until Ctrl-C');
 
     let lastDeltas = 0;
     let lastAt = clock.now();
@@ -270,11 +261,12 @@ export async function runRecordCommand(argv: string[], io: RecordCommandIo = def
       lastAt = now;
       io.out(formatProgress(p, rate));
     }, progressMs);
-    let durationTimer: NodeJS.Timeout | undefined;
-    const elapsed = durationMs !== null ? new Promise<void>((resolve) => (durationTimer = setTimeout(resolve, durationMs))) : new Promise<void>(() => {});
+    // the clock's timers hold any duration (node's own fire at once beyond ~24.8 days)
+    let durationTimer: TimerHandle | undefined;
+    const elapsed = durationMs !== null ? new Promise<void>((resolve) => (durationTimer = clock.setTimeout(resolve, durationMs))) : new Promise<void>(() => {});
     await Promise.race([elapsed, stopSignal]);
     clearInterval(progressTimer);
-    clearTimeout(durationTimer);
+    if (durationTimer !== undefined) clock.clearTimeout(durationTimer);
 
     // Stopped before the planned end: the session is complete but cut short.
     const status: RecordingEndStatus = stopRequested && durationMs !== null ? 'interrupted' : 'closed';

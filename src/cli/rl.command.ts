@@ -14,10 +14,9 @@
 import { listEpisodes, listModels, listRecordedSessions } from '../adapters/store/index.ts';
 import { REGIMES, REGIME_NAMES, isRegimeName, recordRegimeSession } from '../sessions/regimes.ts';
 import type { RegimeName, RegimeRecording } from '../sessions/regimes.ts';
-import { chooseStore, defaultIo, describeStore, dollars, formatSeconds, intList, openStore, parseFlags, positiveInt, progressBar, regimeOf } from '../rl/cli-support.ts';
+import { chooseStore, defaultIo, describeStore, dollars, durationFlag, formatSeconds, intList, openStore, parseFlags, positiveInt, progressBar, regimeOf } from '../rl/cli-support.ts';
 import type { CommandIo } from '../rl/cli-support.ts';
 import { UsageError } from './errors.ts';
-import { parseDuration } from './record.command.ts';
 
 export const RL_USAGE = `usage: kalshiflow rl <regimes|sessions|models> [options]
 
@@ -52,7 +51,7 @@ async function regimesCommand(argv: string[], io: CommandIo): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   if (values.db !== undefined && values['out-db'] !== undefined) throw new UsageError('give --db or --out-db, not both');
-  const durationMs = values.duration !== undefined ? parseDuration(values.duration) : 20 * 60_000;
+  const durationMs = values.duration !== undefined ? durationFlag('duration', values.duration) : 20 * 60_000;
   const seeds = values.seeds !== undefined ? intList('seeds', values.seeds) : [1, 2, 3];
   if (new Set(seeds).size !== seeds.length) throw new UsageError('--seeds: a seed is repeated');
   let regimes: RegimeName[] = [...REGIME_NAMES];

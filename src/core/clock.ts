@@ -13,10 +13,28 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Longest delay node's setTimeout holds (2^31 − 1 ms, ~24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A wall-clock timer longer than node can hold: a chain of shorter ones. */
+class LongTimer {
+  timer: ReturnType<typeof setTimeout>;
+
+  constructor(fn: () => void, ms: number) {
+    let left = ms;
+    const arm = (): ReturnType<typeof setTimeout> => {
+      if (left <= MAX_TIMER_MS) return setTimeout(fn, left);
+      left -= MAX_TIMER_MS;
+      return setTimeout(() => (this.timer = arm()), MAX_TIMER_MS);
+    };
+    this.timer = arm();
+  }
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (fn, ms) => (ms > MAX_TIMER_MS ? new LongTimer(fn, ms) : setTimeout(fn, ms)),
+  clearTimeout: (handle) => clearTimeout(handle instanceof LongTimer ? handle.timer : (handle as ReturnType<typeof setTimeout>)),
 };
 
 interface VirtualTimer {

@@ -15,6 +15,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { UsageError, flagUsageError } from '../cli/errors.ts';
+import { formatDuration, parseDuration } from '../core/duration.ts';
 import {
   getRecordedSession,
   listModels,
@@ -104,6 +105,22 @@ export function positiveNumber(flag: string, text: string | undefined, fallback:
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag}: must be a positive number, got ${JSON.stringify(text)}`);
   return n;
+}
+
+/**
+ * A duration flag as operators write it (`90s`, `10m`, `1h30m`, `30d`, or a number of seconds),
+ * through the one duration parser; at least `minMs` (default: longer than 0).
+ */
+export function durationFlag(flag: string, text: string, minMs = 1): number {
+  const trimmed = text.trim();
+  let ms: number;
+  try {
+    ms = parseDuration(/^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed);
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (ms < minMs) throw new UsageError(`--${flag}: must be ${minMs <= 1 ? 'longer than 0' : `at least ${formatDuration(minMs)}`}, got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 export function intList(flag: string, text: string): number[] {

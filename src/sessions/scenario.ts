@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DURATION_PATTERN, formatDuration, parseDuration } from '../core/duration.ts';
 import { parseCount, parseDollars, parsePrice } from '../core/money.ts';
 import type { Count, Micros, Price } from '../core/money.ts';
 
@@ -31,49 +32,11 @@ export class ScenarioError extends Error {
 
 // ---- units ---------------------------------------------------------------------------------
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-
-/** "1h30m" → 5,400,000; "2.5s" → 2500; a bare number counts seconds. Exact to the millisecond. */
-export function parseDuration(text: string | number): number {
-  if (typeof text === 'number') {
-    if (!Number.isFinite(text) || text < 0) throw new RangeError('must be a non-negative number of seconds');
-    const ms = Math.round(text * 1000);
-    if (Math.abs(ms - text * 1000) > 1e-6) throw new RangeError('has more precision than a millisecond');
-    return ms;
-  }
-  const compact = text.replace(/\s+/g, '');
-  if (!DURATION.test(compact)) throw new RangeError(`not a duration: ${JSON.stringify(text)} (use e.g. 30s, 5m, 1h30m, 500ms)`);
-  let total = 0;
-  for (const [, amount, unit] of compact.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
-    const [whole, frac = ''] = amount.split('.');
-    // fixed-point: the fractional part is scaled by the unit, and must land on whole milliseconds
-    const scale = UNIT_MS[unit];
-    const fracMs = frac ? (Number(frac) * scale) / 10 ** frac.length : 0;
-    if (!Number.isInteger(fracMs)) throw new RangeError(`${JSON.stringify(text)} has more precision than a millisecond`);
-    total += Number(whole) * scale + fracMs;
-  }
-  if (!Number.isSafeInteger(total)) throw new RangeError(`${JSON.stringify(text)} is too long`);
-  return total;
-}
-
-/** Formats ms the way scenario files write them: 90000 → "1m30s". */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const parts: string[] = [];
-  let rest = Math.round(ms);
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  if (rest > 0) parts.push(`${rest}ms`);
-  return parts.join('');
-}
+// durations are parsed in src/core/duration.ts; re-exported for the readers of scenarios
+export { formatDuration, parseDuration };
 
 const duration = z
-  .union([z.string().meta({ pattern: DURATION.source }), z.number().min(0)])
+  .union([z.string().meta({ pattern: DURATION_PATTERN.source }), z.number().min(0)])
   .transform((value, ctx) => {
     try {
       return parseDuration(value);

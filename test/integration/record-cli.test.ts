@@ -11,7 +11,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { migrate, openDatabase, query } from '../../src/adapters/store/index.ts';
 import { getRecordedSession } from '../../src/adapters/store/session-loader.ts';
 import { main } from '../../src/cli/main.ts';
-import { parseDuration, runRecordCommand } from '../../src/cli/record.command.ts';
+import { runRecordCommand } from '../../src/cli/record.command.ts';
+import { durationFlag } from '../../src/rl/cli-support.ts';
+import { killAllCli, startCli } from '../helpers/processes.ts';
 import type { RecordCommandIo } from '../../src/cli/record.command.ts';
 
 interface Run {
@@ -81,19 +83,26 @@ describe('kalshiflow record: flags', () => {
     [['--mode', 'random']],
     [['--db', 'not a url']],
     [['--progress', '-1']],
-  ])('%j is one line on stderr and exit code 2', async (argv) => {
+    [['--duration', '0'], /^kalshiflow record: --duration: must be longer than 0, got "0"$/],
+    [['--duration', '0.0001'], /^kalshiflow record: --duration: has more precision than a millisecond$/],
+    [['--duration', '99999999999999999d'], /^kalshiflow record: --duration: "99999999999999999d" is too long$/],
+    [['--progress', '0'], /^kalshiflow record: --progress: must be at least 1s, got "0"$/],
+    [['--progress', '10ms'], /^kalshiflow record: --progress: must be at least 1s, got "10ms"$/],
+  ])('%j is one line on stderr and exit code 2', async (argv, message = /^kalshiflow record: /) => {
     expect(await main(['record', ...argv])).toBe(2);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^kalshiflow record: /);
+    expect(errors[0]).toMatch(message);
     expect(errors[0]).not.toContain('\n');
   });
 
   it('reads durations the way operators write them', () => {
-    expect(parseDuration('90s')).toBe(90_000);
-    expect(parseDuration('10m')).toBe(600_000);
-    expect(parseDuration('1h30m')).toBe(5_400_000);
-    expect(parseDuration('250ms')).toBe(250);
-    expect(parseDuration('5')).toBe(5_000);
+    expect(durationFlag('duration', '90s')).toBe(90_000);
+    expect(durationFlag('duration', '10m')).toBe(600_000);
+    expect(durationFlag('duration', '1h30m')).toBe(5_400_000);
+    expect(durationFlag('duration', '250ms')).toBe(250);
+    expect(durationFlag('duration', '5')).toBe(5_000);
+    expect(durationFlag('duration', '1.5')).toBe(1_500);
+    expect(durationFlag('duration', '30d')).toBe(30 * 86_400_000);
   });
 });
 
@@ -104,7 +113,8 @@ describe('kalshiflow record: recording from the embedded simulator', () => {
     dirs.push(dir);
     return dir;
   };
-  afterAll(() => {
+  afterAll(async () => {
+    await killAllCli();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -131,6 +141,27 @@ describe('kalshiflow record: recording from the embedded simulator', () => {
     expect(s.counts.deltas).toBeGreaterThan(0);
     expect(deltaRows).toBe(s.counts.deltas);
   }, 60_000);
+
+  it('records for --duration 30d as a process: it keeps recording (it used to close at once), and Ctrl-C closes it as interrupted', async () => {
+    const dataDir = tempDir();
+    const cli = startCli(['record', '--env', 'sim', '--markets', '2', '--duration', '30d', '--progress', '1s'], { KALSHIFLOW_DATA_DIR: dataDir, DATABASE_URL: undefined });
+    try {
+      await cli.waitForLine(/^  until 720h have passed or Ctrl-C$/, 45_000);
+      // two progress lines a second apart: the 30-day timer did not fire
+      await cli.waitForLine(/^session \d+ [1-9]\d*s: \d\/2 markets live/, 20_000);
+      await cli.waitForLine(/^session \d+ [2-9]\d*s: \d\/2 markets live/, 20_000);
+      expect(cli.lines.some((l) => /^session \d+ (closed|interrupted) after/.test(l)), cli.output()).toBe(false);
+      cli.kill('SIGINT');
+      expect(await cli.exited, cli.output()).toBe(0);
+    } finally {
+      cli.kill('SIGKILL');
+    }
+    expect(cli.lines.at(-1)).toMatch(/^session \d+ interrupted after [\d.]+s: .* 0 dropped$/);
+    const { sessions } = await sessionsIn(dataDir);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ status: 'interrupted' });
+    expect(sessions[0]!.metadata).toMatchObject({ duration_ms: 30 * 86_400_000 });
+  }, 90_000);
 
   it('closes the session as interrupted when stopped before the planned duration', async () => {
     const dataDir = tempDir();

@@ -125,6 +125,8 @@ describe('kalshiflow rl regimes', () => {
   it('refuses unknown regimes and bad durations with a usage error', async () => {
     await expect(runRlCommand(['regimes', '--regimes', 'calm,stormy'], capture().io)).rejects.toThrow(/--regimes: unknown "stormy"/);
     await expect(runRlCommand(['regimes', '--duration', 'soon'], capture().io)).rejects.toThrow(UsageError);
+    // a bare number is seconds, and must be positive like any other duration
+    await expect(runRlCommand(['regimes', '--duration', '0'], capture().io)).rejects.toThrow(/^--duration: must be longer than 0, got "0"$/);
     await expect(runRlCommand(['nope'], capture().io)).rejects.toThrow(/unknown subcommand/);
   });
 });
