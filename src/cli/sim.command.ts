@@ -8,6 +8,7 @@ import { createPublicKey, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { generateKeyPair } from '../adapters/kalshi/auth.ts';
+import { apiKeyTypeOf } from '../core/request-signature.ts';
 import { startSimulator, SimulatorConfigError, type SimulatorKey } from '../sim/simulator.ts';
 
 export const SIM_USAGE = [
@@ -103,9 +104,9 @@ function readPublicKey(keyId: string, path: string): SimulatorKey {
   }
   try {
     const key = createPublicKey({ key: pem, format: 'pem' });
-    if (key.asymmetricKeyType !== 'rsa') throw new Error('not RSA');
+    if (apiKeyTypeOf(key) === null) throw new Error('neither RSA nor Ed25519');
   } catch {
-    throw new FlagError(`--key ${keyId}: ${JSON.stringify(path)} is not an RSA public key in PEM form`);
+    throw new FlagError(`--key ${keyId}: ${JSON.stringify(path)} is not an RSA or Ed25519 public key in PEM form`);
   }
   if (pem.includes('PRIVATE KEY')) {
     throw new FlagError(`--key ${keyId}: ${JSON.stringify(path)} holds a private key; give the simulator the public key only`);

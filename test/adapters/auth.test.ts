@@ -171,7 +171,7 @@ describe('loadPrivateKey', () => {
 
   it('rejects non-RSA keys and public keys', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    expect(() => loadPrivateKey({ pem: ec })).toThrow(/ec key; Kalshi API keys are RSA/);
+    expect(() => loadPrivateKey({ pem: ec })).toThrow(/ec key; Kalshi API keys are RSA or Ed25519/);
     let message = '';
     try {
       loadPrivateKey({ pem: keys.publicKeyPem });

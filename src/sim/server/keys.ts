@@ -5,7 +5,7 @@
  * src/core/request-signature.ts and the timestamp judged on the exchange clock.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { verifyRequestSignature } from '../../core/request-signature.ts';
+import { apiKeyTypeOf, verifyRequestSignature } from '../../core/request-signature.ts';
 import type { Clock } from '../../core/clock.ts';
 
 /** How far a request's timestamp may be from the exchange clock. Kalshi's window is undocumented. */
@@ -54,7 +54,7 @@ export class ApiKeyRegistry {
     } catch {
       throw new KeyRegistrationError(`public key for ${keyId} is not a PEM-encoded public key`);
     }
-    if (publicKey.asymmetricKeyType !== 'rsa') throw new KeyRegistrationError(`public key for ${keyId} is not an RSA key`);
+    if (apiKeyTypeOf(publicKey) === null) throw new KeyRegistrationError(`public key for ${keyId} is neither an RSA nor an Ed25519 key`);
     const existing = this.keys.get(keyId);
     if (existing) {
       if (existing.publicKey.equals(publicKey) && existing.userId === (userId ?? keyId)) return existing;
