@@ -6,7 +6,7 @@
  *
  * Figures: ops/s with no subscriber (the engine alone, keeping all history), ops/s with one
  * subscriber receiving every event (what the WS server sees), ops/s with a bounded history
- * (historyLimit, as a long-running simulator would use), and per-operation latency percentiles
+ * (history.maxCount, as a long-running simulator would use), and per-operation latency percentiles
  * from 256-op batches. Keeping every order and fill is what costs most here: the young-generation
  * GC copies everything that is retained.
  * The operation parameters are drawn once from a seeded Rng so every run measures the same flow.
@@ -86,7 +86,7 @@ function buildStream(seed: number): Stream {
 
 function makeExchange(withListener: boolean, historyLimit?: number): { ex: Exchange; events: () => number } {
   const clock = new VirtualClock(Date.UTC(2026, 0, 1));
-  const ex = new Exchange({ clock, seed: 1, defaultCash: dollarsToMicros(1_000_000_000), ...(historyLimit !== undefined ? { historyLimit } : {}) });
+  const ex = new Exchange({ clock, seed: 1, defaultCash: dollarsToMicros(1_000_000_000), ...(historyLimit !== undefined ? { history: { maxCount: historyLimit } } : {}) });
   for (const ticker of MARKETS) {
     ex.addMarket({
       ticker,

@@ -8,16 +8,21 @@ import { createPublicKey, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { generateKeyPair } from '../adapters/kalshi/auth.ts';
+import { parseDuration } from '../core/duration.ts';
 import { apiKeyTypeOf } from '../core/request-signature.ts';
-import { startSimulator, SimulatorConfigError, type SimulatorKey } from '../sim/simulator.ts';
+import type { HistoryRetention } from '../sim/matching/history.ts';
+import { SIMULATOR_HISTORY, startSimulator, SimulatorConfigError, type SimulatorKey } from '../sim/simulator.ts';
 
 export const SIM_USAGE = [
   'usage: kalshiflow sim [--host 127.0.0.1] [--port 8100] [--markets N] [--seed S]',
   '                      [--key KEY_ID=PUBLIC_KEY_PEM_PATH ...] [--no-activity]',
+  '                      [--history-age 1h|all] [--history-count 10000|all]',
   '',
   'Runs the Kalshi-compatible simulator (REST /trade-api/v2, WebSocket /trade-api/ws/v2,',
   'control API /_sim on loopback) until interrupted. Without --key a demo key pair is kept in',
-  '.kalshiflow/sim-keys/.',
+  '.kalshiflow/sim-keys/. Finished orders, fills, settlements and trades are kept for queries',
+  `for --history-age of simulator time and at most --history-count per account or market`,
+  `(default ${SIMULATOR_HISTORY.maxAgeMs / 3_600_000}h and ${SIMULATOR_HISTORY.maxCount}); resting orders are always kept.`,
 ].join('\n');
 
 export interface SimCommandIo {
@@ -36,6 +41,7 @@ interface SimFlags {
   seed: number;
   keys: Array<{ keyId: string; path: string }>;
   activity: boolean;
+  history: Partial<HistoryRetention>;
   help: boolean;
 }
 
@@ -49,7 +55,7 @@ function intFlag(name: string, raw: string, min: number, max: number): number {
 }
 
 export function parseSimFlags(argv: string[]): SimFlags {
-  const flags: SimFlags = { host: '127.0.0.1', port: 8100, markets: 10, seed: 1, keys: [], activity: true, help: false };
+  const flags: SimFlags = { host: '127.0.0.1', port: 8100, markets: 10, seed: 1, keys: [], activity: true, history: {}, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -62,7 +68,9 @@ export function parseSimFlags(argv: string[]): SimFlags {
     }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!['--host', '--port', '--markets', '--seed', '--key'].includes(name)) throw new FlagError(`unknown option ${JSON.stringify(arg)}`);
+    if (!['--host', '--port', '--markets', '--seed', '--key', '--history-age', '--history-count'].includes(name)) {
+      throw new FlagError(`unknown option ${JSON.stringify(arg)}`);
+    }
     let value: string | undefined;
     if (name !== arg) value = arg.slice(eq + 1);
     else {
@@ -82,6 +90,19 @@ export function parseSimFlags(argv: string[]): SimFlags {
         break;
       case '--seed':
         flags.seed = intFlag('--seed', value, -2147483648, 2147483647);
+        break;
+      case '--history-age':
+        if (value === 'all') flags.history.maxAgeMs = Infinity;
+        else {
+          try {
+            flags.history.maxAgeMs = parseDuration(value);
+          } catch (error) {
+            throw new FlagError(`--history-age ${(error as Error).message}`);
+          }
+        }
+        break;
+      case '--history-count':
+        flags.history.maxCount = value === 'all' ? Infinity : intFlag('--history-count', value, 0, 100_000_000);
         break;
       case '--key': {
         const sep = value.indexOf('=');
@@ -178,7 +199,7 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = defaultIo
 
   let sim;
   try {
-    sim = await startSimulator({ host: flags.host, port: flags.port, markets: flags.markets, seed: flags.seed, keys, activity: flags.activity });
+    sim = await startSimulator({ host: flags.host, port: flags.port, markets: flags.markets, seed: flags.seed, keys, activity: flags.activity, history: flags.history });
   } catch (error) {
     if (error instanceof SimulatorConfigError) {
       io.err(`kalshiflow sim: ${error.message}`);

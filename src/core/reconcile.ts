@@ -13,6 +13,8 @@
  * 4. Venue orders unknown locally become `external` orders: tracked, never managed.
  * 5. Local open orders the venue does not know (and that predate the snapshot) are unresolved:
  *    they must be queried by client_order_id before the two sides agree.
+ * 6. A venue's fill list is a window of its history (the simulator keeps a bounded one): a local
+ *    fill older than the oldest fill the venue listed is not evidence of anything.
  */
 import type { Count, Micros, Price } from './money.ts';
 import { CLOSED_ORDER_STATES, type OrderSide, type OrderStateName, type VenueOrderStatus } from './order-state.ts';
@@ -146,8 +148,10 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
       ...(f.orderId ? { orderId: f.orderId } : {}),
     });
   }
+  let venueListedFrom = Infinity;
+  for (const f of venue.fills) if (f.tsMs < venueListedFrom) venueListedFrom = f.tsMs;
   for (const f of local.fills) {
-    if (!venueFillIds.has(f.fillId) && f.tsMs <= asOfMs) {
+    if (!venueFillIds.has(f.fillId) && f.tsMs <= asOfMs && f.tsMs >= venueListedFrom) {
       findings.push({
         kind: 'local_fill_unconfirmed',
         severity: 'warning',

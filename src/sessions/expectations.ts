@@ -28,7 +28,12 @@ export interface Observations {
   /** Orders in the journal (every generation of the trader). */
   journalOrders: ReadonlyArray<OrderRecordView & { state: string }>;
   exchangeFills: ReadonlyArray<FillRecordView>;
-  journalFills: ReadonlyArray<FillRecordView>;
+  journalFills: ReadonlyArray<FillRecordView & { tsMs?: number }>;
+  /**
+   * The simulator keeps a window of history: fills up to this time may have been dropped from
+   * `exchangeFills`, so older journal fills are not "unknown to the exchange" (absent: none dropped).
+   */
+  exchangeHistoryDroppedThroughMs?: number;
   /** Ticker → signed position (Count) in the trader's view and in the exchange's. */
   traderPositions: ReadonlyMap<string, Count>;
   exchangePositions: ReadonlyMap<string, Count>;
@@ -121,7 +126,8 @@ export function checkExpectations(expect: Scenario['expect'], o: Observations): 
     const twice = [...counts].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
     const missing = o.exchangeFills.filter((f) => !counts.has(f.fillId)).map((f) => f.fillId);
     const exchangeIds = new Set(o.exchangeFills.map((f) => f.fillId));
-    const extra = [...counts.keys()].filter((id) => !exchangeIds.has(id));
+    const droppedThrough = o.exchangeHistoryDroppedThroughMs ?? -Infinity;
+    const extra = [...new Set(o.journalFills.filter((f) => (f.tsMs ?? Infinity) > droppedThrough).map((f) => f.fillId))].filter((id) => !exchangeIds.has(id));
     const clean = twice.length === 0 && missing.length === 0 && extra.length === 0;
     const problems = [
       ...(missing.length ? [`${missing.length} exchange fills missing from the journal: ${listSome(missing)}`] : []),

@@ -20,11 +20,18 @@ export class PnlTracker {
   private peak = 0;
   maxDrawdown: Micros = 0;
   private initial: Micros | null = null;
+  /** Fees of the account's fills, counted as they happen: the exchange keeps only a window of fills. */
+  private feesPaid: Micros = 0;
 
   constructor(
     private readonly exchange: Exchange,
     private readonly userId: string,
-  ) {}
+  ) {
+    for (const f of exchange.listFills(userId)) this.feesPaid += f.fee;
+    exchange.subscribe((event) => {
+      if (event.type === 'fill' && event.fill.userId === userId) this.feesPaid += event.fill.fee;
+    });
+  }
 
   /** The account's value now: cash (reserved included) + positions marked at executable bids. */
   value(): Micros {
@@ -51,9 +58,7 @@ export class PnlTracker {
 
   /** Fees the account paid so far (taker and maker, as the exchange charged them). */
   fees(): Micros {
-    let total = 0;
-    for (const f of this.exchange.listFills(this.userId)) total += f.fee;
-    return total;
+    return this.feesPaid;
   }
 
   sample(tMs: number): void {

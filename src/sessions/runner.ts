@@ -495,6 +495,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       journalOrders,
       exchangeFills,
       journalFills,
+      exchangeHistoryDroppedThroughMs: sim.exchange.historyDroppedThroughMs(userId),
       traderPositions,
       exchangePositions,
       ...(gen ? {} : { traderViewMissing: 'no trader running at the end of the session' }),

@@ -47,9 +47,12 @@ import type {
 } from './exchange.types.ts';
 import { ExchangeIds } from './ids.ts';
 import { ExpiryQueue } from './matching/expiry-queue.ts';
+import { KEEP_ALL_HISTORY, ageSlack, countSlack, resolveRetention, trimFront } from './matching/history.ts';
+import type { HistoryRetention } from './matching/history.ts';
 import { Account, Holding, MarketState, OrderRecord, UPDATE_REASON, positionSnapshot } from './matching/records.ts';
 
 export { UPDATE_REASON };
+export type { HistoryRetention };
 
 export interface ExchangeOptions {
   clock: Clock;
@@ -65,12 +68,13 @@ export interface ExchangeOptions {
   /** Schedule a clock timer that expires GTT orders on time (default true). */
   autoExpire?: boolean;
   /**
-   * History kept for queries, so a long-running simulator has bounded memory (default: all).
-   * At least this many of the newest finished orders and fills per user, and trades per market
-   * (and overall), are kept; older ones are dropped in batches. Resting orders are always kept.
-   * A dropped order's client_order_id may be used again.
+   * Finished history kept for queries, so a long-running simulator has bounded memory (default:
+   * all): per account the newest `maxCount` finished orders, fills and settlements, per market
+   * (and overall) the newest `maxCount` trades, none older than `maxAgeMs` on the clock; older
+   * ones are dropped in batches (matching/history.ts). Resting orders are always kept. A dropped
+   * order's client_order_id may be used again. `ensureAccount` may set an account's own bound.
    */
-  historyLimit?: number;
+  history?: Partial<HistoryRetention>;
 }
 
 /** Largest order accepted: 100M contracts, so price × count stays far inside safe integers. */
@@ -97,6 +101,9 @@ function lowerBound(fills: SimFill[], t: number): number {
   return lo;
 }
 
+const tradeTime = (t: SimTrade) => t.tsMs;
+const fillTime = (f: SimFill) => f.tsMs;
+
 /** Newest first, as Kalshi lists orders, fills, trades and settlements. */
 function newestFirst<T>(xs: readonly T[]): T[] {
   const out = new Array<T>(xs.length);
@@ -110,12 +117,11 @@ export class Exchange implements ExchangeApi {
   private readonly defaultCash: Micros;
   private readonly precision: Micros;
   private readonly autoExpire: boolean;
-  private readonly historyLimit: number;
-  /** How far past historyLimit a list may grow before it is trimmed (amortizes the trimming). */
-  private readonly historySlack: number;
+  /** Default retention of accounts, and the retention of trade lists. */
+  private readonly history: HistoryRetention;
   private readonly markets = new Map<string, MarketState>();
   private readonly accounts = new Map<string, Account>();
-  /** Every trade of every market, oldest first. */
+  /** Every kept trade of every market, oldest first. */
   private readonly allTrades: SimTrade[] = [];
   private listeners: ExchangeListener[] = [];
   private readonly expiries = new ExpiryQueue<OrderRecord>();
@@ -128,9 +134,7 @@ export class Exchange implements ExchangeApi {
     this.defaultCash = opts.defaultCash ?? dollarsToMicros(10_000);
     this.precision = opts.accountPrecision ?? CENT_PRECISION;
     this.autoExpire = opts.autoExpire ?? true;
-    this.historyLimit = opts.historyLimit ?? Infinity;
-    if (!(this.historyLimit >= 0)) throw new RangeError(`historyLimit must be a non-negative number, got ${opts.historyLimit}`);
-    this.historySlack = Math.max(64, Math.floor(this.historyLimit / 4));
+    this.history = resolveRetention(opts.history, KEEP_ALL_HISTORY);
     if (!Number.isSafeInteger(this.defaultCash) || this.defaultCash < 0) {
       throw new RangeError(`defaultCash must be a non-negative integer amount of micros, got ${this.defaultCash}`);
     }
@@ -197,11 +201,12 @@ export class Exchange implements ExchangeApi {
 
   // ---------------------------------------------------------------- accounts
 
-  ensureAccount(userId: string, initialCash?: Micros): void {
+  /** Opens an account (no-op if it exists); `history` overrides the exchange's retention for it. */
+  ensureAccount(userId: string, initialCash?: Micros, history?: Partial<HistoryRetention>): void {
     if (this.accounts.has(userId)) return;
     const cash = initialCash ?? this.defaultCash;
     if (!Number.isSafeInteger(cash) || cash < 0) throw new RangeError(`initial cash must be a non-negative integer amount of micros, got ${cash}`);
-    this.accounts.set(userId, new Account(userId, cash));
+    this.accounts.set(userId, new Account(userId, cash, resolveRetention(history, this.history)));
   }
 
   /** Cash not reserved for resting orders. An unknown user gets an account with the default cash. */
@@ -224,7 +229,7 @@ export class Exchange implements ExchangeApi {
   private account(userId: string): Account {
     let a = this.accounts.get(userId);
     if (!a) {
-      a = new Account(userId, this.defaultCash);
+      a = new Account(userId, this.defaultCash, this.history);
       this.accounts.set(userId, a);
     }
     return a;
@@ -445,6 +450,14 @@ export class Exchange implements ExchangeApi {
     return out;
   }
 
+  /**
+   * The latest exchange time of a finished order or fill dropped from the user's history (the
+   * retention window), or −∞ when nothing was dropped: what the lists show after it is complete.
+   */
+  historyDroppedThroughMs(userId: string): number {
+    return this.accounts.get(userId)?.droppedThroughMs ?? -Infinity;
+  }
+
   /** Markets where the user has traded or holds a position. */
   listPositions(userId: string): SimPosition[] {
     const a = this.accounts.get(userId);
@@ -533,6 +546,7 @@ export class Exchange implements ExchangeApi {
         settledTimeMs: now,
       };
       h.account.settlements.push(settlement);
+      trimFront(h.account.settlements, h.account.history, now, (s) => s.settledTimeMs);
       if (this.listeners.length > 0) this.emit({ type: 'position', userId: h.account.userId, position: positionSnapshot(h) });
     }
     m.openInterest = 0;
@@ -609,8 +623,8 @@ export class Exchange implements ExchangeApi {
     const trade: SimTrade = { tradeId: this.ids.trade.next(), ticker: m.ticker, price, count: qty, takerSide: taker.side, tsMs: now };
     ms.trades.push(trade);
     this.allTrades.push(trade);
-    this.trimList(ms.trades);
-    this.trimList(this.allTrades);
+    trimFront(ms.trades, this.history, now, tradeTime);
+    trimFront(this.allTrades, this.history, now, tradeTime);
     m.lastPrice = price;
     m.volume += qty;
     if (this.listeners.length > 0) this.emit({ type: 'trade', trade });
@@ -664,7 +678,7 @@ export class Exchange implements ExchangeApi {
     order.lastUpdateReason = UPDATE_REASON.filled;
     if (order.remainingCount === 0) {
       order.status = 'executed';
-      this.finished(order);
+      this.finished(order, now);
     }
     h.refreshReserve();
 
@@ -683,7 +697,7 @@ export class Exchange implements ExchangeApi {
       postPosition: position.position,
       tsMs: now,
     };
-    this.recordFill(account, order, fill);
+    this.recordFill(account, order, fill, now);
     if (this.listeners.length > 0) {
       this.emit({ type: 'fill', fill });
       if (!isTaker) this.emit({ type: 'order_update', order: order.snapshot() });
@@ -693,24 +707,38 @@ export class Exchange implements ExchangeApi {
   }
 
   /** Book-keeping for an order that left the resting state for good. */
-  private finished(order: OrderRecord): void {
+  private finished(order: OrderRecord, now: number): void {
     const a = order.holding.account;
     a.resting.delete(order);
     a.finishedCount++;
-    if (a.finishedCount > this.historyLimit + this.historySlack) this.trimOrders(a);
+    const r = a.history;
+    if (a.finishedCount > r.maxCount + countSlack(r) || (r.maxAgeMs !== Infinity && now - a.lastOrderTrimMs >= ageSlack(r))) {
+      this.trimOrders(a, now);
+    }
   }
 
-  /** Drops the oldest finished orders down to historyLimit (resting ones stay). */
-  private trimOrders(a: Account): void {
-    let excess = a.finishedCount - this.historyLimit;
+  /**
+   * Drops the oldest finished orders beyond the account's maxCount, and those finished before
+   * its age cutoff (resting ones stay). Orders are kept in creation order, and an order cannot
+   * have finished before it was created, so the scan for old ones stops at the first order
+   * created after the cutoff.
+   */
+  private trimOrders(a: Account, now: number): void {
+    const cutoff = now - a.history.maxAgeMs;
+    a.lastOrderTrimMs = now;
+    let excess = a.finishedCount - a.history.maxCount;
+    let dropped = 0;
     for (const o of a.ordersById.values()) {
-      if (excess <= 0) break;
-      if (o.status === 'resting') continue;
+      if (excess <= 0 && o.createdTimeMs >= cutoff) break;
+      if (o.status === 'resting' || (excess <= 0 && o.lastUpdateTimeMs >= cutoff)) continue;
       a.ordersById.delete(o.orderId);
       if (o.clientOrderId !== '') a.clientOrderIds.delete(o.clientOrderId);
+      if (o.lastUpdateTimeMs > a.droppedThroughMs) a.droppedThroughMs = o.lastUpdateTimeMs;
       a.finishedCount--;
       excess--;
+      dropped++;
     }
+    if (dropped === 0) return;
     for (const [ticker, list] of a.ordersByTicker) {
       const kept = list.filter((o) => a.ordersById.get(o.orderId) === o);
       if (kept.length > 0) a.ordersByTicker.set(ticker, kept);
@@ -718,12 +746,7 @@ export class Exchange implements ExchangeApi {
     }
   }
 
-  /** Drops the oldest entries of a history list once it is past the limit plus slack. */
-  private trimList<T>(list: T[]): void {
-    if (list.length > this.historyLimit + this.historySlack) list.splice(0, list.length - this.historyLimit);
-  }
-
-  private recordFill(account: Account, order: OrderRecord, fill: SimFill): void {
+  private recordFill(account: Account, order: OrderRecord, fill: SimFill, now: number): void {
     const last = account.fills[account.fills.length - 1];
     if (last !== undefined && last.tsMs > fill.tsMs) account.fillsInTimeOrder = false;
     account.fills.push(fill);
@@ -732,8 +755,20 @@ export class Exchange implements ExchangeApi {
     byTicker.push(fill);
     if (order.fills === null) order.fills = [fill];
     else order.fills.push(fill);
-    this.trimList(account.fills);
-    this.trimList(byTicker);
+    // The account's list is trimmed; a ticker's list holds the same fills in the same order, so
+    // the dropped (oldest) fills are at the front of their tickers' lists.
+    const dropped = trimFront(account.fills, account.history, now, fillTime);
+    if (dropped.length === 0) return;
+    const perTicker = new Map<string, number>();
+    for (const f of dropped) {
+      perTicker.set(f.ticker, (perTicker.get(f.ticker) ?? 0) + 1);
+      if (f.tsMs > account.droppedThroughMs) account.droppedThroughMs = f.tsMs;
+    }
+    for (const [ticker, n] of perTicker) {
+      const list = account.fillsByTicker.get(ticker)!;
+      if (n >= list.length) account.fillsByTicker.delete(ticker);
+      else list.splice(0, n);
+    }
   }
 
   /** Keeps an order's fee allowance = budget − fees charged while it is live, 0 after. */
@@ -767,7 +802,7 @@ export class Exchange implements ExchangeApi {
     order.lastUpdateReason = reason;
     this.updateFeeReserve(order);
     h.refreshReserve();
-    this.finished(order);
+    this.finished(order, now);
   }
 
   /** Cancels a resting order (user cancel, expiry, STP, market close). */
@@ -781,7 +816,7 @@ export class Exchange implements ExchangeApi {
     order.status = 'canceled';
     order.lastUpdateTimeMs = now;
     order.lastUpdateReason = reason;
-    this.finished(order);
+    this.finished(order, now);
     this.updateFeeReserve(order);
     h.refreshReserve();
     this.publishLevelChange(ms, order, -removed, causer, now);

@@ -6,6 +6,7 @@
  * converts them to Kalshi's wire strings.
  */
 import type { Count, Micros, Price } from '../core/money.ts';
+import type { HistoryRetention } from './matching/history.ts';
 
 export type BookSide = 'bid' | 'ask'; // on the YES leg: bid = buy YES, ask = sell YES (= buy NO at $1 − p)
 export type OutcomeSide = 'yes' | 'no';
@@ -162,7 +163,8 @@ export interface ExchangeApi {
   /** L2 book on Kalshi's bids-only model: YES bids and NO bids (NO price = $1 − YES ask), ascending by price. */
   bookLevels(ticker: string): { yes: Array<[Price, Count]>; no: Array<[Price, Count]> } | undefined;
 
-  ensureAccount(userId: string, initialCash?: Micros): void;
+  /** Opens an account; `history` bounds its kept finished orders, fills and settlements (matching/history.ts). */
+  ensureAccount(userId: string, initialCash?: Micros, history?: Partial<HistoryRetention>): void;
   balance(userId: string): Micros;
   createOrder(req: SimOrderRequest): Result<CreateOrderOutcome>;
   cancelOrder(userId: string, orderId: string): Result<{ order: SimOrder; reducedBy: Count }>;

@@ -12,6 +12,7 @@ import type { Micros } from '../core/money.ts';
 import { SyntheticActivity } from './activity/activity.ts';
 import { generateMarkets, marketDefinitionFor, marketSpecSchema, type MarketSpec } from './activity/markets.ts';
 import { Exchange } from './exchange.ts';
+import type { HistoryRetention } from './matching/history.ts';
 import { SimFaults } from './faults.ts';
 import { createSimHttpServer } from './server/http.ts';
 import { ApiKeyRegistry } from './server/keys.ts';
@@ -46,7 +47,16 @@ export interface StartSimulatorOptions {
   allowRemoteControl?: boolean;
   /** WebSocket ping interval in clock ms (default 10,000, as Kalshi). */
   pingIntervalMs?: number;
+  /**
+   * Finished history kept for queries (default SIMULATOR_HISTORY: per account the newest 10,000
+   * finished orders, fills and settlements, per market the newest 10,000 trades, none older than
+   * 1 hour of simulator time). Resting orders are always kept. Synthetic participants keep less.
+   */
+  history?: Partial<HistoryRetention>;
 }
+
+/** The simulator's default history window (see StartSimulatorOptions.history). */
+export const SIMULATOR_HISTORY: HistoryRetention = { maxCount: 10_000, maxAgeMs: 3_600_000 };
 
 export interface RunningSimulator {
   /** e.g. http://127.0.0.1:8100/trade-api/v2 */
@@ -116,7 +126,12 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
   const seed = opts.seed ?? 1;
   const specs = resolveMarkets(opts.markets, seed);
 
-  const exchange = new Exchange({ clock, seed, ...(opts.defaultCash !== undefined ? { defaultCash: opts.defaultCash } : {}) });
+  const exchange = new Exchange({
+    clock,
+    seed,
+    history: { ...SIMULATOR_HISTORY, ...opts.history },
+    ...(opts.defaultCash !== undefined ? { defaultCash: opts.defaultCash } : {}),
+  });
   const figures = new TradingFigures();
   // registered first so the figures are current when the WebSocket server renders a frame
   const stopFigures = exchange.subscribe((event) => figures.record(event));

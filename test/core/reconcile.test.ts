@@ -164,7 +164,18 @@ describe('reconcile', () => {
   });
 
   it('flags local fills the venue does not list', () => {
-    const r = reconcile({ ...none, fills: [fill('f-l', AS_OF - 1)] }, none, AS_OF);
+    const listed = fill('f-v', AS_OF - 10);
+    const r = reconcile({ ...none, fills: [listed, fill('f-l', AS_OF - 1)] }, { ...none, fills: [listed] }, AS_OF);
     expect(r.findings).toMatchObject([{ kind: 'local_fill_unconfirmed', severity: 'warning', fillId: 'f-l' }]);
+  });
+
+  it('does not flag local fills older than the window the venue lists (its history aged out)', () => {
+    const recent = fill('f-recent', AS_OF - 100);
+    const local = [fill('f-old-1', AS_OF - 10_000), fill('f-old-2', AS_OF - 5_000), recent, fill('f-unlisted', AS_OF - 50)];
+    const r = reconcile({ ...none, fills: local }, { ...none, fills: [recent] }, AS_OF);
+    expect(r.findings).toMatchObject([{ kind: 'local_fill_unconfirmed', fillId: 'f-unlisted' }]);
+    expect(r.agreed).toBe(true);
+    // a venue that lists nothing (all aged out) confirms and contradicts nothing
+    expect(reconcile({ ...none, fills: local }, none, AS_OF).findings).toEqual([]);
   });
 });

@@ -488,8 +488,8 @@ describe('queries', () => {
     expect(ex.listOrders('nobody')).toEqual([]);
   });
 
-  it('bounds the kept history with historyLimit, never dropping resting orders', () => {
-    const { ex, place } = harness({ historyLimit: 10 });
+  it('bounds the kept history by count, never dropping resting orders', () => {
+    const { ex, place } = harness({ history: { maxCount: 10 } });
     const resting = place('u', 'bid', 1000, 100).order;
     let last = '';
     for (let i = 0; i < 200; i++) {

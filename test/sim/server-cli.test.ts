@@ -56,7 +56,9 @@ describe('kalshiflow sim', () => {
       host: '127.0.0.1',
       activity: false,
     });
-    expect(parseSimFlags([])).toMatchObject({ host: '127.0.0.1', port: 8100, markets: 10, activity: true });
+    expect(parseSimFlags([])).toMatchObject({ host: '127.0.0.1', port: 8100, markets: 10, activity: true, history: {} });
+    expect(parseSimFlags(['--history-age', '30m', '--history-count=500']).history).toEqual({ maxAgeMs: 1_800_000, maxCount: 500 });
+    expect(parseSimFlags(['--history-age', 'all', '--history-count', 'all']).history).toEqual({ maxAgeMs: Infinity, maxCount: Infinity });
   });
 
   it.each([
@@ -66,6 +68,8 @@ describe('kalshiflow sim', () => {
     [['--bogus'], /unknown option/],
     [['--seed'], /--seed needs a value/],
     [['--key', 'no-equals-sign'], /KEY_ID=PUBLIC_KEY_PEM_PATH/],
+    [['--history-age', 'soon'], /--history-age not a duration/],
+    [['--history-count', '-1'], /--history-count must be between/],
     [['--key', 'k1=/definitely/not/here.pem'], /cannot read/],
   ])('bad flags %j → one line, exit 2', async (argv, message) => {
     const r = run(argv as string[], dir);

@@ -27,6 +27,7 @@ import type {
 } from '../exchange.types.ts';
 import { OrderLevelBook } from './book.ts';
 import type { BookEntry } from './book.ts';
+import type { HistoryRetention } from './history.ts';
 
 const HALF_DOLLAR: Price = ONE_DOLLAR / 2;
 
@@ -111,12 +112,12 @@ export class Account {
   cash: Micros;
   reserved: Micros = 0;
   readonly holdings = new Map<string, Holding>();
-  /** Every order; a Map iterates in insertion order, so this is also the oldest-first list. */
+  /** Every kept order; a Map iterates in insertion order, so this is also the oldest-first list. */
   readonly ordersById = new Map<string, OrderRecord>();
   readonly ordersByTicker = new Map<string, OrderRecord[]>();
   readonly resting = new Set<OrderRecord>();
   readonly clientOrderIds = new Set<string>();
-  /** Every fill, oldest first. */
+  /** Every kept fill, oldest first; each ticker's list below is the same fills, in the same order. */
   readonly fills: SimFill[] = [];
   readonly fillsByTicker = new Map<string, SimFill[]>();
   /** False once a fill arrived with an earlier timestamp than the previous one (wall clock stepped back). */
@@ -124,10 +125,16 @@ export class Account {
   readonly settlements: SimSettlement[] = [];
   /** Orders in ordersById that are no longer resting. */
   finishedCount = 0;
+  /** Exchange time of the last trim of finished orders by age. */
+  lastOrderTrimMs = -Infinity;
+  /** Latest time of a finished order or fill dropped from this account's history (−∞: none). */
+  droppedThroughMs = -Infinity;
 
   constructor(
     readonly userId: string,
     cash: Micros,
+    /** How much of this account's finished history is kept (history.ts). */
+    readonly history: HistoryRetention,
   ) {
     this.cash = cash;
   }
@@ -207,7 +214,7 @@ export class MarketState {
   readonly feeSchedule: FeeSchedule;
   readonly book = new OrderLevelBook<OrderRecord>();
   readonly l2: OrderBook;
-  /** Oldest first. */
+  /** Kept trades, oldest first. */
   readonly trades: SimTrade[] = [];
   readonly holdings = new Map<string, Holding>();
 
