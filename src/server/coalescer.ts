@@ -3,7 +3,10 @@
  * arrives in between replaces the pending value and goes out when the interval has passed. The
  * /v3/ws feed uses it so a busy order book sends each browser ≤ 4 market updates per ticker per
  * second however many deltas arrive, while the last value always gets through. Runs on a Clock
- * with a single timer however many keys are pending. Part of src/server.
+ * with a single timer however many keys are pending. Keys whose interval has passed are
+ * forgotten in batches (they behave like new keys anyway), so a stream of ever-new keys — every
+ * order the trader ever placed — holds memory only for the keys of the last interval.
+ * Part of src/server.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 
@@ -14,6 +17,8 @@ export class Coalescer<T> {
   private timerAt = Number.POSITIVE_INFINITY;
   /** Values replaced before they were sent. */
   replaced = 0;
+  /** lastSentAt size that triggers the next sweep of expired keys. */
+  private sweepAt = 256;
 
   constructor(
     private readonly clock: Clock,
@@ -28,6 +33,7 @@ export class Coalescer<T> {
     const last = this.lastSentAt.get(key);
     if (!this.pending.has(key) && (last === undefined || now - last >= this.intervalMs)) {
       this.lastSentAt.set(key, now);
+      if (this.lastSentAt.size >= this.sweepAt) this.forgetExpired(now);
       this.emit(key, value);
       return;
     }
@@ -47,6 +53,20 @@ export class Coalescer<T> {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Keys remembered (sent within about the last interval, or pending). */
+  get trackedCount(): number {
+    return this.lastSentAt.size;
+  }
+
+  /** Drops the send times that no longer limit anything (older than the interval, nothing pending). */
+  private forgetExpired(now: number): void {
+    for (const [key, at] of this.lastSentAt) {
+      if (now - at >= this.intervalMs && !this.pending.has(key)) this.lastSentAt.delete(key);
+    }
+    // amortized: the next sweep waits until the map has doubled
+    this.sweepAt = Math.max(256, 2 * this.lastSentAt.size);
   }
 
   /** Forgets a key (e.g. a market that was unsubscribed), pending value included. */

@@ -65,4 +65,24 @@ describe('Coalescer', () => {
     c.offer('B', 3); // forgotten: goes out at once
     expect(sent.map((s) => s.value)).toEqual([1, 1, 3]);
   });
+
+  it('forgets keys whose interval has passed (every order ever placed), keeping the rate limit of recent ones', () => {
+    const { clock, sent, c } = setup(250);
+    // 20,000 orders, one new key per ms, each sent once (its closing update)
+    for (let i = 0; i < 20_000; i++) {
+      c.offer(`order-${i}`, i);
+      clock.advance(1);
+    }
+    expect(sent).toHaveLength(20_000);
+    // only about the last interval's keys are remembered, not all 20,000
+    expect(c.trackedCount).toBeLessThanOrEqual(2 * 256 + 250);
+    // a recent key is still limited: its next value waits for the interval
+    c.offer('order-19999', -1);
+    expect(sent).toHaveLength(20_000);
+    clock.advance(250);
+    expect(sent.at(-1)).toEqual({ at: 19_999 + 250, key: 'order-19999', value: -1 });
+    // a forgotten key behaves as it did before: its interval has passed, so it goes out at once
+    c.offer('order-0', -2);
+    expect(sent.at(-1)).toEqual({ at: clock.now(), key: 'order-0', value: -2 });
+  });
 });
