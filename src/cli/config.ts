@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isSecretName, redactUrl } from '../core/secrets.ts';
+import { marketTickerSchema } from '../core/tickers.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -18,7 +19,7 @@ const port = z.coerce
 const tickerList = z
   .string()
   .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[A-Z0-9._-]+$/i, 'tickers are letters, digits, dots and dashes')));
+  .pipe(z.array(marketTickerSchema));
 
 export const envSchema = z.object({
   ENVIRONMENT: z.enum(['sim', 'paper', 'production']).default('sim'),

@@ -44,8 +44,10 @@ export interface ConsoleFeedOptions {
   pingIntervalMs?: number;
   /** Minimum gap between two updates of the same ticker / order / actor (default 250 ms: ≤ 4/s). */
   coalesceIntervalMs?: number;
-  /** A client with more unsent bytes than this is dropped (default 1 MiB). */
+  /** A client with more unsent bytes than this is dropped, checked on every send (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Connected clients at most; `hasRoom()` is false beyond (default 32). */
+  maxClients?: number;
   /** Transitions replayed on connect (default 20). */
   historyReplayCount?: number;
   /** Non-transition activities kept for replay (default 50). */
@@ -83,6 +85,7 @@ export class ConsoleFeed {
   private readonly statusIntervalMs: number;
   private readonly pingIntervalMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly maxClients: number;
   private readonly historyReplayCount: number;
   private readonly activityReplayCount: number;
   private readonly pnlLimit: number;
@@ -115,6 +118,7 @@ export class ConsoleFeed {
     this.statusIntervalMs = options.statusIntervalMs ?? 10_000;
     this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
+    this.maxClients = options.maxClients ?? 32;
     this.historyReplayCount = options.historyReplayCount ?? 20;
     this.activityReplayCount = options.activityReplayCount ?? 50;
     this.pnlLimit = options.pnlPoints ?? 720;
@@ -137,6 +141,11 @@ export class ConsoleFeed {
     this.schedulePing();
   }
 
+  /** False when `maxClients` are connected (or joining): the upgrade is then refused. */
+  hasRoom(joining = 0): boolean {
+    return this.clients.size + joining < this.maxClients;
+  }
+
   /** Takes over an accepted WebSocket: greets it, replays history, then streams. */
   attach(ws: WebSocket): void {
     if (this.closed) {
@@ -152,20 +161,21 @@ export class ConsoleFeed {
     ws.on('error', () => this.clients.delete(ws));
 
     const report = this.safeStatus();
-    this.sendTo(ws, this.envelope('connection', { client_id: state.id, timestamp: clockTime(now), message: 'Connected to kalshiflow V3 console' }));
+    this.sendText(ws, this.envelope('connection', { client_id: state.id, timestamp: clockTime(now), message: 'Connected to kalshiflow V3 console' }));
     const transitions = (report?.stateHistory ?? []).slice(0, this.historyReplayCount).reverse().map(transitionActivity);
     for (const t of transitions) this.sentTransitions.add(transitionKeyOf(t));
-    this.sendTo(
+    this.sendText(
       ws,
       this.envelope('history_replay', { transitions, activities: [...this.recentActivities], count: transitions.length + this.recentActivities.length }),
     );
-    this.sendTo(ws, this.envelope('pnl_history', { points: [...this.pnl] }));
+    this.sendText(ws, this.envelope('pnl_history', { points: [...this.pnl] }));
     if (report) {
-      this.sendTo(ws, this.envelope('trader_status', this.traderStatus(report, 1)));
-      this.sendTo(ws, this.envelope('trading_state', presentTradingState(report.trading)));
+      this.sendText(ws, this.envelope('trader_status', this.traderStatus(report, 1)));
+      this.sendText(ws, this.envelope('trading_state', presentTradingState(report.trading)));
     }
-    // added last, so nothing broadcast meanwhile can arrive before the greeting
-    this.clients.set(ws, state);
+    // added last, so nothing broadcast meanwhile can arrive before the greeting (and not at all
+    // when the greeting already overran the buffer bound)
+    if (ws.readyState === WebSocket.OPEN) this.clients.set(ws, state);
   }
 
   stats(): ConsoleFeedStats {
@@ -371,7 +381,7 @@ export class ConsoleFeed {
       return;
     }
     const message = clientMessageSchema.safeParse(parsed);
-    if (message.success && message.data.type === 'ping') this.sendTo(ws, JSON.stringify({ type: 'pong', timestamp: this.clock.now() }));
+    if (message.success && message.data.type === 'ping') this.sendText(ws, JSON.stringify({ type: 'pong', timestamp: this.clock.now() }));
   }
 
   private safeStatus(): StatusReport | null {
@@ -393,13 +403,7 @@ export class ConsoleFeed {
     for (const ws of [...this.clients.keys()]) this.sendText(ws, text);
   }
 
-  private sendTo(ws: WebSocket, text: string): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(text);
-    this.counts.messagesSent++;
-  }
-
-  /** Sends unless the client is too far behind, in which case it is dropped. */
+  /** Sends unless the client is too far behind, in which case it is dropped. Every send comes here (pongs too). */
   private sendText(ws: WebSocket, text: string): boolean {
     if (ws.readyState !== WebSocket.OPEN) {
       if (ws.readyState !== WebSocket.CONNECTING) this.clients.delete(ws);

@@ -116,6 +116,8 @@ export async function startHttpServer(view: SystemView, options: HttpServerOptio
     if (checkHostAndOrigin(req.headers.host, req.headers.origin, allowedHosts)) return rejectUpgrade(socket, 403, 'Forbidden');
     if (url.pathname !== WS_PATH) return rejectUpgrade(socket, 404, 'Not Found');
     if (authToken && !tokenMatches(authToken, presentedToken(req.headers.authorization, url))) return rejectUpgrade(socket, 401, 'Unauthorized');
+    // every client costs a buffer of up to maxBufferedBytes: their number is bounded too
+    if (!feed.hasRoom()) return rejectUpgrade(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => feed.attach(ws));
   });
   server.on('clientError', (_error, socket) => {

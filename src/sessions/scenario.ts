@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, formatDuration, parseDuration } from '../core/duration.ts';
 import { parseCount, parseDollars, parsePrice } from '../core/money.ts';
 import type { Count, Micros, Price } from '../core/money.ts';
+import { marketTickerSchema } from '../core/tickers.ts';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -81,7 +82,7 @@ const contracts = fixed<Count>(parseCount, 'number of contracts', (v) => (v <= 0
 const priceDollars = fixed<Price>(parsePrice, 'price', (v) => (v <= 0 || v >= 10_000 ? 'must be between 0 and 1 dollar' : null));
 
 const probability = z.number().gt(0, 'must be above 0').lt(1, 'must be below 1');
-const ticker = z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,99}$/, 'tickers are upper-case letters, digits, dots, dashes and underscores');
+const ticker = marketTickerSchema;
 
 // ---- exchange ------------------------------------------------------------------------------
 

@@ -227,6 +227,37 @@ describe('flow control', () => {
     await slow.waitUntil(() => slow.closed, 'slow client closed');
   });
 
+  it('drops a client that floods pings but never reads the pongs', async () => {
+    const server = await start({ feed: { maxBufferedBytes: 16 * 1024, pingIntervalMs: 3_600_000 } });
+    const flooder = await connect(server);
+    await settle(flooder);
+    (flooder.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // each ping earns a ~45-byte pong; beyond the kernel's socket buffers they can only pile up
+    const ping = JSON.stringify({ type: 'ping' });
+    for (let sent = 0; sent < 600_000 && server.feed.stats().droppedSlowClients === 0; sent += 5_000) {
+      for (let i = 0; i < 5_000; i++) flooder.ws.send(ping);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(server.feed.stats()).toMatchObject({ droppedSlowClients: 1, clients: 0 });
+  }, 60_000);
+
+  it('refuses connections beyond maxClients (503) until one leaves', async () => {
+    const server = await start({ feed: { maxClients: 2 } });
+    const a = await connect(server);
+    const b = await connect(server);
+    await settle(a);
+    await settle(b);
+    await expect(connect(server)).rejects.toThrow(/503/);
+    b.close();
+    await b.waitUntil(() => b.closed, 'b closed');
+    // the server notices the close on its side before it makes room
+    const deadline = Date.now() + 5_000;
+    while (server.feed.stats().clients > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const c = await connect(server);
+    await c.waitFor('connection');
+    expect(server.feed.stats().clients).toBe(2);
+  });
+
   it('pings clients and drops the ones that do not answer', async () => {
     const server = await start({ feed: { pingIntervalMs: 1_000 } });
     const live = await connect(server);

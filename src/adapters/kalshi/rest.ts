@@ -15,6 +15,7 @@
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { formatCount, formatPrice, type Count, type Micros, type Price } from '../../core/money.ts';
+import { assertMarketTickers, isMarketTicker, MARKET_TICKER_RULE } from '../../core/tickers.ts';
 import { signRequest, type KalshiCredentials } from './auth.ts';
 import { orderWriteRefusal, type KalshiEndpoints } from './environments.ts';
 import {
@@ -74,7 +75,11 @@ export interface KalshiRestOptions {
   fetch?: typeof fetch;
   /** Jitter source. Default Math.random. */
   random?: () => number;
+  /** A response body longer than this is refused unread (default 16 MiB; a 1,000-market page is ~3 MB). */
+  maxResponseBytes?: number;
 }
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Request and result types
@@ -245,9 +250,39 @@ function commaList(values: string[] | undefined): string | undefined {
   return values && values.length > 0 ? values.join(',') : undefined;
 }
 
+function tickerList(values: string[] | undefined): string | undefined {
+  if (values) assertMarketTickers(values, 'tickers');
+  return commaList(values);
+}
+
 function segment(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new RangeError(`${what} is empty`);
+  if (what === 'ticker') assertMarketTickers([value]);
   return encodeURIComponent(value);
+}
+
+/** Reads a response body up to `maxBytes`; null when it is longer (the rest is not downloaded). */
+async function readBodyCapped(response: Response, maxBytes: number): Promise<string | null> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isDuplicateOrder(error: unknown): error is KalshiApiError {
@@ -259,6 +294,7 @@ function createOrderBody(req: KalshiCreateOrderRequest): Record<string, unknown>
   if (typeof req.clientOrderId !== 'string' || req.clientOrderId.trim() === '') {
     throw new InvalidOrderRequestError('createOrder: clientOrderId is required (it makes a lost answer recoverable)');
   }
+  if (!isMarketTicker(req.ticker)) throw new InvalidOrderRequestError(`createOrder: ${MARKET_TICKER_RULE}`);
   if (!Number.isSafeInteger(req.price)) throw new InvalidOrderRequestError(`createOrder: price must be an integer Price, got ${req.price}`);
   if (!Number.isSafeInteger(req.count)) throw new InvalidOrderRequestError(`createOrder: count must be an integer Count, got ${req.count}`);
   if (req.expirationTime !== undefined) seconds('expirationTime', req.expirationTime);
@@ -321,6 +357,7 @@ export class KalshiRestClient {
   readonly endpoints: KalshiEndpoints;
   private readonly credentials: KalshiCredentials | undefined;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
   private readonly attempts: number;
   private readonly backoff: BackoffPolicy;
   private readonly clock: Clock;
@@ -332,6 +369,7 @@ export class KalshiRestClient {
     this.endpoints = options.endpoints;
     this.credentials = options.credentials;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     if (!(this.timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${this.timeoutMs}`);
     this.attempts = options.retry?.attempts ?? DEFAULT_ATTEMPTS;
     if (!Number.isInteger(this.attempts) || this.attempts < 1) throw new RangeError(`retry.attempts must be an integer ≥ 1, got ${this.attempts}`);
@@ -361,7 +399,7 @@ export class KalshiRestClient {
         status: filter.status,
         event_ticker: filter.eventTicker,
         series_ticker: filter.seriesTicker,
-        tickers: commaList(filter.tickers),
+        tickers: tickerList(filter.tickers),
         limit: filter.limit,
         cursor: filter.cursor || undefined,
         min_created_ts: seconds('minCreatedTs', filter.minCreatedTs),
@@ -833,6 +871,7 @@ export class KalshiRestClient {
     const timer = this.clock.setTimeout(() => controller.abort(), this.timeoutMs);
     let status: number;
     let text: string;
+    let tooLarge = false;
     try {
       const response = await fetchImpl(url, {
         method: spec.method,
@@ -841,7 +880,9 @@ export class KalshiRestClient {
         signal: controller.signal,
       });
       status = response.status;
-      text = await response.text();
+      const body = await readBodyCapped(response, this.maxResponseBytes);
+      if (body === null) tooLarge = true;
+      text = body ?? '';
     } catch (error) {
       if (controller.signal.aborted) throw new KalshiTimeoutError(spec.method, path, this.timeoutMs);
       throw new KalshiNetworkError(spec.method, path, error);
@@ -849,6 +890,9 @@ export class KalshiRestClient {
       this.clock.clearTimeout(timer);
     }
 
+    if (tooLarge) {
+      throw new KalshiValidationError(spec.method, path, [{ path: '', message: `response body exceeds ${this.maxResponseBytes} bytes (HTTP ${status})` }]);
+    }
     if (status < 200 || status > 299) throw KalshiApiError.fromResponse(status, text, spec.method, path);
     if (spec.schema === NO_CONTENT) return undefined as T;
     let json: unknown;

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { ONE_DOLLAR, complement, parseCount, parseDollars, parsePrice } from '../../core/money.ts';
 import type { Count, Micros, Price } from '../../core/money.ts';
+import { marketTickerSchema } from '../../core/tickers.ts';
 
 // ─── Internal (parsed) shapes ──────────────────────────────────────────────────────────────────
 
@@ -997,7 +998,7 @@ export function listSubscriptionsCommand(id: number): WsCommand {
 // Server side of the commands (used by the simulator): accepts every form Kalshi documents —
 // `market_ticker` or `market_tickers`, `sid` or one-element `sids` — and normalises them.
 
-const zMarketTicker = z.string().regex(/^[A-Z0-9-]+$/, 'market ticker must match ^[A-Z0-9-]+$');
+const zMarketTicker = marketTickerSchema;
 
 export interface ParsedSubscribe {
   id: number | undefined;

@@ -12,6 +12,7 @@
 import WebSocket from 'ws';
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.ts';
 import type { Count, Price } from '../../core/money.ts';
+import { assertMarketTickers } from '../../core/tickers.ts';
 import { WS_SIGN_PATH, signRequest, type KalshiCredentials } from './auth.ts';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './retry.ts';
 import {
@@ -51,6 +52,12 @@ export interface KalshiWsOptions {
   useYesPrice?: boolean;
   WebSocketImpl?: typeof WebSocket;
 }
+
+/**
+ * The largest frame accepted from the server (1 MiB; a full deci-cent book is far smaller): a
+ * bigger one closes the connection (1009) instead of being buffered, and the client reconnects.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export type GapReason = 'seq_gap' | 'delta_before_snapshot';
 
@@ -263,6 +270,11 @@ export class KalshiWsClient {
    */
   subscribe(channels: string[], tickers: string[] = []): Promise<number[]> {
     if (channels.length === 0) return Promise.reject(new Error('subscribe needs at least one channel'));
+    try {
+      assertMarketTickers(tickers);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const subs = channels.map((channel): Subscription => ({
       channel,
       tickers: [...new Set(tickers)],
@@ -297,6 +309,7 @@ export class KalshiWsClient {
   }
 
   addMarkets(sid: number, tickers: string[]): void {
+    assertMarketTickers(tickers);
     const sub = this.resolveSid(sid);
     const added = tickers.filter((t) => !sub.tickers.includes(t));
     if (added.length === 0) return;
@@ -305,6 +318,7 @@ export class KalshiWsClient {
   }
 
   deleteMarkets(sid: number, tickers: string[]): void {
+    assertMarketTickers(tickers);
     const sub = this.resolveSid(sid);
     const gone = new Set(tickers);
     sub.tickers = sub.tickers.filter((t) => !gone.has(t));
@@ -320,6 +334,7 @@ export class KalshiWsClient {
 
   /** Asks for fresh snapshots of these markets without changing the subscription. */
   requestSnapshot(sid: number, tickers: string[]): void {
+    assertMarketTickers(tickers);
     const sub = this.resolveSid(sid);
     this.sendUpdate(sub, 'get_snapshot', tickers);
   }
@@ -336,7 +351,7 @@ export class KalshiWsClient {
       const headers = this.opts.credentials
         ? signRequest(this.opts.credentials, 'GET', WS_SIGN_PATH, this.clock.now())
         : undefined;
-      socket = new this.WebSocketImpl(this.opts.url, { headers });
+      socket = new this.WebSocketImpl(this.opts.url, { headers, maxPayload: MAX_FRAME_BYTES });
     } catch (error) {
       this.conn = undefined;
       this.scheduleReconnect({ error: describeError(error) });

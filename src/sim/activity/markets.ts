@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { Price } from '../../core/money.ts';
+import { marketTickerSchema } from '../../core/tickers.ts';
 import type { PriceLevelStructure, SimMarketDefinition } from '../exchange.types.ts';
 import { Rng } from '../../core/random.ts';
 
@@ -38,7 +39,7 @@ const probability = z.number().gt(0).lt(1);
 
 export const marketSpecSchema = z
   .object({
-    ticker: z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,99}$/, 'tickers are upper-case letters, digits, dots, dashes and underscores'),
+    ticker: marketTickerSchema,
     fair: probability,
     volatility: z.number().min(0).max(50),
     drift: z.number().min(-100).max(100).optional(),
