@@ -22,8 +22,8 @@ import type { OrderEvent as JournalOrderEvent } from '../adapters/store/journal.
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import { coordinatorMachine, coordinatorStatusLabel, describeState, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
 import type { CoordinatorInput, SyncSummary } from '../machines/coordinator.types.ts';
-import { StatusHistory, observeTransitions } from '../machines/status-history.ts';
-import type { TransitionRecord } from '../machines/status-history.ts';
+import { StateVisits, StatusHistory, observeTransitions } from '../machines/status-history.ts';
+import type { LabelVisit, TransitionRecord } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
 import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
 import type { OrderSummary } from '../machines/order.types.ts';
@@ -96,6 +96,15 @@ function waitForConnection(ws: KalshiWsClient): Promise<void> {
       }
     });
   });
+}
+
+/**
+ * The labels a coordinator state counts as entered (see describeState): its own state, always
+ * (error included, whatever the parallel regions do), and `degraded` alongside it while a
+ * component is degraded.
+ */
+export function coordinatorVisitLabels({ state, degraded }: { state: string; degraded: boolean }): string[] {
+  return degraded ? [state, 'degraded'] : [state];
 }
 
 export class TradingSystem implements SystemView {
@@ -652,7 +661,7 @@ export class TradingSystem implements SystemView {
   private onCoordinatorChange(): void {
     const snap = this.coordinator.getSnapshot();
     const { state, degraded } = describeState(snap);
-    this.trackVisit(degraded ? 'degraded' : state);
+    this.visits.update(coordinatorVisitLabels({ state, degraded }), this.clock.now());
     // the dashboard's live statechart follows these (the feed coalesces them per actor)
     const value = JSON.stringify(snap.value);
     if (value !== this.lastCoordinatorValue) {
@@ -676,24 +685,9 @@ export class TradingSystem implements SystemView {
     }
   }
 
-  private visitLabel: string | null = null;
-  private visitSinceMs = 0;
-  /** Every state label entered (coordinator states plus `degraded`), with entries and time spent. */
-  readonly visited = new Map<string, { entries: number; totalMs: number }>();
-
-  private trackVisit(label: string): void {
-    const now = this.clock.now();
-    if (label === this.visitLabel) return;
-    if (this.visitLabel !== null) {
-      const v = this.visited.get(this.visitLabel);
-      if (v) v.totalMs += now - this.visitSinceMs;
-    }
-    const entry = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
-    entry.entries++;
-    this.visited.set(label, entry);
-    this.visitLabel = label;
-    this.visitSinceMs = now;
-  }
+  private readonly visits = new StateVisits();
+  /** Every state label entered (each coordinator state, and `degraded` alongside it), with entries and time spent. */
+  readonly visited: ReadonlyMap<string, LabelVisit> = this.visits.visited;
 
   // ---- SystemView -------------------------------------------------------------------------------
 

@@ -55,6 +55,45 @@ export class StatusHistory {
   }
 }
 
+export interface LabelVisit {
+  entries: number;
+  totalMs: number;
+}
+
+/**
+ * The state labels an actor entered, how often and for how long. Several labels may be active at
+ * once (a coordinator state and, from its parallel regions, `degraded`): each is counted when it
+ * becomes active and timed while it stays active, whatever the others do.
+ */
+export class StateVisits {
+  readonly visited = new Map<string, LabelVisit>();
+  private readonly activeSince = new Map<string, number>();
+
+  /** The labels active from `nowMs` on. */
+  update(labels: readonly string[], nowMs: number): void {
+    for (const [label, since] of this.activeSince) {
+      if (labels.includes(label)) continue;
+      this.visited.get(label)!.totalMs += nowMs - since;
+      this.activeSince.delete(label);
+    }
+    for (const label of labels) {
+      if (this.activeSince.has(label)) continue;
+      const visit = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
+      visit.entries++;
+      this.visited.set(label, visit);
+      this.activeSince.set(label, nowMs);
+    }
+  }
+
+  /** Adds the time the active labels have spent up to `nowMs` (they stay active). */
+  settle(nowMs: number): void {
+    for (const [label, since] of this.activeSince) {
+      this.visited.get(label)!.totalMs += nowMs - since;
+      this.activeSince.set(label, nowMs);
+    }
+  }
+}
+
 interface ObservableActor<TSnapshot> {
   getSnapshot(): TSnapshot;
   subscribe(observer: { next: (snapshot: TSnapshot) => void; error?: (err: unknown) => void }): { unsubscribe(): void };

@@ -1,16 +1,25 @@
 /**
- * What a session watches while it runs: the coordinator's state (with `degraded`) of every
- * trader generation — each label entered, how often and for how long, and a timeline for the
- * report (ready ⇄ acting folded into `ready`, `down` while a crashed trader is being restarted) —
- * and the system's activity log, stamped with clock time, from which each fault's reaction is
- * read. Part of src/sessions.
+ * What a session watches while it runs: the coordinator's state and whether it is degraded, of
+ * every trader generation — each label entered (every coordinator state, whatever the parallel
+ * regions do, and `degraded` alongside it), how often and for how long, and a timeline for the
+ * report (ready ⇄ acting folded into `ready`, `down` while a crashed trader is being restarted,
+ * degraded periods marked on each segment) — and the system's activity log, stamped with clock
+ * time, from which each fault's reaction is read. Part of src/sessions.
  */
 import type { Clock } from '../core/clock.ts';
 import { describeState } from '../machines/coordinator.machine.ts';
+import { StateVisits } from '../machines/status-history.ts';
+import type { LabelVisit } from '../machines/status-history.ts';
+import { coordinatorVisitLabels } from '../actors/trading-system.ts';
 import type { TradingSystem } from '../actors/trading-system.ts';
 
+export type { LabelVisit };
+
 export interface TimelineSegment {
+  /** The coordinator's state (acting shown as ready), or `down`. */
   label: string;
+  /** A component (order book, journal, trading API) was degraded throughout the segment. */
+  degraded: boolean;
   fromMs: number;
   toMs: number;
   generation: number;
@@ -24,38 +33,41 @@ export interface ActivityEntry {
   message: string;
 }
 
-export interface LabelVisit {
-  entries: number;
-  totalMs: number;
-}
-
 /** Label of the trader process not running (between a crash and its restart). */
 export const DOWN_LABEL = 'down';
 const MAX_ACTIVITY = 20_000;
 
 export class SessionObserver {
-  readonly visited = new Map<string, LabelVisit>();
+  private readonly visits = new StateVisits();
+  readonly visited: ReadonlyMap<string, LabelVisit> = this.visits.visited;
   readonly timeline: TimelineSegment[] = [];
   readonly activity: ActivityEntry[] = [];
   activityDropped = 0;
-  private rawLabel: string | null = null;
-  private rawSinceMs = 0;
+  private currentLabel: string | null = null;
   private generation = 0;
   private finished = false;
 
   constructor(private readonly clock: Clock) {}
 
-  /** Label of the coordinator now: its state, or `degraded` in ready's degraded mode. */
+  /**
+   * Label of the coordinator now: its state, or `degraded` for ready/acting in degraded mode (an
+   * `error` stays `error`, degraded or not).
+   */
   static labelOf(system: TradingSystem): string {
-    const { state, degraded } = describeState(system.coordinator.getSnapshot());
-    return degraded ? 'degraded' : state;
+    return SessionObserver.labelFor(describeState(system.coordinator.getSnapshot()));
+  }
+
+  private static labelFor({ state, degraded }: { state: string; degraded: boolean }): string {
+    return degraded && (state === 'ready' || state === 'acting') ? 'degraded' : state;
   }
 
   /** Follows a (new) trader generation; returns the function that stops following it. */
   attach(system: TradingSystem, generation: number): () => void {
     this.generation = generation;
     const onChange = () => {
-      if (this.generation === generation) this.enter(SessionObserver.labelOf(system));
+      if (this.generation !== generation) return;
+      const described = describeState(system.coordinator.getSnapshot());
+      this.enter(coordinatorVisitLabels(described), described.degraded, SessionObserver.labelFor(described));
     };
     const sub = system.coordinator.subscribe({ next: onChange, error: () => undefined });
     onChange();
@@ -73,7 +85,7 @@ export class SessionObserver {
   /** The trader process is gone until the next attach(). */
   markDown(reason: string): void {
     this.generation = -1;
-    this.enter(DOWN_LABEL);
+    this.enter([DOWN_LABEL], false, DOWN_LABEL);
     this.log('session', 'warning', reason, -1);
   }
 
@@ -86,40 +98,30 @@ export class SessionObserver {
     this.activity.push({ atMs: this.clock.now(), generation, type, severity, message });
   }
 
-  private enter(label: string): void {
-    if (this.finished || label === this.rawLabel) return;
+  /** `labels` are active from now on (the state first); a new segment when what is drawn changes. */
+  private enter(labels: readonly string[], degraded: boolean, current: string): void {
+    if (this.finished) return;
     const now = this.clock.now();
-    this.closeRaw(now);
-    const visit = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
-    visit.entries++;
-    this.visited.set(label, visit);
-    this.rawLabel = label;
-    this.rawSinceMs = now;
-    const shown = label === 'acting' ? 'ready' : label;
+    this.visits.update(labels, now);
+    this.currentLabel = current;
+    const shown = labels[0] === 'acting' ? 'ready' : labels[0];
     const last = this.timeline[this.timeline.length - 1];
-    const generation = label === DOWN_LABEL ? -1 : this.generation;
-    if (last && last.label === shown && last.generation === generation) return;
+    const generation = shown === DOWN_LABEL ? -1 : this.generation;
+    if (last && last.label === shown && last.degraded === degraded && last.generation === generation) return;
     if (last) last.toMs = now;
-    this.timeline.push({ label: shown, fromMs: now, toMs: now, generation });
-  }
-
-  private closeRaw(now: number): void {
-    if (this.rawLabel === null) return;
-    const visit = this.visited.get(this.rawLabel);
-    if (visit) visit.totalMs += now - this.rawSinceMs;
-    this.rawSinceMs = now;
+    this.timeline.push({ label: shown, degraded, fromMs: now, toMs: now, generation });
   }
 
   /** Current label (null before the first trader started). */
   get current(): string | null {
-    return this.rawLabel;
+    return this.currentLabel;
   }
 
   /** Closes the open segment at the current time; later changes are ignored. */
   finish(): void {
     if (this.finished) return;
     const now = this.clock.now();
-    this.closeRaw(now);
+    this.visits.settle(now);
     const last = this.timeline[this.timeline.length - 1];
     if (last) last.toMs = now;
     this.finished = true;

@@ -99,7 +99,11 @@ function pnlChart(report: SessionReport): string {
 </svg>`;
 }
 
-/** One bar per trader generation's states over session time, coloured by state. */
+/**
+ * The coordinator's states over session time, one bar coloured by state (every state entered,
+ * error included, whatever the parallel regions do), with a thinner band above it while a
+ * component was degraded.
+ */
 function stateTimeline(report: SessionReport): string {
   const segments = report.states.timeline;
   if (segments.length === 0) return '<p class="muted">no states recorded</p>';
@@ -109,18 +113,21 @@ function stateTimeline(report: SessionReport): string {
   const right = 10;
   const totalMs = Math.max(1, report.scenario.duration_ms + report.scenario.drain_ms, ...segments.map((s) => s.to_ms));
   const x = (t: number) => left + (t / totalMs) * (width - left - right);
+  const span = (s: { from_ms: number; to_ms: number }) => `x="${x(s.from_ms).toFixed(2)}" width="${Math.max(0.8, x(s.to_ms) - x(s.from_ms)).toFixed(2)}"`;
+  const when = (s: { from_ms: number; to_ms: number; generation: number }) =>
+    `${s.generation >= 0 ? ` (trader ${s.generation})` : ''}: ${shortDuration(s.from_ms)} – ${shortDuration(s.to_ms)}`;
   const rects = segments
     .map((s) => {
-      const w = Math.max(0.8, x(s.to_ms) - x(s.from_ms));
-      const color = STATE_COLORS[s.label] ?? '#8b5cf6';
-      const label = `${s.label}${s.generation >= 0 ? ` (trader ${s.generation})` : ''}: ${shortDuration(s.from_ms)} – ${shortDuration(s.to_ms)}`;
-      return `<rect x="${x(s.from_ms).toFixed(2)}" y="8" width="${w.toFixed(2)}" height="30" fill="${color}"><title>${escapeHtml(label)}</title></rect>`;
+      const label = `${s.label}${s.degraded === true ? ' (degraded)' : ''}${when(s)}`;
+      const band = s.degraded === true ? `<rect ${span(s)} y="6" height="6" fill="${STATE_COLORS.degraded}" class="degraded-band"><title>${escapeHtml(`degraded${when(s)}`)}</title></rect>` : '';
+      return `<rect ${span(s)} y="14" height="24" fill="${STATE_COLORS[s.label] ?? '#8b5cf6'}" data-state="${escapeHtml(s.label)}"><title>${escapeHtml(label)}</title></rect>${band}`;
     })
     .join('');
   const faults = report.faults
     .map((f) => `<path d="M ${x(f.atMs).toFixed(1)} 40 l -5 9 h 10 z" class="fault-mark"><title>${escapeHtml(`${formatDuration(f.atMs)} ${f.kind}`)}</title></path>`)
     .join('');
   const labels = [...new Set(segments.map((s) => s.label))];
+  if (segments.some((s) => s.degraded === true) && !labels.includes('degraded')) labels.push('degraded');
   const legend = labels
     .map((l) => `<span class="legend"><span class="swatch" style="background:${STATE_COLORS[l] ?? '#8b5cf6'}"></span>${escapeHtml(l)}</span>`)
     .join(' ');

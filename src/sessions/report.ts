@@ -30,7 +30,7 @@ export interface AppliedFault {
 
 export interface FaultReaction extends AppliedFault {
   reaction: {
-    /** First state the coordinator left `ready` for, and when (ms after the fault). */
+    /** First state the coordinator left healthy `ready` for (`degraded`, `error (degraded)`, …), and when (ms after the fault). */
     left: { state: string; afterMs: number } | null;
     /** Back in `ready` (not degraded) this long after the fault; null if it never left or never came back. */
     recoveredAfterMs: number | null;
@@ -114,7 +114,8 @@ export interface SessionReport {
   };
   states: {
     visited: Record<string, { entries: number; total_ms: number }>;
-    timeline: Array<{ label: string; from_ms: number; to_ms: number; generation: number }>;
+    /** `label` is the coordinator's state (acting shown as ready) or `down`; `degraded` while a component was. */
+    timeline: Array<{ label: string; degraded: boolean; from_ms: number; to_ms: number; generation: number }>;
   };
   faults: FaultReaction[];
   orders: ReportOrder[];
@@ -165,6 +166,12 @@ const REACTION_EVENTS = 12;
 
 const rel = (atMs: number, startMs: number) => Math.max(0, atMs - startMs);
 
+/** A segment as the reactions name it: `ready`, `degraded` (ready, degraded), `error (degraded)`, `down`, … */
+export function segmentName(segment: { label: string; degraded: boolean }): string {
+  if (!segment.degraded) return segment.label;
+  return segment.label === 'ready' ? 'degraded' : `${segment.label} (degraded)`;
+}
+
 /** Reads each fault's reaction out of the timeline and the activity log. */
 export function faultReactions(
   applied: AppliedFault[],
@@ -179,19 +186,19 @@ export function faultReactions(
     const next = sorted.slice(i + 1).find((f) => f.atMs > fault.atMs);
     // up to the next fault (exclusive: what happens then is that fault's reaction)
     const windowEnd = Math.min(next ? next.atMs - 1 : endMs, fault.atMs + REACTION_WINDOW_MS, endMs);
-    const segments = observer.timeline.map((s) => ({ ...s, from: rel(s.fromMs, startMs), to: rel(s.toMs, startMs) }));
-    // the segment in force when the fault hit, then the first one that is not `ready`
+    const segments = observer.timeline.map((s) => ({ ...s, name: segmentName(s), from: rel(s.fromMs, startMs), to: rel(s.toMs, startMs) }));
+    // the segment in force when the fault hit, then the first one that is not a healthy `ready`
     let left: FaultReaction['reaction']['left'] = null;
     let recoveredAfterMs: number | null = null;
     const inForce = segments.filter((s) => s.from <= fault.atMs).at(-1);
-    if (inForce && inForce.label !== 'ready' && inForce.to > fault.atMs) {
-      left = { state: inForce.label, afterMs: 0 };
+    if (inForce && inForce.name !== 'ready' && inForce.to > fault.atMs) {
+      left = { state: inForce.name, afterMs: 0 };
     } else {
-      const leaving = segments.find((s) => s.from >= fault.atMs && s.from <= windowEnd && s.label !== 'ready');
-      if (leaving) left = { state: leaving.label, afterMs: leaving.from - fault.atMs };
+      const leaving = segments.find((s) => s.from >= fault.atMs && s.from <= windowEnd && s.name !== 'ready');
+      if (leaving) left = { state: leaving.name, afterMs: leaving.from - fault.atMs };
     }
     if (left) {
-      const back = segments.find((s) => s.from >= fault.atMs + left!.afterMs && s.label === 'ready' && s.from > fault.atMs);
+      const back = segments.find((s) => s.from >= fault.atMs + left!.afterMs && s.name === 'ready' && s.from > fault.atMs);
       if (back) recoveredAfterMs = back.from - fault.atMs;
     }
     const events = observer.activity
@@ -273,7 +280,7 @@ export function buildReport(input: ReportInput): SessionReport {
     },
     states: {
       visited: Object.fromEntries([...input.visited].map(([label, v]) => [label, { entries: v.entries, total_ms: v.totalMs }])),
-      timeline: input.timeline.map((seg) => ({ label: seg.label, from_ms: rel(seg.fromMs, start), to_ms: rel(seg.toMs, start), generation: seg.generation })),
+      timeline: input.timeline.map((seg) => ({ label: seg.label, degraded: seg.degraded, from_ms: rel(seg.fromMs, start), to_ms: rel(seg.toMs, start), generation: seg.generation })),
     },
     faults: input.faults,
     orders: input.journalOrders.map((o) => ({

@@ -1,8 +1,9 @@
-/** StatusHistory (bounded, newest first), the copy-paste line format, and observeTransitions. */
+/** StatusHistory (bounded, newest first), the copy-paste line format, observeTransitions, and StateVisits. */
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
 import { VirtualClock } from '../../src/core/clock.ts';
-import { StatusHistory, formatStatusLine, observeTransitions, topLevelState } from '../../src/machines/status-history.ts';
+import { StateVisits, StatusHistory, formatStatusLine, observeTransitions, topLevelState } from '../../src/machines/status-history.ts';
+import { coordinatorVisitLabels } from '../../src/actors/trading-system.ts';
 
 const T0 = Date.UTC(2026, 2, 14, 15, 45, 2);
 
@@ -102,5 +103,40 @@ describe('observeTransitions', () => {
   it('topLevelState reads string and nested values', () => {
     expect(topLevelState('ready')).toBe('ready');
     expect(topLevelState({ ready: { sync: 'waiting' } })).toBe('ready');
+  });
+});
+
+describe('StateVisits', () => {
+  it('counts every coordinator state entered while degraded, and degraded once for the whole period', () => {
+    // the exchange-outage sequence: ready → ready (degraded) → error (degraded) → kalshi_data_sync (degraded) → … → ready
+    const visits = new StateVisits();
+    const steps: Array<[number, string, boolean]> = [
+      [0, 'ready', false],
+      [40_000, 'ready', true],
+      [73_000, 'error', true],
+      [74_000, 'kalshi_data_sync', true],
+      [75_000, 'error', true],
+      [77_000, 'kalshi_data_sync', true],
+      [78_000, 'ready', true],
+      [120_000, 'ready', false],
+    ];
+    for (const [at, state, degraded] of steps) visits.update(coordinatorVisitLabels({ state, degraded }), at);
+    visits.settle(200_000);
+    expect(Object.fromEntries(visits.visited)).toEqual({
+      ready: { entries: 2, totalMs: 73_000 + 122_000 },
+      degraded: { entries: 1, totalMs: 80_000 },
+      error: { entries: 2, totalMs: 1_000 + 2_000 },
+      kalshi_data_sync: { entries: 2, totalMs: 1_000 + 1_000 },
+    });
+  });
+
+  it('settle() adds the time so far without counting a new entry', () => {
+    const visits = new StateVisits();
+    visits.update(['ready'], 0);
+    visits.settle(10);
+    visits.settle(25);
+    visits.update(['ready'], 30);
+    visits.update(['error'], 40);
+    expect(Object.fromEntries(visits.visited)).toEqual({ ready: { entries: 1, totalMs: 40 }, error: { entries: 1, totalMs: 0 } });
   });
 });
