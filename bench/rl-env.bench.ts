@@ -1,8 +1,10 @@
 /**
  * RL environment throughput on one core: `MarketEnv.step` over a synthetic recorded-like market
  * (10 levels per leg, size churn, trades), with a policy that mostly holds and trades now and
- * then (taking and joining), and the cost of the 52 obs-v1 features alone.
- * Goals: ≥ 200,000 env steps/s; features ≪ 5 µs.
+ * then (taking and joining), and the cost of the 52 obs-v1 features alone. A step is a decision
+ * tick (default 250 ms interval; every event of a timestamp applied) through the replay venue;
+ * `events_per_step` says how many recorded events one tick applies on average.
+ * Goals: ≥ 200,000 env steps/s; reset at a random start ≤ 100 µs; features ≪ 5 µs.
  */
 import { FEATURE_COUNT, FeatureState, writeFeatures } from '../src/core/features.ts';
 import { MarketEnv } from '../src/rl/env.ts';
@@ -39,6 +41,15 @@ function envRate(name: string, styles: Array<'take' | 'join'>, tradeEvery: numbe
   report({ bench: 'rl-env', metric: name, value: Math.round(rate), unit: 'steps/s', goal: '>= 200000' });
 }
 
+{
+  // recorded events one decision tick applies (the synthetic market's events are ~500 ms apart)
+  const env = new MarketEnv(timelines, { maxEpisodeSteps: 0, schedule: 'round-robin' });
+  env.reset(5);
+  let steps = 0;
+  while (!env.step(0).terminated) steps++;
+  report({ bench: 'rl-env', metric: 'events_per_step', value: Number((env.eventIndex / steps).toFixed(3)), unit: 'events' });
+}
+
 envRate('env_steps_per_s_hold_mostly', ['take'], 50);
 envRate('env_steps_per_s_take_join_every_10', ['take', 'join'], 10);
 {
@@ -57,12 +68,23 @@ envRate('env_steps_per_s_take_join_every_10', ['take', 'join'], 10);
   report({ bench: 'rl-env', metric: 'env_steps_per_s_with_mask', value: Math.round(rate), unit: 'steps/s', goal: '>= 200000' });
 }
 
+{
+  // reset at a random start: checkpoints restore the recorded book (built on the first reset of a timeline)
+  const env = new MarketEnv(timelines, { start: 'random' });
+  for (let i = 0; i < timelines.length * 4; i++) env.reset(i);
+  const resets = opsPerSecond(() => {
+    for (let i = 0; i < 100; i++) env.reset();
+    return 100;
+  }, 1_500);
+  report({ bench: 'rl-env', metric: 'reset_random_start_us', value: Number((1e6 / resets).toFixed(1)), unit: 'µs', goal: '<= 100' });
+}
+
 // features alone, on the live book of a running env
 {
   const env = new MarketEnv(timelines, { maxEpisodeSteps: 10_000 });
   env.reset(3);
   for (let i = 0; i < 500; i++) env.step(0);
-  const book = env.sim.book;
+  const book = env.venue.book;
   const state = new FeatureState();
   for (let i = 0; i < 20; i++) state.observe(book, 1_767_625_200_000 + i * 500);
   state.cash = 100_000_000;

@@ -1,23 +1,32 @@
 /**
  * The session environment: one episode = one market of one recorded (or synthetic) session,
- * replayed event by event from fully preloaded timelines (no database, no I/O in reset/step).
- * Each step: the agent's action executes against the current book (`MarketSim`'s fill rules and
- * Kalshi fees), then the next recorded event is applied (a gap skips to the next snapshot), and
- * the agent observes the 52 `obs-v1` features. No ticker is in the observation.
+ * replayed from fully preloaded timelines (no database, no I/O in reset/step) through the replay
+ * venue (`src/core/replay-venue.ts`: the one L2 fill model, shared with replayed scripted sessions).
+ *
+ * Steps are decision ticks, at times a live trader could act: every event of one exchange
+ * timestamp is applied atomically before the policy sees the book, and decisions are at most one
+ * per `decisionIntervalMs` (the live trader's throttle: leading edge on the first new timestamp
+ * after the interval, or trailing at decision + interval with everything that arrived meanwhile).
+ * An action reaches the venue `orderLatencyMs` after its decision (events up to then apply first).
+ * A gap skips to the next snapshot. The agent observes the 52 `obs-v1` features; no ticker.
  *
  * Reward = change of portfolio value (cash + position marked at the executable best bid of its
  * leg), in dollars × `rewardScale`; fees are paid from cash, so they are in it. Nothing else.
  * When the timeline's settlement result is known, the last step pays the position out.
+ *
+ * A random start restores the recorded book from a checkpoint (every CHECKPOINT_EVERY events,
+ * built once per timeline) instead of replaying from the first snapshot.
  */
 import { z } from 'zod';
 import { FEATURE_COUNT, FeatureState, writeFeatures } from '../core/features.ts';
-import type { Count, Micros } from '../core/money.ts';
+import type { Count, Micros, Price } from '../core/money.ts';
 import { DEFAULT_FEE_SCHEDULE } from '../core/fees.ts';
 import type { FeeSchedule } from '../core/fees.ts';
 import { Rng } from '../core/random.ts';
+import { DEFAULT_QUEUE_MODEL, ReplayVenue } from '../core/replay-venue.ts';
+import type { QueueModel } from '../core/replay-venue.ts';
 import { DEFAULT_ACTION_SPACE, actionCount, actionSpaceConfigSchema, decodeAction } from './actions.ts';
 import type { ActionSpaceConfig, DecodedAction } from './actions.ts';
-import { MarketSim } from './market-sim.ts';
 import {
   EVENT_DELTA,
   EVENT_GAP,
@@ -38,6 +47,12 @@ export interface MarketEnvConfig {
   /** Largest |position| (Count; default 100 contracts). */
   maxPosition: Count;
   fees: FeeSchedule;
+  /** How cancellations at our level move our queue position (default risk-averse). */
+  queue: QueueModel;
+  /** Least time between two decisions (ms; default the live throttle, 250). */
+  decisionIntervalMs: number;
+  /** Decision → order at the venue (ms; default the simulator's measured REST round trip). */
+  orderLatencyMs: number;
   /** Multiplies the dollar reward (default 1). */
   rewardScale: number;
   /** Step limit per episode (0 = the whole timeline). */
@@ -48,6 +63,22 @@ export interface MarketEnvConfig {
   schedule: 'random' | 'round-robin';
 }
 
+/** The live trader's default throttle (src/core/risk.ts `throttleMs`). */
+export const DEFAULT_DECISION_INTERVAL_MS = 250;
+/**
+ * The order-entry latency: a signed order round trip (POST /portfolio/orders through the real REST
+ * client, `KalshiRestClient.createOrder`) to the loopback simulator (`startSimulator`), measured
+ * once on this 2-core machine: 2,000 orders after 200 warm-up, p50 1.23 ms (mean 5.3 ms, p90 13 ms,
+ * with the host at load 15). The p50 round trip, a conservative stand-in for decision → venue.
+ */
+export const DEFAULT_ORDER_LATENCY_MS = 1.2;
+
+const queueModelSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('risk-averse') }).strict(),
+  z.object({ kind: z.literal('power'), n: z.number().positive() }).strict(),
+  z.object({ kind: z.literal('log') }).strict(),
+]);
+
 export const marketEnvConfigSchema = z
   .object({
     actions: actionSpaceConfigSchema,
@@ -57,6 +88,9 @@ export const marketEnvConfigSchema = z
       feeType: z.enum(['quadratic', 'quadratic_with_maker_fees', 'quadratic_with_combo_maker_fees', 'flat']),
       multiplier: z.number().nonnegative().optional(),
     }),
+    queue: queueModelSchema,
+    decisionIntervalMs: z.number().finite().nonnegative(),
+    orderLatencyMs: z.number().finite().nonnegative(),
     rewardScale: z.number().positive(),
     maxEpisodeSteps: z.number().int().nonnegative(),
     start: z.enum(['beginning', 'random']),
@@ -70,6 +104,9 @@ export const DEFAULT_MARKET_ENV_CONFIG: MarketEnvConfig = Object.freeze({
   startingCash: 100_000_000,
   maxPosition: 10_000,
   fees: DEFAULT_FEE_SCHEDULE,
+  queue: DEFAULT_QUEUE_MODEL,
+  decisionIntervalMs: DEFAULT_DECISION_INTERVAL_MS,
+  orderLatencyMs: DEFAULT_ORDER_LATENCY_MS,
   rewardScale: 1,
   maxEpisodeSteps: 0,
   start: 'beginning',
@@ -88,7 +125,9 @@ export function resolveMarketEnvConfig(partial: Partial<MarketEnvConfig> = {}): 
 export interface MarketStepInfo {
   [key: string]: unknown;
   step: number;
+  /** The last recorded event applied. */
   eventIndex: number;
+  /** The decision time (ms). */
   tsMs: number;
   /** Micros. */
   portfolioValue: Micros;
@@ -104,6 +143,14 @@ export interface MarketStepInfo {
 }
 
 const WARMUP_EVENTS = 10;
+/** Events between two book checkpoints (random starts replay at most this many + the warm-up). */
+const CHECKPOINT_EVERY = 256;
+
+/** The recorded book (valid or not) before event `index`, every CHECKPOINT_EVERY events. */
+interface BookCheckpoints {
+  valid: Uint8Array;
+  levels: Array<{ yes: Array<[Price, Count]>; no: Array<[Price, Count]> } | null>;
+}
 
 export class MarketEnv implements Environment {
   readonly observationSize = FEATURE_COUNT;
@@ -111,7 +158,7 @@ export class MarketEnv implements Environment {
   readonly config: MarketEnvConfig;
   readonly timelines: CompiledTimeline[];
   readonly features = new FeatureState();
-  readonly sim: MarketSim;
+  readonly venue: ReplayVenue;
 
   private readonly obs = new Float32Array(FEATURE_COUNT);
   private readonly decoded: DecodedAction = { base: 0, size: 0, style: 'take' };
@@ -123,10 +170,14 @@ export class MarketEnv implements Environment {
   private readonly hasJoin: boolean;
   private readonly info: MarketStepInfo;
   private readonly result: StepResult;
+  private readonly checkpoints = new WeakMap<CompiledTimeline, BookCheckpoints>();
   private rng = new Rng(0);
   private current!: CompiledTimeline;
   private nextRoundRobin = 0;
+  /** The last event applied. */
   private index = -1;
+  /** When the current decision is taken (ms). */
+  private decisionMs = 0;
   private stepsTaken = 0;
   private done = true;
 
@@ -143,10 +194,11 @@ export class MarketEnv implements Environment {
     this.hasJoin = this.config.actions.styles.includes('join');
     this.timelines = timelines.map((t) => ('kind' in t ? t : compileTimeline(t))).filter((t) => playableSteps(t) > 0);
     if (this.timelines.length === 0) throw new RangeError('MarketEnv needs at least one timeline with a snapshot and an event after it');
-    this.sim = new MarketSim('episode', {
+    this.venue = new ReplayVenue('episode', {
       startingCash: this.config.startingCash,
       maxPosition: this.config.maxPosition,
       fees: this.config.fees,
+      queue: this.config.queue,
     });
     this.info = {
       step: 0,
@@ -169,8 +221,14 @@ export class MarketEnv implements Environment {
     return this.current;
   }
 
+  /** The last recorded event applied. */
   get eventIndex(): number {
     return this.index;
+  }
+
+  /** The time of the current decision (ms). */
+  get decisionTimeMs(): number {
+    return this.decisionMs;
   }
 
   /** Starts an episode. `timeline` picks one by index (else the schedule decides). */
@@ -188,33 +246,38 @@ export class MarketEnv implements Environment {
     } else {
       which = this.timelines.length === 1 ? 0 : this.rng.int(0, this.timelines.length - 1);
     }
-    const t = this.timelines[which];
-    this.current = t;
-    this.sim.reset();
+    const t = this.current = this.timelines[which];
+    const venue = this.venue;
+    venue.reset();
     this.features.reset();
     this.stepsTaken = 0;
     this.done = false;
 
     let start = t.firstSnapshot;
+    let from = t.firstSnapshot;
     if (this.config.start === 'random') {
-      const last = t.length - 2;
-      const candidate = this.rng.int(t.firstSnapshot, Math.max(t.firstSnapshot, last));
-      start = candidate;
+      start = this.rng.int(t.firstSnapshot, Math.max(t.firstSnapshot, t.length - 2));
+      from = this.restoreCheckpoint(t, Math.max(t.firstSnapshot, start - WARMUP_EVENTS));
     }
-    // replay up to the start; the events just before it also feed the feature history
-    for (let i = t.firstSnapshot; i <= start; i++) {
+    // replay up to the start's timestamp; the events just before it also feed the feature history
+    this.index = from - 1;
+    for (let i = from; i < start; i++) {
       this.applyEvent(i);
-      if (i < start && i >= start - WARMUP_EVENTS && this.sim.valid) this.features.observe(this.sim.book, t.tsMs[i]);
+      this.index = i;
+      if (t.tsMs[i + 1] !== t.tsMs[i]) venue.endBatch();
+      if (i >= start - WARMUP_EVENTS && venue.valid) this.features.observe(venue.book, t.tsMs[i]);
     }
-    this.index = start;
+    this.applyThrough(t.tsMs[start]);
+    this.decisionMs = t.tsMs[this.index];
     // a random start may land in an invalid stretch: move on to the next valid book
-    if (!this.sim.valid && !this.advance()) {
-      this.index = t.firstSnapshot;
-      this.sim.reset();
+    if (!venue.valid && !this.nextValidDecision()) {
+      venue.reset();
       this.features.reset();
-      this.applyEvent(this.index);
+      this.index = t.firstSnapshot - 1;
+      this.applyThrough(t.tsMs[t.firstSnapshot]);
+      this.decisionMs = t.tsMs[this.index];
     }
-    this.features.observe(this.sim.book, t.tsMs[this.index]);
+    this.features.observe(venue.book, this.decisionMs);
     this.writeObservation();
     this.fillInfo(0);
     return this.obs;
@@ -222,20 +285,25 @@ export class MarketEnv implements Environment {
 
   step(action: number): StepResult {
     if (this.done) throw new Error('MarketEnv.step called after the episode ended; call reset()');
-    const sim = this.sim;
+    const venue = this.venue;
     const t = this.current;
     decodeAction(this.config.actions, action, this.decoded);
     const valueBefore = this.features.portfolioValue();
-    sim.filledThisStep = 0;
-    sim.act(this.decoded.base, this.decoded.size, this.decoded.style, t.tsMs[this.index]);
+    venue.filledThisStep = 0;
+    // the order reaches the venue after the order-entry latency: what happened meanwhile applies first
+    const arrival = this.decisionMs + this.config.orderLatencyMs;
+    if (this.decoded.base !== 0) {
+      this.applyThrough(arrival);
+      venue.act(this.decoded.base, this.decoded.size, this.decoded.style, arrival);
+    }
 
     let terminated = false;
-    if (this.advance()) {
-      this.features.observe(sim.book, t.tsMs[this.index]);
+    if (this.nextDecision()) {
+      this.features.observe(venue.book, this.decisionMs);
     } else {
       terminated = true;
-      sim.cancelAll();
-      if (t.result) sim.settle(t.result);
+      venue.cancelAll();
+      if (t.result) venue.settle(t.result);
     }
     this.stepsTaken++;
     const truncated = !terminated && this.config.maxEpisodeSteps > 0 && this.stepsTaken >= this.config.maxEpisodeSteps;
@@ -246,14 +314,14 @@ export class MarketEnv implements Environment {
     result.reward = ((valueAfter - valueBefore) / 1_000_000) * this.config.rewardScale;
     result.terminated = terminated;
     result.truncated = truncated;
-    this.fillInfo(sim.filledThisStep);
+    this.fillInfo(venue.filledThisStep);
     return result;
   }
 
   /** 1 = the action can do something now. HOLD is always valid. */
   actionMask(out: Uint8Array = new Uint8Array(this.actionCount)): Uint8Array {
-    const take = this.sim.baseMask('take', this.baseMaskTake);
-    const join = this.hasJoin ? this.sim.baseMask('join', this.baseMaskJoin) : take;
+    const take = this.venue.baseMask('take', this.baseMaskTake);
+    const join = this.hasJoin ? this.venue.baseMask('join', this.baseMaskJoin) : take;
     const base = this.actionBase;
     const isJoin = this.actionIsJoin;
     for (let a = 0; a < this.actionCount; a++) out[a] = (isJoin[a] ? join : take)[base[a]];
@@ -265,66 +333,135 @@ export class MarketEnv implements Environment {
     return this.features.portfolioValue();
   }
 
-  /** Applies timeline events until the book is valid again; false at the end of the timeline. */
-  private advance(): boolean {
+  /**
+   * Moves to the next decision tick: the later of decision + interval and the next recorded
+   * timestamp, with every event up to it applied; then on to a valid book. False at the end.
+   */
+  private nextDecision(): boolean {
     const t = this.current;
-    for (;;) {
+    const i = this.index + 1;
+    if (i >= t.length) return false;
+    const at = Math.max(this.decisionMs + this.config.decisionIntervalMs, t.tsMs[i]);
+    this.applyThrough(at);
+    this.decisionMs = at;
+    return this.venue.valid || this.nextValidDecision();
+  }
+
+  /** From an unknown book: one timestamp at a time until the book is valid; false at the end. */
+  private nextValidDecision(): boolean {
+    const t = this.current;
+    while (!this.venue.valid) {
       const i = this.index + 1;
       if (i >= t.length) return false;
-      this.index = i;
-      this.applyEvent(i);
-      if (this.sim.valid) return true;
+      this.applyThrough(t.tsMs[i]);
+      this.decisionMs = Math.max(this.decisionMs, t.tsMs[i]);
     }
+    return true;
+  }
+
+  /** Applies every event with a timestamp ≤ `ms`, ending each exchange timestamp's batch. */
+  private applyThrough(ms: number): void {
+    const t = this.current;
+    const ts = t.tsMs;
+    const venue = this.venue;
+    let i = this.index + 1;
+    while (i < t.length && ts[i] <= ms) {
+      this.applyEvent(i);
+      if (i + 1 >= t.length || ts[i + 1] !== ts[i]) venue.endBatch();
+      i++;
+    }
+    this.index = i - 1;
   }
 
   private applyEvent(i: number): void {
     const t = this.current;
-    const sim = this.sim;
+    const venue = this.venue;
     switch (t.kind[i]) {
       case EVENT_DELTA:
-        sim.applyDelta(t.side[i] === SIDE_YES ? 'yes' : 'no', t.price[i], t.amount[i], t.tsMs[i]);
+        venue.applyDelta(t.side[i] === SIDE_YES ? 'yes' : 'no', t.price[i], t.amount[i]);
         break;
       case EVENT_SNAPSHOT: {
         const snap = t.snapshots[t.price[i]];
-        sim.applySnapshot(snap.yes, snap.no, t.tsMs[i]);
+        venue.applySnapshot(snap.yes, snap.no);
         break;
       }
       case EVENT_TRADE: {
         const s = t.side[i];
-        sim.applyTrade(t.price[i], t.amount[i], s === SIDE_YES ? 'yes' : s === SIDE_NO ? 'no' : null);
+        venue.applyTrade(t.price[i], t.amount[i], s === SIDE_YES ? 'yes' : s === SIDE_NO ? 'no' : null);
         break;
       }
       case EVENT_GAP:
-        sim.applyGap();
+        venue.applyGap();
         break;
     }
   }
 
+  /**
+   * Puts the recorded book as it was before event `index` back from the nearest checkpoint at or
+   * before it (the venue holds no orders at an episode's start, so the recorded book is its state).
+   * Returns the event to replay from.
+   */
+  private restoreCheckpoint(t: CompiledTimeline, index: number): number {
+    const cps = this.checkpointsOf(t);
+    const k = Math.min(Math.floor((index - t.firstSnapshot) / CHECKPOINT_EVERY), cps.valid.length - 1);
+    if (k <= 0) return t.firstSnapshot;
+    const levels = cps.levels[k];
+    if (cps.valid[k] && levels) {
+      this.venue.applySnapshot(levels.yes, levels.no);
+      this.venue.endBatch();
+    }
+    return t.firstSnapshot + k * CHECKPOINT_EVERY;
+  }
+
+  private checkpointsOf(t: CompiledTimeline): BookCheckpoints {
+    let cps = this.checkpoints.get(t);
+    if (cps) return cps;
+    const count = Math.floor((t.length - t.firstSnapshot) / CHECKPOINT_EVERY) + 1;
+    cps = { valid: new Uint8Array(count), levels: new Array(count).fill(null) };
+    const saved = this.current;
+    this.current = t;
+    const venue = this.venue;
+    venue.reset();
+    for (let k = 0, i = t.firstSnapshot; k < count; k++) {
+      const end = t.firstSnapshot + k * CHECKPOINT_EVERY;
+      for (; i < end; i++) this.applyEvent(i);
+      venue.endBatch();
+      if (venue.valid) {
+        cps.valid[k] = 1;
+        cps.levels[k] = { yes: venue.book.levels('yes'), no: venue.book.levels('no') };
+      }
+    }
+    venue.reset();
+    this.current = saved;
+    this.checkpoints.set(t, cps);
+    return cps;
+  }
+
   private writeObservation(): void {
-    const sim = this.sim;
+    const venue = this.venue;
     const f = this.features;
-    f.cash = sim.cash;
-    f.position = sim.position.position;
-    f.costBasis = sim.position.costBasis;
-    f.openBidPrice = sim.bid.active ? sim.bid.price : 0;
-    f.openAskPrice = sim.ask.active ? sim.ask.price : 0;
-    const bidMs = sim.bid.active ? sim.bid.placedMs : Number.NaN;
-    const askMs = sim.ask.active ? sim.ask.placedMs : Number.NaN;
+    f.cash = venue.cash;
+    f.position = venue.position.position;
+    f.costBasis = venue.position.costBasis;
+    f.openBidPrice = venue.bid.active ? venue.bid.price : 0;
+    f.openAskPrice = venue.ask.active ? venue.ask.price : 0;
+    const bidMs = venue.bid.active ? venue.bid.placedMs : Number.NaN;
+    const askMs = venue.ask.active ? venue.ask.placedMs : Number.NaN;
     f.lastOrderMs = Number.isNaN(bidMs) ? askMs : Number.isNaN(askMs) ? bidMs : Math.max(bidMs, askMs);
-    writeFeatures(sim.valid ? sim.book : null, f, this.current.tsMs[this.index], this.obs);
+    writeFeatures(venue.valid ? venue.book : null, f, this.decisionMs, this.obs);
   }
 
   private fillInfo(filled: Count): void {
     const info = this.info;
-    const sim = this.sim;
+    const venue = this.venue;
     info.step = this.stepsTaken;
     info.eventIndex = this.index;
-    info.tsMs = this.current.tsMs[this.index];
+    info.tsMs = this.decisionMs;
     info.portfolioValue = this.features.portfolioValue();
-    info.cash = sim.cash;
-    info.position = sim.position.position;
-    info.fills = sim.fills;
-    info.feesPaid = sim.feesPaid;
+    info.cash = venue.cash;
+    info.position = venue.position.position;
+    info.fills = venue.fills;
+    info.feesPaid = venue.feesPaid;
     info.filled = filled;
     info.ticker = this.current.ticker;
     info.sessionId = this.current.sessionId;

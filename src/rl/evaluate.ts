@@ -149,8 +149,8 @@ async function runEpisodes(actor: PolicyActor, timelines: CompiledTimeline[], co
       steps: stepPnl.length,
       netPnl: env.portfolioValue() - start,
       maxDrawdown: drawdown,
-      fills: env.sim.fills,
-      fees: env.sim.feesPaid,
+      fills: env.venue.fills,
+      fees: env.venue.feesPaid,
       stepPnl,
       actionCounts: counts,
     });
@@ -209,7 +209,7 @@ export async function evaluatePolicy(
 
 export interface FeatureTable {
   columns: string[];
-  /** One row per step: event index, timestamp (ms), then the 52 features. */
+  /** One row per decision tick: last event index applied, decision time (ms), then the 52 features. */
   rows: number[][];
 }
 
@@ -219,7 +219,7 @@ export function featuresTable(timeline: MarketTimeline | CompiledTimeline, confi
   const rows: number[][] = [];
   let obs = env.reset(0, { timeline: 0 });
   for (;;) {
-    rows.push([env.eventIndex, env.timeline.tsMs[env.eventIndex], ...obs]);
+    rows.push([env.eventIndex, env.decisionTimeMs, ...obs]);
     const result = env.step(HOLD);
     if (result.terminated || result.truncated) break;
     obs = result.obs;

@@ -132,7 +132,7 @@ describe('kalshiflow rl regimes', () => {
 });
 
 describe('kalshiflow features', () => {
-  it('writes one CSV row per step with a header naming the 52 features', async () => {
+  it('writes one CSV row per decision tick with a header naming the 52 features', async () => {
     const file = join(dir, 'features.csv');
     const c = capture();
     expect(await runFeaturesCommand(['--session', String(trainIds[0]), '--out', file], c.io)).toBe(0);
@@ -142,7 +142,7 @@ describe('kalshiflow features', () => {
     expect(header.slice(3)).toEqual([...FEATURE_NAMES]);
     expect(header.slice(3)).toHaveLength(52);
     const rows = lines.slice(1).map((l) => l.split(','));
-    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.length).toBeGreaterThan(50);
     for (const row of rows) {
       expect(row).toHaveLength(55);
       for (const v of row.slice(1)) expect(Number.isFinite(Number(v))).toBe(true);

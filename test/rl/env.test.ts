@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FEATURE_INDEX } from '../../src/core/features.ts';
 import { actionCount, actionNames, decodeAction, encodeAction, BUY_YES, SELL_YES } from '../../src/core/features/actions.ts';
+import { OrderBook } from '../../src/core/orderbook.ts';
 import { MarketEnv, resolveMarketEnvConfig } from '../../src/rl/env.ts';
 import { driftTimeline, syntheticTimeline } from '../../src/rl/synthetic.ts';
 import { compileTimeline, fromRecordedTimeline, parseMarketTimeline, playableSteps, TimelineError } from '../../src/rl/timeline.ts';
@@ -82,7 +83,7 @@ describe('timelines', () => {
 });
 
 describe('MarketEnv', () => {
-  it('steps one recorded event at a time and skips a gap to the next snapshot', () => {
+  it('steps one recorded timestamp at a time (events 1 s apart) and skips a gap to the next snapshot', () => {
     const env = new MarketEnv([tiny()]);
     env.reset(1);
     expect(env.eventIndex).toBe(0);
@@ -155,9 +156,9 @@ describe('MarketEnv', () => {
     const env = new MarketEnv([syntheticTimeline({ seed: 9, events: 2_000, gapProbability: 0.01 })], { start: 'random' });
     for (let seed = 1; seed <= 20; seed++) {
       const obs = env.reset(seed);
-      expect(env.sim.valid).toBe(true);
-      expect(obs[FEATURE_INDEX.best_yes_bid_norm]).toBe(Math.fround(env.sim.book.bestYesBid()! / 10_000));
-      expect(env.features.tsAt(0)).toBe(env.timeline.tsMs[env.eventIndex]);
+      expect(env.venue.valid).toBe(true);
+      expect(obs[FEATURE_INDEX.best_yes_bid_norm]).toBe(Math.fround(env.venue.book.bestYesBid()! / 10_000));
+      expect(env.features.tsAt(0)).toBe(env.decisionTimeMs);
       if (env.eventIndex > 20) expect(env.features.length).toBeGreaterThan(1);
     }
   });
@@ -201,6 +202,114 @@ describe('MarketEnv', () => {
     expect(optimal).toBeGreaterThan(6);
     expect(play(() => 0)).toBe(0);
     expect(play((s) => (s === 80 ? BUY_YES : 0))).toBeLessThan(optimal * 0.8);
+  });
+});
+
+/** A taker's print and the makers' requote share one exchange timestamp (2,000). */
+function requote(): MarketTimeline {
+  return {
+    ticker: 'REQUOTE',
+    events: [
+      { kind: 'snapshot', seq: 1, tsMs: 1_000, yes: [[4_000, 1_000]], no: [[5_800, 1_000]] },
+      // a taker sweeps the 42¢ YES ask (Kalshi publishes the maker's delta, then the trade) ...
+      { kind: 'delta', seq: 2, tsMs: 2_000, side: 'no', price: 5_800, delta: -1_000 },
+      { kind: 'trade', seq: null, tsMs: 2_000, yesPrice: 4_200, count: 1_000, takerSide: 'yes' },
+      // ... and the makers requote higher in the same exchange step
+      { kind: 'delta', seq: 3, tsMs: 2_000, side: 'no', price: 5_500, delta: 1_000 },
+      { kind: 'delta', seq: 4, tsMs: 2_000, side: 'yes', price: 4_300, delta: 1_000 },
+      { kind: 'delta', seq: 5, tsMs: 2_100, side: 'yes', price: 4_300, delta: 500 },
+      { kind: 'delta', seq: 6, tsMs: 2_200, side: 'yes', price: 4_300, delta: 500 },
+      { kind: 'delta', seq: 7, tsMs: 2_600, side: 'yes', price: 4_300, delta: 500 },
+      { kind: 'delta', seq: 8, tsMs: 2_610, side: 'no', price: 5_500, delta: -1_000 },
+      { kind: 'delta', seq: 9, tsMs: 2_610, side: 'no', price: 5_400, delta: 1_000 },
+      { kind: 'delta', seq: 10, tsMs: 4_000, side: 'yes', price: 4_300, delta: 500 },
+    ],
+  };
+}
+
+/** The recorded book after events 0..index, replayed from scratch. */
+function replayedBook(t: ReturnType<typeof compileTimeline>, index: number): OrderBook | null {
+  const book = new OrderBook('X');
+  let valid = false;
+  for (let i = t.firstSnapshot; i <= index; i++) {
+    if (t.kind[i] === 0) {
+      book.applySnapshot(t.snapshots[t.price[i]].yes, t.snapshots[t.price[i]].no);
+      valid = true;
+    } else if (t.kind[i] === 1 && valid) {
+      try {
+        book.applyDelta(t.side[i] === 0 ? 'yes' : 'no', t.price[i], t.amount[i]);
+      } catch {
+        valid = false;
+      }
+    } else if (t.kind[i] === 3) valid = false;
+  }
+  return valid ? book : null;
+}
+
+describe('decision ticks', () => {
+  it('apply every event of one exchange timestamp before the policy sees the book', () => {
+    const env = new MarketEnv([requote()], { decisionIntervalMs: 0, orderLatencyMs: 0 });
+    env.reset(0);
+    const r = env.step(0);
+    // never the swept book between the print and the requote: the whole 2,000 ms step is in
+    expect(r.info.eventIndex).toBe(4);
+    expect(env.venue.book.bestYesAsk()).toBe(4_500);
+    expect(env.venue.book.bestYesBid()).toBe(4_300);
+  });
+
+  it('decide at most once per interval: leading edge after it, trailing at decision + interval', () => {
+    const env = new MarketEnv([requote()], { decisionIntervalMs: 250, orderLatencyMs: 0 });
+    env.reset(0);
+    const at: Array<[number, number]> = [];
+    for (;;) {
+      const r = env.step(0);
+      if (r.terminated) break;
+      at.push([r.info.tsMs as number, r.info.eventIndex as number]);
+    }
+    // 2,000 (leading); 2,250 trailing with 2,100 and 2,200 in; 2,600 leading (2,610 not yet); 2,860 trailing; 4,000
+    expect(at).toEqual([
+      [2_000, 4],
+      [2_250, 6],
+      [2_600, 7],
+      [2_850, 9],
+      [4_000, 10],
+    ]);
+    const every = new MarketEnv([requote()], { decisionIntervalMs: 0, orderLatencyMs: 0 });
+    every.reset(0);
+    let steps = 0;
+    while (!every.step(0).terminated) steps++;
+    expect(steps).toBe(6); // one per distinct timestamp after the first
+  });
+
+  it('let the order-entry latency pass before the order reaches the book', () => {
+    const space = { sizes: [500], styles: ['take' as const] };
+    // decided at 2,600 on a 45¢ ask; at 2,610 the ask moves to 46¢, before a 20 ms order arrives
+    const late = new MarketEnv([requote()], { actions: space, decisionIntervalMs: 0, orderLatencyMs: 20 });
+    late.reset(0);
+    for (let i = 0; i < 4; i++) late.step(0);
+    expect(late.decisionTimeMs).toBe(2_600);
+    expect(late.venue.book.bestYesAsk()).toBe(4_500);
+    late.step(BUY_YES);
+    expect(late.venue.position.costBasis).toBe(4_600 * 500);
+    const fast = new MarketEnv([requote()], { actions: space, decisionIntervalMs: 0, orderLatencyMs: 5 });
+    fast.reset(0);
+    for (let i = 0; i < 4; i++) fast.step(0);
+    fast.step(BUY_YES);
+    expect(fast.venue.position.costBasis).toBe(4_500 * 500);
+  });
+
+  it('start a random episode on exactly the recorded book, restored from a checkpoint', () => {
+    const timeline = compileTimeline(syntheticTimeline({ seed: 4, events: 3_000, gapProbability: 0.002, meanIntervalMs: 100 }));
+    const env = new MarketEnv([timeline], { start: 'random' });
+    for (let seed = 1; seed <= 40; seed++) {
+      env.reset(seed);
+      const expected = replayedBook(timeline, env.eventIndex);
+      expect(expected).not.toBeNull();
+      expect(env.venue.book.levels('yes')).toEqual(expected!.levels('yes'));
+      expect(env.venue.book.levels('no')).toEqual(expected!.levels('no'));
+      // the whole timestamp is in
+      expect(timeline.tsMs[env.eventIndex + 1]).not.toBe(timeline.tsMs[env.eventIndex]);
+    }
   });
 });
 

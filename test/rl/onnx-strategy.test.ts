@@ -133,7 +133,7 @@ describe('onnx strategy decisions', () => {
     const env = new MarketEnv([syntheticTimeline({ seed: 11, events: 120, tradeProbability: 0 })]);
     let obs = env.reset(0);
     for (let step = 0; step < 100; step++) {
-      await s.decide({ ...view(), ticker: 'PARITY', book: env.sim.book, nowMs: env.timeline.tsMs[env.eventIndex] });
+      await s.decide({ ...view(), ticker: 'PARITY', book: env.venue.book, nowMs: env.decisionTimeMs });
       expect([...s.observation('PARITY')!]).toEqual([...obs]);
       const r = env.step(HOLD);
       if (r.terminated) break;

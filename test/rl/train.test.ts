@@ -9,6 +9,7 @@ import { evaluatePolicy, featuresCsv, featuresTable } from '../../src/rl/evaluat
 import type { PolicyActor } from '../../src/rl/evaluate.ts';
 import { driftTimeline, syntheticTimeline } from '../../src/rl/synthetic.ts';
 import { compileTimeline, playableSteps } from '../../src/rl/timeline.ts';
+import type { MarketTimeline } from '../../src/rl/timeline.ts';
 import { readCheckpoint, timelineDifficulty, trainPolicy, TrainingError } from '../../src/rl/train.ts';
 import type { TrainProgress } from '../../src/rl/train.ts';
 
@@ -19,6 +20,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * Decision ticks of a timeline without gaps, counted from its timestamps alone: the first after the
+ * first timestamp, then the later of last + interval and the next timestamp (the env's rule).
+ */
+function decisionTicks(timeline: MarketTimeline, intervalMs = 250): number {
+  const ts = timeline.events.map((e) => e.tsMs);
+  let at = ts[0];
+  let i = 0;
+  while (i < ts.length && ts[i] <= at) i++;
+  let ticks = 1;
+  while (i < ts.length) {
+    at = Math.max(at + intervalMs, ts[i]);
+    while (i < ts.length && ts[i] <= at) i++;
+    ticks++;
+  }
+  return ticks;
+}
 
 const timelines = [1, 2].map((seed) => syntheticTimeline({ seed, events: 400, sessionId: `s${seed}`, result: 'fair' }));
 const ppo = { nEnvs: 2, nSteps: 256, batchSize: 128, nEpochs: 2, hidden: [16] };
@@ -130,8 +149,10 @@ describe('evaluatePolicy', () => {
     expect(p.maxDrawdown).toBeGreaterThan(0); // buying crosses the spread first
     expect(Object.keys(p.sharpeBySession)).toEqual(['drift-session']);
     expect(p.sharpeBySession['drift-session']).toBeGreaterThan(0);
-    // one step per event after the snapshot, plus the last one acting on the final book
-    expect(p.actionDistribution.BUY_YES).toBeCloseTo(1 / (playableSteps(compileTimeline(drift)) + 1), 9);
+    // one step per decision tick (every 250 ms at most, each whole exchange timestamp applied)
+    const ticks = decisionTicks(drift);
+    expect(ticks).toBeLessThan(playableSteps(compileTimeline(drift)) + 1);
+    expect(p.actionDistribution.BUY_YES).toBeCloseTo(1 / ticks, 9);
     expect(Object.values(p.actionDistribution).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 9);
     expect(report.baselines.hold).toMatchObject({ name: 'hold', netPnl: 0, trades: 0, fees: 0, maxDrawdown: 0 });
     expect(report.baselines.rule.name).toBe('rule');
@@ -153,17 +174,20 @@ describe('evaluatePolicy', () => {
 });
 
 describe('featuresTable', () => {
-  it('lists the observation at every event, ready for CSV', () => {
+  it('lists the observation at every decision tick, ready for CSV', () => {
     const t = syntheticTimeline({ seed: 4, events: 50 });
     const table = featuresTable(t);
     expect(table.columns).toEqual(['event_index', 'ts_ms', ...FEATURE_NAMES]);
-    expect(table.rows).toHaveLength(50);
+    const ticks = decisionTicks(t);
+    expect(table.rows).toHaveLength(ticks);
     expect(table.rows[0][0]).toBe(0);
-    expect(table.rows[49][0]).toBe(49);
+    expect(table.rows[ticks - 1][0]).toBe(49);
     expect(table.rows.every((r) => r.length === 54)).toBe(true);
+    // decisions are at least 250 ms apart
+    for (let i = 1; i < ticks; i++) expect(table.rows[i][1] - table.rows[i - 1][1]).toBeGreaterThanOrEqual(250);
     const csv = featuresCsv(table);
     const lines = csv.trimEnd().split('\n');
-    expect(lines).toHaveLength(51);
+    expect(lines).toHaveLength(ticks + 1);
     expect(lines[0].startsWith('event_index,ts_ms,best_yes_bid_norm,')).toBe(true);
   });
 });
