@@ -251,21 +251,25 @@ export async function runRecordCommand(argv: string[], io: RecordCommandIo = def
     io.out(`  markets: ${recorder.markets.map((m) => m.ticker).join(', ')}`);
     io.out(durationMs !== null ? `  until ${formatDuration(durationMs)} have passed or Ctrl-C` : '  until Ctrl-C');
 
+    // Timers go through the clock: they hold any duration (node's own fire at once beyond ~24.8
+    // days, so `--duration 30d` used to stop at once and `--progress 30d` would flood).
     let lastDeltas = 0;
     let lastAt = clock.now();
-    const progressTimer = setInterval(() => {
+    let progressTimer: TimerHandle;
+    const printProgress = () => {
       const p = recorder!.progress();
       const now = clock.now();
       const rate = ((p.counts.deltas - lastDeltas) * 1000) / Math.max(1, now - lastAt);
       lastDeltas = p.counts.deltas;
       lastAt = now;
       io.out(formatProgress(p, rate));
-    }, progressMs);
-    // the clock's timers hold any duration (node's own fire at once beyond ~24.8 days)
+      progressTimer = clock.setTimeout(printProgress, progressMs);
+    };
+    progressTimer = clock.setTimeout(printProgress, progressMs);
     let durationTimer: TimerHandle | undefined;
     const elapsed = durationMs !== null ? new Promise<void>((resolve) => (durationTimer = clock.setTimeout(resolve, durationMs))) : new Promise<void>(() => {});
     await Promise.race([elapsed, stopSignal]);
-    clearInterval(progressTimer);
+    clock.clearTimeout(progressTimer);
     if (durationTimer !== undefined) clock.clearTimeout(durationTimer);
 
     // Stopped before the planned end: the session is complete but cut short.

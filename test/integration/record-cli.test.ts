@@ -163,6 +163,14 @@ describe('kalshiflow record: recording from the embedded simulator', () => {
     expect(sessions[0]!.metadata).toMatchObject({ duration_ms: 30 * 86_400_000 });
   }, 90_000);
 
+  it('keeps a --progress longer than node timers hold to its interval (no line within the recording, not one every millisecond)', async () => {
+    const dataDir = tempDir();
+    const run = record(['--env', 'sim', '--markets', '2', '--duration', '2s', '--progress', '30d'], dataDir);
+    expect(await run.code).toBe(0);
+    expect(run.out.filter((l) => /^session \d+ \d+s: /.test(l))).toEqual([]);
+    expect(run.out.at(-1)).toMatch(/^session \d+ closed after [\d.]+s: /);
+  }, 60_000);
+
   it('closes the session as interrupted when stopped before the planned duration', async () => {
     const dataDir = tempDir();
     const run = record(['--tickers', 'KXBTC-26JAN04-T22,KXFED-26JAN02-T63', '--duration', '10m', '--progress', '1s'], dataDir);
