@@ -77,10 +77,12 @@ const trading: TradingState = {
 
 const listeners = new Set<(e: SystemEvent) => void>();
 const view: SystemView = {
-  health: (): HealthReport => ({ healthy: true, status: 'healthy', state: 'ready', degraded: false, uptime: 60 }),
+  health: (): HealthReport => ({ healthy: true, status: 'healthy', state: 'ready', degraded: false, degradedComponents: [], uptime: 60 }),
   status: (): StatusReport => ({
     state: 'ready',
     degraded: false,
+    degradedComponents: [],
+    problems: [],
     environment: 'sim',
     strategy: 'spread-quoter',
     startedAtMs: started,

@@ -17,11 +17,19 @@ import { parsePriceRanges, priceRangesFor } from '../core/ticks.ts';
 import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
+import { describeDbError, isDatabaseUnavailable } from '../adapters/store/database.ts';
 import { recordOrderEvent } from '../adapters/store/journal.ts';
 import type { OrderEvent as JournalOrderEvent } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
-import { coordinatorMachine, coordinatorStatusLabel, describeState, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
-import type { CoordinatorInput, SyncSummary } from '../machines/coordinator.types.ts';
+import {
+  coordinatorMachine,
+  coordinatorStatusLabel,
+  currentProblems,
+  describeState,
+  orderbookActivityWatcher,
+  tradingPauseReason,
+} from '../machines/coordinator.machine.ts';
+import type { CoordinatorInput, DegradedComponent, SyncSummary } from '../machines/coordinator.types.ts';
 import { StateVisits, StatusHistory, observeTransitions } from '../machines/status-history.ts';
 import type { LabelVisit, TransitionRecord } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
@@ -31,6 +39,7 @@ import type { TraderNotification } from '../machines/trader.types.ts';
 import type { PolicyStatus } from '../adapters/policy/onnx-strategy.ts';
 import type {
   ComponentHealth,
+  CurrentProblem,
   FillView,
   HealthReport,
   MarketStatus,
@@ -103,8 +112,20 @@ function waitForConnection(ws: KalshiWsClient): Promise<void> {
  * (error included, whatever the parallel regions do), and `degraded` alongside it while a
  * component is degraded.
  */
-export function coordinatorVisitLabels({ state, degraded }: { state: string; degraded: boolean }): string[] {
-  return degraded ? [state, 'degraded'] : [state];
+export function coordinatorVisitLabels({
+  state,
+  degraded,
+  degradedComponents = [],
+}: {
+  state: string;
+  degraded: boolean;
+  degradedComponents?: readonly DegradedComponent[];
+}): string[] {
+  const labels = degraded ? [state, 'degraded'] : [state];
+  // the outages that pause trading are counted by name too
+  if (degradedComponents.includes('journal')) labels.push('database_outage');
+  if (degradedComponents.includes('trading_api')) labels.push('trading_api_faulted');
+  return labels;
 }
 
 export class TradingSystem implements SystemView {
@@ -141,7 +162,7 @@ export class TradingSystem implements SystemView {
   private flushScheduled = false;
   private tradingVersion = 0;
   private lastSync: SyncSummary | null = null;
-  private lastDegraded = false;
+  private lastDegraded: readonly DegradedComponent[] = [];
   private lastPaused: string | null = null;
   private readonly cleanups: Array<() => void> = [];
   private stopped = false;
@@ -159,6 +180,7 @@ export class TradingSystem implements SystemView {
       env: this.env,
       clock: options.clock,
       traderId,
+      onJournalFailure: (error) => this.journalFailed(error, true),
     };
 
     this.registry = new MarketRegistry({
@@ -179,6 +201,13 @@ export class TradingSystem implements SystemView {
           lastActivityAtMs: () => this.lastActivityAtMs(),
         }),
         shutdownSystem: fromPromise(async ({ input }) => this.shutdownSystem(input.cancelOrders)),
+        probeJournal: fromPromise(async () => {
+          await options.pool.query('SELECT 1');
+        }),
+        // an authenticated read, like the trader's own requests (a public endpoint may be fine)
+        probeTradingApi: fromPromise(async () => {
+          await options.rest.getBalance();
+        }),
       },
     });
     this.coordinator = createActor(machine, {
@@ -224,6 +253,18 @@ export class TradingSystem implements SystemView {
     const sub = this.coordinator.subscribe({ next: () => this.onCoordinatorChange(), error: (e) => this.recordError(String(e)) });
     this.cleanups.push(() => sub.unsubscribe());
     this.cleanups.push(this.options.ws.onEvent((event) => this.onWsEvent(event)));
+    if (this.options.tradingEnabled) {
+      this.cleanups.push(
+        this.options.rest.onRequestOutcome((outcome) => {
+          if (outcome.fault) {
+            this.coordinator.send({ type: 'TRADING_API_FAILED', reason: outcome.detail ?? `HTTP ${outcome.status}`, atMs: this.clock.now() });
+          } else if (this.coordinator.getSnapshot().context.tradingApi.failures > 0) {
+            // only a streak below the threshold needs ending (saves an event per request)
+            this.coordinator.send({ type: 'TRADING_API_OK' });
+          }
+        }),
+      );
+    }
     this.cleanups.push(this.registry.onBookUpdate((update) => this.onBookUpdate(update.ticker)));
     this.cleanups.push(
       this.registry.onMarketState((ticker, state, previous, reason) => {
@@ -357,8 +398,20 @@ export class TradingSystem implements SystemView {
       this.counters.syncs_failed++;
       const message = error instanceof Error ? error.message : String(error);
       this.recordError(`${kind} sync failed: ${message}`);
+      // before the sync's own failure reaches the chart: a sync the outage broke is held, not counted
+      this.journalFailed(error, false);
       throw error;
     }
+  }
+
+  /**
+   * A journal read or write failed. When the database is unreachable (or, before a send, for any
+   * reason — journal first), the coordinator enters its journal outage: the trader is paused with
+   * `database_outage` and a probe brings the system back.
+   */
+  private journalFailed(error: unknown, beforeSend: boolean): void {
+    if (!beforeSend && !isDatabaseUnavailable(error)) return;
+    this.coordinator.send({ type: 'JOURNAL_FAILED', reason: describeDbError(error), atMs: this.clock.now() });
   }
 
   private async shutdownSystem(cancelOrders: boolean): Promise<void> {
@@ -466,6 +519,10 @@ export class TradingSystem implements SystemView {
       case 'DECISION_FAILED':
         this.recordError(`strategy failed on ${n.ticker}: ${n.error}`);
         break;
+      case 'RECONCILE_REQUESTED':
+        this.activity('sync', `trader asks for a reconcile: ${n.reason}`, 'info');
+        this.coordinator.send({ type: 'SYNC_NOW' });
+        break;
     }
   }
 
@@ -490,7 +547,10 @@ export class TradingSystem implements SystemView {
       .then(() => recordOrderEvent(this.options.pool, event))
       .then(
         () => undefined,
-        (error: unknown) => this.recordError(`could not journal order ${order.clientOrderId} (${order.state}): ${String(error)}`),
+        (error: unknown) => {
+          this.recordError(`could not journal order ${order.clientOrderId} (${order.state}): ${String(error)}`);
+          this.journalFailed(error, false);
+        },
       );
   }
 
@@ -586,7 +646,10 @@ export class TradingSystem implements SystemView {
           .then((isNew) => {
             if (isNew) this.counters.fills_journaled++;
           })
-          .catch((error: unknown) => this.recordError(`could not journal fill ${fill.fillId}: ${String(error)}`));
+          .catch((error: unknown) => {
+            this.recordError(`could not journal fill ${fill.fillId}: ${String(error)}`);
+            this.journalFailed(error, false);
+          });
         break;
       }
       case 'user_order':
@@ -660,23 +723,30 @@ export class TradingSystem implements SystemView {
 
   private onCoordinatorChange(): void {
     const snap = this.coordinator.getSnapshot();
-    const { state, degraded } = describeState(snap);
-    this.visits.update(coordinatorVisitLabels({ state, degraded }), this.clock.now());
+    const { state, degraded, degradedComponents } = describeState(snap);
+    this.visits.update(coordinatorVisitLabels({ state, degraded, degradedComponents }), this.clock.now());
     // the dashboard's live statechart follows these (the feed coalesces them per actor)
     const value = JSON.stringify(snap.value);
     if (value !== this.lastCoordinatorValue) {
       this.lastCoordinatorValue = value;
       if (this.listeners.size > 0) this.emit({ type: 'actor_snapshot', data: { actor: 'coordinator', state: snap.value } });
     }
-    if (degraded !== this.lastDegraded) {
-      this.lastDegraded = degraded;
-      this.activity('connection', degraded ? 'DEGRADED MODE: trading without an order book' : 'order book restored', degraded ? 'warning' : 'success', { degraded });
+    const previous = this.lastDegraded;
+    if (degradedComponents.join() !== previous.join()) {
+      this.lastDegraded = degradedComponents;
+      for (const c of degradedComponents) if (!previous.includes(c)) this.activity('connection', DEGRADED_MESSAGES[c].down(snap.context), 'warning', { component: c, degraded: true });
+      for (const c of previous) if (!degradedComponents.includes(c)) this.activity('connection', DEGRADED_MESSAGES[c].up, 'success', { component: c, degraded: false });
+      // the venue answers again: orders left `unknown` by failed sends are looked up now
+      if (previous.includes('trading_api') && !degradedComponents.includes('trading_api')) {
+        this.trader?.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });
+      }
     }
-    if (!this.trader) return;
-    // Entries need a book and a healthy system: pause the trader otherwise, resume when back.
-    const pauseReason = state === 'error' ? `system in error: ${snap.context.lastError ?? 'unknown'}` : degraded ? 'order book degraded' : null;
+    if (!this.trader || this.lastPaused === 'shutdown') return;
+    // The chart says why entries must stop (error, database outage, trading API, no book); the
+    // trader is paused with that reason and resumed when the system is operational again.
+    const pauseReason = tradingPauseReason(snap);
     const operational = state === 'ready' || state === 'acting';
-    if (pauseReason && this.lastPaused === null) {
+    if (pauseReason && this.lastPaused !== pauseReason) {
       this.lastPaused = pauseReason;
       this.trader.send({ type: 'PAUSE', reason: pauseReason });
     } else if (!pauseReason && this.lastPaused !== null && operational) {
@@ -692,13 +762,14 @@ export class TradingSystem implements SystemView {
   // ---- SystemView -------------------------------------------------------------------------------
 
   health(): HealthReport {
-    const { state, degraded } = describeState(this.coordinator.getSnapshot());
+    const { state, degraded, degradedComponents } = describeState(this.coordinator.getSnapshot());
     const healthy = state === 'ready' || state === 'acting';
     return {
       healthy,
       status: !healthy ? 'unhealthy' : degraded ? 'degraded' : 'healthy',
       state,
       degraded,
+      degradedComponents: [...degradedComponents],
       uptime: Math.max(0, Math.round((this.clock.now() - this.coordinator.getSnapshot().context.startedAtMs) / 1000)),
     };
   }
@@ -706,8 +777,48 @@ export class TradingSystem implements SystemView {
   status(): StatusReport {
     const snap = this.coordinator.getSnapshot();
     const ctx = snap.context;
-    const { state, degraded } = describeState(snap);
+    const { state, degraded, degradedComponents } = describeState(snap);
     const trader = this.trader?.getSnapshot();
+    const components: ComponentHealth[] = [
+      {
+        name: 'orderbook',
+        healthy: this.options.ws.isConnected() && !degradedComponents.includes('orderbook'),
+        detail: `${this.registry.stateCounts().live ?? 0}/${this.markets.length} markets live, ${this.options.ws.stats.reconnects} reconnects`,
+        lastActivityMs: this.lastActivityAtMs(),
+      },
+      {
+        name: 'journal',
+        healthy: !degradedComponents.includes('journal'),
+        detail: dependencyDetail('database', ctx.journal, degradedComponents.includes('journal')),
+        lastActivityMs: null,
+      },
+      {
+        name: 'trading_api',
+        healthy: this.options.tradingEnabled ? !degradedComponents.includes('trading_api') : true,
+        detail: this.options.tradingEnabled
+          ? dependencyDetail('trading API', ctx.tradingApi, degradedComponents.includes('trading_api'))
+          : 'read-only',
+        lastActivityMs: null,
+      },
+      {
+        name: 'trading_client',
+        healthy: this.options.tradingEnabled ? ctx.lastSyncError === null : true,
+        detail: this.options.tradingEnabled ? (ctx.lastSyncError ?? `last sync ${ctx.lastSyncAtMs ? new Date(ctx.lastSyncAtMs).toISOString() : 'never'}`) : 'read-only',
+        lastActivityMs: ctx.lastSyncAtMs,
+      },
+      {
+        name: 'trader',
+        healthy: trader ? trader.value !== 'paused' : true,
+        detail: trader ? `${String(trader.value)}${trader.context.reason ? `: ${trader.context.reason}` : ''}` : 'disabled',
+        lastActivityMs: null,
+      },
+      ...this.policyComponent(),
+    ];
+    const problems: CurrentProblem[] = currentProblems(snap);
+    if (trader && trader.value === 'paused' && trader.context.reason) {
+      problems.push({ component: 'trader', message: `paused: ${trader.context.reason}`, sinceMs: null });
+    }
+    for (const c of components) if (c.name === 'policy' && !c.healthy) problems.push({ component: 'policy', message: c.detail, sinceMs: null });
     const registryStats = this.registry.stats();
     const wsStats = this.options.ws.stats;
     const now = this.clock.now();
@@ -720,27 +831,9 @@ export class TradingSystem implements SystemView {
       uptime: Math.max(0, Math.round((now - ctx.startedAtMs) / 1000)),
       stateHistory: this.history.recent(),
       statusLog: this.history.statusLog(),
-      components: [
-        {
-          name: 'orderbook',
-          healthy: this.options.ws.isConnected() && !degraded,
-          detail: `${this.registry.stateCounts().live ?? 0}/${this.markets.length} markets live, ${wsStats.reconnects} reconnects`,
-          lastActivityMs: this.lastActivityAtMs(),
-        },
-        {
-          name: 'trading_client',
-          healthy: this.options.tradingEnabled ? ctx.lastSyncError === null : true,
-          detail: this.options.tradingEnabled ? (ctx.lastSyncError ?? `last sync ${ctx.lastSyncAtMs ? new Date(ctx.lastSyncAtMs).toISOString() : 'never'}`) : 'read-only',
-          lastActivityMs: ctx.lastSyncAtMs,
-        },
-        {
-          name: 'trader',
-          healthy: trader ? trader.value !== 'paused' : true,
-          detail: trader ? `${String(trader.value)}${trader.context.reason ? `: ${trader.context.reason}` : ''}` : 'disabled',
-          lastActivityMs: null,
-        },
-        ...this.policyComponent(),
-      ],
+      degradedComponents: [...degradedComponents],
+      components,
+      problems,
       markets: this.markets.map((t) => this.marketStatus(t)),
       trading: this.tradingState(),
       recentFills: this.recentFills.slice(0, 50),
@@ -930,6 +1023,23 @@ export class TradingSystem implements SystemView {
     this.errors.unshift({ atMs: this.clock.now(), message });
     if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
   }
+}
+
+const DEGRADED_MESSAGES: Record<DegradedComponent, { down: (c: { journal: { lastError: string | null }; tradingApi: { lastError: string | null } }) => string; up: string }> = {
+  orderbook: { down: () => 'DEGRADED MODE: trading without an order book', up: 'order book restored' },
+  journal: {
+    down: (c) => `DATABASE OUTAGE: trading paused, nothing is sent until the journal is back (${c.journal.lastError ?? 'unknown'})`,
+    up: 'database available again: trading resumes',
+  },
+  trading_api: {
+    down: (c) => `TRADING API FAULTED: trading paused, probing with backoff (${c.tradingApi.lastError ?? 'unknown'})`,
+    up: 'trading API answering again: resolving unknown orders, syncing',
+  },
+};
+
+function dependencyDetail(name: string, h: { lastError: string | null; downSinceMs: number | null; probes: number; outages: number }, down: boolean): string {
+  if (down) return `${name} unavailable since ${h.downSinceMs === null ? '?' : new Date(h.downSinceMs).toISOString()} (${h.probes} probes): ${h.lastError ?? 'unknown'}`;
+  return h.outages === 0 ? 'ok' : `ok (${h.outages} outages so far; last: ${h.lastError ?? 'unknown'})`;
 }
 
 export function startTradingSystem(options: TradingSystemOptions): TradingSystem {

@@ -22,6 +22,7 @@ import {
   recordVenueAnswer,
   DuplicateOrderError,
 } from '../adapters/store/journal.ts';
+import { describeDbError } from '../adapters/store/database.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import type {
   CancelOrderInput,
@@ -39,6 +40,8 @@ export interface VenueContext {
   env: StoreEnvironment;
   clock: Clock;
   traderId: string;
+  /** Told when a journal write failed before a send (so the system can enter its database outage). */
+  onJournalFailure?: (error: unknown) => void;
   /** Reported for every venue interaction worth a console line. */
   onActivity?: (message: string, severity: 'info' | 'warning' | 'error', metadata?: Record<string, unknown>) => void;
 }
@@ -176,28 +179,35 @@ function describeError(error: unknown): string {
 export function submitOrderActor(ctx: VenueContext) {
   return fromPromise<SubmitOrderResult, SubmitOrderInput>(async ({ input }) => {
     const { clientOrderId, intent } = input;
-    if (input.attempt === 1) {
-      try {
-        await journalOrderIntent(ctx.pool, {
-          clientOrderId,
-          env: ctx.env,
-          ticker: intent.ticker,
-          side: intent.side,
-          price: intent.price,
-          count: intent.count,
-          tif: intent.timeInForce,
-          postOnly: intent.postOnly ?? false,
-          ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
-          trader: ctx.traderId,
-          createdMs: ctx.clock.now(),
-        });
-      } catch (error) {
-        // Already journaled by an earlier attempt of this very order: sending again is safe,
-        // the client resolves duplicates through client_order_id.
-        if (!(error instanceof DuplicateOrderError)) throw error;
+    try {
+      if (input.attempt === 1) {
+        try {
+          await journalOrderIntent(ctx.pool, {
+            clientOrderId,
+            env: ctx.env,
+            ticker: intent.ticker,
+            side: intent.side,
+            price: intent.price,
+            count: intent.count,
+            tif: intent.timeInForce,
+            postOnly: intent.postOnly ?? false,
+            ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
+            trader: ctx.traderId,
+            createdMs: ctx.clock.now(),
+          });
+        } catch (error) {
+          // Already journaled by an earlier attempt of this very order: sending again is safe,
+          // the client resolves duplicates through client_order_id.
+          if (!(error instanceof DuplicateOrderError)) throw error;
+        }
       }
+      await markOrderSent(ctx.pool, clientOrderId, ctx.clock.now());
+    } catch (error) {
+      // Journal first: the request never left, so the order is certainly not at the venue and
+      // needs no lookup (which pages through the ticker's order history).
+      ctx.onJournalFailure?.(error);
+      return { outcome: 'not_sent', reason: `journal unavailable (${describeDbError(error)})` };
     }
-    await markOrderSent(ctx.pool, clientOrderId, ctx.clock.now());
     try {
       const placed = await ctx.rest.createOrder({
         ticker: intent.ticker,

@@ -36,7 +36,12 @@ export interface OrderExpireEvent {
   type: 'EXPIRE';
 }
 
-export type OrderEvent = OrderFillEvent | OrderVenueUpdateEvent | OrderCancelEvent | OrderExpireEvent;
+/** Query an `unknown` order now instead of after its backoff (the venue is answering again). */
+export interface OrderQueryNowEvent {
+  type: 'QUERY_NOW';
+}
+
+export type OrderEvent = OrderFillEvent | OrderVenueUpdateEvent | OrderCancelEvent | OrderExpireEvent | OrderQueryNowEvent;
 
 // ---- sent to the parent ------------------------------------------------------------------------
 

@@ -7,8 +7,10 @@
  *   initialized → denied (local risk said no)
  *               → submitted ──► accepted ──► partially_filled ──► filled
  *                   │  │           └──────────┴──► pending_cancel ──► canceled
- *                   │  └──► rejected (the venue said no)            expired (any open state)
- *                   └──► unknown (sent, no answer) ── query by client_order_id, with backoff ──►
+ *                   │  └──► rejected (the venue said no, or not sent: the journal failed first)
+ *                   │                                                expired (any open state)
+ *                   └──► unknown (sent, no answer) ── query by client_order_id, with backoff
+ *                         (QUERY_NOW: at once, when the venue answers again) ──►
  *                         accepted | partially_filled | filled | canceled | expired
  *                         | rejected ("never reached venue") | submitted (one resubmission, same id)
  *
@@ -282,6 +284,14 @@ export const orderMachine = setup({
             })),
           },
           {
+            // journal first: the intent could not be made durable, so nothing left — no query needed
+            guard: ({ event }) => event.output.outcome === 'not_sent',
+            target: 'rejected',
+            actions: assign(({ event }) => ({
+              closeReason: event.output.outcome === 'not_sent' ? `not sent: ${event.output.reason}` : null,
+            })),
+          },
+          {
             guard: ({ event }) => event.output.outcome === 'unknown',
             target: 'unknown',
             actions: assign(({ event }) => ({
@@ -461,7 +471,7 @@ export const orderMachine = setup({
       ],
       initial: 'waiting',
       states: {
-        waiting: { after: { queryBackoff: 'querying' } },
+        waiting: { after: { queryBackoff: 'querying' }, on: { QUERY_NOW: 'querying' } },
         querying: {
           entry: assign(({ context }) => ({ attempts: { ...context.attempts, query: context.attempts.query + 1 } })),
           invoke: {

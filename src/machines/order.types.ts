@@ -28,12 +28,14 @@ export interface SubmitOrderInput {
 
 /**
  * Result of the V2 create. `accepted` is the 201 body; `rejected` is a definite venue "no"
- * (400/403 and the like — never a timeout); `unknown` is "sent, no answer" (timeout, network error,
- * 5xx). A promise rejection from the actor is treated as `unknown` too.
+ * (400/403 and the like — never a timeout); `not_sent` is certain the request never left (the
+ * intent could not be journaled first, e.g. the database is down); `unknown` is "sent, no answer"
+ * (timeout, network error, 5xx). A promise rejection from the actor is treated as `unknown` too.
  */
 export type SubmitOrderResult =
   | { outcome: 'accepted'; orderId: string; fillCount: Count; remainingCount: Count; tsMs?: number }
   | { outcome: 'rejected'; reason: string; code?: string }
+  | { outcome: 'not_sent'; reason: string }
   | { outcome: 'unknown'; reason: string };
 
 export interface QueryOrderInput {

@@ -45,6 +45,8 @@ export type TraderEvent =
   | { type: 'PAUSE'; reason: string }
   | { type: 'RESUME' }
   | { type: 'CANCEL_ALL'; reason: string }
+  /** The venue answers again (after a fault): query every `unknown` order by client_order_id now. */
+  | { type: 'RESOLVE_UNKNOWN'; reason: string }
   /** Internal: a throttle window for `ticker` ended with an update pending. */
   | { type: 'THROTTLE_ELAPSED'; ticker: string }
   /** Internal: an async strategy answered. */

@@ -9,6 +9,11 @@
  *                      │  └──RECONCILED(!agreed) / CALIBRATE
  *                      └──────── paused ◄─PAUSE / risk denial── ; RESUME → ready (or calibrating)
  *
+ * A disagreement caused by the trader's own in-flight orders (an `unknown` left by a failed send)
+ * does not wait a sync interval: those orders are queried at once (QUERY_NOW) and, when all have
+ * resolved, calibrating asks for a fresh reconcile (RECONCILE_REQUESTED). RESOLVE_UNKNOWN (the
+ * venue answers again after a fault) queries every `unknown` order at once.
+ *
  * Decisions run only in ready/acting, at most once per `throttleMs` per market (leading edge, plus
  * one trailing run if updates arrived inside the window), timed by XState delays on the actor
  * system's clock. Books are read through `books.bookFor(ticker)` — never copied into context; a
@@ -23,7 +28,7 @@ import type { AnyActorRef, EventObject } from 'xstate';
 import type { Micros } from '../core/money.ts';
 import { CLOSED_ORDER_STATES, type OrderIntent } from '../core/order-state.ts';
 import { applyFill, emptyPosition, type Position } from '../core/positions.ts';
-import type { LocalOrderRecord } from '../core/reconcile.ts';
+import type { Finding, LocalOrderRecord } from '../core/reconcile.ts';
 import { checkOrder, DEFAULT_RISK_LIMITS, intentCost, type RiskContext } from '../core/risk.ts';
 import type { Decision, MarketView, OwnOrder } from '../core/strategy/types.ts';
 import { clockNow, orderMachine } from './order.machine.ts';
@@ -215,6 +220,20 @@ export function localReconcileView(context: TraderContext): { orders: LocalOrder
   };
 }
 
+/** An order its own actor is still settling: in flight, or `unknown` (it will query the venue). */
+function settling(order: ManagedOrder | undefined): boolean {
+  return order !== undefined && (order.inFlight || order.state === 'unknown');
+}
+
+/** The trader's own settling orders among the blocking findings of a reconciliation. */
+function settlingBlockers(context: TraderContext, findings: readonly Finding[]): string[] {
+  const ids = new Set<string>();
+  for (const f of findings) {
+    if (f.severity === 'blocking' && f.clientOrderId !== undefined && settling(context.orders[f.clientOrderId])) ids.add(f.clientOrderId);
+  }
+  return [...ids];
+}
+
 function hasInFlight(context: TraderContext): boolean {
   for (const id in context.orders) if (context.orders[id].inFlight) return true;
   return false;
@@ -242,6 +261,7 @@ function managedIdFor(context: TraderContext, clientOrderId: string | null | und
 /** Actions of this machine that other actions of it enqueue by name. */
 type NamedTraderAction =
   | { type: 'decide'; params: { ticker: string } }
+  | { type: 'queryUnknownOrders'; params: { only?: readonly string[] } }
   | { type: 'applyDecisions'; params: { ticker: string; decisions: readonly Decision[] } };
 
 /**
@@ -332,6 +352,11 @@ export const traderMachine = setup({
     hasInFlight: ({ context }) => hasInFlight(context),
     noInFlight: ({ context }) => !hasInFlight(context),
     reconciled: ({ context }) => context.reconciled,
+    /** Every settling order that blocked the last reconciliation has settled (or closed). */
+    recheckDue: ({ context }) => {
+      const recheck = context.lastReconcile?.recheck;
+      return !!recheck && recheck.every((id) => !settling(context.orders[id]));
+    },
   },
   actions: {
     announceState: enqueueActions(({ context, enqueue }, params: { state: TraderStateName; reason: string }) => {
@@ -597,7 +622,7 @@ export const traderMachine = setup({
       const now = clockNow(system);
       const changes: Partial<TraderContext> = {
         reconciled: true,
-        lastReconcile: { atMs: now, agreed: true, findings: [...(event.findings ?? [])] },
+        lastReconcile: { atMs: now, agreed: true, findings: [...(event.findings ?? [])], recheck: null },
       };
       if (event.positions) {
         const positions: Record<string, Position> = {};
@@ -642,19 +667,35 @@ export const traderMachine = setup({
       }
     }),
 
-    recordDisagreement: assign(({ context, event, system }, params: { keepReason: boolean }) => {
-      if (event.type !== 'RECONCILED') return {};
+    recordDisagreement: enqueueActions(({ context, event, system, enqueue }, params: { keepReason: boolean }) => {
+      if (event.type !== 'RECONCILED') return;
       const findings = [...(event.findings ?? [])];
       const blocking = findings.filter((f) => f.severity === 'blocking');
-      return {
+      const recheck = settlingBlockers(context, findings);
+      enqueue.assign({
         reconciled: false,
-        lastReconcile: { atMs: clockNow(system), agreed: false, findings },
+        lastReconcile: { atMs: clockNow(system), agreed: false, findings, recheck: recheck.length > 0 ? recheck : null },
         reason: params.keepReason
           ? context.reason
           : `reconciliation disagrees: ${blocking.map((f) => f.message).join('; ') || 'no agreement'}`,
-      };
+      });
+      // resolve them at once rather than after their query backoff
+      if (recheck.length > 0) enqueueNamed(enqueue, { type: 'queryUnknownOrders', params: { only: recheck } });
     }),
     forgetReconciliation: assign((_, params: { reason: string }) => ({ reconciled: false, reason: params.reason })),
+    /** An `unknown` order waits out its query backoff; these ask the venue now instead. */
+    queryUnknownOrders: enqueueActions(({ context, self, enqueue }, params: { only?: readonly string[] }) => {
+      for (const id of params.only ?? Object.keys(context.orders)) {
+        if (context.orders[id]?.state === 'unknown' && liveChild(self, id)) enqueue.sendTo(id, { type: 'QUERY_NOW' } satisfies OrderEvent);
+      }
+    }),
+    requestReconcile: enqueueActions(({ context, enqueue }) => {
+      const last = context.lastReconcile;
+      if (!last) return;
+      enqueue.assign({ lastReconcile: { ...last, recheck: null } });
+      const reason = `${last.recheck?.length ?? 0} blocking orders resolved`;
+      enqueue(() => safeNotify(context, { type: 'RECONCILE_REQUESTED', traderId: context.config.traderId, reason }));
+    }),
   },
 }).createMachine({
   id: 'trader',
@@ -669,6 +710,7 @@ export const traderMachine = setup({
     ORDER_CLOSED: { actions: 'releaseOrder' },
     CASH_UPDATED: { actions: assign(({ event }) => ({ cash: event.cash })) },
     CANCEL_ALL: { actions: { type: 'cancelAll', params: ({ event }) => ({ reason: event.reason }) } },
+    RESOLVE_UNKNOWN: { actions: { type: 'queryUnknownOrders', params: {} } },
     THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: false } } },
     DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: false } } },
     DECISION_FAILED: { actions: { type: 'onDecisionsReady', params: { apply: false } } },
@@ -680,6 +722,7 @@ export const traderMachine = setup({
 
     calibrating: {
       entry: { type: 'announceState', params: { state: 'calibrating', reason: 'waiting for reconciliation to agree' } },
+      always: { guard: 'recheckDue', actions: 'requestReconcile' },
       on: {
         RECONCILED: [
           {

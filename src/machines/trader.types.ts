@@ -31,7 +31,9 @@ export type TraderNotification =
   | { type: 'ORDER_DENIED'; traderId: string; intent: OrderIntent; rule: RiskRule; reason: string }
   | { type: 'ORDER_CLOSED'; traderId: string; order: OrderSummary; reason: string }
   | { type: 'FILL_APPLIED'; traderId: string; fill: FillRecord; position: Position; managed: boolean }
-  | { type: 'DECISION_FAILED'; traderId: string; ticker: string; error: string };
+  | { type: 'DECISION_FAILED'; traderId: string; ticker: string; error: string }
+  /** The orders that blocked the last reconciliation have resolved themselves: reconcile again now. */
+  | { type: 'RECONCILE_REQUESTED'; traderId: string; reason: string };
 
 export interface TraderInput {
   traderId: string;
@@ -137,7 +139,12 @@ export interface TraderContext {
   denials: DenialRecord[];
   counters: TraderCounters;
   reconciled: boolean;
-  lastReconcile: { atMs: number; agreed: boolean; findings: Finding[] } | null;
+  /**
+   * `recheck`: the client_order_ids of this trader's own orders still settling (unknown, submitted,
+   * pending_cancel) that made it disagree; once all have resolved, it asks for a reconcile at once
+   * instead of waiting a sync interval. Null when there is nothing to wait for (or it has asked).
+   */
+  lastReconcile: { atMs: number; agreed: boolean; findings: Finding[]; recheck: string[] | null } | null;
   /** Why the trader is calibrating or paused; null when trading. */
   reason: string | null;
   lastError: string | null;

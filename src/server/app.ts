@@ -74,7 +74,10 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
 
   app.get('/v3/health', (c) => {
     const h = view.health();
-    return c.json({ healthy: h.healthy, status: h.status, state: h.state, degraded: h.degraded, uptime: h.uptime }, h.healthy ? 200 : 503);
+    return c.json(
+      { healthy: h.healthy, status: h.status, state: h.state, degraded: h.degraded, degradedComponents: h.degradedComponents, uptime: h.uptime },
+      h.healthy ? 200 : 503,
+    );
   });
 
   app.use('/v3/*', async (c, next) => {

@@ -135,6 +135,7 @@ export function presentStatus(s: StatusReport, extra: Record<string, unknown> = 
   return {
     state: s.state,
     degraded: s.degraded,
+    degradedComponents: s.degradedComponents,
     environment: s.environment,
     strategy: s.strategy,
     startedAtMs: s.startedAtMs,
@@ -143,6 +144,12 @@ export function presentStatus(s: StatusReport, extra: Record<string, unknown> = 
     stateHistory: s.stateHistory.map(presentTransition),
     statusLog: redactText(s.statusLog),
     components: s.components.map(presentComponent),
+    problems: s.problems.map((p) => ({
+      component: p.component,
+      message: redactText(p.message),
+      sinceMs: p.sinceMs,
+      since: p.sinceMs === null ? null : clockTime(p.sinceMs),
+    })),
     markets: s.markets.map(presentMarket),
     trading: presentTradingState(s.trading),
     recentFills: s.recentFills.map(presentFill),

@@ -5,10 +5,10 @@
  * (Price 1/10,000 $, Count 1/100 contract, Micros 1e-6 $) — the server formats them for JSON.
  */
 import type { Count, Micros, Price } from '../core/money.ts';
-import type { CoordinatorStateName } from '../machines/coordinator.types.ts';
+import type { CoordinatorStateName, CurrentProblem, DegradedComponent } from '../machines/coordinator.types.ts';
 import type { TransitionRecord } from '../machines/status-history.ts';
 
-export type { CoordinatorStateName, TransitionRecord };
+export type { CoordinatorStateName, CurrentProblem, DegradedComponent, TransitionRecord };
 
 export interface HealthReport {
   /** Operational: ready or acting (degraded included). */
@@ -16,12 +16,14 @@ export interface HealthReport {
   status: 'healthy' | 'degraded' | 'unhealthy';
   state: CoordinatorStateName;
   degraded: boolean;
+  /** What is degraded while operational: `orderbook`, `journal` (database outage), `trading_api`. */
+  degradedComponents: DegradedComponent[];
   /** Seconds since start. */
   uptime: number;
 }
 
 export interface ComponentHealth {
-  name: 'orderbook' | 'trading_client' | 'store' | 'trader' | 'policy' | string;
+  name: 'orderbook' | 'journal' | 'trading_api' | 'trading_client' | 'store' | 'trader' | 'policy' | string;
   healthy: boolean;
   detail: string;
   lastActivityMs: number | null;
@@ -89,6 +91,7 @@ export interface TradingState {
 export interface StatusReport {
   state: CoordinatorStateName;
   degraded: boolean;
+  degradedComponents: DegradedComponent[];
   environment: 'sim' | 'paper' | 'production';
   strategy: string;
   startedAtMs: number;
@@ -96,10 +99,13 @@ export interface StatusReport {
   stateHistory: TransitionRecord[]; // newest first, at most 50
   statusLog: string; // copy-paste format, newest first
   components: ComponentHealth[];
+  /** What is wrong now; empty when all is well (each entry disappears when it recovers). */
+  problems: CurrentProblem[];
   markets: MarketStatus[];
   trading: TradingState;
   recentFills: FillView[];
   sync: { lastSyncMs: number | null; syncCount: number; lastSummary: unknown };
+  /** History: the last errors ever recorded, newest first; they stay after recovery (see `problems`). */
   errors: Array<{ atMs: number; message: string }>;
   trader: { state: string; reason: string | null; decisions: number; ordersPlaced: number; denied: number };
   counters: Record<string, number>;

@@ -495,3 +495,118 @@ describe('trader: fills, orders, pause', () => {
     expect(seen).toEqual(['TRADER_ACTING:T9', 'TRADER_IDLE:T9']);
   });
 });
+
+describe('trader: orders left unknown by failed sends', () => {
+  const placeOnce = () => {
+    let placed = false;
+    return spy((v) => {
+      if (placed) return [];
+      placed = true;
+      return [{ kind: 'place', intent: { ticker: v.ticker, side: 'bid', price: 3000, count: 100, timeInForce: 'good_till_canceled' } }];
+    });
+  };
+
+  it('a disagreement blocked by its own unknown order queries it at once and asks for a reconcile when it has resolved', async () => {
+    const s = placeOnce();
+    const queries: QueryOrderInput[] = [];
+    const { actor, clock, notes } = setupTrader({
+      strategy: s.strategy,
+      venue: {
+        submit: () => ({ outcome: 'unknown', reason: '503 service_unavailable' }),
+        query: (input) => {
+          queries.push(input);
+          return { found: false };
+        },
+      },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    const [id] = orderChildren(actor);
+    expect(ctx(actor).orders[id].state).toBe('unknown');
+    expect(queries).toHaveLength(0); // its own query waits out the backoff (1 s)
+    const t0 = clock.now();
+
+    // a sync meanwhile: the venue does not report the order → blocking
+    actor.send({
+      type: 'RECONCILED',
+      agreed: false,
+      findings: [{ kind: 'local_order_missing', severity: 'blocking', message: 'not reported by the venue', clientOrderId: id, ticker: T }],
+    });
+    expect(state(actor)).toBe('calibrating');
+    expect(ctx(actor).lastReconcile?.recheck).toEqual([id]);
+    await flush();
+    // queried at once (no clock advance), certainly absent → closed; then one reconcile request
+    expect(clock.now()).toBe(t0);
+    expect(queries.map((q) => q.clientOrderId)).toEqual([id]);
+    expect(ctx(actor).orders[id]).toBeUndefined();
+    expect(notes.filter((n) => n.type === 'RECONCILE_REQUESTED')).toHaveLength(1);
+    expect(ctx(actor).lastReconcile?.recheck).toBeNull();
+    actor.send({ type: 'RECONCILED', agreed: true });
+    expect(state(actor)).toBe('ready');
+  });
+
+  it('a disagreement about something else waits for the next sync (no request loop)', async () => {
+    const s = spy();
+    const { actor, notes } = setupTrader({ strategy: s.strategy });
+    await startReady(actor);
+    actor.send({
+      type: 'RECONCILED',
+      agreed: false,
+      findings: [{ kind: 'local_order_missing', severity: 'blocking', message: 'not reported by the venue', clientOrderId: 'T1-old-3', ticker: T }],
+    });
+    await flush();
+    expect(state(actor)).toBe('calibrating');
+    expect(ctx(actor).lastReconcile?.recheck).toBeNull();
+    expect(notes.filter((n) => n.type === 'RECONCILE_REQUESTED')).toHaveLength(0);
+  });
+
+  it('RESOLVE_UNKNOWN queries every unknown order now instead of after its backoff', async () => {
+    const s = placeOnce();
+    const queries: QueryOrderInput[] = [];
+    const { actor, clock } = setupTrader({
+      strategy: s.strategy,
+      input: { order: { timings: { queryBackoffMs: 30_000 } } },
+      venue: {
+        submit: () => ({ outcome: 'unknown', reason: 'create outcome unknown' }),
+        query: (input) => {
+          queries.push(input);
+          return { found: true, order: { orderId: 'o-9', status: 'resting', fillCount: 0, remainingCount: 100 } };
+        },
+      },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    const [id] = orderChildren(actor);
+    expect(ctx(actor).orders[id].state).toBe('unknown');
+    const t0 = clock.now();
+    actor.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });
+    await flush();
+    expect(clock.now()).toBe(t0);
+    expect(queries).toHaveLength(1);
+    expect(ctx(actor).orders[id]).toMatchObject({ state: 'accepted', orderId: 'o-9', inFlight: false });
+  });
+
+  it('an order whose intent could not be journaled is closed as not sent, without any query', async () => {
+    const s = placeOnce();
+    const queries: QueryOrderInput[] = [];
+    const { actor, notes } = setupTrader({
+      strategy: s.strategy,
+      venue: {
+        submit: () => ({ outcome: 'not_sent', reason: 'journal unavailable (connect ECONNREFUSED)' }),
+        query: (input) => {
+          queries.push(input);
+          return { found: false };
+        },
+      },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    const closed = notes.find((n) => n.type === 'ORDER_CLOSED');
+    expect(closed).toMatchObject({ order: { state: 'rejected' }, reason: 'not sent: journal unavailable (connect ECONNREFUSED)' });
+    expect(queries).toHaveLength(0);
+    expect(Object.keys(ctx(actor).orders)).toHaveLength(0);
+  });
+});

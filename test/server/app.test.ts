@@ -48,7 +48,7 @@ describe('GET /v3/health', () => {
     clock.advance(5_000);
     const res = await app().request('/v3/health');
     expect(res.status).toBe(503);
-    expect(await json(res)).toEqual({ healthy: false, status: 'unhealthy', state: 'startup', degraded: false, uptime: 5 });
+    expect(await json(res)).toEqual({ healthy: false, status: 'unhealthy', state: 'startup', degraded: false, degradedComponents: [], uptime: 5 });
   });
 
   it('answers 200 when ready', async () => {
@@ -63,7 +63,7 @@ describe('GET /v3/health', () => {
     view.degraded = true;
     const res = await app().request('/v3/health');
     expect(res.status).toBe(200);
-    expect(await json(res)).toMatchObject({ healthy: true, status: 'degraded', degraded: true, state: 'ready' });
+    expect(await json(res)).toMatchObject({ healthy: true, status: 'degraded', degraded: true, degradedComponents: ['orderbook'], state: 'ready' });
   });
 
   it('answers 503 in error', async () => {

@@ -61,6 +61,7 @@ export class FakeSystemView implements SystemView {
       status: operational ? (this.degraded ? 'degraded' : 'healthy') : 'unhealthy',
       state: this.state,
       degraded: this.degraded,
+      degradedComponents: this.degraded ? ['orderbook'] : [],
       uptime: (this.clock.now() - this.startedAtMs) / 1000,
     };
   }
@@ -70,6 +71,8 @@ export class FakeSystemView implements SystemView {
     return {
       state: this.state,
       degraded: this.degraded,
+      degradedComponents: this.degraded ? ['orderbook'] : [],
+      problems: this.degraded ? [{ component: 'orderbook', message: 'order book unavailable; reconnecting', sinceMs: null }] : [],
       environment: 'sim',
       strategy: 'hold',
       startedAtMs: this.startedAtMs,

@@ -81,6 +81,21 @@ export interface KalshiRestOptions {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * One HTTP exchange with the venue, as observers see it: `fault` when the venue could not serve
+ * it (429, 5xx, network error, timeout) — the answers a caller should back off from. A 4xx such as
+ * 400 or 404 is an answer, not a fault.
+ */
+export interface KalshiRequestOutcome {
+  method: string;
+  path: string;
+  /** HTTP status; null when no response arrived (network error, timeout). */
+  status: number | null;
+  fault: boolean;
+  /** For a fault: what happened, one line, no secrets. */
+  detail?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request and result types
 
@@ -364,6 +379,7 @@ export class KalshiRestClient {
   private readonly fetchImpl: typeof fetch | undefined;
   private readonly random: () => number;
   private readonly baseUrl: string;
+  private readonly outcomeListeners = new Set<(outcome: KalshiRequestOutcome) => void>();
 
   constructor(options: KalshiRestOptions) {
     this.endpoints = options.endpoints;
@@ -383,6 +399,22 @@ export class KalshiRestClient {
   /** Whether requests are signed. */
   get authenticated(): boolean {
     return this.credentials !== undefined;
+  }
+
+  /** Calls `listener` after every HTTP attempt (each retry included); returns the unsubscribe function. */
+  onRequestOutcome(listener: (outcome: KalshiRequestOutcome) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => this.outcomeListeners.delete(listener);
+  }
+
+  private reportOutcome(outcome: KalshiRequestOutcome): void {
+    for (const listener of this.outcomeListeners) {
+      try {
+        listener(outcome);
+      } catch {
+        // an observer's failure must not change the request's outcome
+      }
+    }
   }
 
   // ---- exchange & markets (public) ----------------------------------------------------------
@@ -884,12 +916,17 @@ export class KalshiRestClient {
       if (body === null) tooLarge = true;
       text = body ?? '';
     } catch (error) {
-      if (controller.signal.aborted) throw new KalshiTimeoutError(spec.method, path, this.timeoutMs);
-      throw new KalshiNetworkError(spec.method, path, error);
+      const failure = controller.signal.aborted
+        ? new KalshiTimeoutError(spec.method, path, this.timeoutMs)
+        : new KalshiNetworkError(spec.method, path, error);
+      this.reportOutcome({ method: spec.method, path, status: null, fault: true, detail: failure.message });
+      throw failure;
     } finally {
       this.clock.clearTimeout(timer);
     }
 
+    const fault = status === 429 || status >= 500;
+    this.reportOutcome({ method: spec.method, path, status, fault, ...(fault ? { detail: `HTTP ${status} on ${spec.method} ${path}` } : {}) });
     if (tooLarge) {
       throw new KalshiValidationError(spec.method, path, [{ path: '', message: `response body exceeds ${this.maxResponseBytes} bytes (HTTP ${status})` }]);
     }

@@ -128,6 +128,30 @@ export function isRowError(error: unknown): boolean {
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection error|not queryable|Connection refused|server closed the connection|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/**
+ * True when an error means "the database server is unreachable or going away" rather than "this
+ * query is wrong": refused or reset connections, pool connect timeouts, terminated sessions, and
+ * SQLSTATE class 08 (connection exception) and 57P01–57P03 (admin shutdown, crash shutdown, cannot
+ * connect now). The trader treats these as a journal outage (trading paused until a probe
+ * succeeds); a bad row or a bug in a query is not one.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_ERRNOS.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code)) return false;
+  }
+  if ((error as { errors?: unknown }).errors instanceof Array) {
+    // AggregateError from a dual-stack connect: each attempt refused
+    return ((error as unknown as { errors: unknown[] }).errors).some(isDatabaseUnavailable);
+  }
+  return UNAVAILABLE_MESSAGES.test(error.message);
+}
+
 /** One line describing a database error without secrets (pg errors never carry the password). */
 export function describeDbError(error: unknown): string {
   if (error instanceof Error) {
