@@ -168,6 +168,8 @@ export class TradingSystem implements SystemView {
   private stopped = false;
   /** Journal writes that follow an order's life after its create answer, kept in order. */
   private journalChain: Promise<void> = Promise.resolve();
+  /** Order-state writes that failed because the database was down: written when it is back. */
+  private journalBacklog: JournalOrderEvent[] = [];
 
   constructor(options: TradingSystemOptions) {
     this.options = options;
@@ -256,6 +258,8 @@ export class TradingSystem implements SystemView {
     if (this.options.tradingEnabled) {
       this.cleanups.push(
         this.options.rest.onRequestOutcome((outcome) => {
+          // requests of a killed or stopped system may still finish: the chart is gone by then
+          if (this.coordinator.getSnapshot().status !== 'active') return;
           if (outcome.fault) {
             this.coordinator.send({ type: 'TRADING_API_FAILED', reason: outcome.detail ?? `HTTP ${outcome.status}`, atMs: this.clock.now() });
           } else if (this.coordinator.getSnapshot().context.tradingApi.failures > 0) {
@@ -411,6 +415,7 @@ export class TradingSystem implements SystemView {
    */
   private journalFailed(error: unknown, beforeSend: boolean): void {
     if (!beforeSend && !isDatabaseUnavailable(error)) return;
+    if (this.coordinator.getSnapshot().status !== 'active') return;
     this.coordinator.send({ type: 'JOURNAL_FAILED', reason: describeDbError(error), atMs: this.clock.now() });
   }
 
@@ -543,15 +548,30 @@ export class TradingSystem implements SystemView {
       ...(venueStatus ? { venueStatus } : {}),
       ...(reason ? { details: { reason } } : {}),
     };
+    this.writeOrderEvent(event);
+  }
+
+  private writeOrderEvent(event: JournalOrderEvent): void {
     this.journalChain = this.journalChain
       .then(() => recordOrderEvent(this.options.pool, event))
       .then(
         () => undefined,
         (error: unknown) => {
-          this.recordError(`could not journal order ${order.clientOrderId} (${order.state}): ${String(error)}`);
-          this.journalFailed(error, false);
+          this.recordError(`could not journal order ${event.clientOrderId} (${event.state ?? event.kind}): ${String(error)}`);
+          if (isDatabaseUnavailable(error)) {
+            // an order canceled or filled during a database outage must not stay open in the journal
+            this.journalBacklog.push(event);
+            this.journalFailed(error, false);
+          }
         },
       );
+  }
+
+  /** The database is back: the order-state writes the outage refused, in their original order. */
+  private replayJournalBacklog(): void {
+    const backlog = this.journalBacklog.splice(0);
+    if (backlog.length > 0) this.activity('journal', `writing ${backlog.length} order updates held during the database outage`, 'info');
+    for (const event of backlog) this.writeOrderEvent(event);
   }
 
   /** After a fill, the order actor has applied it by the next microtask: journal its new count. */
@@ -734,8 +754,15 @@ export class TradingSystem implements SystemView {
     const previous = this.lastDegraded;
     if (degradedComponents.join() !== previous.join()) {
       this.lastDegraded = degradedComponents;
-      for (const c of degradedComponents) if (!previous.includes(c)) this.activity('connection', DEGRADED_MESSAGES[c].down(snap.context), 'warning', { component: c, degraded: true });
+      for (const c of degradedComponents) {
+        if (previous.includes(c)) continue;
+        const message = DEGRADED_MESSAGES[c].down(snap.context);
+        this.activity('connection', message, 'warning', { component: c, degraded: true });
+        // the history keeps it after recovery (`problems` shows only what is wrong now)
+        if (c !== 'orderbook') this.recordError(message);
+      }
       for (const c of previous) if (!degradedComponents.includes(c)) this.activity('connection', DEGRADED_MESSAGES[c].up, 'success', { component: c, degraded: false });
+      if (previous.includes('journal') && !degradedComponents.includes('journal')) this.replayJournalBacklog();
       // the venue answers again: orders left `unknown` by failed sends are looked up now
       if (previous.includes('trading_api') && !degradedComponents.includes('trading_api')) {
         this.trader?.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });
