@@ -232,6 +232,16 @@ export class ReplayVenue {
     return 0;
   }
 
+  /**
+   * Liquidity the trader took somewhere else than `act` (the simulator's replay mode, where the
+   * exchange matched the order): it stays consumed by the rules above. Capped at the level.
+   */
+  consume(side: 'yes' | 'no', price: Price, count: Count): void {
+    if (!this.valid || count <= 0) return;
+    const n = Math.min(count, this.book.sizeAt(side, price));
+    if (n > 0) this.consumeLevel(side, price, n);
+  }
+
   cancelAll(): void {
     this.bid.active = false;
     this.ask.active = false;
@@ -289,7 +299,7 @@ export class ReplayVenue {
       }
       if (t <= 0) break;
       this.execute(yesLegBuy ? 'bid' : 'ask', yesPrice, t, takerFee(yesPrice, t, this.config.fees), true);
-      this.consume(leg, level.price, t);
+      this.consumeLevel(leg, level.price, t);
       want -= t;
       filled += t;
     }
@@ -381,7 +391,7 @@ export class ReplayVenue {
     this.onFill?.({ side, price: yesPrice, count, fee, taker });
   }
 
-  private consume(leg: 'yes' | 'no', price: Price, count: Count): void {
+  private consumeLevel(leg: 'yes' | 'no', price: Price, count: Count): void {
     const consumed = leg === 'yes' ? this.consumedYes : this.consumedNo;
     if (consumed[price] === 0) {
       if (this.touched.length > 4096) this.touched = this.touched.filter((k) => (k >= SLOTS ? this.consumedNo[k - SLOTS] : this.consumedYes[k]) > 0);
@@ -451,7 +461,7 @@ export class ReplayVenue {
       const filled = this.fillable(bid, 'bid', want);
       this.fillResting(bid, 'bid', want);
       if (filled <= 0) break;
-      this.consume('no', n, filled);
+      this.consumeLevel('no', n, filled);
     }
     const ask = this.ask;
     for (let y = book.bestYesBid(); ask.active && y !== null && y >= ask.price; y = book.bestYesBid()) {
@@ -459,7 +469,7 @@ export class ReplayVenue {
       const filled = this.fillable(ask, 'ask', want);
       this.fillResting(ask, 'ask', want);
       if (filled <= 0) break;
-      this.consume('yes', y, filled);
+      this.consumeLevel('yes', y, filled);
     }
   }
 }

@@ -1,14 +1,16 @@
 /**
  * The simulator markets of a scenario: explicit markets converted to the simulator's MarketSpec
  * (durations to ms, dollars to Price), `{ count: N }` entries expanded with the simulator's seeded
- * generator, and `replay: { session }` turned into markets whose fair value follows a recorded
- * session's mid price (sampled at `sample`), so the synthetic makers and takers trade along the
- * recorded path. Part of src/sessions.
+ * generator, and `replay: { session }` turned into the simulator's replay mode: the recorded
+ * books themselves, replayed exactly, with the trader's orders filled by the replay venue
+ * (src/sim/replay). Part of src/sessions.
  */
 import type { Pool } from 'pg';
-import { loadRecordedSession, replayBooks } from '../adapters/store/index.ts';
+import { loadRecordedSession } from '../adapters/store/index.ts';
+import { fromRecordedTimeline } from '../rl/timeline.ts';
 import { generateMarkets } from '../sim/activity/markets.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
+import type { ReplayMarket } from '../sim/replay/recorded-replay.ts';
 import type { Scenario } from './scenario.ts';
 import { ScenarioError } from './scenario.ts';
 
@@ -47,57 +49,29 @@ export function marketSpecsFor(scenario: Scenario): MarketSpec[] {
   return specs;
 }
 
-/** The simulator's limit on jumps per market. */
-const MAX_JUMPS = 1000;
-const MIN_FAIR = 0.01;
-const MAX_FAIR = 0.99;
-
 /**
- * Markets that follow a recorded session: for each market, the mid price (or the one-sided best
- * price) every `sampleMs` of recorded time becomes a fair-value jump at the same offset from the
- * start. Volatility is small, so between samples the fair value stays near the recording.
+ * The markets of a recorded session for the simulator's replay mode: one spec per market with a
+ * valid book (fair value = its first mid, no synthetic participants trade it) and its recorded
+ * events, exchange timestamps where recorded.
  */
-export async function replayMarketSpecs(pool: Pool, sessionId: number, options: { tickers?: string[]; sampleMs: number; durationMs: number }): Promise<MarketSpec[]> {
+export async function replayMarkets(pool: Pool, sessionId: number, options: { tickers?: string[] } = {}): Promise<{ specs: MarketSpec[]; replay: ReplayMarket[] }> {
   let loaded;
   try {
     loaded = await loadRecordedSession(pool, sessionId, options.tickers ? { tickers: options.tickers } : {});
   } catch (error) {
     throw new ScenarioError('exchange.replay.session', error instanceof Error ? error.message : String(error));
   }
-  const startMs = loaded.session.startedMs;
   const specs: MarketSpec[] = [];
-  for (const timeline of loaded.markets) {
-    const path: Array<{ atMs: number; to: number }> = [];
-    let nextSampleAt = 0;
-    let lastFair: number | null = null;
-    let first: number | null = null;
-    replayBooks(timeline, (step) => {
-      if (!step.valid) return;
-      const at = (step.event.kind === 'gap' ? step.event.recvMs : (step.event.tsMs ?? step.event.recvMs)) - startMs;
-      if (at < nextSampleAt || at >= options.durationMs) return;
-      const bid = step.book.bestYesBid();
-      const ask = step.book.bestYesAsk();
-      const mid = bid !== null && ask !== null ? (bid + ask) / 2 : (bid ?? ask);
-      if (mid === null) return;
-      const fair = Math.min(MAX_FAIR, Math.max(MIN_FAIR, mid / 10_000));
-      nextSampleAt = Math.floor(at / options.sampleMs) * options.sampleMs + options.sampleMs;
-      if (first === null) first = fair;
-      else if (fair !== lastFair) path.push({ atMs: Math.max(0, at), to: fair });
-      lastFair = fair;
-    });
-    if (first === null) continue; // never had a valid book: nothing to follow
-    specs.push({ ticker: timeline.ticker, fair: first, volatility: 0.05, jumps: thin(path, MAX_JUMPS) });
+  const replay: ReplayMarket[] = [];
+  for (const recorded of loaded.markets) {
+    const timeline = fromRecordedTimeline(recorded, sessionId);
+    const first = timeline.events.find((e) => e.kind === 'snapshot' && e.yes.length > 0 && e.no.length > 0);
+    if (!first || first.kind !== 'snapshot') continue; // never had a two-sided book: nothing to replay
+    const bid = first.yes[first.yes.length - 1][0];
+    const ask = 10_000 - first.no[first.no.length - 1][0];
+    specs.push({ ticker: timeline.ticker, fair: Math.min(0.99, Math.max(0.01, (bid + ask) / 20_000)), volatility: 0 });
+    replay.push({ ticker: timeline.ticker, events: timeline.events });
   }
   if (specs.length === 0) throw new ScenarioError('exchange.replay.session', `recorded session ${sessionId} has no market with a valid book`);
-  return specs;
-}
-
-/** Keeps at most `max` points, evenly spread, always including the last. */
-function thin<T>(points: T[], max: number): T[] {
-  if (points.length <= max) return points;
-  const out: T[] = [];
-  const step = points.length / max;
-  for (let i = 0; i < max - 1; i++) out.push(points[Math.floor(i * step)]);
-  out.push(points[points.length - 1]);
-  return out;
+  return { specs, replay };
 }

@@ -29,11 +29,12 @@ import type { InProcessSimulator } from '../sim/in-process.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
+import type { ReplayMarket } from '../sim/replay/recorded-replay.ts';
 import { Rng } from '../core/random.ts';
 import { VirtualDriver } from './driver.ts';
 import { checkCleanShutdown, checkExpectations, describeFailures } from './expectations.ts';
 import type { ExpectationResult } from './expectations.ts';
-import { marketSpecsFor, replayMarketSpecs } from './markets.ts';
+import { marketSpecsFor, replayMarkets } from './markets.ts';
 import { SessionObserver } from './observer.ts';
 import { PnlTracker } from './pnl.ts';
 import { ActivityTracker, trackFetch, trackPool, trackWebSockets } from './quiescence.ts';
@@ -211,14 +212,13 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
 
   // markets first: a replay reads the recording from the store's main schema
   let specs: MarketSpec[];
+  let replay: ReplayMarket[] | undefined;
   try {
-    specs = scenario.exchange.replay
-      ? await replayMarketSpecs(store.pool, scenario.exchange.replay.session, {
-          ...(scenario.exchange.replay.tickers ? { tickers: scenario.exchange.replay.tickers } : {}),
-          sampleMs: scenario.exchange.replay.sample,
-          durationMs: scenario.duration,
-        })
-      : marketSpecsFor(scenario);
+    if (scenario.exchange.replay) {
+      ({ specs, replay } = await replayMarkets(store.pool, scenario.exchange.replay.session, scenario.exchange.replay.tickers ? { tickers: scenario.exchange.replay.tickers } : {}));
+    } else {
+      specs = marketSpecsFor(scenario);
+    }
   } catch (error) {
     if (ownsStore) await store.close();
     throw error;
@@ -295,6 +295,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       clock,
       seed: scenario.seed,
       markets: specs,
+      ...(replay ? { replay } : {}),
       activity: scenario.exchange.activity,
       ...(scenario.exchange.activity_step ? { activityStepMs: scenario.exchange.activity_step } : {}),
       ...(scenario.exchange.cash !== undefined ? { defaultCash: scenario.exchange.cash } : {}),
@@ -463,6 +464,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     // ---- drain: no new market activity, no faults; the trader finishes and reconciles ----
     phase = 'draining';
     sim.activity?.stop();
+    sim.replay?.stop();
     sim.faults.clear();
     observer.log('session', 'info', `session end: market activity stopped, faults cleared; draining ${formatDuration(scenario.drain)}`, -1);
     await wait(sessionStartMs + totalMs);

@@ -113,7 +113,6 @@ const exchange = z
       .strictObject({
         session: z.number().int().positive().meta({ description: 'Id of a recorded session in the database (--db).' }),
         tickers: z.array(ticker).min(1).optional(),
-        sample: positiveDuration.default(1000).meta({ description: 'How often the recorded mid price is sampled into the fair-value path.' }),
       })
       .optional(),
     activity: z.boolean().default(true).meta({ description: 'Synthetic makers and takers trade the markets.' }),

@@ -147,7 +147,7 @@ type InProcessOptions = Omit<StartSimulatorOptions, 'host' | 'port' | 'allowRemo
 /** Starts the simulator in-process (no port). Same options and behaviour as `startSimulator`. */
 export function startInProcessSimulator(opts: InProcessOptions = {}): InProcessSimulator {
   const sim = assembleSimulator(opts);
-  const { clock, exchange, faults, specs, activity, registerKey, server, app } = sim;
+  const { clock, exchange, faults, specs, activity, replay, registerKey, server, app } = sim;
   sim.begin();
 
   const stats: PipeStats = { transfers: 0, open: new Set() };
@@ -206,6 +206,7 @@ export function startInProcessSimulator(opts: InProcessOptions = {}): InProcessS
     faults,
     markets: specs,
     activity,
+    replay,
     registerKey,
     close,
     fetch: fetchImpl,

@@ -14,6 +14,8 @@ import { generateMarkets, marketDefinitionFor, marketSpecSchema, type MarketSpec
 import { Exchange } from './exchange.ts';
 import type { HistoryRetention } from './matching/history.ts';
 import { SimFaults } from './faults.ts';
+import { RecordedReplay } from './replay/recorded-replay.ts';
+import type { ReplayMarket } from './replay/recorded-replay.ts';
 import { createSimHttpServer } from './server/http.ts';
 import { ApiKeyRegistry } from './server/keys.ts';
 import { API_BASE_PATH } from './server/rest.ts';
@@ -39,6 +41,11 @@ export interface StartSimulatorOptions {
   keys?: SimulatorKey[];
   /** Synthetic makers and takers trading the markets (default true). */
   activity?: boolean;
+  /**
+   * Replay mode: these markets' books follow a recording exactly (src/sim/replay) instead of
+   * synthetic participants (no activity on them); each needs a market spec of the same ticker.
+   */
+  replay?: ReplayMarket[];
   /** Interval range between two activity steps of a market, in clock ms (default 100–500). */
   activityStepMs?: { min: number; max: number };
   /** Starting cash of accounts opened for API keys (default $10,000). */
@@ -72,6 +79,8 @@ export interface RunningSimulator {
   faults: SimFaults;
   markets: MarketSpec[];
   activity: SyntheticActivity | null;
+  /** The recorded books being replayed (replay mode), else null. */
+  replay: RecordedReplay | null;
   /** Registers an API key and opens its account; returns the user id. */
   registerKey(keyId: string, publicKeyPem: string, userId?: string): string;
   /** Stops timers, closes every socket and the server. Idempotent. */
@@ -107,6 +116,7 @@ export interface AssembledSimulator {
   faults: SimFaults;
   specs: MarketSpec[];
   activity: SyntheticActivity | null;
+  replay: RecordedReplay | null;
   registerKey(keyId: string, publicKeyPem: string, userId?: string): string;
   server: ReturnType<typeof createSimHttpServer>['server'];
   webSockets: ReturnType<typeof createSimHttpServer>['webSockets'];
@@ -147,10 +157,14 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
   };
   for (const k of opts.keys ?? []) registerKey(k.keyId, k.publicKeyPem, k.userId);
 
+  const replayed = new Set((opts.replay ?? []).map((m) => m.ticker));
+  for (const t of replayed) if (!specs.some((s) => s.ticker === t)) throw new SimulatorConfigError(`replay market ${t} has no market spec`);
+  const replay = replayed.size > 0 ? new RecordedReplay(exchange, clock, opts.replay!) : null;
+  const synthetic = specs.filter((s) => !replayed.has(s.ticker));
   const activity =
-    opts.activity === false
+    opts.activity === false || synthetic.length === 0
       ? null
-      : new SyntheticActivity({ exchange, clock, seed, markets: specs, ...(opts.activityStepMs ? { stepMs: opts.activityStepMs } : {}) });
+      : new SyntheticActivity({ exchange, clock, seed, markets: synthetic, ...(opts.activityStepMs ? { stepMs: opts.activityStepMs } : {}) });
 
   const { server, webSockets, app } = createSimHttpServer({
     exchange,
@@ -190,6 +204,7 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
     faults,
     specs,
     activity,
+    replay,
     registerKey,
     server,
     webSockets,
@@ -197,9 +212,11 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
     begin() {
       armClosing();
       activity?.start();
+      replay?.start();
     },
     async shutdown(beforeDispose) {
       activity?.stop();
+      replay?.stop();
       if (closeTimer !== null) clock.clearTimeout(closeTimer);
       await webSockets.close();
       await beforeDispose?.();
@@ -212,7 +229,7 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
 export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<RunningSimulator> {
   const host = opts.host ?? '127.0.0.1';
   const sim = assembleSimulator(opts);
-  const { clock, exchange, faults, specs, activity, registerKey, server } = sim;
+  const { clock, exchange, faults, specs, activity, replay, registerKey, server } = sim;
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -256,6 +273,7 @@ export async function startSimulator(opts: StartSimulatorOptions = {}): Promise<
     faults,
     markets: specs,
     activity,
+    replay,
     registerKey,
     close,
   };
