@@ -11,7 +11,7 @@ import { migrate } from '../../src/adapters/store/migrate.ts';
 
 export interface OpenTestDatabase {
   pool: Pool;
-  /** Connection URL (no password on the test servers). */
+  /** Connection URL, with the password where there is one (the embedded database's, per run). */
   url: string;
   close(): Promise<void>;
 }
@@ -25,7 +25,7 @@ export interface TestDatabase {
 async function openPglite(poolSize: number): Promise<OpenTestDatabase> {
   // headroom for a second pool in the same test (e.g. through an outage proxy)
   const db = await openDatabase({ dataDir: 'memory://', poolSize, maxConnections: poolSize + 4, connectionTimeoutMs: 5_000 });
-  return { pool: db.pool, url: db.url, close: () => db.close() };
+  return { pool: db.pool, url: db.connectionUrl(), close: () => db.close() };
 }
 
 async function openPostgres(serverUrl: string, poolSize: number): Promise<OpenTestDatabase> {

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isRowError, openDatabase, query, redactUrl, storeTypes } from '../../src/adapters/store/database.ts';
 import type { Database } from '../../src/adapters/store/database.ts';
@@ -23,7 +25,7 @@ describe('embedded database (PGlite over loopback)', () => {
     let second: Database | undefined;
     try {
       expect(first.embedded).toBe(true);
-      expect(first.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+      expect(first.url).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
       await migrate(first.pool);
       // several connections at once (the socket server's default would reset all but one)
       const results = await Promise.all(Array.from({ length: 6 }, (_, i) => query<{ n: number }>(first.pool, 'SELECT $1::bigint AS n', [i])));
@@ -41,6 +43,46 @@ describe('embedded database (PGlite over loopback)', () => {
       await second.close();
     }
   }, 90_000);
+
+  it('refuses local clients that do not have the per-run password', async () => {
+    const db = await openDatabase({ dataDir: 'memory://', poolSize: 1, maxConnections: 4 });
+    try {
+      const { port } = new URL(db.connectionUrl());
+      const password = new URL(db.connectionUrl()).password;
+      expect(password.length).toBeGreaterThanOrEqual(40);
+      expect(db.url).not.toContain(password);
+      const attempt = async (url: string) => {
+        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+        try {
+          await client.connect();
+          return (await client.query('SELECT 1 AS one')).rows[0].one as number;
+        } finally {
+          await client.end().catch(() => {});
+        }
+      };
+      await expect(attempt(`postgres://postgres:wrong@127.0.0.1:${port}/postgres`)).rejects.toMatchObject({ code: '28P01' });
+      await expect(attempt(`postgres://postgres@127.0.0.1:${port}/postgres`)).rejects.toThrow();
+      // another program on this machine (psql, never prompting for a password)
+      // (asynchronously: the gate answers on this process's event loop)
+      const psql = await new Promise<{ failed: boolean; missing: boolean; stderr: string }>((done) => {
+        execFile(
+          'psql',
+          ['-w', '-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-d', 'postgres', '-c', 'SELECT 1'],
+          { timeout: 10_000, env: { ...process.env, PGPASSWORD: '', PGCONNECT_TIMEOUT: '5' } },
+          (error, _stdout, stderr) => done({ failed: error !== null, missing: (error as { code?: unknown } | null)?.code === 'ENOENT', stderr: String(stderr) }),
+        );
+      });
+      if (!psql.missing) {
+        expect(psql.failed).toBe(true);
+        expect(psql.stderr).toMatch(/password/);
+      }
+      // with the secret: in, and the store's own pool still works
+      expect(await attempt(db.connectionUrl())).toBe(1);
+      expect((await query<{ n: number }>(db.pool, 'SELECT 2::int AS n'))[0].n).toBe(2);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 
   it('refuses a data folder that another live process holds', async () => {
     const dataDir = join(dir, 'db2');

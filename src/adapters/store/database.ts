@@ -7,11 +7,13 @@
  *
  * Sits in the adapters layer: the only module that knows PGlite exists.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { redactUrl } from '../../core/secrets.ts';
+import { newEmbeddedPassword, startPasswordGate, type PasswordGate } from './password-gate.ts';
 
 export const DEFAULT_DATA_DIR = '.kalshiflow/db';
 const DEFAULT_POOL_SIZE = 10;
@@ -38,8 +40,13 @@ export interface OpenDatabaseOptions {
 
 export interface Database {
   pool: Pool;
-  /** Connection URL, password redacted. */
+  /** Connection URL, password redacted (for logs and reports). */
   url: string;
+  /**
+   * The URL to connect another client with, password included (the embedded database's is
+   * random per run): hand it to a driver, never print it.
+   */
+  connectionUrl(): string;
   embedded: boolean;
   close(): Promise<void>;
 }
@@ -223,7 +230,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new StoreError(`poolSize must be a positive integer, got ${poolSize}`);
   if (options.databaseUrl) {
     const pool = createPool(options.databaseUrl, poolSize, options.connectionTimeoutMs);
-    return { pool, url: redactUrl(options.databaseUrl), embedded: false, close: () => pool.end() };
+    const databaseUrl = options.databaseUrl;
+    return { pool, url: redactUrl(databaseUrl), connectionUrl: () => databaseUrl, embedded: false, close: () => pool.end() };
   }
 
   const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
@@ -236,35 +244,43 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   ]);
   let db: InstanceType<typeof PGlite> | undefined;
   let server: InstanceType<typeof PGLiteSocketServer> | undefined;
+  let gate: PasswordGate | undefined;
+  // PGlite itself accepts anyone: it listens on a socket only we can open (0700 folder, 0600
+  // socket), and TCP clients pass the password gate first (password-gate.ts)
+  const socketDir = mkdtempSync(join(tmpdir(), 'kf-pglite-'));
+  const password = newEmbeddedPassword();
   try {
     if (!inMemory) mkdirSync(dataDir, { recursive: true });
     db = await PGlite.create(inMemory ? undefined : resolve(dataDir));
-    server = new PGLiteSocketServer({
-      db,
-      port: 0,
-      host: '127.0.0.1',
-      maxConnections: Math.max(poolSize, options.maxConnections ?? poolSize),
-    });
+    const maxConnections = Math.max(poolSize, options.maxConnections ?? poolSize);
+    const socketPath = join(socketDir, '.s.PGSQL.5432');
+    server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
     await server.start();
+    chmodSync(socketPath, 0o600);
+    gate = await startPasswordGate({ upstreamPath: socketPath, password, maxConnections });
   } catch (error) {
+    await gate?.close().catch(() => {});
     await server?.stop().catch(() => {});
     await db?.close().catch(() => {});
+    rmSync(socketDir, { recursive: true, force: true });
     releaseLock();
     throw error;
   }
-  // getServerConn() is "127.0.0.1:<bound port>" once started (port 0 asks the OS for one).
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const connectionUrl = `postgres://postgres:${password}@${gate.host}:${gate.port}/postgres`;
+  const url = redactUrl(connectionUrl);
   // PGlite is ONE backend session behind the socket server: two pool connections interleave
   // their extended-protocol messages (seen live: "unnamed prepared statement does not exist",
   // "bind message supplies 14 parameters, but prepared statement requires 15"), so the embedded
   // pool is always a single connection; queries queue in pg instead.
-  const pool = createPool(url, 1, options.connectionTimeoutMs);
+  const pool = createPool(connectionUrl, 1, options.connectionTimeoutMs);
+  const embeddedGate = gate;
   const embeddedServer = server;
   const embeddedDb = db;
   let closed = false;
   return {
     pool,
     url,
+    connectionUrl: () => connectionUrl,
     embedded: true,
     async close() {
       if (closed) return;
@@ -272,8 +288,10 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
       try {
         await pool.end();
       } finally {
+        await embeddedGate.close();
         await embeddedServer.stop();
         await embeddedDb.close();
+        rmSync(socketDir, { recursive: true, force: true });
         releaseLock();
       }
     },
