@@ -104,6 +104,13 @@ export async function query<R extends QueryResultRow = QueryResultRow>(
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A checked-out client whose server goes away (a database outage) emits 'error'; the pool only
+  // listens on idle clients, and unhandled that event crashed the process. The query in flight
+  // rejects with the same error, which is how the caller hears of it.
+  const onConnectionError = () => {
+    broken = true;
+  };
+  client.on('error', onConnectionError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -117,6 +124,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     }
     throw error;
   } finally {
+    client.removeListener('error', onConnectionError);
     client.release(broken);
   }
 }
@@ -172,6 +180,11 @@ function attachPoolErrorSink(pool: Pool): void {
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would crash
   // the process. The next query on the pool reports the outage where someone can act on it.
   pool.on('error', () => {});
+  // The same for a checked-out client between queries (pg-pool listens only on idle ones): the
+  // next query on it fails with "not queryable", and its caller handles that.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
 }
 
 /** Creates a pg.Pool with the store's defaults (type parsers, connection timeout, error sink). */
