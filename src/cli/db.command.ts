@@ -1,19 +1,26 @@
 /**
- * `kalshiflow db migrate|status [--db URL] [--data-dir DIR]`: applies the store's migrations (or
- * lists the applied ones) on the database the program would use — `--db`, else DATABASE_URL,
- * else the embedded PGlite in `<KALSHIFLOW_DATA_DIR>/db` (default `.kalshiflow/db`).
+ * `kalshiflow db migrate|status|prune [--db URL] [--data-dir DIR]`: applies the store's migrations
+ * (or lists the applied ones, or deletes old history — src/adapters/store/retention.ts) on the
+ * database the program would use — `--db`, else DATABASE_URL, else the embedded PGlite in
+ * `<KALSHIFLOW_DATA_DIR>/db` (default `.kalshiflow/db`).
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
 import { openDatabase, redactUrl } from '../adapters/store/database.ts';
 import { appliedMigrations, loadMigrations, migrate } from '../adapters/store/migrate.ts';
+import { pruneHistory } from '../adapters/store/retention.ts';
 import { UsageError } from './errors.ts';
 
 export const DB_USAGE = [
   'usage: kalshiflow db <migrate|status> [--db postgres://…] [--data-dir DIR]',
+  '       kalshiflow db prune --older-than 7d [--recordings] [--dry-run] [--db postgres://…] [--data-dir DIR]',
   '',
   '  migrate   apply pending schema migrations (safe to run repeatedly)',
   '  status    list applied and pending migrations',
+  '  prune     delete finished orders (with their events), unreferenced trader decisions and sync',
+  '            runs older than --older-than; fills, open orders and the newest sync run are kept.',
+  '            --recordings also deletes recorded sessions that ended before then.',
   '',
   '  --db URL        PostgreSQL server (default: $DATABASE_URL, else the embedded database)',
   '  --data-dir DIR  folder of the embedded database (default: $KALSHIFLOW_DATA_DIR/db = .kalshiflow/db)',
@@ -25,15 +32,21 @@ const postgresUrl = z
   .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must be a postgres:// URL');
 
 interface DbArgs {
-  action: 'migrate' | 'status';
+  action: 'migrate' | 'status' | 'prune';
   databaseUrl?: string;
   dataDir: string;
+  olderThanMs?: number;
+  recordings: boolean;
+  dryRun: boolean;
 }
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv): DbArgs | 'help' {
   let action: DbArgs['action'] | undefined;
   let databaseUrl: string | undefined;
   let dataDir: string | undefined;
+  let olderThanMs: number | undefined;
+  let recordings = false;
+  let dryRun = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -45,11 +58,24 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): DbArgs | 'help' {
     if (flag === '--help' || flag === '-h') return 'help';
     else if (flag === '--db') databaseUrl = value();
     else if (flag === '--data-dir') dataDir = value();
+    else if (flag === '--older-than') {
+      const text = value();
+      try {
+        olderThanMs = parseDuration(text);
+      } catch (error) {
+        throw new UsageError(`--older-than: ${(error as Error).message}`);
+      }
+    } else if (flag === '--recordings') recordings = true;
+    else if (flag === '--dry-run') dryRun = true;
     else if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}\n\n${DB_USAGE}`);
-    else if (action === undefined && (flag === 'migrate' || flag === 'status')) action = flag;
+    else if (action === undefined && (flag === 'migrate' || flag === 'status' || flag === 'prune')) action = flag;
     else throw new UsageError(`unknown argument ${JSON.stringify(flag)}\n\n${DB_USAGE}`);
   }
   if (!action) throw new UsageError(`missing action\n\n${DB_USAGE}`);
+  if (action === 'prune' && olderThanMs === undefined) throw new UsageError('db prune needs --older-than (e.g. 7d)');
+  if (action !== 'prune' && (olderThanMs !== undefined || recordings || dryRun)) {
+    throw new UsageError('--older-than, --recordings and --dry-run belong to db prune');
+  }
   const fromEnv = env.DATABASE_URL?.trim() || undefined;
   const url = databaseUrl ?? fromEnv;
   if (url !== undefined) {
@@ -60,7 +86,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): DbArgs | 'help' {
     }
   }
   const base = env.KALSHIFLOW_DATA_DIR?.trim() || '.kalshiflow';
-  return { action, databaseUrl: url, dataDir: dataDir ?? join(base, 'db') };
+  return { action, databaseUrl: url, dataDir: dataDir ?? join(base, 'db'), ...(olderThanMs !== undefined ? { olderThanMs } : {}), recordings, dryRun };
 }
 
 export async function runDbCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -79,6 +105,16 @@ export async function runDbCommand(argv: string[], env: NodeJS.ProcessEnv = proc
           ? `${where}: applied ${result.applied.join(', ')} (schema version ${result.version})`
           : `${where}: schema is current (version ${result.version})`,
       );
+    } else if (args.action === 'prune') {
+      const beforeMs = Date.now() - args.olderThanMs!;
+      const r = await pruneHistory(db.pool, { beforeMs, recordings: args.recordings, dryRun: args.dryRun });
+      const what = [
+        `${r.orders} finished orders (${r.orderEvents} order events)`,
+        `${r.decisions} trader decisions`,
+        `${r.syncRuns} sync runs`,
+        ...(args.recordings ? [`${r.recordingSessions} recorded sessions (${r.recordedRows} rows)`] : []),
+      ].join(', ');
+      console.log(`${where}: ${args.dryRun ? 'would delete' : 'deleted'} ${what} older than ${new Date(beforeMs).toISOString()}`);
     } else {
       const applied = await appliedMigrations(db.pool);
       const done = new Set(applied.map((m) => m.version));

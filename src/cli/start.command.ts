@@ -4,6 +4,8 @@
  * SIGINT/SIGTERM. Flags override the environment variables of DESIGN §5.
  */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../core/duration.ts';
+import { startRetention } from '../adapters/store/retention.ts';
 import { loadEnvConfig } from './config.ts';
 import { UsageError, flagUsageError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
@@ -11,7 +13,7 @@ import { startHttpServer } from '../server/http-server.ts';
 import { createInspectorBridge } from '../server/inspector.ts';
 
 const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B]
-                        [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect]
+                        [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect] [--retain 7d]
 
   --env        sim (embedded simulator, default) | paper (Kalshi demo). production is read-only: use \`kalshiflow record\`.
   --mode       discovery (top-N open markets by liquidity score) | config (--tickers)
@@ -20,7 +22,10 @@ const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config
   --strategy   hold | spread-quoter (default) | onnx:<model.onnx> (hot-reloaded)
   --port       HTTP port of the API and dashboard (default 8005)
   --seed       simulator seed (sim only)
-  --inspect    connect the actor system to the Stately inspector`;
+  --inspect    connect the actor system to the Stately inspector
+  --retain     keep this much trading history in the database: every 10 min, finished orders (with
+               their events), trader decisions and sync runs older than that are deleted (as
+               \`kalshiflow db prune\`); fills and open orders are always kept. Default: keep all.`;
 
 export async function runStartCommand(argv: string[]): Promise<number> {
   let parsed;
@@ -37,6 +42,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
         host: { type: 'string' },
         seed: { type: 'string' },
         inspect: { type: 'boolean' },
+        retain: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -68,6 +74,16 @@ export async function runStartCommand(argv: string[]): Promise<number> {
   if (flags.seed !== undefined) {
     seed = Number(flags.seed);
     if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed: not an integer: ${flags.seed}`);
+  }
+
+  let retainMs: number | null = null;
+  if (flags.retain !== undefined) {
+    try {
+      retainMs = parseDuration(flags.retain);
+    } catch (error) {
+      throw new UsageError(`--retain: ${(error as Error).message}`);
+    }
+    if (retainMs <= 0) throw new UsageError(`--retain: must be positive, got ${JSON.stringify(flags.retain)}`);
   }
 
   const inspector = flags.inspect ? await createInspectorBridge({}) : null;
@@ -114,6 +130,18 @@ export async function runStartCommand(argv: string[]): Promise<number> {
   if (runtime.simulator) console.log(`embedded simulator: ${runtime.simulator.restUrl}`);
   console.log(`database: ${runtime.database.url}${runtime.database.embedded ? ' (embedded)' : ''}`);
   if (inspector) console.log(`Stately inspector: ${inspector.url}`);
+  const stopRetention =
+    retainMs === null
+      ? null
+      : startRetention(runtime.database.pool, {
+          retainMs,
+          onPass: (r) => {
+            if (r instanceof Error) console.error(`retention: pass failed: ${r.message}`);
+            else if (r.orders + r.decisions + r.syncRuns > 0) {
+              console.log(`retention: deleted ${r.orders} finished orders (${r.orderEvents} events), ${r.decisions} decisions, ${r.syncRuns} sync runs`);
+            }
+          },
+        });
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -121,6 +149,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   console.log('shutting down…');
+  await stopRetention?.();
   await server.close();
   await runtime.close();
   await inspector?.close();

@@ -11,3 +11,4 @@ export * from './recorder.ts';
 export * from './journal.ts';
 export * from './learning.ts';
 export * from './session-loader.ts';
+export * from './retention.ts';
