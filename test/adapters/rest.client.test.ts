@@ -348,6 +348,47 @@ describe('errors', () => {
   });
 });
 
+describe('request outcomes (what the trading-API region of the coordinator hears)', () => {
+  it('reports every attempt: 429/5xx and network errors as faults, 2xx and 4xx as answers; unsubscribing stops it', async () => {
+    let calls = 0;
+    server.use(
+      http.get(`${BASE}/portfolio/balance`, () =>
+        ++calls <= 2 ? kalshiError(503, 'service_unavailable', 'service_unavailable') : HttpResponse.json({ balance: 100, portfolio_value: 100 }),
+      ),
+      http.get(`${BASE}/markets/KX-MISSING`, () => kalshiError(404, 'not_found', 'market not found')),
+      http.get(`${BASE}/markets`, () => HttpResponse.error()),
+    );
+    const rest = client();
+    const outcomes: Array<{ status: number | null; fault: boolean; path: string; detail?: string }> = [];
+    const off = rest.onRequestOutcome((o) => outcomes.push(o));
+    await rest.getBalance();
+    await rest.getMarket('KX-MISSING').catch(() => undefined);
+    await rest.getMarkets().catch(() => undefined);
+    expect(outcomes.map((o) => [o.status, o.fault])).toEqual([
+      [503, true],
+      [503, true],
+      [200, false],
+      [404, false],
+      [null, true],
+      [null, true],
+      [null, true],
+    ]);
+    expect(outcomes[0]).toMatchObject({ path: '/trade-api/v2/portfolio/balance', detail: 'HTTP 503 on GET /trade-api/v2/portfolio/balance' });
+    off();
+    await rest.getBalance();
+    expect(outcomes).toHaveLength(7);
+  });
+
+  it('an observer that throws changes nothing about the request', async () => {
+    server.use(http.get(`${BASE}/portfolio/balance`, () => HttpResponse.json({ balance: 100, portfolio_value: 100 })));
+    const rest = client();
+    rest.onRequestOutcome(() => {
+      throw new Error('observer bug');
+    });
+    expect((await rest.getBalance()).balance).toBe(1_000_000); // $1.00 (100 cents) in micro-dollars
+  });
+});
+
 describe('createOrder', () => {
   it('sends the V2 body with fixed-point strings and the default self-trade prevention', async () => {
     server.use(http.post(`${BASE}/portfolio/events/orders`, () => created('cid-1')));
