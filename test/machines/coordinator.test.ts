@@ -26,6 +26,15 @@ const stateOf = (run: { actor: Run['actor'] }) => describeState(run.actor.getSna
 const ctx = (run: { actor: Run['actor'] }) => run.actor.getSnapshot().context;
 const pathOf = (run: { actor: Run['actor'] }) => describeState(run.actor.getSnapshot()).path;
 
+/** Advances the virtual clock in small steps until the invoked actor `id` is running. */
+async function untilInvoked(run: Run, id: string): Promise<void> {
+  for (let i = 0; i < 2_000 && run.control.running(id) === 0; i++) {
+    run.clock.advance(50);
+    await settle();
+  }
+  if (run.control.running(id) === 0) throw new Error(`${id} never started`);
+}
+
 describe('startup pipeline', () => {
   it('trading configuration: startup → … → ready, with reasons in the status log', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 1, 14, 3, 20));
@@ -604,10 +613,7 @@ describe('journal (database) outage', () => {
     const probesBefore = ctx(run).journal.probes;
     const probeTimes: number[] = [];
     for (let i = 0; i < 4; i++) {
-      while (run.control.running('probeJournal') === 0) {
-        run.clock.advance(50);
-        await settle();
-      }
+      await untilInvoked(run, 'probeJournal');
       probeTimes.push(run.clock.now());
       run.control.reject('probeJournal', new Error('connect ECONNREFUSED'));
       await settle();
@@ -618,10 +624,7 @@ describe('journal (database) outage', () => {
     expect(ctx(run).journal.probes).toBe(probesBefore + 4);
     expect(currentProblems(snap())[0].message).toContain('probe failed: connect ECONNREFUSED');
     // the database answers: healthy, the held sync runs at once, trading may resume
-    while (run.control.running('probeJournal') === 0) {
-      run.clock.advance(50);
-      await settle();
-    }
+    await untilInvoked(run, 'probeJournal');
     run.control.resolve('probeJournal', undefined);
     await settle();
     expect(pathOf(run)).toContain('ready.journal.healthy');
@@ -651,10 +654,7 @@ describe('journal (database) outage', () => {
     const run = await bringUp({ tradingEnabled: true, timeouts: { probeMs: 2_000 } });
     run.actor.send({ type: 'JOURNAL_FAILED', reason: 'timeout exceeded when trying to connect', atMs: run.clock.now() });
     await settle();
-    while (run.control.running('probeJournal') === 0) {
-      run.clock.advance(50);
-      await settle();
-    }
+    await untilInvoked(run, 'probeJournal');
     run.clock.advance(2_000);
     await settle();
     expect(pathOf(run)).toContain('ready.journal.outage.waiting');
@@ -680,10 +680,7 @@ describe('trading API faults', () => {
     expect(describeState(run.actor.getSnapshot()).degradedComponents).toEqual(['trading_api']);
     expect(tradingPauseReason(run.actor.getSnapshot())).toBe('trading_api_unavailable');
     expect(currentProblems(run.actor.getSnapshot()).map((p) => p.component)).toEqual(['trading_api']);
-    while (run.control.running('probeTradingApi') === 0) {
-      run.clock.advance(50);
-      await settle();
-    }
+    await untilInvoked(run, 'probeTradingApi');
     run.control.resolve('probeTradingApi', undefined);
     await settle();
     expect(pathOf(run)).toContain('ready.tradingApi.healthy');
@@ -700,10 +697,7 @@ describe('trading API faults', () => {
     expect(tradingPauseReason(run.actor.getSnapshot())).toBe('database_outage');
     run.actor.send({ type: 'SYNC_NOW' });
     expect(pathOf(run)).toContain('ready.sync.held');
-    while (run.control.running('probeJournal') === 0) {
-      run.clock.advance(50);
-      await settle();
-    }
+    await untilInvoked(run, 'probeJournal');
     run.control.resolve('probeJournal', undefined);
     await settle();
     expect(pathOf(run)).toContain('ready.sync.held');
