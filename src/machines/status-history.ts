@@ -85,6 +85,15 @@ export class StateVisits {
     }
   }
 
+  /** Adds visits counted elsewhere (without making the label active). */
+  add(label: string, entries: number, totalMs: number): void {
+    if (entries <= 0) return;
+    const visit = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
+    visit.entries += entries;
+    visit.totalMs += totalMs;
+    this.visited.set(label, visit);
+  }
+
   /** Adds the time the active labels have spent up to `nowMs` (they stay active). */
   settle(nowMs: number): void {
     for (const [label, since] of this.activeSince) {

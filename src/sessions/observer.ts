@@ -64,6 +64,7 @@ export class SessionObserver {
   /** Follows a (new) trader generation; returns the function that stops following it. */
   attach(system: TradingSystem, generation: number): () => void {
     this.generation = generation;
+    this.catchUp(system);
     const onChange = () => {
       if (this.generation !== generation) return;
       const described = describeState(system.coordinator.getSnapshot());
@@ -80,6 +81,21 @@ export class SessionObserver {
       sub.unsubscribe();
       off();
     };
+  }
+
+  /**
+   * The states a new generation went through before it was handed over (startup at least, as it
+   * starts inside createRuntime): counted from the system's own tally, drawn at this instant.
+   */
+  private catchUp(system: TradingSystem): void {
+    if (this.finished) return;
+    const active = coordinatorVisitLabels(describeState(system.coordinator.getSnapshot()));
+    for (const [label, visit] of system.visited) {
+      const earlier = visit.entries - (active.includes(label) ? 1 : 0);
+      if (earlier <= 0) continue;
+      this.visits.add(label, earlier, visit.totalMs);
+      if (label !== 'degraded') this.segment(label === 'acting' ? 'ready' : label, false);
+    }
   }
 
   /** The trader process is gone until the next attach(). */
@@ -104,7 +120,12 @@ export class SessionObserver {
     const now = this.clock.now();
     this.visits.update(labels, now);
     this.currentLabel = current;
-    const shown = labels[0] === 'acting' ? 'ready' : labels[0];
+    this.segment(labels[0] === 'acting' ? 'ready' : labels[0], degraded);
+  }
+
+  /** A new timeline segment from now, unless the open one already shows the same. */
+  private segment(shown: string, degraded: boolean): void {
+    const now = this.clock.now();
     const last = this.timeline[this.timeline.length - 1];
     const generation = shown === DOWN_LABEL ? -1 : this.generation;
     if (last && last.label === shown && last.degraded === degraded && last.generation === generation) return;

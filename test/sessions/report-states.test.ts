@@ -4,7 +4,8 @@
  * syncs (error (degraded), kalshi_data_sync (degraded), …) reports `error` in states.visited,
  * passes `expect.visited: [degraded, error]`, and shows the error segments — marked degraded — in
  * report.json's timeline and report.html's state timeline. (It used to fold all of it into one
- * `degraded` label: `error: 0`, no error drawn.)
+ * `degraded` label: `error: 0`, no error drawn; and `startup`, passed before the runner got the
+ * trader, was missing.)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,9 @@ describe('states entered while degraded', () => {
     // the retries after each error are states entered too; degraded is one period
     expect(visited.kalshi_data_sync!.entries).toBeGreaterThan(1);
     expect(visited.degraded).toMatchObject({ entries: 1 });
+    // from the very first: startup is entered before the runner gets the trader
+    expect(Object.keys(visited).slice(0, 5)).toEqual(['startup', 'initializing', 'orderbook_connect', 'trading_client_connect', 'kalshi_data_sync']);
+    expect(visited.startup).toEqual({ entries: 1, total_ms: 0 });
     const visitedLine = outcome.report.expectations.find((e) => e.name === 'visited')!;
     expect(visitedLine.passed).toBe(true);
     expect(visitedLine.observed).toMatchObject({ degraded: 1, error: visited.error!.entries });
@@ -68,6 +72,7 @@ describe('states entered while degraded', () => {
     expect(errors.every((s) => s.degraded && s.to_ms > s.from_ms)).toBe(true);
     const firstError = timeline.indexOf(errors[0]!);
     expect(timeline[firstError - 1]).toMatchObject({ label: 'ready', degraded: true });
+    expect(timeline.slice(0, 5).map((s) => s.label)).toEqual(['startup', 'initializing', 'orderbook_connect', 'trading_client_connect', 'kalshi_data_sync']);
     const last = timeline.at(-1)!;
     expect(last).toMatchObject({ label: 'ready', degraded: false });
     // segments tile the run: each starts where the previous ended
