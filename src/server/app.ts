@@ -7,6 +7,7 @@
  * Part of src/server; `startHttpServer` mounts it next to the /v3/ws feed.
  */
 import { Hono, type Context } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { hostAllowList, hostGuard, type HostAllowList } from '../adapters/http/host-guard.ts';
 import type { Clock } from '../core/clock.ts';
 import { tokenMatches, presentedToken } from './auth.ts';
@@ -36,12 +37,6 @@ export interface ServerAppOptions {
   log?: (line: string) => void;
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cache-Control': 'no-store',
-};
 
 // Preact sets style attributes, hence 'unsafe-inline' for styles only; scripts come from 'self'.
 const DASHBOARD_CSP =
@@ -57,9 +52,12 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
   const metrics = createOperatorMetrics(view, feed ? () => feed.stats() : undefined, opts.clock);
   const authToken = opts.authToken;
 
+  // nosniff, no-referrer, no framing, and Cross-Origin-Resource-Policy: same-origin, so another
+  // site cannot even embed a response (<script src>, <img>) without reading it
+  app.use('*', secureHeaders({ xFrameOptions: 'DENY', strictTransportSecurity: false }));
   app.use('*', async (c, next) => {
     await next();
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    c.res.headers.set('Cache-Control', 'no-store');
   });
   // before anything answers: a rebinding page must not even get the dashboard shell
   app.use('*', hostGuard({ allow: opts.allowedHosts ?? hostAllowList('127.0.0.1') }));

@@ -61,6 +61,21 @@ describe('HTTP', () => {
   });
 });
 
+describe('response headers', () => {
+  it('keep other sites from embedding or caching any answer, refusals included', async () => {
+    for (const host of [`127.0.0.1:${server.port}`, `evil.example:${server.port}`]) {
+      const reply = await rawRequest(at('/v3/status'), { headers: { Host: host } });
+      expect(reply.headers, host).toMatchObject({
+        'cross-origin-resource-policy': 'same-origin',
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+      });
+    }
+  });
+});
+
 describe('WebSocket upgrade', () => {
   const wsUrl = () => `${server.url.replace(/^http/, 'ws')}/v3/ws`;
 
