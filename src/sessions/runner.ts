@@ -26,6 +26,7 @@ import { createRuntime } from '../cli/runtime.ts';
 import type { Runtime } from '../cli/runtime.ts';
 import { startInProcessSimulator } from '../sim/in-process.ts';
 import type { InProcessSimulator } from '../sim/in-process.ts';
+import type { HistoryRetention } from '../sim/matching/history.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
@@ -72,6 +73,8 @@ export interface RunSessionOptions {
   /** Writes report.json and report.html here. */
   outDir?: string;
   onProgress?: (progress: SessionProgress) => void;
+  /** The simulator's history window (default: the simulator's, src/sim/simulator.ts SIMULATOR_HISTORY). */
+  simulatorHistory?: Partial<HistoryRetention>;
   /** Lines worth telling a user while running (faults applied, restarts). */
   log?: (line: string) => void;
 }
@@ -299,6 +302,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       activity: scenario.exchange.activity,
       ...(scenario.exchange.activity_step ? { activityStepMs: scenario.exchange.activity_step } : {}),
       ...(scenario.exchange.cash !== undefined ? { defaultCash: scenario.exchange.cash } : {}),
+      ...(options.simulatorHistory ? { history: options.simulatorHistory } : {}),
     };
     sim = realtime ? await startSimulator(simOptions) : startInProcessSimulator(simOptions);
     const inProcess = realtime ? null : (sim as InProcessSimulator);
