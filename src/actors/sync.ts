@@ -1,8 +1,14 @@
 /**
  * `kalshi_data_sync` and the periodic reconcile: balance, positions, resting orders and fills from
  * the venue, compared with what the trader and the journal know (core/reconcile.ts), the outcome
- * journaled and handed to the trader. Also resolves orders a previous run journaled but never
- * heard back about (crash safety): each is looked up by client_order_id before anything trades.
+ * journaled and handed to the trader. Crash safety lives here too:
+ * - the snapshot is coherent: fills are listed before and after positions, balance and resting
+ *   orders are read, and a ticker whose fills changed meanwhile is not taken from the report;
+ * - orders a previous run journaled but never heard back about are looked up by client_order_id;
+ * - resting venue orders the journal knows (or that carry the trader's client_order_id prefix)
+ *   are handed to the trader to adopt, before it quotes;
+ * - every other open journal order the trader does not manage is brought to its venue state;
+ * - sync runs a killed process left `running` are closed as interrupted.
  */
 import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
@@ -12,13 +18,17 @@ import { KalshiApiError } from '../adapters/kalshi/errors.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiOrder } from '../adapters/kalshi/rest.schemas.ts';
 import {
+  closeInterruptedSyncRuns,
   finishSyncRun,
+  journaledClientOrderIds,
   listFills,
+  listOpenJournalOrders,
   listUnansweredOrders,
   recordBalanceSnapshot,
   recordPositionSnapshots,
   recordSyncFinding,
   recordVenueAnswer,
+  settleJournalOrder,
   startSyncRun,
 } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
@@ -40,6 +50,8 @@ export interface SyncOutcome {
   summary: SyncSummary;
   result: ReconcileResult;
   balance: number;
+  /** The balance includes exactly the snapshot's fills (no fill landed while it was read). */
+  balanceCoherent: boolean;
   asOfMs: number;
 }
 
@@ -129,22 +141,122 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'periodic'): Promise<SyncOutcome> {
-  const startedMs = deps.clock.now();
-  const syncId = await startSyncRun(deps.pool, { env: deps.env, reason: kind, startedMs });
-  try {
-    const repairs = kind === 'initial' ? await resolveUnansweredOrders(deps) : [];
-    // Local view first: anything that changes after this point is newer than the snapshot.
-    const local = deps.localView();
-    const asOfMs = deps.clock.now();
-    const [balance, positions, restingOrders, venueFills] = await Promise.all([
+/**
+ * Attempts at a snapshot no fill lands in, before the uncertain tickers are left to the next sync:
+ * more when the trader has no tracked positions to keep (at start-up an uncertain ticker blocks).
+ */
+const SNAPSHOT_ATTEMPTS = { tracked: 3, untracked: 10 };
+const SNAPSHOT_RETRY_MS = 50;
+
+interface VenueSnapshot {
+  balance: Awaited<ReturnType<KalshiRestClient['getBalance']>>;
+  positions: Awaited<ReturnType<KalshiRestClient['getAllPositions']>>;
+  restingOrders: KalshiOrder[];
+  /** Every fill the positions and balance include. */
+  fills: FillRecord[];
+  /** Tickers with fills that landed while the snapshot was read (their report is not used). */
+  uncertainTickers: Set<string>;
+}
+
+/**
+ * Positions, balance and resting orders, bracketed by two fill lists: when both lists hold the
+ * same fills, the reports include exactly those. Otherwise it tries again; after the last attempt
+ * only the tickers whose fills did not move are certain (and the balance is not).
+ */
+async function readVenueSnapshot(deps: SyncDependencies, attempts: number): Promise<VenueSnapshot> {
+  const listFillsNow = async () => (await collect(deps.rest.iterateFills({}))).map((f) => fillRecordFromRest(f, deps.clock));
+  let before = await listFillsNow();
+  for (let attempt = 1; ; attempt++) {
+    const [balance, positions, restingOrders] = await Promise.all([
       deps.rest.getBalance(),
       deps.rest.getAllPositions(),
       collect(deps.rest.iterateOrders({ status: 'resting' })),
-      collect(deps.rest.iterateFills({})),
     ]);
-    const fills: FillRecord[] = venueFills.map((f) => fillRecordFromRest(f, deps.clock));
-    const journaled = await listFills(deps.pool, { env: deps.env });
+    const after = await listFillsNow();
+    const seen = new Set(before.map((f) => f.fillId));
+    const uncertainTickers = new Set(after.filter((f) => !seen.has(f.fillId)).map((f) => f.ticker));
+    if (uncertainTickers.size === 0 || attempt >= attempts) {
+      return { balance, positions, restingOrders, fills: after, uncertainTickers };
+    }
+    before = after;
+    await new Promise<void>((resolve) => deps.clock.setTimeout(resolve, SNAPSHOT_RETRY_MS));
+  }
+}
+
+/**
+ * Open journal orders this trader no longer manages — a killed run's, or ones whose closing write
+ * was lost — brought to what the venue says (one pass over the venue's orders since the oldest):
+ * executed → filled, canceled → canceled, unknown to the venue → rejected (never reached it) or
+ * canceled (it was there once). Resting ones are left to adoption.
+ */
+export async function settleStaleJournalOrders(
+  deps: SyncDependencies,
+  managed: ReadonlySet<string>,
+  resting: readonly KalshiOrder[],
+  asOfMs: number,
+): Promise<string[]> {
+  const restingIds = new Set(resting.map((o) => o.clientOrderId));
+  const stale = (await listOpenJournalOrders(deps.pool, { env: deps.env, trader: deps.traderId })).filter(
+    (o) => !managed.has(o.clientOrderId) && !restingIds.has(o.clientOrderId) && o.createdMs <= asOfMs,
+  );
+  if (stale.length === 0) return [];
+  const oldestS = Math.floor(Math.min(...stale.map((o) => o.createdMs)) / 1000) - 60;
+  const byClientId = new Map<string, KalshiOrder>();
+  const byOrderId = new Map<string, KalshiOrder>();
+  for await (const o of deps.rest.iterateOrders({ minTs: Math.max(0, oldestS) })) {
+    if (o.clientOrderId) byClientId.set(o.clientOrderId, o);
+    byOrderId.set(o.orderId, o);
+  }
+  let settled = 0;
+  let leftResting = 0;
+  for (const order of stale) {
+    let venue = byClientId.get(order.clientOrderId) ?? (order.venueOrderId ? byOrderId.get(order.venueOrderId) : undefined) ?? null;
+    if (!venue && order.venueOrderId) {
+      venue = await deps.rest.getOrder(order.venueOrderId).catch((error: unknown) => {
+        if (error instanceof KalshiApiError && error.status === 404) return null;
+        throw error;
+      });
+    }
+    const atMs = deps.clock.now();
+    if (venue && venue.status === 'resting') {
+      leftResting++; // rests now: the next reconciliation adopts it
+      continue;
+    }
+    const moved = venue
+      ? await settleJournalOrder(deps.pool, order.clientOrderId, {
+          atMs,
+          state: venue.status === 'executed' ? 'filled' : 'canceled',
+          venueOrderId: venue.orderId,
+          venueStatus: venue.status,
+          fillCount: venue.fillCount,
+          details: { source: 'reconcile', venueStatus: venue.status, fillCount: venue.fillCount },
+        })
+      : await settleJournalOrder(deps.pool, order.clientOrderId, {
+          atMs,
+          state: order.venueOrderId ? 'canceled' : 'rejected',
+          error: order.venueOrderId ? 'absent at the venue' : 'never reached the venue',
+          details: { source: 'reconcile', found: false },
+        });
+    if (moved) settled++;
+  }
+  const notes = settled > 0 ? [`${settled} journal orders the trader no longer managed brought to their venue state`] : [];
+  if (leftResting > 0) notes.push(`${leftResting} journal orders rest at the venue since the snapshot: adopted at the next sync`);
+  return notes;
+}
+
+export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'periodic'): Promise<SyncOutcome> {
+  const startedMs = deps.clock.now();
+  const interrupted = kind === 'initial' ? await closeInterruptedSyncRuns(deps.pool, deps.env, startedMs) : 0;
+  const syncId = await startSyncRun(deps.pool, { env: deps.env, reason: kind, startedMs });
+  try {
+    const repairs = kind === 'initial' ? await resolveUnansweredOrders(deps) : [];
+    if (interrupted > 0) repairs.push(`${interrupted} sync runs of a killed process closed as interrupted`);
+    // Local view first: anything that changes after this point is newer than the snapshot.
+    const local = deps.localView();
+    const asOfMs = deps.clock.now();
+    const snapshot = await readVenueSnapshot(deps, local.positionsTracked === false ? SNAPSHOT_ATTEMPTS.untracked : SNAPSHOT_ATTEMPTS.tracked);
+    const { balance, positions, restingOrders, fills } = snapshot;
+    const journaled = await listFills(deps.pool, { env: deps.env, limit: 10_000_000 });
     const localFills: FillRecord[] = journaled.map((f) => ({
       fillId: f.fillId,
       orderId: f.venueOrderId,
@@ -157,12 +269,18 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
       isTaker: f.isTaker,
       tsMs: f.tsMs,
     }));
+    const journalClientOrderIds = await journaledClientOrderIds(
+      deps.pool,
+      deps.env,
+      restingOrders.map((o) => o.clientOrderId).filter((id): id is string => typeof id === 'string' && id.length > 0),
+    );
     const compared = reconcile(
-      { ...local, fills: localFills },
+      { ...local, fills: localFills, journalClientOrderIds, clientOrderIdPrefix: `${deps.traderId}-` },
       {
         orders: restingOrders.map(venueOrderRecord),
         fills,
         positions: positions.marketPositions.map(positionFromVenue),
+        uncertainTickers: snapshot.uncertainTickers,
       },
       asOfMs,
     );
@@ -170,6 +288,7 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
     const venueCtx: VenueContext = { rest: deps.rest, pool: deps.pool, env: deps.env, clock: deps.clock, traderId: deps.traderId };
     let imported = 0;
     for (const fill of result.missingFills) if (await journalFill(venueCtx, fill, 'rest')) imported++;
+    repairs.push(...(await settleStaleJournalOrders(deps, new Set(local.orders.map((o) => o.clientOrderId)), restingOrders, asOfMs)));
 
     const now = deps.clock.now();
     await recordBalanceSnapshot(deps.pool, syncId, { atMs: now, balance: balance.balance, portfolioValue: balance.portfolioValue });
@@ -214,7 +333,7 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
         ...result.findings.filter((f) => f.severity !== 'info' || f.kind === 'missing_fill').map((f) => f.message),
       ],
     };
-    return { summary, result, balance: balance.balance, asOfMs };
+    return { summary, result, balance: balance.balance, balanceCoherent: snapshot.uncertainTickers.size === 0, asOfMs };
   } catch (error) {
     await finishSyncRun(deps.pool, syncId, {
       status: 'failed',

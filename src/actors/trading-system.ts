@@ -152,6 +152,7 @@ export class TradingSystem implements SystemView {
     fills_received: 0,
     fills_journaled: 0,
     orders_placed: 0,
+    orders_adopted: 0,
     orders_denied: 0,
     orders_closed: 0,
     syncs_ok: 0,
@@ -170,6 +171,8 @@ export class TradingSystem implements SystemView {
   private journalChain: Promise<void> = Promise.resolve();
   /** Order-state writes that failed because the database was down: written when it is back. */
   private journalBacklog: JournalOrderEvent[] = [];
+  /** Stream fills, journaled one after the other, each before the trader applies it. */
+  private fillChain: Promise<void> = Promise.resolve();
 
   constructor(options: TradingSystemOptions) {
     this.options = options;
@@ -306,6 +309,7 @@ export class TradingSystem implements SystemView {
     this.coordinator.stop();
     this.registry.stopAll();
     await this.options.ws.stop();
+    await this.fillChain;
     await this.journalChain;
   }
 
@@ -383,11 +387,14 @@ export class TradingSystem implements SystemView {
         agreed: r.agreed,
         asOfMs: outcome.asOfMs,
         positions: r.positions,
+        reportedTickers: r.reportedTickers,
+        accountedFillIds: r.accountedFillIds,
+        adoptOrders: r.adoptOrders,
         externalOrders: r.externalOrders,
         missingFills: r.missingFills,
         orderUpdates: r.orderUpdates,
         findings: r.findings,
-        cash: outcome.balance,
+        ...(outcome.balanceCoherent ? { cash: outcome.balance } : {}),
       });
       const blocking = r.findings.filter((f) => f.severity === 'blocking');
       this.activity(
@@ -478,6 +485,25 @@ export class TradingSystem implements SystemView {
         this.counters.orders_placed++;
         this.emitOrder(n.clientOrderId);
         break;
+      case 'ORDER_ADOPTED': {
+        this.counters.orders_adopted = (this.counters.orders_adopted ?? 0) + 1;
+        this.activity('trader', `adopted resting order ${n.clientOrderId} of an earlier run${n.canceling ? ' (over the open-order limit: canceling)' : ''}`, 'info');
+        const event: JournalOrderEvent = {
+          clientOrderId: n.clientOrderId,
+          kind: 'adopted',
+          atMs: this.clock.now(),
+          venueOrderId: n.orderId,
+          details: { canceling: n.canceling },
+        };
+        this.journalChain = this.journalChain
+          .then(() => recordOrderEvent(this.options.pool, event))
+          .then(
+            () => undefined,
+            (error: unknown) => this.recordError(`could not journal the adoption of ${n.clientOrderId}: ${String(error)}`),
+          );
+        this.emitOrder(n.clientOrderId);
+        break;
+      }
       case 'ORDER_DENIED':
         this.counters.orders_denied++;
         this.activity('risk', `order denied (${n.rule}): ${n.reason}`, 'warning', { ticker: n.intent.ticker });
@@ -661,15 +687,20 @@ export class TradingSystem implements SystemView {
       case 'fill': {
         this.counters.fills_received++;
         const fill = fillRecordFromWs(event.msg, this.clock);
-        this.trader?.send({ type: 'FILL_RECEIVED', fill });
-        journalFill(this.venue, fill, 'ws')
-          .then((isNew) => {
-            if (isNew) this.counters.fills_journaled++;
-          })
-          .catch((error: unknown) => {
-            this.recordError(`could not journal fill ${fill.fillId}: ${String(error)}`);
-            this.journalFailed(error, false);
-          });
+        // A fill is durable before it moves cash or positions: one that cannot be journaled is not
+        // applied; the next reconciliation brings it in from the venue (journaled first there too).
+        this.fillChain = this.fillChain
+          .then(() => journalFill(this.venue, fill, 'ws'))
+          .then(
+            (isNew) => {
+              if (isNew) this.counters.fills_journaled++;
+              this.trader?.send({ type: 'FILL_RECEIVED', fill });
+            },
+            (error: unknown) => {
+              this.recordError(`could not journal fill ${fill.fillId} (applied at the next reconciliation): ${String(error)}`);
+              this.journalFailed(error, false);
+            },
+          );
         break;
       }
       case 'user_order':

@@ -6,11 +6,16 @@
  * trader RECONCILED with the outcome, and the trader does not act until it agrees.
  *
  * Rules:
- * 1. An explicit venue position report is authoritative (adjusted for fills after the snapshot).
- * 2. A missing position report does not mean flat: the local position is kept.
- * 3. A snapshot must not undo a fill that arrived after it: fills later than `asOfMs` are applied
- *    on top of the venue's positions, and order fill counts only move up.
- * 4. Venue orders unknown locally become `external` orders: tracked, never managed.
+ * 1. An explicit venue position report is authoritative — as of the snapshot. The snapshot says
+ *    which fills it accounts for (`venue.fills`: the sync lists fills before and after reading
+ *    positions and balance, and only a report whose fills did not change meanwhile is used).
+ * 2. A missing (or uncertain) position report does not mean flat: the local position is kept.
+ * 3. A snapshot never undoes a fill that happened after the state it describes, and a fill never
+ *    counts twice: `holdAfterSnapshot` re-applies, by fill id, every fill the holder applied that
+ *    the snapshot does not account for, and nothing else. Order fill counts only move up.
+ * 4. Venue resting orders this trader placed — its journal knows the client_order_id, or the id
+ *    carries the trader's prefix (a killed run's orders) — are adopted: managed and counted like
+ *    its own. Other venue orders are `external`: tracked and counted in risk, never managed.
  * 5. Local open orders the venue does not know (and that predate the snapshot) are unresolved:
  *    they must be queried by client_order_id before the two sides agree.
  * 6. A venue's fill list is a window of its history (the simulator keeps a bounded one): a local
@@ -61,19 +66,32 @@ export interface ReconcileSide {
   orders: readonly LocalOrderRecord[];
   fills: readonly FillRecord[];
   positions: readonly Position[];
+  /** Client order ids of venue orders that this account's journal holds (so they are ours). */
+  journalClientOrderIds?: ReadonlySet<string>;
+  /** The prefix of this trader's client_order_ids (`${traderId}-`): every run's orders carry it. */
+  clientOrderIdPrefix?: string;
+  /**
+   * The local positions have followed every fill since an earlier agreement (default true). When
+   * not (a fresh start, a reconnect), a ticker without a usable report cannot be kept: it blocks.
+   */
+  positionsTracked?: boolean;
 }
 
 export interface VenueSide {
   orders: readonly VenueOrderRecord[];
+  /** Every fill the snapshot accounts for (its positions and balance include exactly these). */
   fills: readonly FillRecord[];
   positions: readonly Position[];
+  /** Tickers whose position report may not match `fills` (fills arrived while it was read). */
+  uncertainTickers?: ReadonlySet<string>;
 }
 
 export type FindingKind =
   | 'position_adopted'
   | 'position_unreported'
-  | 'fills_after_snapshot'
+  | 'position_uncertain'
   | 'external_order'
+  | 'order_adopted'
   | 'closed_locally_resting_at_venue'
   | 'order_closed_at_venue'
   | 'order_fills_missing_locally'
@@ -108,9 +126,15 @@ export interface ReconcileResult {
   /** No blocking finding: the trader may act. */
   agreed: boolean;
   findings: Finding[];
-  /** Positions to hold from now on, one per ticker seen on either side. */
+  /** Positions as of the snapshot, one per ticker seen on either side (hold them with `holdAfterSnapshot`). */
   positions: Position[];
-  /** Venue orders we did not place (or no longer manage): track, never manage. */
+  /** Tickers whose position in `positions` is the venue's report (authoritative). */
+  reportedTickers: string[];
+  /** Fill ids the snapshot accounts for. */
+  accountedFillIds: string[];
+  /** Venue resting orders of this trader that it does not manage yet: adopt them (manage and count). */
+  adoptOrders: VenueOrderRecord[];
+  /** Venue orders someone else placed: track and count in risk, never manage. */
   externalOrders: VenueOrderRecord[];
   /** Venue fills absent locally: journal them; their effect is already in `positions`. */
   missingFills: FillRecord[];
@@ -161,38 +185,19 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
       });
     }
   }
-  // Every known fill, once, for the "after the snapshot" and "no report" adjustments.
-  const allFills = new Map<string, FillRecord>();
-  for (const f of local.fills) allFills.set(f.fillId, f);
-  for (const f of venue.fills) if (!allFills.has(f.fillId)) allFills.set(f.fillId, f);
-  const laterFillsByTicker = new Map<string, FillRecord[]>();
-  for (const f of allFills.values()) {
-    if (f.tsMs <= asOfMs) continue;
-    const list = laterFillsByTicker.get(f.ticker) ?? [];
-    list.push(f);
-    laterFillsByTicker.set(f.ticker, list);
-  }
-
-  // ---- positions ----
+  // ---- positions (as of the snapshot) ----
+  const uncertain = venue.uncertainTickers ?? new Set<string>();
   const localPositions = new Map(local.positions.map((p) => [p.ticker, p]));
   const venuePositions = new Map(venue.positions.map((p) => [p.ticker, p]));
   const tickers = new Set([...localPositions.keys(), ...venuePositions.keys()]);
   for (const f of missingFills) tickers.add(f.ticker);
   const positions: Position[] = [];
+  const reportedTickers: string[] = [];
   for (const ticker of [...tickers].sort()) {
     const reported = venuePositions.get(ticker);
     const mine = localPositions.get(ticker) ?? emptyPosition(ticker);
-    if (reported) {
-      const later = (laterFillsByTicker.get(ticker) ?? []).sort(byTime);
-      const held = applyFills({ ...reported, ticker }, later);
-      if (later.length > 0) {
-        findings.push({
-          kind: 'fills_after_snapshot',
-          severity: 'info',
-          message: `${later.length} fill(s) after the snapshot applied on top of the venue position`,
-          ticker,
-        });
-      }
+    if (reported && !uncertain.has(ticker)) {
+      const held = { ...reported, ticker };
       if (!samePosition(held, mine)) {
         findings.push({
           kind: 'position_adopted',
@@ -201,12 +206,23 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
           ticker,
         });
       }
+      reportedTickers.push(ticker);
       positions.push(held);
     } else {
-      // no report: keep ours, plus venue fills we had not seen
+      // no (usable) report: keep ours, plus venue fills we had not seen
       const unseen = missingFills.filter((f) => f.ticker === ticker);
       const held = applyFills(mine, unseen);
-      if (held.position !== 0) {
+      if (reported) {
+        const tracked = local.positionsTracked ?? true;
+        findings.push({
+          kind: 'position_uncertain',
+          severity: tracked ? 'info' : 'blocking',
+          message: tracked
+            ? `fills arrived while the venue position was read; keeping ${held.position} until the next sync`
+            : 'fills arrived while the venue position was read, and there is no tracked position to keep: not trading until a sync reads it',
+          ticker,
+        });
+      } else if (held.position !== 0) {
         findings.push({
           kind: 'position_unreported',
           severity: 'warning',
@@ -229,6 +245,7 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
   const unknownLocalOrders: LocalOrderRecord[] = [];
   const orderUpdates: OrderStatusUpdate[] = [];
   const externalOrders: VenueOrderRecord[] = [];
+  const adoptOrders: VenueOrderRecord[] = [];
 
   for (const mine of local.orders) {
     const theirs =
@@ -253,11 +270,11 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
     matchedVenueIds.add(theirs.orderId);
     if (!open) {
       if (theirs.status === 'resting') {
-        externalOrders.push(theirs);
+        adoptOrders.push(theirs);
         findings.push({
           kind: 'closed_locally_resting_at_venue',
           severity: 'warning',
-          message: `closed locally (${mine.state}) but resting at the venue: tracked as external`,
+          message: `closed locally (${mine.state}) but resting at the venue: adopted again`,
           ...ids,
           orderId: theirs.orderId,
         });
@@ -292,13 +309,30 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
     });
   }
 
+  const ours = (clientOrderId: string | null): boolean =>
+    clientOrderId !== null &&
+    clientOrderId !== '' &&
+    ((local.journalClientOrderIds?.has(clientOrderId) ?? false) ||
+      (local.clientOrderIdPrefix !== undefined && local.clientOrderIdPrefix !== '' && clientOrderId.startsWith(local.clientOrderIdPrefix)));
   for (const o of venue.orders) {
     if (matchedVenueIds.has(o.orderId) || o.status !== 'resting') continue;
+    if (ours(o.clientOrderId)) {
+      adoptOrders.push(o);
+      findings.push({
+        kind: 'order_adopted',
+        severity: 'info',
+        message: `resting order of an earlier run (${o.fillCount} filled, ${o.remainingCount} left): adopted, managed and counted`,
+        ticker: o.ticker,
+        orderId: o.orderId,
+        clientOrderId: o.clientOrderId!,
+      });
+      continue;
+    }
     externalOrders.push(o);
     findings.push({
       kind: 'external_order',
       severity: 'info',
-      message: `resting venue order not placed by this trader: tracked, not managed`,
+      message: `resting venue order not placed by this trader: tracked and counted, not managed`,
       ticker: o.ticker,
       orderId: o.orderId,
       ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
@@ -309,9 +343,84 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
     agreed: !findings.some((f) => f.severity === 'blocking'),
     findings,
     positions,
+    reportedTickers,
+    accountedFillIds: [...venueFillIds],
+    adoptOrders,
     externalOrders,
     missingFills,
     unknownLocalOrders,
     orderUpdates,
   };
+}
+
+/** What a holder (the trader) has now, at the moment it takes a snapshot in. */
+export interface HolderState {
+  positions: Readonly<Record<string, Position>>;
+  cash: Micros;
+  /** The fills it applied recently, in the order it applied them (at least every fill since the snapshot). */
+  appliedFills: readonly FillRecord[];
+  /** Whether it has applied this fill already (its dedupe memory). */
+  hasApplied(fillId: string): boolean;
+}
+
+export interface SnapshotToHold {
+  /** Positions as of the snapshot (`ReconcileResult.positions`). */
+  positions: readonly Position[];
+  /** Tickers whose snapshot position is the venue's report. */
+  reportedTickers: readonly string[];
+  accountedFillIds: ReadonlySet<string>;
+  /** Venue fills the journal did not have; already inside reported positions. */
+  missingFills: readonly FillRecord[];
+  /** The venue's balance as of the snapshot, when it is coherent with `accountedFillIds`. */
+  cash?: Micros;
+}
+
+export interface HeldState {
+  positions: Record<string, Position>;
+  cash: Micros;
+  /** Fills the holder applied that the snapshot does not account for: applied again on top of it. */
+  reapplied: FillRecord[];
+  /** Fills the holder had not applied: now applied (inside a reported position, or on a kept one). */
+  newlyApplied: FillRecord[];
+}
+
+/**
+ * Rule 3 (after NautilusTrader): a snapshot describes the account as of the fills it accounts for.
+ * For a reported ticker the holder takes the venue's position and re-applies, in its own order,
+ * every fill it applied that the snapshot does not account for — so a fill that landed after the
+ * venue was read is never undone, and one the venue already counts is never counted twice. For a
+ * ticker without a usable report the holder keeps its current position and applies the venue fills
+ * it has not seen. Cash follows the same rule when the snapshot's balance is coherent.
+ */
+export function holdAfterSnapshot(holder: HolderState, snapshot: SnapshotToHold): HeldState {
+  const positions: Record<string, Position> = { ...holder.positions };
+  const reported = new Set(snapshot.reportedTickers);
+  const snapshotPositions = new Map(snapshot.positions.map((p) => [p.ticker, p]));
+  const reapplied: FillRecord[] = [];
+  const newlyApplied: FillRecord[] = [];
+  let cashAfterSnapshot: Micros = 0;
+  let cashFromNewFills: Micros = 0;
+  for (const ticker of reported) positions[ticker] = snapshotPositions.get(ticker) ?? emptyPosition(ticker);
+  for (const f of holder.appliedFills) {
+    if (snapshot.accountedFillIds.has(f.fillId)) continue;
+    reapplied.push(f);
+    if (reported.has(f.ticker)) {
+      const next = applyFill(positions[f.ticker], { side: f.side, price: f.price, count: f.count, fee: f.fee });
+      positions[f.ticker] = next.position;
+      cashAfterSnapshot += next.cashChange;
+    } else {
+      // the kept position already holds it; only the snapshot's cash must learn of it
+      cashAfterSnapshot += applyFill(emptyPosition(f.ticker), { side: f.side, price: f.price, count: f.count, fee: f.fee }).cashChange;
+    }
+  }
+  for (const f of snapshot.missingFills) {
+    if (holder.hasApplied(f.fillId)) continue;
+    newlyApplied.push(f);
+    if (reported.has(f.ticker)) continue;
+    const next = applyFill(positions[f.ticker] ?? emptyPosition(f.ticker), { side: f.side, price: f.price, count: f.count, fee: f.fee });
+    positions[f.ticker] = next.position;
+    cashFromNewFills += next.cashChange;
+  }
+  const cash = snapshot.cash !== undefined ? snapshot.cash + cashAfterSnapshot : holder.cash + cashFromNewFills;
+  return { positions, cash, reapplied, newlyApplied };
 }

@@ -5,6 +5,7 @@
  * when it reports ORDER_CLOSED.
  *
  *   initialized → denied (local risk said no)
+ *               → accepted | partially_filled (adopted: resting at the venue from an earlier run)
  *               → submitted ──► accepted ──► partially_filled ──► filled
  *                   │  │           └──────────┴──► pending_cancel ──► canceled
  *                   │  └──► rejected (the venue said no, or not sent: the journal failed first)
@@ -137,6 +138,8 @@ export const orderMachine = setup({
   },
   guards: {
     isDenied: ({ context }) => context.config.denial !== null,
+    isAdopted: ({ context }) => context.config.adopted,
+    adoptedWithFills: ({ context }) => context.config.adopted && context.filledCount > 0,
     isDuplicateFill: ({ context, event }) => event.type === 'FILL' && context.fillIds.has(event.fillId),
     fillCompletes: ({ context, event }) =>
       event.type === 'FILL' && context.filledCount + event.count >= context.intent.count,
@@ -226,20 +229,22 @@ export const orderMachine = setup({
     intent: input.intent,
     config: {
       denial: input.denial ?? null,
+      adopted: input.adopted !== undefined,
       resubmitIfAbsent: input.resubmitIfAbsent ?? false,
       timings: { ...DEFAULT_ORDER_TIMINGS, ...input.timings },
     },
-    orderId: null,
-    filledCount: 0,
-    venueFilledCount: 0,
-    remainingCount: input.intent.count,
-    filledNotional: 0,
-    avgPrice: 0,
+    // an adopted order's earlier fills are already counted (their records are not replayed to it)
+    orderId: input.adopted?.orderId ?? null,
+    filledCount: input.adopted?.fillCount ?? 0,
+    venueFilledCount: input.adopted?.fillCount ?? 0,
+    remainingCount: input.adopted ? Math.min(input.adopted.remainingCount, input.intent.count - input.adopted.fillCount) : input.intent.count,
+    filledNotional: input.adopted ? input.adopted.fillCount * input.intent.price : 0,
+    avgPrice: input.adopted && input.adopted.fillCount > 0 ? input.intent.price : 0,
     fees: 0,
     fillIds: new Set<string>(),
-    attempts: { submit: 0, query: 0, cancel: 0 },
+    attempts: { submit: input.adopted ? 1 : 0, query: 0, cancel: 0 },
     cancelRequested: false,
-    acknowledged: false,
+    acknowledged: input.adopted !== undefined,
     closeReason: null,
     lastError: null,
     history: [],
@@ -249,7 +254,12 @@ export const orderMachine = setup({
   states: {
     initialized: {
       entry: { type: 'enter', params: { state: 'initialized' } },
-      always: [{ guard: 'isDenied', target: 'denied' }, { target: 'submitted' }],
+      always: [
+        { guard: 'isDenied', target: 'denied' },
+        { guard: 'adoptedWithFills', target: 'partially_filled' },
+        { guard: 'isAdopted', target: 'accepted' },
+        { target: 'submitted' },
+      ],
     },
 
     denied: {

@@ -97,6 +97,11 @@ export interface OrderInput {
   denial?: { reason: string; rule: string };
   /** Resubmit once, with the same client_order_id, when a query says the order certainly never arrived. */
   resubmitIfAbsent?: boolean;
+  /**
+   * An order already resting at the venue (placed by an earlier run) that this actor takes over:
+   * it starts accepted (or partially filled) with the venue's counts and is never submitted.
+   */
+  adopted?: { orderId: string; fillCount: Count; remainingCount: Count };
   timings?: Partial<OrderTimings>;
 }
 
@@ -117,6 +122,8 @@ export interface OrderContext {
   intent: OrderIntent;
   config: {
     denial: { reason: string; rule: string } | null;
+    /** Taken over from an earlier run (resting at the venue already): never submitted. */
+    adopted: boolean;
     resubmitIfAbsent: boolean;
     timings: OrderTimings;
   };

@@ -13,14 +13,22 @@ import type { OrderParentEvent } from './order.events.ts';
 export type TraderEvent =
   | { type: 'START' }
   /**
-   * Outcome of a reconciliation (`core/reconcile.ts`). With `agreed` the trader adopts the
-   * positions, tracks the external orders and starts (or keeps) trading; without it, it calibrates.
+   * Outcome of a reconciliation (`core/reconcile.ts`). With `agreed` the trader holds the snapshot's
+   * positions (re-applying the fills it does not account for), adopts its earlier runs' resting
+   * orders, tracks the external ones and starts (or keeps) trading; without it, it calibrates.
    */
   | {
       type: 'RECONCILED';
       agreed: boolean;
       asOfMs?: number;
+      /** Positions as of the snapshot. */
       positions?: readonly Position[];
+      /** Tickers of `positions` that are venue reports (default: all of them). */
+      reportedTickers?: readonly string[];
+      /** Fill ids the snapshot accounts for (default: none). */
+      accountedFillIds?: readonly string[];
+      /** Resting venue orders of this trader's earlier runs: managed from now on. */
+      adoptOrders?: readonly VenueOrderRecord[];
       externalOrders?: readonly VenueOrderRecord[];
       missingFills?: readonly FillRecord[];
       orderUpdates?: readonly OrderStatusUpdate[];

@@ -2,7 +2,9 @@
  * The trader actor: turns book updates into strategy decisions, decisions into risk-checked order
  * intents, and intents into order actors (`order.machine.ts`), one per order, spawned with the
  * client_order_id as id and stopped as soon as they report ORDER_CLOSED. It keeps positions, cash,
- * P&L and fees from fill records, and tracks venue orders it does not manage as `external`.
+ * P&L and fees from fill records, adopts the resting orders of its earlier runs (an order actor
+ * each, spawned already accepted) and tracks venue orders it does not manage as `external`; risk
+ * counts both, so limits hold across restarts.
  *
  *   idle ─START─► calibrating ─RECONCILED(agreed)─► ready ⇄ acting
  *                      ▲  ▲                           │  (acting = a venue request in flight)
@@ -28,7 +30,7 @@ import type { AnyActorRef, EventObject } from 'xstate';
 import type { Micros } from '../core/money.ts';
 import { CLOSED_ORDER_STATES, type OrderIntent } from '../core/order-state.ts';
 import { applyFill, emptyPosition, type Position } from '../core/positions.ts';
-import type { Finding, LocalOrderRecord } from '../core/reconcile.ts';
+import { holdAfterSnapshot, type FillRecord, type Finding, type LocalOrderRecord, type VenueOrderRecord } from '../core/reconcile.ts';
 import { checkOrder, DEFAULT_RISK_LIMITS, intentCost, type RiskContext } from '../core/risk.ts';
 import type { Decision, MarketView, OwnOrder } from '../core/strategy/types.ts';
 import { clockNow, orderMachine } from './order.machine.ts';
@@ -45,6 +47,8 @@ import type {
 } from './trader.types.ts';
 
 const FILL_DEDUPE_LIMIT = 10_000;
+/** Fills kept in order for re-applying on top of a snapshot that predates them (a sync takes ~ms). */
+const RECENT_FILLS_LIMIT = 1_000;
 const DENIAL_LIMIT = 50;
 
 const NEW_PACING: MarketPacing = Object.freeze({
@@ -104,6 +108,7 @@ export function marketViewFor(context: TraderContext, ticker: string, nowMs: num
 /**
  * What risk sees for an intent in `ticker`, given the orders as they stand mid-cycle (so a bid and
  * an ask placed in one cycle see each other). Cash is net of what resting orders have committed.
+ * External venue orders count like managed ones: the venue holds them for this account.
  */
 export function riskContextFor(
   context: TraderContext,
@@ -117,6 +122,14 @@ export function riskContextFor(
   let committed: Micros = 0;
   for (const id in orders) {
     const o = orders[id];
+    open++;
+    if (o.ticker === ticker) pending += o.side === 'bid' ? o.remainingCount : -o.remainingCount;
+    if (o.remainingCount > 0) {
+      committed += intentCost({ ticker: o.ticker, side: o.side, price: o.price, count: o.remainingCount }, positionOf(context, o.ticker).position);
+    }
+  }
+  for (const id in context.externalOrders) {
+    const o = context.externalOrders[id];
     open++;
     if (o.ticker === ticker) pending += o.side === 'bid' ? o.remainingCount : -o.remainingCount;
     if (o.remainingCount > 0) {
@@ -202,8 +215,10 @@ export function planDecisions(context: TraderContext, ticker: string, decisions:
 }
 
 /** The trader's side of a reconciliation (fills come from the journal, which the trader does not keep). */
-export function localReconcileView(context: TraderContext): { orders: LocalOrderRecord[]; positions: Position[] } {
+export function localReconcileView(context: TraderContext): { orders: LocalOrderRecord[]; positions: Position[]; positionsTracked: boolean } {
   return {
+    // agreed once and not told to recalibrate since: every fill since then has been applied
+    positionsTracked: context.reconciled,
     orders: Object.values(context.orders).map((o) => ({
       clientOrderId: o.clientOrderId,
       orderId: o.orderId,
@@ -247,6 +262,31 @@ function rememberFill(context: TraderContext, fillId: string): boolean {
   order.push(fillId);
   if (order.length > FILL_DEDUPE_LIMIT) ids.delete(order.shift()!);
   return true;
+}
+
+/** Keeps an applied fill in order (bounded), for the next snapshot that may predate it. */
+function keepRecentFill(context: TraderContext, fill: FillRecord): void {
+  const { recent } = context.fillDedupe;
+  recent.push(fill);
+  if (recent.length > RECENT_FILLS_LIMIT) recent.splice(0, recent.length - RECENT_FILLS_LIMIT);
+}
+
+/** The managed-order record of an adopted venue order (its actor starts accepted or partially filled). */
+function adoptedOrder(o: VenueOrderRecord, nowMs: number): ManagedOrder {
+  return {
+    clientOrderId: o.clientOrderId!,
+    orderId: o.orderId,
+    ticker: o.ticker,
+    side: o.side,
+    price: o.price,
+    count: o.fillCount + o.remainingCount,
+    filledCount: o.fillCount,
+    remainingCount: o.remainingCount,
+    state: o.fillCount > 0 ? 'partially_filled' : 'accepted',
+    inFlight: false,
+    cancelPending: false,
+    createdAtMs: nowMs,
+  };
 }
 
 function managedIdFor(context: TraderContext, clientOrderId: string | null | undefined, orderId: string | null | undefined): string | null {
@@ -297,7 +337,7 @@ function initialContext(input: TraderInput): TraderContext {
     positions,
     cash: input.cash ?? 0,
     markets: {},
-    fillDedupe: { ids: new Set(), order: [] },
+    fillDedupe: { ids: new Set(), order: [], recent: [] },
     denials: [],
     counters: {
       decisionCycles: 0,
@@ -508,6 +548,7 @@ export const traderMachine = setup({
         enqueue.assign({ counters: { ...context.counters, duplicateFills: context.counters.duplicateFills + 1 } });
         return;
       }
+      keepRecentFill(context, fill);
       const { position, cashChange } = applyFill(positionOf(context, fill.ticker), {
         side: fill.side,
         price: fill.price,
@@ -624,21 +665,92 @@ export const traderMachine = setup({
         reconciled: true,
         lastReconcile: { atMs: now, agreed: true, findings: [...(event.findings ?? [])], recheck: null },
       };
-      if (event.positions) {
-        const positions: Record<string, Position> = {};
-        for (const p of event.positions) positions[p.ticker] = p;
-        changes.positions = positions;
+      // The snapshot never undoes a fill it does not account for, nor counts one twice (core rule 3).
+      const accounted = new Set(event.accountedFillIds ?? []);
+      if (event.positions || event.missingFills || event.cash !== undefined) {
+        const held = holdAfterSnapshot(
+          {
+            positions: context.positions,
+            cash: context.cash,
+            appliedFills: context.fillDedupe.recent,
+            hasApplied: (id) => context.fillDedupe.ids.has(id),
+          },
+          {
+            positions: event.positions ?? [],
+            reportedTickers: event.reportedTickers ?? (event.positions ?? []).map((p) => p.ticker),
+            accountedFillIds: accounted,
+            missingFills: event.missingFills ?? [],
+            ...(event.cash !== undefined ? { cash: event.cash } : {}),
+          },
+        );
+        changes.positions = held.positions;
+        changes.cash = held.cash;
+        for (const f of held.newlyApplied) keepRecentFill(context, f);
       }
-      if (event.externalOrders) {
-        const externalOrders: TraderContext['externalOrders'] = {};
-        for (const o of event.externalOrders) if (!context.orderIdIndex[o.orderId]) externalOrders[o.orderId] = o;
-        changes.externalOrders = externalOrders;
+      // What the snapshot accounts for is applied: a late stream copy of it must not count again.
+      for (const id of accounted) rememberFill(context, id);
+      const missingFills = event.missingFills ?? [];
+      for (const f of missingFills) rememberFill(context, f.fillId);
+
+      // Adopt the resting orders of earlier runs: managed and counted before anything is quoted.
+      let orders = context.orders;
+      let orderIdIndex = context.orderIdIndex;
+      const adopted: ManagedOrder[] = [];
+      for (const o of event.adoptOrders ?? []) {
+        if (!o.clientOrderId || orders[o.clientOrderId] || orderIdIndex[o.orderId] || o.remainingCount <= 0) continue;
+        if (liveChild(self, o.clientOrderId)) continue;
+        const record = adoptedOrder(o, now);
+        orders = { ...orders, [record.clientOrderId]: record };
+        orderIdIndex = { ...orderIdIndex, [record.orderId!]: record.clientOrderId };
+        adopted.push(record);
       }
-      if (event.cash !== undefined) changes.cash = event.cash;
+      const externalOrders: TraderContext['externalOrders'] = {};
+      for (const o of event.externalOrders ?? Object.values(context.externalOrders)) {
+        if (!orderIdIndex[o.orderId]) externalOrders[o.orderId] = o;
+      }
+      changes.externalOrders = externalOrders;
+      // Never over the open-order limit: adopted orders beyond it are cancelled at once.
+      let over = Object.keys(orders).length + Object.keys(externalOrders).length - context.config.limits.maxOpenOrders;
+      const canceling = new Set<string>();
+      for (let i = adopted.length - 1; i >= 0 && over > 0; i--, over--) {
+        canceling.add(adopted[i].clientOrderId);
+        orders = { ...orders, [adopted[i].clientOrderId]: { ...adopted[i], cancelPending: true } };
+      }
+      if (adopted.length > 0) {
+        changes.orders = orders;
+        changes.orderIdIndex = orderIdIndex;
+        changes.counters = { ...context.counters, cancelsSent: context.counters.cancelsSent + canceling.size };
+      }
       enqueue.assign(changes);
-      // Their effect is already in the adopted positions: remember them, and let the orders see them.
-      for (const f of event.missingFills ?? []) {
-        rememberFill(context, f.fillId);
+      for (const record of adopted) {
+        enqueue.spawnChild('order', {
+          id: record.clientOrderId,
+          input: {
+            clientOrderId: record.clientOrderId,
+            intent: { ticker: record.ticker, side: record.side, price: record.price, count: record.count, timeInForce: 'good_till_canceled' },
+            adopted: { orderId: record.orderId!, fillCount: record.filledCount, remainingCount: record.remainingCount },
+            ...(context.config.orderOptions.timings ? { timings: context.config.orderOptions.timings } : {}),
+          },
+        });
+        if (canceling.has(record.clientOrderId)) {
+          enqueue.sendTo(record.clientOrderId, { type: 'CANCEL', reason: 'adopted over the open-order limit' } satisfies OrderEvent);
+        }
+      }
+      if (adopted.length > 0) {
+        enqueue(() =>
+          adopted.forEach((r) =>
+            safeNotify(context, {
+              type: 'ORDER_ADOPTED',
+              traderId: context.config.traderId,
+              clientOrderId: r.clientOrderId,
+              orderId: r.orderId!,
+              canceling: canceling.has(r.clientOrderId),
+            }),
+          ),
+        );
+      }
+      // Orders managed before this reconciliation see the fills they missed (an adopted one counts them already).
+      for (const f of missingFills) {
         const id = managedIdFor(context, f.clientOrderId, f.orderId);
         if (id !== null && liveChild(self, id)) {
           enqueue.sendTo(id, {

@@ -28,6 +28,7 @@ export type TraderNotification =
   | { type: 'TRADER_IDLE'; traderId: string }
   | { type: 'TRADER_STATE'; traderId: string; state: TraderStateName; reason: string }
   | { type: 'ORDER_PLACED'; traderId: string; clientOrderId: string; intent: OrderIntent }
+  | { type: 'ORDER_ADOPTED'; traderId: string; clientOrderId: string; orderId: string; canceling: boolean }
   | { type: 'ORDER_DENIED'; traderId: string; intent: OrderIntent; rule: RiskRule; reason: string }
   | { type: 'ORDER_CLOSED'; traderId: string; order: OrderSummary; reason: string }
   | { type: 'FILL_APPLIED'; traderId: string; fill: FillRecord; position: Position; managed: boolean }
@@ -129,13 +130,16 @@ export interface TraderContext {
   orders: Record<string, ManagedOrder>;
   /** Venue order id → client_order_id for managed orders. */
   orderIdIndex: Record<string, string>;
-  /** Venue orders tracked but never managed (placed by someone else or by an earlier run). */
+  /** Venue orders tracked and counted in risk, never managed (placed by someone else). */
   externalOrders: Record<string, VenueOrderRecord>;
   positions: Record<string, Position>;
   cash: Micros;
   markets: Record<string, MarketPacing>;
-  /** Recently applied fill ids (bounded): a fill is applied to positions once. Mutated in place. */
-  fillDedupe: { ids: Set<string>; order: string[] };
+  /**
+   * Recently applied fill ids (bounded): a fill is applied to positions once; and the fills applied
+   * most recently, in order, which a later snapshot may not account for yet. Mutated in place.
+   */
+  fillDedupe: { ids: Set<string>; order: string[]; recent: FillRecord[] };
   denials: DenialRecord[];
   counters: TraderCounters;
   reconciled: boolean;

@@ -39,6 +39,9 @@ export interface Observations {
   exchangePositions: ReadonlyMap<string, Count>;
   /** Why the trader's view is missing, if it is (e.g. no trader running at the end). */
   traderViewMissing?: string;
+  /** Orders resting at the exchange for the account that the running trader does not manage. */
+  unmanagedResting: ReadonlyArray<{ clientOrderId: string; orderId: string }>;
+  restingAtExchange: number;
   finalPnl: Micros;
   maxDrawdown: Micros;
 }
@@ -158,6 +161,20 @@ export function checkExpectations(expect: Scenario['expect'], o: Observations): 
       Object.fromEntries([...tickers].sort().map((t) => [t, { trader: formatCount(o.traderPositions.get(t) ?? 0), exchange: formatCount(o.exchangePositions.get(t) ?? 0) }])),
       matched === expect.positions_match_exchange,
       o.traderViewMissing ?? (differences.length > 0 ? listSome(differences) : tickers.size === 0 ? 'no positions on either side' : `${tickers.size} markets agree`),
+    );
+  }
+
+  if (expect.no_unmanaged_orders !== undefined) {
+    const clean = o.traderViewMissing === undefined && o.unmanagedResting.length === 0;
+    add(
+      'no_unmanaged_orders',
+      expect.no_unmanaged_orders,
+      { resting: o.restingAtExchange, unmanaged: o.unmanagedResting.length },
+      clean === expect.no_unmanaged_orders,
+      o.traderViewMissing ??
+        (o.unmanagedResting.length === 0
+          ? `${o.restingAtExchange} orders resting, all managed by the running trader`
+          : `${o.unmanagedResting.length} resting orders nobody manages: ${listSome(o.unmanagedResting.map((r) => r.clientOrderId || r.orderId))}`),
     );
   }
 

@@ -492,6 +492,11 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
     fees = pnl.fees();
     pnl.sample(clock.now() - sessionStartMs);
     const exchangeOrders = sim.exchange.listOrders(userId).reverse();
+    const restingAtExchange = sim.exchange.listOrders(userId, { status: 'resting' });
+    const managed = gen?.runtime.system.trader?.getSnapshot().context.orders ?? {};
+    const unmanagedResting = restingAtExchange
+      .filter((r) => !Object.hasOwn(managed, r.clientOrderId))
+      .map((r) => ({ clientOrderId: r.clientOrderId, orderId: r.orderId }));
     // the trader keys fills by trade_id (Kalshi documents fill_id = trade_id); match on it
     const exchangeFills = sim.exchange.listFills(userId).reverse().map((f) => ({ fillId: f.tradeId }));
     results = checkExpectations(scenario.expect, {
@@ -505,6 +510,8 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
       traderPositions,
       exchangePositions,
       ...(gen ? {} : { traderViewMissing: 'no trader running at the end of the session' }),
+      unmanagedResting,
+      restingAtExchange: restingAtExchange.length,
       finalPnl: pnl.pnl(),
       maxDrawdown: pnl.maxDrawdown,
     });

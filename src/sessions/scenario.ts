@@ -201,6 +201,7 @@ const expect = z
     max_drawdown: nonNegativeDollars.optional().meta({ description: 'Largest peak-to-trough fall of the P&L, in dollars.' }),
     min_pnl: dollars.optional().meta({ description: 'Final P&L (after fees), in dollars; may be negative.' }),
     clean_shutdown: z.boolean().optional().meta({ description: 'After the final graceful shutdown (with cancel_on_shutdown) no order of the trader rests at the exchange.' }),
+    no_unmanaged_orders: z.boolean().optional().meta({ description: 'At the end, every order resting at the exchange for the account is managed by the running trader (a crashed run\'s orders adopted or cancelled, none left behind).' }),
   })
   .default({});
 

@@ -1,10 +1,11 @@
 /**
- * Reconciliation rules: venue positions authoritative, a missing report is not flat, a snapshot
- * never undoes a later fill, unknown venue orders become external, unknown local orders block.
+ * Reconciliation rules: venue positions authoritative as of the fills they account for, a missing
+ * or uncertain report is not flat, a snapshot never undoes a later fill nor counts one twice, this
+ * trader's earlier orders are adopted and others' are external, unknown local orders block.
  */
 import { describe, expect, it } from 'vitest';
 import { applyFill, emptyPosition, type Position } from '../../src/core/positions.ts';
-import { reconcile, type FillRecord, type LocalOrderRecord, type VenueOrderRecord } from '../../src/core/reconcile.ts';
+import { holdAfterSnapshot, reconcile, type FillRecord, type LocalOrderRecord, type VenueOrderRecord } from '../../src/core/reconcile.ts';
 
 const T = 'KX-A';
 const AS_OF = 1_000_000;
@@ -77,29 +78,89 @@ describe('reconcile', () => {
     expect(r.agreed).toBe(true);
   });
 
-  it('a snapshot does not undo a fill that arrived after it', () => {
-    // we bought 1 contract after the snapshot; the venue's position (taken before) does not show it
+  it('a snapshot does not undo a fill that arrived after it, nor counts one twice (by fill id)', () => {
+    // the venue's report (taken before f-late) shows 200; the holder applied f-late (+100) meanwhile
+    const earlier = fill('f-early', AS_OF - 500);
     const later = fill('f-late', AS_OF + 50);
-    const localPos = applyFill(pos(T, 200, 1_000_000), later).position;
+    const start = pos(T, 100, 500_000);
+    const afterEarly = applyFill(start, earlier).position;
+    const afterLate = applyFill(afterEarly, later).position;
     const r = reconcile(
-      { orders: [localOrder({ filledCount: 100, remainingCount: 900, state: 'partially_filled' })], fills: [later], positions: [localPos] },
-      { orders: [venueOrder({ fillCount: 0, remainingCount: 1000 })], fills: [], positions: [pos(T, 200, 1_000_000)] },
+      { orders: [localOrder({ filledCount: 100, remainingCount: 900, state: 'partially_filled' })], fills: [earlier, later], positions: [afterLate] },
+      { orders: [venueOrder({ fillCount: 0, remainingCount: 1000 })], fills: [earlier], positions: [afterEarly] },
       AS_OF,
     );
-    expect(r.positions).toEqual([localPos]);
-    expect(r.positions[0].position).toBe(300);
-    expect(kinds(r)).toContain('fills_after_snapshot');
+    // as of the snapshot: the venue's report, which accounts for f-early only
+    expect(r.positions).toEqual([afterEarly]);
+    expect(r.reportedTickers).toEqual([T]);
+    expect(r.accountedFillIds).toEqual(['f-early']);
     expect(kinds(r)).toContain('venue_order_behind');
-    expect(kinds(r)).not.toContain('position_adopted');
     // the status update forwarded to the order actor keeps our fill count
     expect(r.orderUpdates[0]).toMatchObject({ fillCount: 100, remainingCount: 900 });
-    // and a later fill the venue already lists is applied once, not twice
-    const r2 = reconcile(
-      { ...none, fills: [later], positions: [localPos] },
-      { ...none, fills: [later], positions: [pos(T, 200, 1_000_000)] },
+
+    const holder = {
+      positions: { [T]: afterLate },
+      cash: 1_000_000,
+      appliedFills: [earlier, later],
+      hasApplied: (id: string) => id === 'f-early' || id === 'f-late',
+    };
+    const held = holdAfterSnapshot(holder, {
+      positions: r.positions,
+      reportedTickers: r.reportedTickers,
+      accountedFillIds: new Set(r.accountedFillIds),
+      missingFills: r.missingFills,
+      cash: 2_000_000,
+    });
+    // f-late re-applied on top of the report (never undone); f-early not again (never doubled)
+    expect(held.positions[T]).toEqual(afterLate);
+    expect(held.positions[T].position).toBe(300);
+    expect(held.reapplied.map((f) => f.fillId)).toEqual(['f-late']);
+    expect(held.cash).toBe(2_000_000 + applyFill(afterEarly, later).cashChange);
+
+    // once a later snapshot accounts for f-late too, it is not applied on top any more
+    const again = holdAfterSnapshot(
+      { ...holder, positions: held.positions },
+      { positions: [afterLate], reportedTickers: [T], accountedFillIds: new Set(['f-early', 'f-late']), missingFills: [] },
+    );
+    expect(again.positions[T].position).toBe(300);
+    expect(again.cash).toBe(holder.cash);
+  });
+
+  it('a report read while fills landed is uncertain: the kept position stands until the next sync', () => {
+    const r = reconcile(
+      { ...none, positions: [pos(T, 100)] },
+      { ...none, positions: [pos(T, 400)], uncertainTickers: new Set([T]) },
       AS_OF,
     );
-    expect(r2.positions[0].position).toBe(300);
+    expect(r.reportedTickers).toEqual([]);
+    expect(r.positions).toEqual([pos(T, 100)]);
+    expect(kinds(r)).toEqual(['position_uncertain']);
+    const held = holdAfterSnapshot(
+      { positions: { [T]: pos(T, 200) }, cash: 5, appliedFills: [], hasApplied: () => false },
+      { positions: r.positions, reportedTickers: r.reportedTickers, accountedFillIds: new Set(), missingFills: [] },
+    );
+    // the holder's current position (not the one the sync saw at its start) is kept
+    expect(held.positions[T].position).toBe(200);
+    expect(held.cash).toBe(5);
+    // at a fresh start there is no tracked position to keep: the uncertain ticker blocks
+    const fresh = reconcile({ ...none, positionsTracked: false }, { ...none, positions: [pos(T, 400)], uncertainTickers: new Set([T]) }, AS_OF);
+    expect(fresh.agreed).toBe(false);
+    expect(fresh.findings).toMatchObject([{ kind: 'position_uncertain', severity: 'blocking' }]);
+  });
+
+  it("adopts resting orders of this trader's earlier runs: known to the journal, or carrying its prefix", () => {
+    const journaled = venueOrder({ orderId: 'o-j', clientOrderId: 'old-client-id' });
+    const prefixed = venueOrder({ orderId: 'o-p', clientOrderId: 'T1-earlier-7', fillCount: 200, remainingCount: 800 });
+    const foreign = venueOrder({ orderId: 'o-f', clientOrderId: 'someone-else-1' });
+    const r = reconcile(
+      { ...none, journalClientOrderIds: new Set(['old-client-id']), clientOrderIdPrefix: 'T1-' },
+      { ...none, orders: [journaled, prefixed, foreign] },
+      AS_OF,
+    );
+    expect(r.adoptOrders).toEqual([journaled, prefixed]);
+    expect(r.externalOrders).toEqual([foreign]);
+    expect(r.findings.filter((f) => f.kind === 'order_adopted').map((f) => f.orderId)).toEqual(['o-j', 'o-p']);
+    expect(r.agreed).toBe(true);
   });
 
   it('venue orders unknown locally become external orders (tracked, not managed)', () => {
@@ -111,9 +172,10 @@ describe('reconcile', () => {
     expect(r.agreed).toBe(true);
   });
 
-  it('an order closed locally but resting at the venue is tracked as external, with a warning', () => {
+  it('an order closed locally but resting at the venue is adopted again, with a warning', () => {
     const r = reconcile({ ...none, orders: [localOrder({ state: 'canceled' })] }, { ...none, orders: [venueOrder()] }, AS_OF);
-    expect(r.externalOrders.map((o) => o.orderId)).toEqual(['o-1']);
+    expect(r.adoptOrders.map((o) => o.orderId)).toEqual(['o-1']);
+    expect(r.externalOrders).toEqual([]);
     expect(r.findings).toMatchObject([{ kind: 'closed_locally_resting_at_venue', severity: 'warning' }]);
   });
 

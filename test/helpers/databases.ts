@@ -81,3 +81,33 @@ export async function testDatabases(): Promise<TestDatabase[]> {
   if (serverUrl) kinds.push({ name: 'postgres', open: withMigrations((n) => openPostgres(serverUrl, n)) });
   return kinds;
 }
+
+/**
+ * A fresh, empty database on the PostgreSQL server at `serverUrl` (for tests whose child processes
+ * migrate it themselves): its URL, and `drop()` to remove it (FORCE: connections of killed children).
+ */
+export async function createServerDatabase(serverUrl: string, prefix = 'kf_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = createPool(serverUrl, 1, 5_000);
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    await admin.end();
+    throw error;
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    url: url.toString(),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}

@@ -14,7 +14,6 @@
  * The database is an embedded PGlite in a temp folder, or a fresh database on TEST_DATABASE_URL's
  * server when that is set. Everything is torn down in afterAll.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +22,10 @@ import { z } from 'zod';
 import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
 import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
-import { createPool, openDatabase, query } from '../../src/adapters/store/database.ts';
+import { openDatabase, query } from '../../src/adapters/store/database.ts';
 import type { Database } from '../../src/adapters/store/database.ts';
 import { getJournalOrder, latestAccountSnapshot, listFills, listUnansweredOrders } from '../../src/adapters/store/journal.ts';
+import { createServerDatabase } from '../helpers/databases.ts';
 import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
 import type { CliProcess } from '../helpers/processes.ts';
 
@@ -77,21 +77,7 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
   });
 
   async function useServerDatabase(serverUrl: string): Promise<string> {
-    const name = `kf_crash_${randomBytes(6).toString('hex')}`;
-    const admin = createPool(serverUrl, 1, 5_000);
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    serverDb = {
-      url: url.toString(),
-      drop: async () => {
-        try {
-          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await admin.end();
-        }
-      },
-    };
+    serverDb = await createServerDatabase(serverUrl, 'kf_crash');
     return serverDb.url;
   }
 

@@ -106,7 +106,8 @@ describe('trader against the simulator: orders and markets', () => {
     const partial = placeThroughTrader(runtime, strategy, { ticker: A, side: 'bid', price: 4500, count: 1_000, timeInForce: 'good_till_canceled' });
     await eventually(() => managedOrders(runtime)[partial]?.state === 'accepted', 'resting at the venue');
     take(runtime, A, 'ask', 4500, 400);
-    await eventually(() => managedOrders(runtime)[partial]?.state === 'partially_filled', 'partially filled');
+    // the fill record follows the status update once it is journaled (a fill is durable before it counts)
+    await eventually(() => managedOrders(runtime)[partial]?.filledCount === 400, 'partially filled');
     expect(managedOrders(runtime)[partial]).toMatchObject({ filledCount: 400, remainingCount: 600 });
     expect(await journalState(runtime, partial, 'partially_filled')).toMatchObject({ fillCount: 400 });
     strategy.cancel(A, partial);

@@ -8,7 +8,7 @@ import { VirtualClock } from '../../src/core/clock.ts';
 import { ONE_DOLLAR } from '../../src/core/money.ts';
 import { OrderBook } from '../../src/core/orderbook.ts';
 import { emptyPosition } from '../../src/core/positions.ts';
-import type { FillRecord } from '../../src/core/reconcile.ts';
+import type { FillRecord, VenueOrderRecord } from '../../src/core/reconcile.ts';
 import { createStrategy } from '../../src/core/strategy/index.ts';
 import type { Decision, MarketView, Strategy } from '../../src/core/strategy/types.ts';
 import { priceRangesFor } from '../../src/core/ticks.ts';
@@ -608,5 +608,119 @@ describe('trader: orders left unknown by failed sends', () => {
     expect(closed).toMatchObject({ order: { state: 'rejected' }, reason: 'not sent: journal unavailable (connect ECONNREFUSED)' });
     expect(queries).toHaveLength(0);
     expect(Object.keys(ctx(actor).orders)).toHaveLength(0);
+  });
+});
+
+describe('trader: restarts and snapshots', () => {
+  const resting = (over: Partial<VenueOrderRecord>): VenueOrderRecord => ({
+    orderId: 'o-old',
+    clientOrderId: 'T1-dead-1',
+    ticker: T,
+    side: 'bid',
+    price: 4100,
+    status: 'resting',
+    fillCount: 0,
+    remainingCount: 100,
+    ...over,
+  });
+
+  it("adopts an earlier run's resting orders before quoting: managed (never resubmitted), seen by the strategy, counted by risk", async () => {
+    const setupRefs = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    const { actor, venue, notes } = setupRefs;
+    actor.send({ type: 'START' });
+    // the dead run's bid sits where the quoter wants it; its ask sits at a stale price
+    actor.send({
+      type: 'RECONCILED',
+      agreed: true,
+      adoptOrders: [
+        resting({}),
+        resting({ orderId: 'o-old-2', clientOrderId: 'T1-dead-2', side: 'ask', price: 4590, fillCount: 40, remainingCount: 60 }),
+      ],
+    });
+    await flush();
+    expect(ctx(actor).orders['T1-dead-1']).toMatchObject({ orderId: 'o-old', state: 'accepted', remainingCount: 100 });
+    expect(ctx(actor).orders['T1-dead-2']).toMatchObject({ orderId: 'o-old-2', state: 'partially_filled', filledCount: 40, remainingCount: 60 });
+    expect(orderChildren(actor).sort()).toEqual(['T1-dead-1', 'T1-dead-2']);
+    expect(notes.filter((n) => n.type === 'ORDER_ADOPTED')).toHaveLength(2);
+    const { books, clock } = setupRefs;
+    books.set(T, bookWith(4000, 4600, [[4100, 100]], [[ONE_DOLLAR - 4590, 60]]));
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    // the bid is kept (no second bid at 4100), the stale ask is cancelled …
+    expect(venue.cancels.map((c) => c.clientOrderId)).toEqual(['T1-dead-2']);
+    expect(ctx(actor).orders['T1-dead-2']).toBeUndefined();
+    books.set(T, bookWith(4000, 4600, [[4100, 100]]));
+    clock.advance(250);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    // … and replaced on the next tick; nothing else was ever submitted
+    expect(venue.submits.map((s) => [s.intent.side, s.intent.price])).toEqual([['ask', 4500]]);
+    // a fill of the adopted order reaches it and the position, once
+    actor.send({ type: 'FILL_RECEIVED', fill: fillRecord({ fillId: 'f-adopted', orderId: 'o-old', clientOrderId: 'T1-dead-1', count: 100 }) });
+    await flush();
+    expect(ctx(actor).positions[T].position).toBe(100);
+    expect(ctx(actor).orders['T1-dead-1']).toBeUndefined(); // filled, released
+    expect(ctx(actor).counters.unmanagedFills).toBe(0);
+  });
+
+  it('adopted and external orders count against the open-order limit; adopted ones over it are cancelled at once', async () => {
+    const { actor, venue } = setupTrader({
+      strategy: createStrategy('spread-quoter', { size: 100 }),
+      input: { riskLimits: { maxOpenOrders: 2 } },
+    });
+    actor.send({ type: 'START' });
+    actor.send({
+      type: 'RECONCILED',
+      agreed: true,
+      externalOrders: [resting({ orderId: 'o-ext', clientOrderId: 'someone-1', price: 3000 })],
+      adoptOrders: [resting({ orderId: 'o-a', clientOrderId: 'T1-dead-1', price: 3500 }), resting({ orderId: 'o-b', clientOrderId: 'T1-dead-2', price: 3600 })],
+    });
+    await flush();
+    // 1 external + 2 adopted = 3 > 2: the newest adopted one is cancelled before anything else happens
+    expect(venue.cancels.map((c) => c.clientOrderId)).toEqual(['T1-dead-2']);
+    expect(Object.keys(ctx(actor).orders)).toEqual(['T1-dead-1']);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    // the quoter cancels the stale adopted bid, but with the external order and that bid still
+    // counted it may place only what fits under the limit
+    const denied = ctx(actor).denials.filter((d) => d.rule === 'max_open_orders');
+    expect(venue.submits.length + Object.keys(ctx(actor).externalOrders).length).toBeLessThanOrEqual(2);
+    expect(denied.length).toBeGreaterThan(0);
+  });
+
+  it('a reconciliation never undoes a fill the snapshot does not account for, and never doubles one it does', async () => {
+    const { actor } = setupTrader({ strategy: spy().strategy });
+    await startReady(actor);
+    const early = fillRecord({ fillId: 'f-early', count: 100, price: 4000, fee: 0 });
+    const late = fillRecord({ fillId: 'f-late', count: 200, price: 4200, fee: 0 });
+    actor.send({ type: 'FILL_RECEIVED', fill: early });
+    // the sync reads the venue here: it shows f-early (position 100) …
+    const venuePosition = { ...emptyPosition(T), position: 100, costBasis: 400_000, totalTraded: 400_000 };
+    // … and f-late lands before the outcome arrives
+    actor.send({ type: 'FILL_RECEIVED', fill: late });
+    actor.send({
+      type: 'RECONCILED',
+      agreed: true,
+      positions: [venuePosition],
+      reportedTickers: [T],
+      accountedFillIds: ['f-early'],
+      cash: 10_000_000,
+    });
+    expect(ctx(actor).positions[T].position).toBe(300);
+    expect(ctx(actor).cash).toBe(10_000_000 - 200 * 4200);
+    // the stream's late copy of an accounted fill, and a fill only the snapshot knew, count once
+    const onlyVenue = fillRecord({ fillId: 'f-venue-only', count: 50, price: 4000, fee: 0 });
+    actor.send({
+      type: 'RECONCILED',
+      agreed: true,
+      positions: [{ ...emptyPosition(T), position: 350, costBasis: 1_440_000 }],
+      reportedTickers: [T],
+      accountedFillIds: ['f-early', 'f-late', 'f-venue-only'],
+      missingFills: [onlyVenue],
+    });
+    actor.send({ type: 'FILL_RECEIVED', fill: onlyVenue });
+    actor.send({ type: 'FILL_RECEIVED', fill: late });
+    expect(ctx(actor).positions[T].position).toBe(350);
+    expect(ctx(actor).counters.duplicateFills).toBe(2);
   });
 });

@@ -166,9 +166,9 @@ describe('kalshiflow session run with an invalid file', () => {
 describe('example scenarios and the documented schema', () => {
   const examples = readdirSync('sessions').filter((f) => f.endsWith('.yaml'));
 
-  it('has the six examples, each valid, each with expectations', () => {
+  it('has the seven examples, each valid, each with expectations', () => {
     expect(examples.sort()).toEqual(
-      ['calm-market.yaml', 'crash-and-restart.yaml', 'exchange-outage.yaml', 'flash-crash.yaml', 'reconnect-storm.yaml', 'settlement.yaml'].sort(),
+      ['calm-market.yaml', 'crash-and-restart.yaml', 'crash-twice.yaml', 'exchange-outage.yaml', 'flash-crash.yaml', 'reconnect-storm.yaml', 'settlement.yaml'].sort(),
     );
     for (const file of examples) {
       const { scenario } = parseScenario(readFileSync(join('sessions', file), 'utf8'), file);

@@ -372,16 +372,74 @@ export async function listUnansweredOrders(db: Queryable, options: { env?: Store
 /** Orders that may still rest at (or be unknown to) the venue. */
 export async function listOpenJournalOrders(
   db: Queryable,
-  options: { env?: StoreEnvironment; ticker?: string } = {},
+  options: { env?: StoreEnvironment; ticker?: string; trader?: string } = {},
 ): Promise<JournalOrder[]> {
   const rows = await query<OrderRow>(
     db,
     `SELECT * FROM orders
       WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR env = $2) AND ($3::text IS NULL OR ticker = $3)
+        AND ($4::text IS NULL OR trader = $4)
       ORDER BY created_ms, client_order_id`,
-    [OPEN_ORDER_STATES, options.env ?? null, options.ticker ?? null],
+    [OPEN_ORDER_STATES, options.env ?? null, options.ticker ?? null, options.trader ?? null],
   );
   return rows.map(toOrder);
+}
+
+/** Which of `clientOrderIds` this journal holds (for `env`): venue orders the account placed. */
+export async function journaledClientOrderIds(db: Queryable, env: StoreEnvironment, clientOrderIds: readonly string[]): Promise<Set<string>> {
+  if (clientOrderIds.length === 0) return new Set();
+  const rows = await query<{ client_order_id: string }>(
+    db,
+    'SELECT client_order_id FROM orders WHERE env = $1 AND client_order_id = ANY($2::text[])',
+    [env, [...clientOrderIds]],
+  );
+  return new Set(rows.map((r) => r.client_order_id));
+}
+
+/**
+ * Brings an open journal order to the final state the venue reports (reconciliation): filled,
+ * canceled, or rejected when it never reached the venue. Only moves an order that is still open,
+ * so a close the live trader journals meanwhile is never overwritten. True if it moved.
+ */
+export async function settleJournalOrder(
+  pool: Pool,
+  clientOrderId: string,
+  settled: {
+    atMs: number;
+    state: Extract<JournalOrderState, 'filled' | 'canceled' | 'rejected'>;
+    venueOrderId?: string | null;
+    venueStatus?: VenueOrderStatus | null;
+    fillCount?: Count;
+    error?: string | null;
+    details?: Record<string, unknown>;
+  },
+): Promise<boolean> {
+  return inTransaction(pool, async (client) => {
+    const rows = await query(
+      client,
+      `UPDATE orders SET state = $2, venue_order_id = COALESCE($3, venue_order_id), venue_status = COALESCE($4, venue_status),
+              fill_count = GREATEST(fill_count, COALESCE($5, fill_count)), remaining_count = 0,
+              error = COALESCE(error, $6), answered_ms = COALESCE(answered_ms, $7), updated_ms = GREATEST(updated_ms, $7)
+        WHERE client_order_id = $1 AND state = ANY($8::text[]) RETURNING client_order_id`,
+      [
+        clientOrderId,
+        settled.state,
+        settled.venueOrderId ?? null,
+        settled.venueStatus ?? null,
+        settled.fillCount ?? null,
+        settled.error ?? null,
+        settled.atMs,
+        OPEN_ORDER_STATES,
+      ],
+    );
+    if (rows.length === 0) return false;
+    await query(
+      client,
+      `INSERT INTO order_events (client_order_id, kind, state, at_ms, details) VALUES ($1, 'reconciled', $2, $3, $4)`,
+      [clientOrderId, settled.state, settled.atMs, settled.details ?? {}],
+    );
+    return true;
+  });
 }
 
 export async function listRecentOrders(db: Queryable, options: { limit?: number; env?: StoreEnvironment } = {}): Promise<JournalOrder[]> {
@@ -545,6 +603,21 @@ export async function startSyncRun(
     [run.env, run.reason, run.startedMs],
   );
   return rows[0].id;
+}
+
+/**
+ * Sync runs a killed process left `running` are closed as failed (interrupted); called when a new
+ * process starts syncing. Returns how many.
+ */
+export async function closeInterruptedSyncRuns(db: Queryable, env: StoreEnvironment, endedMs: number): Promise<number> {
+  const rows = await query(
+    db,
+    `UPDATE sync_runs SET status = 'failed', ended_ms = GREATEST($2::bigint, started_ms),
+            error = 'interrupted: the process ended during the sync'
+      WHERE status = 'running' AND env = $1 RETURNING id`,
+    [env, endedMs],
+  );
+  return rows.length;
 }
 
 export interface SyncOutcome {

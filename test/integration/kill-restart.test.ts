@@ -1,0 +1,290 @@
+/**
+ * kill -9 loses nothing and leaves nothing behind, with real processes: the exchange is
+ * `kalshiflow sim` (a child process), the trader `kalshiflow start --strategy spread-quoter` (a child
+ * process) on one database. The trader is SIGKILLed at random moments while quoting, restarted each
+ * time on the same database, then run once more and stopped with SIGTERM. Throughout, the test
+ * samples the exchange (as the trader's user) and the trader's /v3/status. Then the account is
+ * frozen (its resting orders cancelled at the exchange), one more start reconciles it, and the
+ * exchange is compared with the journal. It asserts:
+ *
+ * - no order placed twice, and no exchange order missing from the journal;
+ * - no fill lost or doubled: the journal's fills are exactly the exchange's;
+ * - in every quiet sample (no fill for a while) the trader's positions equal the exchange's;
+ * - the exchange never holds more resting orders for the account than the open-order limit;
+ * - once a restarted trader has reconciled, every order resting at the exchange is one it manages
+ *   (an earlier run's orders are adopted, never left "external");
+ * - after the reconciling start, no journal order is in a state the exchange contradicts (open while
+ *   executed or cancelled there), no sync run is left `running`, and its positions are the exchange's.
+ *
+ * Both databases: the embedded PGlite (a data folder) and, when TEST_DATABASE_URL is set, a
+ * throwaway database on that PostgreSQL server. Kill moments come from a seeded generator; the
+ * assertions are invariants, not timings. Prints one JSON line of figures per database.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
+import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
+import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
+import { openDatabase, query } from '../../src/adapters/store/database.ts';
+import { listFills, listRecentOrders } from '../../src/adapters/store/journal.ts';
+import { DEFAULT_RISK_LIMITS } from '../../src/core/risk.ts';
+import { createServerDatabase } from '../helpers/databases.ts';
+import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
+import type { CliProcess } from '../helpers/processes.ts';
+
+const KEY_ID = 'kalshiflow-trader';
+const KILLS = 4;
+/** `kalshiflow start` trades with the default limits. */
+const OPEN_ORDER_LIMIT = DEFAULT_RISK_LIMITS.maxOpenOrders;
+/** No exchange fill for this long before a sample: every fill has reached the trader by then. */
+const QUIET_MS = 1_500;
+
+const statusSchema = z.object({
+  state: z.string(),
+  trader: z.object({ ordersPlaced: z.number(), state: z.string() }),
+  sync: z.object({ syncCount: z.number() }),
+  trading: z.object({
+    positions: z.array(z.object({ ticker: z.string(), raw: z.object({ position: z.number() }) })),
+    openOrders: z.array(z.object({ clientOrderId: z.string(), state: z.string(), external: z.boolean() })),
+  }),
+});
+type Status = z.infer<typeof statusSchema>;
+
+async function readStatus(baseUrl: string): Promise<Status> {
+  const response = await fetch(`${baseUrl}/v3/status`);
+  if (!response.ok) throw new Error(`GET /v3/status: HTTP ${response.status}`);
+  return statusSchema.parse(await response.json());
+}
+
+/** Reconciled and trading: from here on it must manage everything the venue holds for it. */
+const trading = (s: Status | null): s is Status => s !== null && (s.state === 'ready' || s.state === 'acting') && s.sync.syncCount >= 1;
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+function positionMap(entries: Array<{ ticker: string; position: number }>): Record<string, number> {
+  const map: Record<string, number> = {};
+  for (const e of entries) if (e.position !== 0) map[e.ticker] = e.position;
+  return map;
+}
+
+/** mulberry32: the kill moments, reproducible. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const databases = [{ name: 'pglite' as const }, ...(process.env.TEST_DATABASE_URL ? [{ name: 'postgres' as const }] : [])];
+
+describe.each(databases)('kill -9 while quoting, restarts on the same database ($name)', ({ name }) => {
+  const dir = mkdtempSync(join(tmpdir(), `kalshiflow-kill-${name}-`));
+  const dataDir = join(dir, 'data');
+  let serverDb: { url: string; drop: () => Promise<void> } | null = null;
+
+  afterAll(async () => {
+    await killAllCli();
+    await serverDb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`${KILLS} SIGKILLs and a clean run: nothing lost, doubled, orphaned or left stale`, async () => {
+    const keys = generateKeyPair();
+    mkdirSync(join(dataDir, 'sim-keys'), { recursive: true });
+    const publicKeyPath = join(dataDir, 'sim-keys', 'trader.pub.pem');
+    writeFileSync(publicKeyPath, keys.publicKeyPem);
+    writeFileSync(join(dataDir, 'sim-keys', 'trader.key.pem'), keys.privateKeyPem, { mode: 0o600 });
+
+    const sim = startCli(['sim', '--port', '0', '--markets', '4', '--seed', '11', '--key', `${KEY_ID}=${publicKeyPath}`]);
+    const restUrl = (await sim.waitForLine(/^\s+REST\s+(\S+)/))[1];
+    const wsUrl = (await sim.waitForLine(/^\s+WS\s+(\S+)/))[1];
+    const exchange = new KalshiRestClient({
+      endpoints: endpointsFor('sim', { restBaseUrl: restUrl, wsUrl }),
+      credentials: createCredentials(KEY_ID, loadPrivateKey({ pem: keys.privateKeyPem })),
+    });
+
+    if (name === 'postgres') serverDb = await createServerDatabase(process.env.TEST_DATABASE_URL!, 'kf_kill');
+    const databaseUrl = serverDb?.url ?? '';
+    const port = await freePort();
+    const traderEnv = {
+      ENVIRONMENT: 'sim',
+      KALSHI_API_BASE_URL: restUrl,
+      KALSHI_WS_URL: wsUrl,
+      KALSHIFLOW_DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl, // empty = embedded PGlite in <dataDir>/db
+      V3_PORT: String(port),
+      V3_HOST: '127.0.0.1',
+      RL_MODE: 'discovery',
+      RL_ORDERBOOK_MARKET_LIMIT: '4',
+    };
+    const startTrader = async (): Promise<{ proc: CliProcess; url: string }> => {
+      const proc = startCli(['start', '--env', 'sim', '--strategy', 'spread-quoter'], traderEnv);
+      const url = (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
+      return { proc, url };
+    };
+
+    const figures = {
+      database: name,
+      kills: 0,
+      samples: 0,
+      quietSamples: 0,
+      maxRestingAtExchange: 0,
+      openOrderLimit: OPEN_ORDER_LIMIT,
+      unmanagedResting: [] as string[],
+      positionMismatches: [] as string[],
+    };
+
+    /** status → exchange → status: an order resting at the exchange must be managed in one of the two views. */
+    const sample = async (url: string): Promise<Status | null> => {
+      const before = await readStatus(url).catch(() => null);
+      const fillsBefore = await collect(exchange.iterateFills({}));
+      const resting = await collect(exchange.iterateOrders({ status: 'resting' }));
+      const positions = (await exchange.getAllPositions()).marketPositions;
+      const after = await readStatus(url).catch(() => null);
+      const fillsAfter = await collect(exchange.iterateFills({}));
+      figures.samples++;
+      figures.maxRestingAtExchange = Math.max(figures.maxRestingAtExchange, resting.length);
+      if (!trading(before) || !trading(after)) return after;
+      const managed = new Set([...before.trading.openOrders, ...after.trading.openOrders].filter((o) => !o.external).map((o) => o.clientOrderId));
+      for (const o of resting) {
+        if (!managed.has(o.clientOrderId)) figures.unmanagedResting.push(`${o.clientOrderId} (${o.ticker} ${o.side} @${o.yesPrice})`);
+      }
+      const newest = Math.max(0, ...fillsAfter.map((f) => f.createdTimeMs ?? 0));
+      if (fillsAfter.length === fillsBefore.length && Date.now() - newest >= QUIET_MS) {
+        figures.quietSamples++;
+        const mine = positionMap(after.trading.positions.map((p) => ({ ticker: p.ticker, position: p.raw.position })));
+        const theirs = positionMap(positions);
+        if (JSON.stringify(mine) !== JSON.stringify(theirs)) figures.positionMismatches.push(`trader ${JSON.stringify(mine)} vs exchange ${JSON.stringify(theirs)}`);
+      }
+      return after;
+    };
+    const sampleUntil = async (url: string, what: string, done: (s: Status | null) => boolean, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await sample(url).catch(() => null);
+        if (done(s)) return;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status ${JSON.stringify(s)?.slice(0, 400)}`);
+        await sleep(150);
+      }
+    };
+
+    // ---- killed runs ------------------------------------------------------------------------
+    const random = seeded(20_261_204);
+    for (let k = 0; k < KILLS; k++) {
+      const run = await startTrader();
+      await sampleUntil(run.url, `run ${k + 1} to quote`, (s) => trading(s) && s.trader.ordersPlaced >= 2, 45_000);
+      const killAt = Date.now() + 200 + Math.floor(random() * 2_000);
+      while (Date.now() < killAt) {
+        await sample(run.url).catch(() => null);
+        await sleep(100);
+      }
+      run.proc.kill('SIGKILL');
+      expect(await run.proc.exited).toBe('SIGKILL');
+      figures.kills++;
+    }
+
+    // ---- the clean run -----------------------------------------------------------------------
+    const last = await startTrader();
+    await sampleUntil(last.url, 'the last run to reconcile and quote', (s) => trading(s), 45_000);
+    const quietUntil = Date.now() + 4_000;
+    while (Date.now() < quietUntil) {
+      await sample(last.url);
+      await sleep(150);
+    }
+    last.proc.kill('SIGTERM');
+    expect(await last.proc.exited, last.proc.output()).toBe(0);
+
+    // ---- freeze the account, and let one more start reconcile it -----------------------------
+    // `start` leaves its quotes resting at a graceful stop, and takers keep filling them: cancel
+    // them at the exchange, then a `hold` run (it places nothing) reconciles the journal with the
+    // frozen account — the fills and cancels that happened with no trader running included.
+    for (const order of await collect(exchange.iterateOrders({ status: 'resting' }))) {
+      await exchange.cancelOrder(order.orderId, { ticker: order.ticker }).catch(() => undefined);
+    }
+    expect(await collect(exchange.iterateOrders({ status: 'resting' }))).toEqual([]);
+    const frozen = startCli(['start', '--env', 'sim', '--strategy', 'hold'], traderEnv);
+    const frozenUrl = (await frozen.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
+    const reconciled = await pollUntil('the reconciling run to finish its initial sync', () => readStatus(frozenUrl), (s) => trading(s), { timeoutMs: 45_000 });
+    const frozenPositions = positionMap(reconciled.trading.positions.map((p) => ({ ticker: p.ticker, position: p.raw.position })));
+    frozen.kill('SIGTERM');
+    expect(await frozen.exited, frozen.output()).toBe(0);
+
+    // ---- the exchange against the journal ----------------------------------------------------
+    const venueOrders = await collect(exchange.iterateOrders({}));
+    const venueFills = await collect(exchange.iterateFills({}));
+    const venuePositions = positionMap((await exchange.getAllPositions()).marketPositions);
+    sim.kill('SIGTERM');
+    const db = databaseUrl ? await openDatabase({ databaseUrl, poolSize: 1 }) : await openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
+    try {
+      const journalOrders = await listRecentOrders(db.pool, { limit: 1_000_000 });
+      const journalById = new Map(journalOrders.map((o) => [o.clientOrderId, o]));
+      const ids = venueOrders.map((o) => o.clientOrderId);
+      const duplicates = ids.length - new Set(ids).size;
+      const unjournaled = ids.filter((id) => !journalById.has(id));
+
+      const journalFills = await listFills(db.pool, { limit: 1_000_000 });
+      const venueFillIds = new Set(venueFills.map((f) => f.tradeId));
+      const journalFillIds = journalFills.map((f) => f.fillId);
+      const lostFills = [...venueFillIds].filter((id) => !journalFillIds.includes(id));
+      const doubledFills = journalFillIds.length - new Set(journalFillIds).size + journalFillIds.filter((id) => !venueFillIds.has(id)).length;
+
+      // stale: open in the journal, or a journal state the exchange contradicts
+      const venueByClientId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
+      const stale: string[] = [];
+      for (const o of journalOrders) {
+        const venue = venueByClientId.get(o.clientOrderId);
+        const expected = !venue ? ['rejected', 'denied'] : venue.status === 'executed' ? ['filled'] : venue.status === 'canceled' ? ['canceled', 'expired'] : ['accepted', 'partially_filled'];
+        if (!expected.includes(o.state)) stale.push(`${o.clientOrderId}: journal ${o.state}, exchange ${venue?.status ?? 'absent'}`);
+      }
+      const runningSyncs = await query<{ id: number }>(db.pool, "SELECT id FROM sync_runs WHERE status = 'running'");
+
+      console.log(
+        JSON.stringify({
+          bench: 'kill-restart',
+          ...figures,
+          unmanagedResting: figures.unmanagedResting.slice(0, 5),
+          positionMismatches: figures.positionMismatches.slice(0, 5),
+          ordersAtExchange: venueOrders.length,
+          duplicates,
+          unjournaled: unjournaled.length,
+          fillsAtExchange: venueFills.length,
+          lostFills: lostFills.length,
+          doubledFills,
+          staleJournalOrders: stale.length,
+          staleExamples: stale.slice(0, 5),
+          runningSyncRuns: runningSyncs.length,
+        }),
+      );
+
+      expect(figures.kills).toBe(KILLS);
+      expect(venueOrders.length).toBeGreaterThanOrEqual(2 * (KILLS + 1));
+      expect(duplicates).toBe(0);
+      expect(unjournaled).toEqual([]);
+      expect(lostFills).toEqual([]);
+      expect(doubledFills).toBe(0);
+      expect(figures.maxRestingAtExchange).toBeLessThanOrEqual(OPEN_ORDER_LIMIT);
+      expect(figures.unmanagedResting).toEqual([]);
+      expect(figures.quietSamples).toBeGreaterThan(0);
+      expect(figures.positionMismatches).toEqual([]);
+      expect(frozenPositions).toEqual(venuePositions);
+      expect(stale).toEqual([]);
+      expect(runningSyncs).toEqual([]);
+    } finally {
+      await db.close();
+    }
+    expect(await sim.exited).toBe(0);
+  }, 170_000);
+});
