@@ -68,9 +68,10 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** ticker → position, non-zero positions only, in ticker order (so two maps compare as text). */
 function positionMap(entries: Array<{ ticker: string; position: number }>): Record<string, number> {
   const map: Record<string, number> = {};
-  for (const e of entries) if (e.position !== 0) map[e.ticker] = e.position;
+  for (const e of [...entries].sort((a, b) => a.ticker.localeCompare(b.ticker))) if (e.position !== 0) map[e.ticker] = e.position;
   return map;
 }
 
