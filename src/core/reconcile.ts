@@ -353,17 +353,24 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
   };
 }
 
+/** A fill as the holder applied it, with when (on the clock the snapshot's `asOfMs` is on). */
+export interface AppliedFill extends FillRecord {
+  appliedAtMs: number;
+}
+
 /** What a holder (the trader) has now, at the moment it takes a snapshot in. */
 export interface HolderState {
   positions: Readonly<Record<string, Position>>;
   cash: Micros;
   /** The fills it applied recently, in the order it applied them (at least every fill since the snapshot). */
-  appliedFills: readonly FillRecord[];
+  appliedFills: readonly AppliedFill[];
   /** Whether it has applied this fill already (its dedupe memory). */
   hasApplied(fillId: string): boolean;
 }
 
 export interface SnapshotToHold {
+  /** When the sync started reading the venue: fills applied before it are inside its reports. */
+  asOfMs: number;
   /** Positions as of the snapshot (`ReconcileResult.positions`). */
   positions: readonly Position[];
   /** Tickers whose snapshot position is the venue's report. */
@@ -379,7 +386,7 @@ export interface HeldState {
   positions: Record<string, Position>;
   cash: Micros;
   /** Fills the holder applied that the snapshot does not account for: applied again on top of it. */
-  reapplied: FillRecord[];
+  reapplied: AppliedFill[];
   /** Fills the holder had not applied: now applied (inside a reported position, or on a kept one). */
   newlyApplied: FillRecord[];
 }
@@ -387,8 +394,10 @@ export interface HeldState {
 /**
  * Rule 3 (after NautilusTrader): a snapshot describes the account as of the fills it accounts for.
  * For a reported ticker the holder takes the venue's position and re-applies, in its own order,
- * every fill it applied that the snapshot does not account for — so a fill that landed after the
- * venue was read is never undone, and one the venue already counts is never counted twice. For a
+ * every fill it applied since the venue was read (`asOfMs`) that the snapshot does not account
+ * for — so a fill that landed after the venue was read is never undone, and one the venue already
+ * counts is never counted twice (a fill applied before `asOfMs` is in the venue's report even when
+ * it is older than the fill list the venue still serves). For a
  * ticker without a usable report the holder keeps its current position and applies the venue fills
  * it has not seen. Cash follows the same rule when the snapshot's balance is coherent.
  */
@@ -396,13 +405,13 @@ export function holdAfterSnapshot(holder: HolderState, snapshot: SnapshotToHold)
   const positions: Record<string, Position> = { ...holder.positions };
   const reported = new Set(snapshot.reportedTickers);
   const snapshotPositions = new Map(snapshot.positions.map((p) => [p.ticker, p]));
-  const reapplied: FillRecord[] = [];
+  const reapplied: AppliedFill[] = [];
   const newlyApplied: FillRecord[] = [];
   let cashAfterSnapshot: Micros = 0;
   let cashFromNewFills: Micros = 0;
   for (const ticker of reported) positions[ticker] = snapshotPositions.get(ticker) ?? emptyPosition(ticker);
   for (const f of holder.appliedFills) {
-    if (snapshot.accountedFillIds.has(f.fillId)) continue;
+    if (f.appliedAtMs < snapshot.asOfMs || snapshot.accountedFillIds.has(f.fillId)) continue;
     reapplied.push(f);
     if (reported.has(f.ticker)) {
       const next = applyFill(positions[f.ticker], { side: f.side, price: f.price, count: f.count, fee: f.fee });

@@ -265,9 +265,9 @@ function rememberFill(context: TraderContext, fillId: string): boolean {
 }
 
 /** Keeps an applied fill in order (bounded), for the next snapshot that may predate it. */
-function keepRecentFill(context: TraderContext, fill: FillRecord): void {
+function keepRecentFill(context: TraderContext, fill: FillRecord, appliedAtMs: number): void {
   const { recent } = context.fillDedupe;
-  recent.push(fill);
+  recent.push({ ...fill, appliedAtMs });
   if (recent.length > RECENT_FILLS_LIMIT) recent.splice(0, recent.length - RECENT_FILLS_LIMIT);
 }
 
@@ -541,14 +541,14 @@ export const traderMachine = setup({
     }),
 
     /** Money follows fill records: applied once per fill id, whether or not the order actor still exists. */
-    applyFillReceived: enqueueActions(({ context, event, self, enqueue }) => {
+    applyFillReceived: enqueueActions(({ context, event, system, self, enqueue }) => {
       if (event.type !== 'FILL_RECEIVED') return;
       const fill = event.fill;
       if (!rememberFill(context, fill.fillId)) {
         enqueue.assign({ counters: { ...context.counters, duplicateFills: context.counters.duplicateFills + 1 } });
         return;
       }
-      keepRecentFill(context, fill);
+      keepRecentFill(context, fill, clockNow(system));
       const { position, cashChange } = applyFill(positionOf(context, fill.ticker), {
         side: fill.side,
         price: fill.price,
@@ -676,6 +676,8 @@ export const traderMachine = setup({
             hasApplied: (id) => context.fillDedupe.ids.has(id),
           },
           {
+            // without a time, the snapshot is as of now: nothing applied so far is re-applied
+            asOfMs: event.asOfMs ?? now,
             positions: event.positions ?? [],
             reportedTickers: event.reportedTickers ?? (event.positions ?? []).map((p) => p.ticker),
             accountedFillIds: accounted,
@@ -685,7 +687,7 @@ export const traderMachine = setup({
         );
         changes.positions = held.positions;
         changes.cash = held.cash;
-        for (const f of held.newlyApplied) keepRecentFill(context, f);
+        for (const f of held.newlyApplied) keepRecentFill(context, f, now);
       }
       // What the snapshot accounts for is applied: a late stream copy of it must not count again.
       for (const id of accounted) rememberFill(context, id);

@@ -7,7 +7,7 @@
 import type { Micros, Price, Count } from '../core/money.ts';
 import type { OrderIntent, OrderSide, OrderStateName } from '../core/order-state.ts';
 import type { Position } from '../core/positions.ts';
-import type { FillRecord, Finding, VenueOrderRecord } from '../core/reconcile.ts';
+import type { AppliedFill, FillRecord, Finding, VenueOrderRecord } from '../core/reconcile.ts';
 import type { RiskLimits, RiskRule } from '../core/risk.ts';
 import type { BookView, Strategy } from '../core/strategy/types.ts';
 import type { PriceRange } from '../core/ticks.ts';
@@ -139,7 +139,7 @@ export interface TraderContext {
    * Recently applied fill ids (bounded): a fill is applied to positions once; and the fills applied
    * most recently, in order, which a later snapshot may not account for yet. Mutated in place.
    */
-  fillDedupe: { ids: Set<string>; order: string[]; recent: FillRecord[] };
+  fillDedupe: { ids: Set<string>; order: string[]; recent: AppliedFill[] };
   denials: DenialRecord[];
   counters: TraderCounters;
   reconciled: boolean;

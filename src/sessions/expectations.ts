@@ -40,8 +40,8 @@ export interface Observations {
   /** Why the trader's view is missing, if it is (e.g. no trader running at the end). */
   traderViewMissing?: string;
   /** Orders resting at the exchange for the account that the running trader does not manage. */
-  unmanagedResting: ReadonlyArray<{ clientOrderId: string; orderId: string }>;
-  restingAtExchange: number;
+  unmanagedResting?: ReadonlyArray<{ clientOrderId: string; orderId: string }>;
+  restingAtExchange?: number;
   finalPnl: Micros;
   maxDrawdown: Micros;
 }
@@ -165,16 +165,18 @@ export function checkExpectations(expect: Scenario['expect'], o: Observations): 
   }
 
   if (expect.no_unmanaged_orders !== undefined) {
-    const clean = o.traderViewMissing === undefined && o.unmanagedResting.length === 0;
+    const unmanaged = o.unmanagedResting ?? [];
+    const resting = o.restingAtExchange ?? 0;
+    const clean = o.traderViewMissing === undefined && unmanaged.length === 0;
     add(
       'no_unmanaged_orders',
       expect.no_unmanaged_orders,
-      { resting: o.restingAtExchange, unmanaged: o.unmanagedResting.length },
+      { resting, unmanaged: unmanaged.length },
       clean === expect.no_unmanaged_orders,
       o.traderViewMissing ??
-        (o.unmanagedResting.length === 0
-          ? `${o.restingAtExchange} orders resting, all managed by the running trader`
-          : `${o.unmanagedResting.length} resting orders nobody manages: ${listSome(o.unmanagedResting.map((r) => r.clientOrderId || r.orderId))}`),
+        (unmanaged.length === 0
+          ? `${resting} orders resting, all managed by the running trader`
+          : `${unmanaged.length} resting orders nobody manages: ${listSome(unmanaged.map((r) => r.clientOrderId || r.orderId))}`),
     );
   }
 

@@ -101,10 +101,14 @@ describe('reconcile', () => {
     const holder = {
       positions: { [T]: afterLate },
       cash: 1_000_000,
-      appliedFills: [earlier, later],
+      appliedFills: [
+        { ...earlier, appliedAtMs: AS_OF - 490 },
+        { ...later, appliedAtMs: AS_OF + 60 },
+      ],
       hasApplied: (id: string) => id === 'f-early' || id === 'f-late',
     };
     const held = holdAfterSnapshot(holder, {
+      asOfMs: AS_OF,
       positions: r.positions,
       reportedTickers: r.reportedTickers,
       accountedFillIds: new Set(r.accountedFillIds),
@@ -120,10 +124,17 @@ describe('reconcile', () => {
     // once a later snapshot accounts for f-late too, it is not applied on top any more
     const again = holdAfterSnapshot(
       { ...holder, positions: held.positions },
-      { positions: [afterLate], reportedTickers: [T], accountedFillIds: new Set(['f-early', 'f-late']), missingFills: [] },
+      { asOfMs: AS_OF + 1_000, positions: [afterLate], reportedTickers: [T], accountedFillIds: new Set(['f-early', 'f-late']), missingFills: [] },
     );
     expect(again.positions[T].position).toBe(300);
     expect(again.cash).toBe(holder.cash);
+    // a fill applied before the venue was read is in its report even when the venue no longer
+    // lists it (its fill list is a window): never applied on top a second time
+    const windowed = holdAfterSnapshot(
+      { ...holder, positions: held.positions },
+      { asOfMs: AS_OF + 1_000, positions: [afterLate], reportedTickers: [T], accountedFillIds: new Set(['f-late']), missingFills: [] },
+    );
+    expect(windowed.positions[T].position).toBe(300);
   });
 
   it('a report read while fills landed is uncertain: the kept position stands until the next sync', () => {
@@ -137,7 +148,7 @@ describe('reconcile', () => {
     expect(kinds(r)).toEqual(['position_uncertain']);
     const held = holdAfterSnapshot(
       { positions: { [T]: pos(T, 200) }, cash: 5, appliedFills: [], hasApplied: () => false },
-      { positions: r.positions, reportedTickers: r.reportedTickers, accountedFillIds: new Set(), missingFills: [] },
+      { asOfMs: AS_OF, positions: r.positions, reportedTickers: r.reportedTickers, accountedFillIds: new Set(), missingFills: [] },
     );
     // the holder's current position (not the one the sync saw at its start) is kept
     expect(held.positions[T].position).toBe(200);

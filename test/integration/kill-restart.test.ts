@@ -256,8 +256,9 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
         JSON.stringify({
           bench: 'kill-restart',
           ...figures,
-          unmanagedResting: figures.unmanagedResting.slice(0, 5),
-          positionMismatches: figures.positionMismatches.slice(0, 5),
+          unmanagedResting: figures.unmanagedResting.length,
+          positionMismatches: figures.positionMismatches.length,
+          examples: [...figures.unmanagedResting.slice(0, 3), ...figures.positionMismatches.slice(0, 3)],
           ordersAtExchange: venueOrders.length,
           duplicates,
           unjournaled: unjournaled.length,
