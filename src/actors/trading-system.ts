@@ -18,7 +18,7 @@ import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
 import { describeDbError, isDatabaseUnavailable } from '../adapters/store/database.ts';
-import { recordOrderEvent } from '../adapters/store/journal.ts';
+import { recordDecision, recordOrderEvent } from '../adapters/store/journal.ts';
 import type { OrderEvent as JournalOrderEvent } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import {
@@ -483,6 +483,7 @@ export class TradingSystem implements SystemView {
         break;
       case 'ORDER_PLACED':
         this.counters.orders_placed++;
+        this.journalDecision(n.intent, 'submitted', null, { clientOrderId: n.clientOrderId });
         this.emitOrder(n.clientOrderId);
         break;
       case 'ORDER_ADOPTED': {
@@ -506,6 +507,7 @@ export class TradingSystem implements SystemView {
       }
       case 'ORDER_DENIED':
         this.counters.orders_denied++;
+        this.journalDecision(n.intent, 'denied', `${n.rule}: ${n.reason}`, { rule: n.rule });
         this.activity('risk', `order denied (${n.rule}): ${n.reason}`, 'warning', { ticker: n.intent.ticker });
         break;
       case 'ORDER_CLOSED':
@@ -598,6 +600,28 @@ export class TradingSystem implements SystemView {
     const backlog = this.journalBacklog.splice(0);
     if (backlog.length > 0) this.activity('journal', `writing ${backlog.length} order updates held during the database outage`, 'info');
     for (const event of backlog) this.writeOrderEvent(event);
+  }
+
+  /** Every order decision (placed or denied by risk) goes to `trader_decisions`; a failed write is reported, never blocks. */
+  private journalDecision(
+    intent: { ticker: string; side: 'bid' | 'ask'; price: number; count: number },
+    outcome: 'submitted' | 'denied',
+    reason: string | null,
+    details: Record<string, unknown>,
+  ): void {
+    recordDecision(this.options.pool, {
+      trader: this.venue.traderId,
+      strategy: this.options.strategy.name,
+      env: this.env,
+      ticker: intent.ticker,
+      atMs: this.clock.now(),
+      action: intent.side === 'bid' ? 'buy_yes' : 'sell_yes',
+      price: intent.price,
+      count: intent.count,
+      outcome,
+      reason,
+      details,
+    }).catch((error: unknown) => this.recordError(`could not journal a decision on ${intent.ticker}: ${String(error)}`));
   }
 
   /** After a fill, the order actor has applied it by the next microtask: journal its new count. */

@@ -14,7 +14,8 @@
  * - once a restarted trader has reconciled, every order resting at the exchange is one it manages
  *   (an earlier run's orders are adopted, never left "external");
  * - after the reconciling start, no journal order is in a state the exchange contradicts (open while
- *   executed or cancelled there), no sync run is left `running`, and its positions are the exchange's.
+ *   executed or cancelled there), no sync run is left `running`, its positions are the exchange's,
+ *   and the trader's decisions are in `trader_decisions`.
  *
  * Both databases: the embedded PGlite (a data folder) and, when TEST_DATABASE_URL is set, a
  * throwaway database on that PostgreSQL server. Kill moments come from a seeded generator; the
@@ -251,6 +252,7 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
         if (!expected.includes(o.state)) stale.push(`${o.clientOrderId}: journal ${o.state}, exchange ${venue?.status ?? 'absent'}`);
       }
       const runningSyncs = await query<{ id: number }>(db.pool, "SELECT id FROM sync_runs WHERE status = 'running'");
+      const decisions = (await query<{ n: string }>(db.pool, "SELECT count(*) AS n FROM trader_decisions WHERE outcome = 'submitted'"))[0].n;
 
       console.log(
         JSON.stringify({
@@ -268,6 +270,7 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
           staleJournalOrders: stale.length,
           staleExamples: stale.slice(0, 5),
           runningSyncRuns: runningSyncs.length,
+          decisionsJournaled: Number(decisions),
         }),
       );
 
@@ -284,6 +287,8 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       expect(frozenPositions).toEqual(venuePositions);
       expect(stale).toEqual([]);
       expect(runningSyncs).toEqual([]);
+      // every order placed is a journaled decision too (some were placed by runs killed before their write)
+      expect(Number(decisions)).toBeGreaterThan(0);
     } finally {
       await db.close();
     }
