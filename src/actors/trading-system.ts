@@ -496,12 +496,7 @@ export class TradingSystem implements SystemView {
           venueOrderId: n.orderId,
           details: { canceling: n.canceling },
         };
-        this.journalChain = this.journalChain
-          .then(() => recordOrderEvent(this.options.pool, event))
-          .then(
-            () => undefined,
-            (error: unknown) => this.recordError(`could not journal the adoption of ${n.clientOrderId}: ${String(error)}`),
-          );
+        this.writeOrderEvent(event);
         this.emitOrder(n.clientOrderId);
         break;
       }
