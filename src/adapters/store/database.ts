@@ -7,13 +7,14 @@
  *
  * Sits in the adapters layer: the only module that knows PGlite exists.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { redactUrl } from '../../core/secrets.ts';
 import { newEmbeddedPassword, startPasswordGate, type PasswordGate } from './password-gate.ts';
+import { acquireDataDirLock } from './data-dir-lock.ts';
 
 export const DEFAULT_DATA_DIR = '.kalshiflow/db';
 const DEFAULT_POOL_SIZE = 10;
@@ -198,38 +199,6 @@ export function createPool(url: string, poolSize = DEFAULT_POOL_SIZE, connection
   });
   attachPoolErrorSink(pool);
   return pool;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * PGlite is a single-process database: two programs opening the same folder would corrupt it.
- * A pid lock file next to the folder turns that into a clear error (stale locks are taken over).
- */
-function acquireDataDirLock(dataDir: string): () => void {
-  const lockPath = `${resolve(dataDir)}.lock`;
-  mkdirSync(dirname(lockPath), { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lockPath, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
-        throw new StoreError(`embedded database ${dataDir} is in use by process ${holder}`);
-      }
-      rmSync(lockPath, { force: true });
-    }
-  }
-  throw new StoreError(`could not lock embedded database ${dataDir}`);
 }
 
 /**
