@@ -120,6 +120,25 @@ async function closeStrategy(strategy: Strategy): Promise<void> {
   await (strategy as Strategy & StrategyLifecycle).close?.().catch(() => undefined);
 }
 
+type CredentialOptions = RuntimeOptions['credentials'];
+
+function hasConfiguredKey(c: CredentialOptions): boolean {
+  return Boolean(c?.keyId || c?.privateKeyPath || c?.privateKeyPem);
+}
+
+/** KALSHI_API_KEY_ID with KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY): both required. */
+function configuredCredentials(c: CredentialOptions = {}, environment: RuntimeOptions['environment']): KalshiCredentials {
+  if (!c.keyId) throw new ConfigError(`KALSHI_API_KEY_ID: required for ENVIRONMENT=${environment}${environment === 'sim' ? ' with a private key' : ''}`);
+  if (!c.privateKeyPath && !c.privateKeyPem) {
+    throw new ConfigError(`KALSHI_PRIVATE_KEY_PATH: required for ENVIRONMENT=${environment}${environment === 'sim' ? ' with KALSHI_API_KEY_ID' : ''} (or KALSHI_PRIVATE_KEY)`);
+  }
+  try {
+    return createCredentials(c.keyId, loadPrivateKey(c.privateKeyPem ? { pem: c.privateKeyPem } : { path: c.privateKeyPath as string }));
+  } catch (error) {
+    throw new ConfigError(`KALSHI_PRIVATE_KEY_PATH: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const spec = options.strategy.trim();
@@ -150,11 +169,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  // What assembly has opened so far, closed again if a later step fails (a simulator left
+  // listening kept `start` alive after "database in use").
+  const opened: { simulator: RunningSimulator | null } = { simulator: null };
   try {
-    const runtime = await assembleRuntime(options, clock, strategy);
+    const runtime = await assembleRuntime(options, clock, strategy, opened);
     link.system = runtime.system;
     return runtime;
   } catch (error) {
+    await opened.simulator?.close().catch(() => undefined);
     await closeStrategy(strategy);
     throw error;
   }
@@ -174,7 +197,12 @@ function resolveEndpoints(options: RuntimeOptions, restBaseUrl: string | undefin
   }
 }
 
-async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: Strategy): Promise<Runtime> {
+async function assembleRuntime(
+  options: RuntimeOptions,
+  clock: Clock,
+  strategy: Strategy,
+  opened: { simulator: RunningSimulator | null },
+): Promise<Runtime> {
   let simulator: RunningSimulator | null = null;
   let credentials: KalshiCredentials | null = null;
   let restBaseUrl = options.urls?.restBaseUrl;
@@ -193,26 +221,20 @@ async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: 
   } else if (options.environment === 'sim' && !restBaseUrl) {
     const keys = simulatorKeys(options.dataDir);
     simulator = await startSimulator({ ...options.sim, clock, keys: [{ keyId: keys.keyId, publicKeyPem: keys.publicKeyPem }] });
+    opened.simulator = simulator;
     restBaseUrl = simulator.restUrl;
     wsUrl = simulator.wsUrl;
     credentials = createCredentials(keys.keyId, loadPrivateKey({ pem: keys.privateKeyPem }));
   } else if (options.environment === 'sim' && restBaseUrl) {
-    const keys = simulatorKeys(options.dataDir);
-    credentials = createCredentials(keys.keyId, loadPrivateKey({ pem: keys.privateKeyPem }));
+    // An external simulator (`kalshiflow sim` prints the key to use): the configured key when
+    // one is given, else the data folder's (a simulator started with `--key` for it).
+    if (hasConfiguredKey(options.credentials)) credentials = configuredCredentials(options.credentials, 'sim');
+    else {
+      const keys = simulatorKeys(options.dataDir);
+      credentials = createCredentials(keys.keyId, loadPrivateKey({ pem: keys.privateKeyPem }));
+    }
   } else {
-    const c = options.credentials ?? {};
-    if (!c.keyId) throw new ConfigError(`KALSHI_API_KEY_ID: required for ENVIRONMENT=${options.environment}`);
-    if (!c.privateKeyPath && !c.privateKeyPem) {
-      throw new ConfigError(`KALSHI_PRIVATE_KEY_PATH: required for ENVIRONMENT=${options.environment} (or KALSHI_PRIVATE_KEY)`);
-    }
-    try {
-      credentials = createCredentials(
-        c.keyId,
-        loadPrivateKey(c.privateKeyPem ? { pem: c.privateKeyPem } : { path: c.privateKeyPath as string }),
-      );
-    } catch (error) {
-      throw new ConfigError(`KALSHI_PRIVATE_KEY_PATH: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    credentials = configuredCredentials(options.credentials, options.environment);
   }
 
   const endpoints = configured ?? resolveEndpoints(options, restBaseUrl, wsUrl);
@@ -228,7 +250,6 @@ async function assembleRuntime(options: RuntimeOptions, clock: Clock, strategy: 
     await migrate(database.pool);
   } catch (error) {
     if (!options.database) await database.close();
-    await simulator?.close();
     throw error;
   }
 

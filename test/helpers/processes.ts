@@ -28,10 +28,13 @@ export interface CliProcess {
 
 const running = new Set<CliProcess>();
 
-/** Starts `node bin/kalshiflow.js …args` with `env` added to (a copy of) this process's environment. */
-export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
+/**
+ * Starts `node bin/kalshiflow.js …args` with `env` added to (a copy of) this process's environment,
+ * in `options.cwd` (default: the repository; `kalshiflow sim` keeps its demo key under it).
+ */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -52,7 +55,8 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   child.stderr!.on('data', collect('! '));
   let exitedWith: number | string | null = null;
   const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': by then every line the process wrote has been read
+    child.once('close', (code, signal) => {
       exitedWith = code ?? signal ?? 'unknown';
       for (const wake of waiters) wake();
       resolve(exitedWith);
