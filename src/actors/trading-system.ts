@@ -91,6 +91,11 @@ const MAX_RECENT_FILLS = 100;
 const MAX_ERRORS = 20;
 const LIVE_STATES = new Set(['live', 'stale']);
 
+/** Managed orders with contracts the venue may still hold. */
+function openOrderCount(trader: { orders: Record<string, { remainingCount: number }> }): number {
+  return Object.values(trader.orders).filter((o) => o.remainingCount > 0).length;
+}
+
 /** Wait for the WebSocket to be connected; a connect failure rejects (the coordinator decides what next). */
 function waitForConnection(ws: KalshiWsClient): Promise<void> {
   if (ws.isConnected()) return Promise.resolve();
@@ -287,23 +292,22 @@ export class TradingSystem implements SystemView {
     this.coordinator.send({ type: 'START' });
   }
 
-  /** Shuts down through the coordinator (cancel orders if configured, close the stream). */
+  /**
+   * Shuts down through the coordinator (cancel the trader's resting orders unless configured
+   * otherwise, close the stream) and waits for it to finish: the chart's shutdown timeout bounds
+   * the wait, `stopNow()` cuts it short.
+   */
   async stop(reason = 'shutdown requested'): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.coordinator.send({ type: 'SHUTDOWN', reason });
     await new Promise<void>((resolve) => {
       const check = () => {
-        const snap = this.coordinator.getSnapshot();
-        if (snap.status !== 'active' || describeState(snap).state === 'shutdown') resolve();
-        else this.clock.setTimeout(check, 50);
+        if (this.coordinator.getSnapshot().status !== 'active') resolve();
+        else setTimeout(check, 20);
       };
       check();
-    }).catch(() => undefined);
-    // Give the final shutdown work a moment on the real clock if it is still running.
-    for (let i = 0; i < 100 && this.coordinator.getSnapshot().status === 'active' && !this.coordinator.getSnapshot().matches('stopped'); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    });
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.trader?.stop();
     this.coordinator.stop();
@@ -311,6 +315,16 @@ export class TradingSystem implements SystemView {
     await this.options.ws.stop();
     await this.fillChain;
     await this.journalChain;
+  }
+
+  /** Ends a shutdown at once, leaving resting orders at the venue (the coordinator's SHUTDOWN_NOW). */
+  stopNow(reason = 'stop requested at once'): void {
+    this.coordinator.send({ type: 'SHUTDOWN_NOW', reason });
+  }
+
+  /** Orders of the trader the venue may still hold (not known to be filled, canceled or rejected). */
+  restingOrderCount(): number {
+    return this.trader ? openOrderCount(this.trader.getSnapshot().context) : 0;
   }
 
   // ---- coordinator actors -----------------------------------------------------------------------
@@ -427,18 +441,22 @@ export class TradingSystem implements SystemView {
   }
 
   private async shutdownSystem(cancelOrders: boolean): Promise<void> {
-    if (this.trader && cancelOrders) {
-      // Pause first: an active trader re-quotes on the book changes its own cancels cause, which
-      // left 4–6 orders resting after a "graceful" shutdown.
-      this.lastPaused = 'shutdown';
-      this.trader.send({ type: 'PAUSE', reason: 'shutdown' });
-      this.trader.send({ type: 'CANCEL_ALL', reason: 'shutdown' });
-      for (let i = 0; i < 250; i++) {
-        const open = Object.values(this.trader.getSnapshot().context.orders).filter((o) => o.remainingCount > 0);
-        if (open.length === 0) break;
-        await new Promise<void>((r) => this.clock.setTimeout(r, 20));
-      }
-    }
+    const trader = this.trader;
+    if (!trader || !cancelOrders) return;
+    // Pause first: an active trader re-quotes on the book changes its own cancels cause, which
+    // left 4–6 orders resting after a "graceful" shutdown.
+    this.lastPaused = 'shutdown';
+    trader.send({ type: 'PAUSE', reason: 'shutdown' });
+    trader.send({ type: 'CANCEL_ALL', reason: 'shutdown' });
+    // Done when nothing of ours rests; the coordinator's shutdown timeout (or SHUTDOWN_NOW) ends
+    // the wait otherwise, and this loop with it.
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (openOrderCount(trader.getSnapshot().context) === 0 || this.coordinator.getSnapshot().status !== 'active') resolve();
+        else this.clock.setTimeout(check, 20);
+      };
+      check();
+    });
   }
 
   // ---- trader -----------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
  * `kalshiflow start`: the main job. Runs the trader actor system — against the embedded simulator
  * by default, or Kalshi's demo exchange with `--env paper` — with the HTTP API and dashboard, until
  * SIGINT/SIGTERM. Flags override the environment variables of DESIGN §5.
+ *
+ * Shutdown: the first SIGINT/SIGTERM cancels the trader's resting orders (unless `--keep-orders`)
+ * and exits 0 once none rests; a second signal skips what is left of the cancelling and says so.
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
@@ -14,6 +17,7 @@ import { createInspectorBridge } from '../server/inspector.ts';
 
 const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B]
                         [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect] [--retain 7d]
+                        [--keep-orders]
 
   --env        sim (embedded simulator, default) | paper (Kalshi demo). production is read-only: use \`kalshiflow record\`.
   --mode       discovery (top-N open markets by liquidity score) | config (--tickers)
@@ -25,7 +29,9 @@ const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config
   --inspect    connect the actor system to the Stately inspector
   --retain     keep this much trading history in the database: every 10 min, finished orders (with
                their events), trader decisions and sync runs older than that are deleted (as
-               \`kalshiflow db prune\`); fills and open orders are always kept. Default: keep all.`;
+               \`kalshiflow db prune\`); fills and open orders are always kept. Default: keep all.
+  --keep-orders  on SIGINT/SIGTERM leave resting orders at the exchange (default: cancel them;
+               a second signal skips the cancelling)`;
 
 export async function runStartCommand(argv: string[]): Promise<number> {
   let parsed;
@@ -43,6 +49,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         inspect: { type: 'boolean' },
         retain: { type: 'string' },
+        'keep-orders': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -86,72 +93,123 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     if (retainMs <= 0) throw new UsageError(`--retain: must be positive, got ${JSON.stringify(flags.retain)}`);
   }
 
-  const inspector = flags.inspect ? await createInspectorBridge({}) : null;
-  const runtime = await createRuntime({
-    environment: config.ENVIRONMENT,
-    selection:
-      config.RL_MODE === 'config'
-        ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
-        : { mode: 'discovery', limit: config.RL_ORDERBOOK_MARKET_LIMIT },
-    strategy: config.TRADER_STRATEGY,
-    dataDir: config.KALSHIFLOW_DATA_DIR,
-    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    ...(seed !== undefined ? { sim: { seed } } : {}),
-    credentials: {
-      ...(config.KALSHI_API_KEY_ID ? { keyId: config.KALSHI_API_KEY_ID } : {}),
-      ...(config.KALSHI_PRIVATE_KEY_PATH ? { privateKeyPath: config.KALSHI_PRIVATE_KEY_PATH } : {}),
-      ...(config.KALSHI_PRIVATE_KEY ? { privateKeyPem: config.KALSHI_PRIVATE_KEY } : {}),
-    },
-    urls: {
-      ...(config.KALSHI_API_BASE_URL ? { restBaseUrl: config.KALSHI_API_BASE_URL } : {}),
-      ...(config.KALSHI_WS_URL ? { wsUrl: config.KALSHI_WS_URL } : {}),
-    },
-    testExchangeHosts: config.KALSHIFLOW_TEST_EXCHANGE_HOSTS,
-    ...(inspector ? { inspect: inspector.inspect } : {}),
-  });
-
-  let server;
+  // Signals are ours from here on: one during start-up stops the trader once it is up, and one
+  // right after the ready lines can never kill it unheard. The first stops (cancelling resting
+  // orders unless --keep-orders), a second skips the cancelling; after a failed start-up they are
+  // the default again.
+  const keepOrders = flags['keep-orders'] === true;
+  let resolveStop: (signal: NodeJS.Signals) => void = () => {};
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (resolveStop = resolve));
+  let signals = 0;
+  let onAnotherSignal = (signal: NodeJS.Signals): void => {
+    // a second signal while still starting up: there is nothing to cancel yet, leave at once
+    console.error(`kalshiflow start: ${signal} again during start-up: exiting`);
+    process.exit(130);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals === 1) resolveStop(signal);
+    else onAnotherSignal(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    server = await startHttpServer(runtime.system, {
-      host: config.V3_HOST,
-      port: config.V3_PORT,
-      ...(config.V3_AUTH_TOKEN ? { authToken: config.V3_AUTH_TOKEN } : {}),
-      ...(config.V3_ALLOWED_HOSTS ? { allowedHosts: config.V3_ALLOWED_HOSTS } : {}),
-      ...(inspector ? { inspect: { url: inspector.url } } : {}),
-      log: (line) => console.log(line),
-    });
-  } catch (error) {
-    await runtime.close();
+    const inspector = flags.inspect ? await createInspectorBridge({}) : null;
+    let runtime;
+    try {
+      runtime = await createRuntime({
+        environment: config.ENVIRONMENT,
+        selection:
+          config.RL_MODE === 'config'
+            ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
+            : { mode: 'discovery', limit: config.RL_ORDERBOOK_MARKET_LIMIT },
+        strategy: config.TRADER_STRATEGY,
+        dataDir: config.KALSHIFLOW_DATA_DIR,
+        ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+        ...(seed !== undefined ? { sim: { seed } } : {}),
+        credentials: {
+          ...(config.KALSHI_API_KEY_ID ? { keyId: config.KALSHI_API_KEY_ID } : {}),
+          ...(config.KALSHI_PRIVATE_KEY_PATH ? { privateKeyPath: config.KALSHI_PRIVATE_KEY_PATH } : {}),
+          ...(config.KALSHI_PRIVATE_KEY ? { privateKeyPem: config.KALSHI_PRIVATE_KEY } : {}),
+        },
+        urls: {
+          ...(config.KALSHI_API_BASE_URL ? { restBaseUrl: config.KALSHI_API_BASE_URL } : {}),
+          ...(config.KALSHI_WS_URL ? { wsUrl: config.KALSHI_WS_URL } : {}),
+        },
+        testExchangeHosts: config.KALSHIFLOW_TEST_EXCHANGE_HOSTS,
+        ...(inspector ? { inspect: inspector.inspect } : {}),
+        ...(flags['keep-orders'] ? { coordinator: { cancelOrdersOnShutdown: false } } : {}),
+      });
+    } catch (error) {
+      // nothing may stay open, or the process would not exit
+      await inspector?.close();
+      throw error;
+    }
+
+    let server;
+    try {
+      server = await startHttpServer(runtime.system, {
+        host: config.V3_HOST,
+        port: config.V3_PORT,
+        ...(config.V3_AUTH_TOKEN ? { authToken: config.V3_AUTH_TOKEN } : {}),
+        ...(config.V3_ALLOWED_HOSTS ? { allowedHosts: config.V3_ALLOWED_HOSTS } : {}),
+        ...(inspector ? { inspect: { url: inspector.url } } : {}),
+        log: (line) => console.log(line),
+      });
+    } catch (error) {
+      await runtime.close();
+      await inspector?.close();
+      throw error;
+    }
+
+    console.log(`kalshiflow ${config.ENVIRONMENT}: dashboard ${server.url}/  (API ${server.url}/v3/status)`);
+    if (runtime.simulator) console.log(`embedded simulator: ${runtime.simulator.restUrl}`);
+    console.log(`database: ${runtime.database.url}${runtime.database.embedded ? ' (embedded)' : ''}`);
+    if (inspector) console.log(`Stately inspector: ${inspector.url}`);
+    const stopRetention =
+      retainMs === null
+        ? null
+        : startRetention(runtime.database.pool, {
+            retainMs,
+            onPass: (r) => {
+              if (r instanceof Error) console.error(`retention: pass failed: ${r.message}`);
+              else if (r.orders + r.decisions + r.syncRuns > 0) {
+                console.log(`retention: deleted ${r.orders} finished orders (${r.orderEvents} events), ${r.decisions} decisions, ${r.syncRuns} sync runs`);
+              }
+            },
+          });
+
+    const signal = await stopRequested;
+    await stopRetention?.();
+    const resting = runtime.system.restingOrderCount();
+    // started before the line below: by then the trader re-quotes nothing more
+    const closing = runtime.close();
+    console.log(
+      `shutting down (${signal})${
+        keepOrders
+          ? `: leaving ${resting} resting orders at the exchange (--keep-orders)`
+          : `: cancelling ${resting} resting orders… (signal again to skip)`
+      }`,
+    );
+    // A second signal skips what is left of the cancelling (keep-orders has nothing to skip).
+    let skipped = false;
+    onAnotherSignal = (again) => {
+      if (skipped) return;
+      skipped = true;
+      if (!keepOrders) console.log(`${again} again: not cancelling; ${runtime.system.restingOrderCount()} orders may stay resting at the exchange`);
+      runtime.system.stopNow(`${again} again`);
+    };
+    const closed = await Promise.allSettled([closing, server.close()]);
     await inspector?.close();
-    throw error;
+    for (const outcome of closed) if (outcome.status === 'rejected') throw outcome.reason;
+    const left = runtime.system.restingOrderCount();
+    if (!keepOrders && !skipped && left > 0) {
+      console.error(`kalshiflow start: ${left} orders could not be cancelled and may still rest at the exchange`);
+      return 1;
+    }
+    console.log(keepOrders || skipped ? 'stopped' : 'stopped: no order left resting');
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-
-  console.log(`kalshiflow ${config.ENVIRONMENT}: dashboard ${server.url}/  (API ${server.url}/v3/status)`);
-  if (runtime.simulator) console.log(`embedded simulator: ${runtime.simulator.restUrl}`);
-  console.log(`database: ${runtime.database.url}${runtime.database.embedded ? ' (embedded)' : ''}`);
-  if (inspector) console.log(`Stately inspector: ${inspector.url}`);
-  const stopRetention =
-    retainMs === null
-      ? null
-      : startRetention(runtime.database.pool, {
-          retainMs,
-          onPass: (r) => {
-            if (r instanceof Error) console.error(`retention: pass failed: ${r.message}`);
-            else if (r.orders + r.decisions + r.syncRuns > 0) {
-              console.log(`retention: deleted ${r.orders} finished orders (${r.orderEvents} events), ${r.decisions} decisions, ${r.syncRuns} sync runs`);
-            }
-          },
-        });
-
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  console.log('shutting down…');
-  await stopRetention?.();
-  await server.close();
-  await runtime.close();
-  await inspector?.close();
-  return 0;
 }

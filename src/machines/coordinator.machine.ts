@@ -9,6 +9,7 @@
  *                                 └──► (continue) … ready with orderbook region `degraded` ─────┘
  *   any stage ──failure/timeout/FATAL──► error ──backoff + jitter, forever──► the stage that failed
  *   any state ──SHUTDOWN──► shutdown ──shutdownSystem (or its timeout)──► stopped (final)
+ *   any state ──SHUTDOWN_NOW──► stopped (shutdownSystem's order cancelling skipped, or cut short)
  *
  * `ready` is parallel: `activity` (idle ⇄ acting, reported as the `acting` state), `orderbook`
  * (normal ⇄ degraded, the degraded side re-invoking connectOrderbook with backoff), `journal`
@@ -171,7 +172,7 @@ function contextFromInput(input: CoordinatorInput): CoordinatorContext {
     syncRetryMs: input.syncRetryMs ?? DEFAULT_SYNC_RETRY_MS,
     maxSyncFailures: Math.max(1, input.maxSyncFailures ?? DEFAULT_MAX_SYNC_FAILURES),
     orderbookSilenceMs: input.orderbookSilenceMs ?? DEFAULT_ORDERBOOK_SILENCE_MS,
-    cancelOrdersOnShutdown: input.cancelOrdersOnShutdown ?? false,
+    cancelOrdersOnShutdown: input.cancelOrdersOnShutdown ?? true,
     markets: [],
     degraded: false,
     lastError: null,
@@ -475,6 +476,12 @@ export const coordinatorMachine = setup({
         metadata: {},
       },
     })),
+    noteShutdownNow: assign(({ event }) => ({
+      lastTransition: {
+        reason: `Stopped at once, resting orders not cancelled${event.type === 'SHUTDOWN_NOW' && event.reason ? `: ${event.reason}` : ''}`,
+        metadata: { skippedShutdownWork: true, severity: 'warning' },
+      },
+    })),
   },
 }).createMachine({
   id: 'coordinator',
@@ -482,6 +489,7 @@ export const coordinatorMachine = setup({
   initial: 'startup',
   on: {
     SHUTDOWN: { target: '.shutdown', actions: 'noteShutdown' },
+    SHUTDOWN_NOW: { target: '.stopped', actions: 'noteShutdownNow' },
     FATAL: { target: '.error', actions: 'failOnFatal' },
   },
   states: {

@@ -76,7 +76,7 @@ export interface CoordinatorInput {
   maxSyncFailures?: number;
   /** Window for the orderbook health watcher: no message or heartbeat for this long = down. */
   orderbookSilenceMs?: number;
-  /** Whether shutdownSystem cancels resting orders (passed to it). */
+  /** Whether shutdownSystem cancels the trader's resting orders (passed to it; default true). */
   cancelOrdersOnShutdown?: boolean;
   /** "Now" at creation, from the injected clock. */
   startedAtMs?: number;
@@ -205,6 +205,8 @@ export type CoordinatorEvent =
   /** Leave `startup` (sent by the wiring once observers are attached). */
   | { type: 'START' }
   | { type: 'SHUTDOWN'; reason?: string }
+  /** Stop at once, skipping shutdownSystem's work (cancelling resting orders): a second Ctrl-C. */
+  | { type: 'SHUTDOWN_NOW'; reason?: string }
   /** A component reports an unrecoverable failure; resumes at `resumeAt` (default: current stage). */
   | { type: 'FATAL'; reason: string; resumeAt?: RecoveryTarget }
   | { type: 'ORDERBOOK_DOWN'; reason?: string; silentForMs?: number }

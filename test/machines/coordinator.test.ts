@@ -574,6 +574,29 @@ describe('shutdown', () => {
     expect(ctx(run).lastTransition.reason).toBe('Shutdown complete');
   });
 
+  it('cancels resting orders on shutdown unless configured not to', async () => {
+    const byDefault = await bringUp({ tradingEnabled: true });
+    byDefault.actor.send({ type: 'SHUTDOWN' });
+    await settle();
+    expect(byDefault.control.started.at(-1)).toMatchObject({ id: 'shutdownSystem', input: { cancelOrders: true } });
+    const keeping = await bringUp({ tradingEnabled: true, cancelOrdersOnShutdown: false });
+    keeping.actor.send({ type: 'SHUTDOWN' });
+    await settle();
+    expect(keeping.control.started.at(-1)).toMatchObject({ id: 'shutdownSystem', input: { cancelOrders: false } });
+  });
+
+  it('SHUTDOWN_NOW during the shutdown stops at once, abandoning shutdownSystem, and says so', async () => {
+    const run = await bringUp({ tradingEnabled: true });
+    run.actor.send({ type: 'SHUTDOWN', reason: 'SIGTERM' });
+    await settle();
+    expect(run.control.running('shutdownSystem')).toBe(1);
+    run.actor.send({ type: 'SHUTDOWN_NOW', reason: 'second signal' });
+    await settle();
+    expect(run.control.running('shutdownSystem')).toBe(0);
+    expect(run.actor.getSnapshot().status).toBe('done');
+    expect(ctx(run).lastTransition.reason).toBe('Stopped at once, resting orders not cancelled: second signal');
+  });
+
   it('a failing shutdownSystem still ends stopped, with the error in the reason', async () => {
     const run = await bringUp({ tradingEnabled: true });
     run.actor.send({ type: 'SHUTDOWN' });
