@@ -30,7 +30,7 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs `kalshiflow start …` with only the given variables (plus PATH/HOME), killed after 20 s. */
+/** Runs `kalshiflow start …` with only the given variables (plus PATH/HOME), killed after 50 s (a first start creates the embedded database: seconds on a loaded machine). */
 function runStart(env: Record<string, string>, args: string[] = []): Promise<Outcome> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, 'start', ...args], {
@@ -42,7 +42,7 @@ function runStart(env: Record<string, string>, args: string[] = []): Promise<Out
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 50_000);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -114,7 +114,7 @@ describe('kalshiflow start with invalid configuration', () => {
     } finally {
       await new Promise<void>((r) => blocker.close(() => r()));
     }
-  }, 40_000);
+  }, 60_000);
 
   // Issue 10 §1: where orders may go is decided from the resolved host, not the environment's name.
   it('paper pointed at Kalshi production through the URL overrides is refused before anything starts', async () => {
