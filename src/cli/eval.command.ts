@@ -23,6 +23,7 @@ import {
   defaultIo,
   describeStore,
   dollars,
+  durationFlag,
   findModelForFile,
   loadSessionTimelines,
   openStore,
@@ -37,12 +38,15 @@ import type { CommandIo } from '../rl/cli-support.ts';
 import { UsageError } from './errors.ts';
 
 export const EVAL_USAGE = `usage: kalshiflow eval --model M --sessions IDS --out DIR [--tickers A,B] [--db URL|DIR]
+                       [--decision-interval 250ms] [--order-latency 1ms]
 
   --model     an ONNX policy file, or a registered model: id (7 or #7) or name (its active, else newest, version)
   --sessions  held-out recorded sessions: ids (3,4), ranges (3-8), \`all\`, regime:NAME
   --out       folder for report.json, chart.svg and report.html
   --tickers   only these markets of the sessions
   --db        postgres:// URL or embedded database folder (default DATABASE_URL, else $KALSHIFLOW_DATA_DIR/db)
+  --decision-interval  least time between two decisions (default 250ms, the live throttle)
+  --order-latency      decision → order at the venue (default 1.2 ms, the simulator's measured REST round trip)
 
 Each market is one deterministic episode (masked argmax) from its first snapshot to its end; the
 HOLD and rule baselines run the same episodes. Money is in micros in report.json.`;
@@ -68,6 +72,8 @@ export async function runEvalCommand(argv: string[], io: CommandIo = defaultIo()
     out: { type: 'string' },
     tickers: { type: 'string' },
     db: { type: 'string' },
+    'decision-interval': { type: 'string' },
+    'order-latency': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -80,6 +86,10 @@ export async function runEvalCommand(argv: string[], io: CommandIo = defaultIo()
   parseSessionSpec(values.sessions);
   if (!values.out) throw new UsageError('--out: required (the folder for report.json and the chart)');
   const tickers = tickerList(values.tickers);
+  const timing = {
+    ...(values['decision-interval'] !== undefined ? { decisionIntervalMs: durationFlag('decision-interval', values['decision-interval'], 0) } : {}),
+    ...(values['order-latency'] !== undefined ? { orderLatencyMs: durationFlag('order-latency', values['order-latency'], 0) } : {}),
+  };
 
   const choice = chooseStore(values.db, io.env);
   const db = await openStore(choice);
@@ -107,7 +117,7 @@ export async function runEvalCommand(argv: string[], io: CommandIo = defaultIo()
       );
       if (overlap && overlap.length > 0) io.err(`warning: the model was trained on session(s) ${overlap.join(', ')}: those results are not held out`);
 
-      const envConfig = { actions: contract.actionSpace };
+      const envConfig = { actions: contract.actionSpace, ...timing };
       const result = await evaluatePolicy(policy, timelines, envConfig);
       const report = buildEvalReport(result, {
         model: {

@@ -30,11 +30,14 @@
  * - the recorded book crossing a resting order's price at the end of a timestamp means someone
  *   would have traded with it: it fills at its price against the crossing liquidity, consuming it.
  * - no book (before the first snapshot, after a gap or a refused delta): nothing trades.
+ * Cash moves as Kalshi moves a balance: per order, each fill floored to the account precision
+ * with the residue rebated in whole cents (core `FeeRounding`, as the simulator's exchange does),
+ * so the venue's cash and fees are the exchange's to the micro.
  */
 import { BookError, OrderBook } from './orderbook.ts';
 import { ONE_DOLLAR } from './money.ts';
 import type { Count, Micros, Price } from './money.ts';
-import { DEFAULT_FEE_SCHEDULE, makerFee, takerFee } from './fees.ts';
+import { CENT_PRECISION, DEFAULT_FEE_SCHEDULE, FeeRounding, makerFee, takerFee } from './fees.ts';
 import type { FeeSchedule } from './fees.ts';
 import { applyFill, emptyPosition, settlePosition } from './positions.ts';
 import type { Position } from './positions.ts';
@@ -52,6 +55,8 @@ export interface ReplayVenueConfig {
   maxPosition: Count;
   fees: FeeSchedule;
   queue: QueueModel;
+  /** Balance precision for Kalshi's per-order rounding (Micros; default $0.01, a normal account). */
+  accountPrecision: Micros;
 }
 
 /** One execution of ours, as the venue reports it (YES-leg side and price). */
@@ -79,10 +84,12 @@ export interface RestingOrder {
   placedMs: number;
   /** A SELL: fills only what is still held when it executes. */
   closeOnly: boolean;
+  /** The order's balance rounding across its fills. */
+  rounding: FeeRounding | null;
 }
 
 function idleOrder(): RestingOrder {
-  return { active: false, price: 0, remaining: 0, queueAhead: 0, pendingReduction: 0, pendingTrade: 0, placedMs: Number.NaN, closeOnly: false };
+  return { active: false, price: 0, remaining: 0, queueAhead: 0, pendingReduction: 0, pendingTrade: 0, placedMs: Number.NaN, closeOnly: false, rounding: null };
 }
 
 export class ReplayVenue {
@@ -116,7 +123,9 @@ export class ReplayVenue {
       maxPosition: config.maxPosition ?? 10_000,
       fees: config.fees ?? DEFAULT_FEE_SCHEDULE,
       queue: config.queue ?? DEFAULT_QUEUE_MODEL,
+      accountPrecision: config.accountPrecision ?? CENT_PRECISION,
     };
+    new FeeRounding(this.config.accountPrecision); // validates the precision
     const q = this.config.queue;
     if (q.kind === 'power' && !(Number.isFinite(q.n) && q.n > 0)) throw new RangeError(`power queue model needs n > 0, got ${q.n}`);
     this.position = emptyPosition(ticker);
@@ -286,6 +295,7 @@ export class ReplayVenue {
     else return 0;
     const opening = base === BUY_YES || base === BUY_NO;
     let filled = 0;
+    let rounding: FeeRounding | null = null;
     const leg = yesLegBuy ? 'no' : 'yes';
     const book = this.book;
     for (let level = book.bestBid(leg); level !== null && want > 0; level = book.bestBid(leg)) {
@@ -298,7 +308,8 @@ export class ReplayVenue {
         if (affordable < t) t = Math.max(0, affordable);
       }
       if (t <= 0) break;
-      this.execute(yesLegBuy ? 'bid' : 'ask', yesPrice, t, takerFee(yesPrice, t, this.config.fees), true);
+      rounding ??= new FeeRounding(this.config.accountPrecision);
+      this.execute(yesLegBuy ? 'bid' : 'ask', yesPrice, t, takerFee(yesPrice, t, this.config.fees), true, rounding);
       this.consumeLevel(leg, level.price, t);
       want -= t;
       filled += t;
@@ -335,6 +346,7 @@ export class ReplayVenue {
     order.pendingTrade = 0;
     order.placedMs = tsMs;
     order.closeOnly = closeOnly;
+    order.rounding = null;
   }
 
   /** Our resting order at a book level (NO side in NO-leg prices), if any. */
@@ -381,14 +393,19 @@ export class ReplayVenue {
     order.queueAhead = Math.min(ahead, level);
   }
 
-  private execute(side: 'bid' | 'ask', yesPrice: Price, count: Count, fee: Micros, taker: boolean): void {
+  private execute(side: 'bid' | 'ask', yesPrice: Price, count: Count, fee: Micros, taker: boolean, rounding: FeeRounding): void {
     const { position, cashChange } = applyFill(this.position, { side, price: yesPrice, count, fee });
+    // Kalshi floors the balance change to the account precision (rebating the residue per order)
+    const revenue = cashChange + fee;
+    const rounded = rounding.settleFill(revenue, fee);
+    const netFee = revenue - rounded.balanceChange;
+    if (netFee !== fee) position.feesPaid += netFee - fee;
     this.position = position;
-    this.cash += cashChange;
+    this.cash += rounded.balanceChange;
     this.fills++;
-    this.feesPaid += fee;
+    this.feesPaid += netFee;
     this.filledThisStep += count;
-    this.onFill?.({ side, price: yesPrice, count, fee, taker });
+    this.onFill?.({ side, price: yesPrice, count, fee: netFee, taker });
   }
 
   private consumeLevel(leg: 'yes' | 'no', price: Price, count: Count): void {
@@ -445,7 +462,10 @@ export class ReplayVenue {
   private fillResting(order: RestingOrder, side: 'bid' | 'ask', count: Count): void {
     if (count <= 0) return;
     const n = this.fillable(order, side, count);
-    if (n > 0) this.execute(side, order.price, n, makerFee(order.price, n, this.config.fees), false);
+    if (n > 0) {
+      order.rounding ??= new FeeRounding(this.config.accountPrecision);
+      this.execute(side, order.price, n, makerFee(order.price, n, this.config.fees), false, order.rounding);
+    }
     // what cannot be filled any more (position closed, no cash) is canceled with the rest
     order.remaining -= count;
     if (order.remaining <= 0 || n < count) order.active = false;

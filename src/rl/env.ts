@@ -7,7 +7,9 @@
  * timestamp is applied atomically before the policy sees the book, and decisions are at most one
  * per `decisionIntervalMs` (the live trader's throttle: leading edge on the first new timestamp
  * after the interval, or trailing at decision + interval with everything that arrived meanwhile).
- * An action reaches the venue `orderLatencyMs` after its decision (events up to then apply first).
+ * An action reaches the venue `orderLatencyMs` after its decision (events up to then apply first);
+ * an order that changes the public book (a fill, a new resting order) is an update like a recorded
+ * one, as the live trader sees its own order's book delta.
  * A gap skips to the next snapshot. The agent observes the 52 `obs-v1` features; no ticker.
  *
  * Reward = change of portfolio value (cash + position marked at the executable best bid of its
@@ -178,6 +180,10 @@ export class MarketEnv implements Environment {
   private index = -1;
   /** When the current decision is taken (ms). */
   private decisionMs = 0;
+  /** The venue's time: the last event applied, or an order's arrival (ms). */
+  private venueMs = 0;
+  /** When our own order changed the public book this step (NaN: it did not). */
+  private ownUpdateMs = Number.NaN;
   private stepsTaken = 0;
   private done = true;
 
@@ -231,6 +237,11 @@ export class MarketEnv implements Environment {
     return this.decisionMs;
   }
 
+  /** The venue's time (ms): of the event being applied, or of an order arriving (for fill records). */
+  get venueTimeMs(): number {
+    return this.venueMs;
+  }
+
   /** Starts an episode. `timeline` picks one by index (else the schedule decides). */
   reset(seed?: number, options: { timeline?: number } = {}): Float32Array {
     if (seed !== undefined) this.rng = new Rng(seed);
@@ -269,8 +280,9 @@ export class MarketEnv implements Environment {
     }
     this.applyThrough(t.tsMs[start]);
     this.decisionMs = t.tsMs[this.index];
-    // a random start may land in an invalid stretch: move on to the next valid book
-    if (!venue.valid && !this.nextValidDecision()) {
+    // an episode starts on a two-sided book (a recording may open on an empty snapshot, and a
+    // random start may land in an invalid stretch): move on, a timestamp at a time
+    if (!this.toTwoSidedBook()) {
       venue.reset();
       this.features.reset();
       this.index = t.firstSnapshot - 1;
@@ -292,9 +304,18 @@ export class MarketEnv implements Environment {
     venue.filledThisStep = 0;
     // the order reaches the venue after the order-entry latency: what happened meanwhile applies first
     const arrival = this.decisionMs + this.config.orderLatencyMs;
+    this.ownUpdateMs = Number.NaN;
     if (this.decoded.base !== 0) {
       this.applyThrough(arrival);
+      this.venueMs = arrival;
+      const bid = venue.bid;
+      const ask = venue.ask;
+      const before = bid.price * 3 + ask.price * 5 + (bid.active ? 1 : 0) + (ask.active ? 2 : 0);
       venue.act(this.decoded.base, this.decoded.size, this.decoded.style, arrival);
+      // a fill or a new resting order changes the public book: live, that update is one more
+      // reason to decide (at the end of the throttle window at the latest)
+      const after = bid.price * 3 + ask.price * 5 + (bid.active ? 1 : 0) + (ask.active ? 2 : 0);
+      if (venue.filledThisStep > 0 || after !== before) this.ownUpdateMs = arrival;
     }
 
     let terminated = false;
@@ -334,14 +355,16 @@ export class MarketEnv implements Environment {
   }
 
   /**
-   * Moves to the next decision tick: the later of decision + interval and the next recorded
-   * timestamp, with every event up to it applied; then on to a valid book. False at the end.
+   * Moves to the next decision tick: the later of decision + interval and the next update (a
+   * recorded timestamp, or our own order's effect on the book), with every event up to it
+   * applied; then on to a valid book. False at the end of the recording.
    */
   private nextDecision(): boolean {
     const t = this.current;
     const i = this.index + 1;
     if (i >= t.length) return false;
-    const at = Math.max(this.decisionMs + this.config.decisionIntervalMs, t.tsMs[i]);
+    const update = this.ownUpdateMs < t.tsMs[i] ? this.ownUpdateMs : t.tsMs[i];
+    const at = Math.max(this.decisionMs + this.config.decisionIntervalMs, update);
     this.applyThrough(at);
     this.decisionMs = at;
     return this.venue.valid || this.nextValidDecision();
@@ -359,6 +382,19 @@ export class MarketEnv implements Environment {
     return true;
   }
 
+  /** From the current book: one timestamp at a time until the book is valid and two-sided; false at the end. */
+  private toTwoSidedBook(): boolean {
+    const t = this.current;
+    const venue = this.venue;
+    while (!venue.valid || venue.book.bestYesBid() === null || venue.book.bestNoBid() === null) {
+      const i = this.index + 1;
+      if (i >= t.length) return false;
+      this.applyThrough(t.tsMs[i]);
+      this.decisionMs = Math.max(this.decisionMs, t.tsMs[i]);
+    }
+    return true;
+  }
+
   /** Applies every event with a timestamp ≤ `ms`, ending each exchange timestamp's batch. */
   private applyThrough(ms: number): void {
     const t = this.current;
@@ -366,6 +402,7 @@ export class MarketEnv implements Environment {
     const venue = this.venue;
     let i = this.index + 1;
     while (i < t.length && ts[i] <= ms) {
+      this.venueMs = ts[i];
       this.applyEvent(i);
       if (i + 1 >= t.length || ts[i + 1] !== ts[i]) venue.endBatch();
       i++;

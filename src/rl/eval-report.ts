@@ -10,7 +10,7 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EvaluationReport, EvaluationSummary } from './evaluate.ts';
+import type { EvaluationReport, EvaluationSummary, Execution } from './evaluate.ts';
 
 export interface EvalModelInfo {
   path: string;
@@ -56,6 +56,8 @@ export interface SummaryJson {
     trades: number;
     fees: number;
     actionCounts: Record<string, number>;
+    /** Executions at the replay venue, with the venue's time (an order's arrival, a recorded event's). */
+    executions: Execution[];
   }>;
   /** Cumulative P&L in dollars over the concatenated episodes, downsampled: [step, dollars]. */
   curve: Array<[number, number]>;
@@ -112,6 +114,7 @@ function summaryJson(summary: EvaluationSummary, actions: string[]): SummaryJson
       trades: e.fills,
       fees: e.fees,
       actionCounts: Object.fromEntries(actions.map((name, a) => [name, e.actionCounts[a] ?? 0])),
+      executions: e.executions,
     })),
     curve: curveOf(summary),
   };

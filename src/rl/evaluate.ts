@@ -77,6 +77,15 @@ export function ruleActor(space: ActionSpaceConfig): PolicyActor {
   };
 }
 
+export interface Execution {
+  tsMs: number;
+  side: 'bid' | 'ask';
+  price: number;
+  count: number;
+  fee: Micros;
+  taker: boolean;
+}
+
 export interface EpisodeResult {
   ticker: string;
   sessionId: string | null;
@@ -87,6 +96,8 @@ export interface EpisodeResult {
   fees: Micros;
   /** Per-step P&L in dollars (for the session Sharpe). */
   stepPnl: number[];
+  /** Every execution at the replay venue, in order (YES-leg side and price; the venue's time). */
+  executions: Execution[];
   actionCounts: number[];
 }
 
@@ -130,6 +141,8 @@ async function runEpisodes(actor: PolicyActor, timelines: CompiledTimeline[], co
     let peak = start;
     let drawdown = 0;
     const stepPnl: number[] = [];
+    const executions: Execution[] = [];
+    env.venue.onFill = (f) => executions.push({ tsMs: env.venueTimeMs, side: f.side, price: f.price, count: f.count, fee: f.fee, taker: f.taker });
     const counts = new Array<number>(env.actionCount).fill(0);
     for (;;) {
       const action = await actor.act(obs, env.actionMask(mask));
@@ -152,9 +165,11 @@ async function runEpisodes(actor: PolicyActor, timelines: CompiledTimeline[], co
       fills: env.venue.fills,
       fees: env.venue.feesPaid,
       stepPnl,
+      executions,
       actionCounts: counts,
     });
   }
+  env.venue.onFill = null;
   const bySession = new Map<string, number[]>();
   for (const e of episodes) {
     const key = e.sessionId ?? e.ticker;

@@ -6,7 +6,7 @@
  * (src/sim/replay). Part of src/sessions.
  */
 import type { Pool } from 'pg';
-import { loadRecordedSession } from '../adapters/store/index.ts';
+import { loadRecordedSession, replayBooks } from '../adapters/store/index.ts';
 import { fromRecordedTimeline } from '../rl/timeline.ts';
 import { generateMarkets } from '../sim/activity/markets.ts';
 import type { MarketSpec } from '../sim/activity/markets.ts';
@@ -65,11 +65,18 @@ export async function replayMarkets(pool: Pool, sessionId: number, options: { ti
   const replay: ReplayMarket[] = [];
   for (const recorded of loaded.markets) {
     const timeline = fromRecordedTimeline(recorded, sessionId);
-    const first = timeline.events.find((e) => e.kind === 'snapshot' && e.yes.length > 0 && e.no.length > 0);
-    if (!first || first.kind !== 'snapshot') continue; // never had a two-sided book: nothing to replay
-    const bid = first.yes[first.yes.length - 1][0];
-    const ask = 10_000 - first.no[first.no.length - 1][0];
-    specs.push({ ticker: timeline.ticker, fair: Math.min(0.99, Math.max(0.01, (bid + ask) / 20_000)), volatility: 0 });
+    // the first two-sided mid names the market's fair value (only descriptive: nothing synthetic trades it)
+    let fair: number | null = null;
+    let snapshot = false;
+    replayBooks(recorded, (step) => {
+      if (step.event.kind === 'snapshot') snapshot = true;
+      if (fair !== null || !step.valid) return;
+      const bid = step.book.bestYesBid();
+      const ask = step.book.bestYesAsk();
+      if (bid !== null && ask !== null) fair = Math.min(0.99, Math.max(0.01, (bid + ask) / 20_000));
+    });
+    if (!snapshot) continue; // never had a book: nothing to replay
+    specs.push({ ticker: timeline.ticker, fair: fair ?? 0.5, volatility: 0 });
     replay.push({ ticker: timeline.ticker, events: timeline.events });
   }
   if (specs.length === 0) throw new ScenarioError('exchange.replay.session', `recorded session ${sessionId} has no market with a valid book`);

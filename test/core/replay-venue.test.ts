@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makerFee, takerFee } from '../../src/core/fees.ts';
+import { FeeRounding, makerFee, takerFee } from '../../src/core/fees.ts';
 import { BUY_NO, BUY_YES, HOLD, SELL_NO, SELL_YES } from '../../src/core/features/actions.ts';
 import { ReplayVenue } from '../../src/core/replay-venue.ts';
 import type { QueueModel, VenueFill } from '../../src/core/replay-venue.ts';
@@ -29,9 +29,13 @@ describe('marketable orders', () => {
     const filled = s.act(BUY_YES, 500, 'take', 0);
     expect(filled).toBe(500);
     const cost = 4_200 * 300 + 4_400 * 200;
-    const fees = takerFee(4_200, 300) + takerFee(4_400, 200);
-    expect(s.cash).toBe(CASH - cost - fees);
-    expect(s.feesPaid).toBe(fees);
+    // the balance moves as Kalshi moves it: each fill floored to the cent, the residue rebated per order
+    const order = new FeeRounding();
+    const moved = order.settleFill(-4_200 * 300, takerFee(4_200, 300)).balanceChange + order.settleFill(-4_400 * 200, takerFee(4_400, 200)).balanceChange;
+    expect(Math.abs(moved % 10_000)).toBe(0);
+    expect(s.cash).toBe(CASH + moved);
+    expect(s.feesPaid).toBe(-moved - cost);
+    expect(s.feesPaid).toBeGreaterThanOrEqual(takerFee(4_200, 300) + takerFee(4_400, 200));
     expect(s.fills).toBe(2);
     expect(s.position.position).toBe(500);
     expect(s.position.costBasis).toBe(cost);
@@ -52,7 +56,7 @@ describe('marketable orders', () => {
     expect(s.position.position).toBe(-200);
     // buying NO at $1 − 40¢ = 60¢
     expect(s.position.costBasis).toBe(6_000 * 200);
-    expect(s.cash).toBe(CASH - 6_000 * 200 - takerFee(4_000, 200));
+    expect(s.cash).toBe(CASH + new FeeRounding().settleFill(-6_000 * 200, takerFee(4_000, 200)).balanceChange);
   });
 
   it('sells only what is held, and cap buys at the position limit and the cash', () => {
@@ -275,7 +279,8 @@ describe('queue position (hftbacktest / NautilusTrader L2 rules)', () => {
 
   it('charges the schedule given: maker fees on passive fills, taker fees on marketable ones', () => {
     const fees = { feeType: 'quadratic_with_maker_fees' as const };
-    const s = new ReplayVenue('T', { fees });
+    // a direct member's $0.0001 balance precision: no rounding residue here, the fees are exact
+    const s = new ReplayVenue('T', { fees, accountPrecision: 100 });
     const seen: VenueFill[] = [];
     s.onFill = (f) => seen.push(f);
     s.applySnapshot([[4_000, 1_000]], [[5_800, 300]]);

@@ -100,9 +100,14 @@ describe('MarketEnv', () => {
     const env = new MarketEnv([tiny()], { actions: { sizes: [1_000], styles: ['take'] } });
     env.reset(1);
     const start = env.portfolioValue();
-    const r = env.step(BUY_YES); // 10 YES at 42¢, then marked at the 41¢ bid the next event adds
-    expect(r.info.feesPaid).toBe(170_600); // ceil(0.07 × 10 × 0.42 × 0.58) to $0.0001
-    expect(r.info.portfolioValue).toBe(100_000_000 - 4_200_000 - 170_600 + 4_100_000);
+    // 10 YES at 42¢; our fill changed the book, so the next decision is the throttle's trailing one
+    // (1,250 ms, before the 41¢ bid arrives): marked at the 40¢ bid
+    const r = env.step(BUY_YES);
+    expect(r.info.tsMs).toBe(1_250);
+    // ceil(0.07 × 10 × 0.42 × 0.58) to $0.0001 = $0.1706, and the balance moves in whole cents:
+    // $4.3706 is floored to $4.38 (Kalshi's per-order rounding), so $0.18 is paid
+    expect(r.info.feesPaid).toBe(180_000);
+    expect(r.info.portfolioValue).toBe(100_000_000 - 4_200_000 - 180_000 + 4_000_000);
     expect(r.info.position).toBe(1_000);
     expect(r.info.cash).toBe(100_000_000 - 4_200_000 - (r.info.feesPaid as number));
     expect(r.reward).toBeCloseTo((r.info.portfolioValue as number) / 1e6 - start / 1e6, 9);
