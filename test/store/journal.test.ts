@@ -4,9 +4,11 @@ import { testDatabases } from '../helpers/databases.ts';
 import {
   DuplicateOrderError,
   UnknownOrderError,
+  closeInterruptedSyncRuns,
   finishSyncRun,
   getJournalOrder,
   journalOrderIntent,
+  journaledClientOrderIds,
   latestAccountSnapshot,
   listFills,
   listOpenJournalOrders,
@@ -23,6 +25,7 @@ import {
   recordSyncFinding,
   recordVenueAnswer,
   setDecisionOutcome,
+  settleJournalOrder,
   startSyncRun,
   stateForVenueAnswer,
 } from '../../src/adapters/store/journal.ts';
@@ -212,6 +215,32 @@ describe.each(await testDatabases())('trading journal on $name', (kind) => {
       ['B', -300],
     ]);
     expect((await listSyncFindings(db.pool, syncId)).map((f) => f.kind)).toEqual(['missing_fill']);
+  });
+
+  it('reconciliation settles an open order to its venue state, never a closed one, and says which ids it knows', async () => {
+    await journalOrderIntent(db.pool, intent('settle-open'));
+    await recordVenueAnswer(db.pool, 'settle-open', { answeredMs: T0 + 5, orderId: 'v-settle', status: 'resting', fillCount: 0, remainingCount: 1000 });
+    expect(await settleJournalOrder(db.pool, 'settle-open', { atMs: T0 + 50, state: 'filled', venueStatus: 'executed', fillCount: 1000 })).toBe(true);
+    expect(await getJournalOrder(db.pool, 'settle-open')).toMatchObject({ state: 'filled', venueStatus: 'executed', fillCount: 1000, remainingCount: 0 });
+    expect((await listOrderEvents(db.pool, 'settle-open')).at(-1)).toMatchObject({ kind: 'reconciled', state: 'filled' });
+    // closed stays closed
+    expect(await settleJournalOrder(db.pool, 'settle-open', { atMs: T0 + 60, state: 'canceled' })).toBe(false);
+    expect((await getJournalOrder(db.pool, 'settle-open'))?.state).toBe('filled');
+    // never answered, not at the venue: rejected with the reason
+    await journalOrderIntent(db.pool, intent('settle-lost'));
+    expect(await settleJournalOrder(db.pool, 'settle-lost', { atMs: T0 + 70, state: 'rejected', error: 'never reached the venue' })).toBe(true);
+    expect(await getJournalOrder(db.pool, 'settle-lost')).toMatchObject({ state: 'rejected', error: 'never reached the venue' });
+    expect([...(await journaledClientOrderIds(db.pool, 'test', ['settle-open', 'settle-lost', 'nobody']))].sort()).toEqual(['settle-lost', 'settle-open']);
+    expect(await journaledClientOrderIds(db.pool, 'sim', ['settle-open'])).toEqual(new Set());
+  });
+
+  it('closes sync runs a killed process left running, as interrupted', async () => {
+    const left = await startSyncRun(db.pool, { env: 'paper', reason: 'periodic', startedMs: T0 });
+    const finished = await startSyncRun(db.pool, { env: 'paper', reason: 'periodic', startedMs: T0 + 1 });
+    await finishSyncRun(db.pool, finished, { status: 'agreed', endedMs: T0 + 2 });
+    expect(await closeInterruptedSyncRuns(db.pool, 'paper', T0 + 100)).toBe(1);
+    expect(await closeInterruptedSyncRuns(db.pool, 'paper', T0 + 200)).toBe(0);
+    await expect(finishSyncRun(db.pool, left, { status: 'agreed', endedMs: T0 + 300 })).rejects.toThrow(/not running/);
   });
 
   it('stores trader decisions and links orders to them', async () => {
