@@ -29,32 +29,19 @@ async function openPglite(poolSize: number): Promise<OpenTestDatabase> {
 }
 
 async function openPostgres(serverUrl: string, poolSize: number): Promise<OpenTestDatabase> {
-  const name = `kf_test_${randomBytes(6).toString('hex')}`;
-  const admin = createPool(serverUrl, 1, 5_000);
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch (error) {
-    await admin.end();
-    throw error;
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), poolSize, 5_000);
+  const database = await createServerDatabase(serverUrl);
+  const pool = createPool(database.url, poolSize, 5_000);
   let closed = false;
   return {
     pool,
-    url: url.toString(),
+    url: database.url,
     async close() {
       if (closed) return;
       closed = true;
       try {
         await pool.end();
       } finally {
-        try {
-          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await admin.end();
-        }
+        await database.drop();
       }
     },
   };

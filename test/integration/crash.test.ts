@@ -14,56 +14,25 @@
  * The database is an embedded PGlite in a temp folder, or a fresh database on TEST_DATABASE_URL's
  * server when that is set. Everything is torn down in afterAll.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
-import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
-import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
 import { openDatabase, query } from '../../src/adapters/store/database.ts';
 import type { Database } from '../../src/adapters/store/database.ts';
 import { getJournalOrder, latestAccountSnapshot, listFills, listUnansweredOrders } from '../../src/adapters/store/journal.ts';
 import { createServerDatabase } from '../helpers/databases.ts';
-import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
-import type { CliProcess } from '../helpers/processes.ts';
-
-const KEY_ID = 'kalshiflow-trader';
-
-/** The parts of GET /v3/status this test reads. */
-const statusSchema = z.object({
-  state: z.string(),
-  trader: z.object({ ordersPlaced: z.number(), state: z.string() }),
-  counters: z.record(z.string(), z.number()),
-  sync: z.object({ syncCount: z.number(), lastSyncMs: z.number().nullable() }),
-  trading: z.object({
-    positions: z.array(z.object({ ticker: z.string(), raw: z.object({ position: z.number() }) })),
-    openOrders: z.array(z.object({ clientOrderId: z.string(), state: z.string() })),
-  }),
-});
-type Status = z.infer<typeof statusSchema>;
-
-async function readStatus(baseUrl: string): Promise<Status> {
-  const response = await fetch(`${baseUrl}/v3/status`);
-  if (!response.ok) throw new Error(`GET /v3/status: HTTP ${response.status}`);
-  return statusSchema.parse(await response.json());
-}
-
-const operational = (s: Status) => s.state === 'ready' || s.state === 'acting';
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** ticker → position, non-zero positions only. */
-function positionMap(entries: Array<{ ticker: string; position: number }>): Record<string, number> {
-  const map: Record<string, number> = {};
-  for (const e of entries) if (e.position !== 0) map[e.ticker] = e.position;
-  return map;
-}
+import { killAllCli, pollUntil } from '../helpers/processes.ts';
+import {
+  collect,
+  operational,
+  positionMap,
+  readTraderStatus as readStatus,
+  startExchange,
+  startTrader as startTraderProcess,
+  traderEnvironment,
+  traderPositions,
+} from '../helpers/trading-processes.ts';
 
 describe('trader crash safety (SIGKILL mid-trading, restart on the same database)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kalshiflow-crash-'));
@@ -82,43 +51,15 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
   }
 
   it('places no order twice, records every fill exactly once and agrees with the exchange on positions', async () => {
-    // The trader's simulator key, where `kalshiflow start --env sim` looks for it.
-    const keys = generateKeyPair();
-    mkdirSync(join(dataDir, 'sim-keys'), { recursive: true });
-    const publicKeyPath = join(dataDir, 'sim-keys', 'trader.pub.pem');
-    writeFileSync(publicKeyPath, keys.publicKeyPem);
-    writeFileSync(join(dataDir, 'sim-keys', 'trader.key.pem'), keys.privateKeyPem, { mode: 0o600 });
-
-    const sim = startCli(['sim', '--port', '0', '--markets', '4', '--seed', '11', '--key', `${KEY_ID}=${publicKeyPath}`]);
-    const restUrl = (await sim.waitForLine(/^\s+REST\s+(\S+)/))[1];
-    const wsUrl = (await sim.waitForLine(/^\s+WS\s+(\S+)/))[1];
-    const controlUrl = (await sim.waitForLine(/^\s+control\s+(\S+)/))[1];
-
+    const venue = await startExchange(dataDir, 11);
+    const { sim, exchange } = venue;
     const control = async (path: string, body: unknown) => {
-      const response = await fetch(`${controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      expect(response.status, `POST /_sim${path}`).toBe(200);
+      expect(await venue.control(path, body), `POST /_sim${path}`).toBe(200);
     };
-
     const serverUrl = process.env.TEST_DATABASE_URL;
     const databaseUrl = serverUrl ? await useServerDatabase(serverUrl) : '';
-    const port = await freePort();
-    const traderEnv = {
-      ENVIRONMENT: 'sim',
-      KALSHI_API_BASE_URL: restUrl,
-      KALSHI_WS_URL: wsUrl,
-      KALSHIFLOW_DATA_DIR: dataDir,
-      // empty = embedded PGlite in <dataDir>/db
-      DATABASE_URL: databaseUrl,
-      V3_PORT: String(port),
-      V3_HOST: '127.0.0.1',
-      RL_MODE: 'discovery',
-      RL_ORDERBOOK_MARKET_LIMIT: '4',
-    };
-    const startTrader = async (strategy: string): Promise<{ proc: CliProcess; url: string }> => {
-      const proc = startCli(['start', '--env', 'sim', '--strategy', strategy], traderEnv);
-      const url = (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
-      return { proc, url };
-    };
+    const traderEnv = await traderEnvironment(venue, dataDir, databaseUrl);
+    const startTrader = (strategy: string) => startTraderProcess(traderEnv, strategy);
 
     // ---- run 1: trade, then die mid-flight ---------------------------------------------------
     const run1 = await startTrader('spread-quoter');
@@ -173,8 +114,6 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
     // Freeze the account: cancel what the first run left resting (fills may still land until
     // then, and the restarted trader must hear of them). A create the first run had in flight
     // would have reached the exchange long ago; cancel twice to be sure nothing rests.
-    const credentials = createCredentials(KEY_ID, loadPrivateKey({ pem: keys.privateKeyPem }));
-    const exchange = new KalshiRestClient({ endpoints: endpointsFor('sim', { restBaseUrl: restUrl, wsUrl }), credentials });
     for (let round = 0; round < 2; round++) {
       for (const order of await collect(exchange.iterateOrders({ status: 'resting' }))) {
         await exchange.cancelOrder(order.orderId, { ticker: order.ticker });
@@ -234,7 +173,7 @@ describe('trader crash safety (SIGKILL mid-trading, restart on the same database
       expect(snapshot).not.toBeNull();
       const exchangePositions = positionMap(venuePositions);
       expect(positionMap(snapshot!.positions)).toEqual(exchangePositions);
-      expect(positionMap(finalStatus.trading.positions.map((p) => ({ ticker: p.ticker, position: p.raw.position })))).toEqual(exchangePositions);
+      expect(traderPositions(finalStatus)).toEqual(exchangePositions);
     } finally {
       await db.close();
     }

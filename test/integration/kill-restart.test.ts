@@ -21,72 +21,36 @@
  * throwaway database on that PostgreSQL server. Kill moments come from a seeded generator; the
  * assertions are invariants, not timings. Prints one JSON line of figures per database.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
-import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
-import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
 import { openDatabase, query } from '../../src/adapters/store/database.ts';
 import { listFills, listRecentOrders } from '../../src/adapters/store/journal.ts';
+import { Rng } from '../../src/core/random.ts';
 import { DEFAULT_RISK_LIMITS } from '../../src/core/risk.ts';
 import { createServerDatabase } from '../helpers/databases.ts';
-import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
-import type { CliProcess } from '../helpers/processes.ts';
+import { killAllCli, pollUntil } from '../helpers/processes.ts';
+import {
+  collect,
+  operational,
+  positionMap,
+  readTraderStatus,
+  startExchange,
+  startTrader,
+  traderEnvironment,
+  traderPositions,
+  type TraderStatus,
+} from '../helpers/trading-processes.ts';
 
-const KEY_ID = 'kalshiflow-trader';
 const KILLS = 4;
 /** `kalshiflow start` trades with the default limits. */
 const OPEN_ORDER_LIMIT = DEFAULT_RISK_LIMITS.maxOpenOrders;
 /** No exchange fill for this long before a sample: every fill has reached the trader by then. */
 const QUIET_MS = 1_500;
 
-const statusSchema = z.object({
-  state: z.string(),
-  trader: z.object({ ordersPlaced: z.number(), state: z.string() }),
-  sync: z.object({ syncCount: z.number() }),
-  trading: z.object({
-    positions: z.array(z.object({ ticker: z.string(), raw: z.object({ position: z.number() }) })),
-    openOrders: z.array(z.object({ clientOrderId: z.string(), state: z.string(), external: z.boolean() })),
-  }),
-});
-type Status = z.infer<typeof statusSchema>;
-
-async function readStatus(baseUrl: string): Promise<Status> {
-  const response = await fetch(`${baseUrl}/v3/status`);
-  if (!response.ok) throw new Error(`GET /v3/status: HTTP ${response.status}`);
-  return statusSchema.parse(await response.json());
-}
-
 /** Reconciled and trading: from here on it must manage everything the venue holds for it. */
-const trading = (s: Status | null): s is Status => s !== null && (s.state === 'ready' || s.state === 'acting') && s.sync.syncCount >= 1;
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** ticker → position, non-zero positions only, in ticker order (so two maps compare as text). */
-function positionMap(entries: Array<{ ticker: string; position: number }>): Record<string, number> {
-  const map: Record<string, number> = {};
-  for (const e of [...entries].sort((a, b) => a.ticker.localeCompare(b.ticker))) if (e.position !== 0) map[e.ticker] = e.position;
-  return map;
-}
-
-/** mulberry32: the kill moments, reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const trading = (s: TraderStatus | null): s is TraderStatus => s !== null && operational(s) && s.sync.syncCount >= 1;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,39 +68,11 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
   });
 
   it(`${KILLS} SIGKILLs and a clean run: nothing lost, doubled, orphaned or left stale`, async () => {
-    const keys = generateKeyPair();
-    mkdirSync(join(dataDir, 'sim-keys'), { recursive: true });
-    const publicKeyPath = join(dataDir, 'sim-keys', 'trader.pub.pem');
-    writeFileSync(publicKeyPath, keys.publicKeyPem);
-    writeFileSync(join(dataDir, 'sim-keys', 'trader.key.pem'), keys.privateKeyPem, { mode: 0o600 });
-
-    const sim = startCli(['sim', '--port', '0', '--markets', '4', '--seed', '11', '--key', `${KEY_ID}=${publicKeyPath}`]);
-    const restUrl = (await sim.waitForLine(/^\s+REST\s+(\S+)/))[1];
-    const wsUrl = (await sim.waitForLine(/^\s+WS\s+(\S+)/))[1];
-    const exchange = new KalshiRestClient({
-      endpoints: endpointsFor('sim', { restBaseUrl: restUrl, wsUrl }),
-      credentials: createCredentials(KEY_ID, loadPrivateKey({ pem: keys.privateKeyPem })),
-    });
-
+    const venue = await startExchange(dataDir, 11);
+    const { sim, exchange } = venue;
     if (name === 'postgres') serverDb = await createServerDatabase(process.env.TEST_DATABASE_URL!, 'kf_kill');
     const databaseUrl = serverDb?.url ?? '';
-    const port = await freePort();
-    const traderEnv = {
-      ENVIRONMENT: 'sim',
-      KALSHI_API_BASE_URL: restUrl,
-      KALSHI_WS_URL: wsUrl,
-      KALSHIFLOW_DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl, // empty = embedded PGlite in <dataDir>/db
-      V3_PORT: String(port),
-      V3_HOST: '127.0.0.1',
-      RL_MODE: 'discovery',
-      RL_ORDERBOOK_MARKET_LIMIT: '4',
-    };
-    const startTrader = async (): Promise<{ proc: CliProcess; url: string }> => {
-      const proc = startCli(['start', '--env', 'sim', '--strategy', 'spread-quoter'], traderEnv);
-      const url = (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
-      return { proc, url };
-    };
+    const traderEnv = await traderEnvironment(venue, dataDir, databaseUrl);
 
     const figures = {
       database: name,
@@ -150,12 +86,12 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
     };
 
     /** status → exchange → status: an order resting at the exchange must be managed in one of the two views. */
-    const sample = async (url: string): Promise<Status | null> => {
-      const before = await readStatus(url).catch(() => null);
+    const sample = async (url: string): Promise<TraderStatus | null> => {
+      const before = await readTraderStatus(url).catch(() => null);
       const fillsBefore = await collect(exchange.iterateFills({}));
       const resting = await collect(exchange.iterateOrders({ status: 'resting' }));
       const positions = (await exchange.getAllPositions()).marketPositions;
-      const after = await readStatus(url).catch(() => null);
+      const after = await readTraderStatus(url).catch(() => null);
       const fillsAfter = await collect(exchange.iterateFills({}));
       figures.samples++;
       figures.maxRestingAtExchange = Math.max(figures.maxRestingAtExchange, resting.length);
@@ -167,13 +103,13 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       const newest = Math.max(0, ...fillsAfter.map((f) => f.createdTimeMs ?? 0));
       if (fillsAfter.length === fillsBefore.length && Date.now() - newest >= QUIET_MS) {
         figures.quietSamples++;
-        const mine = positionMap(after.trading.positions.map((p) => ({ ticker: p.ticker, position: p.raw.position })));
+        const mine = traderPositions(after);
         const theirs = positionMap(positions);
         if (JSON.stringify(mine) !== JSON.stringify(theirs)) figures.positionMismatches.push(`trader ${JSON.stringify(mine)} vs exchange ${JSON.stringify(theirs)}`);
       }
       return after;
     };
-    const sampleUntil = async (url: string, what: string, done: (s: Status | null) => boolean, timeoutMs: number) => {
+    const sampleUntil = async (url: string, what: string, done: (s: TraderStatus | null) => boolean, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const s = await sample(url).catch(() => null);
@@ -184,11 +120,11 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
     };
 
     // ---- killed runs ------------------------------------------------------------------------
-    const random = seeded(20_261_204);
+    const random = new Rng(20_261_204);
     for (let k = 0; k < KILLS; k++) {
-      const run = await startTrader();
+      const run = await startTrader(traderEnv, 'spread-quoter');
       await sampleUntil(run.url, `run ${k + 1} to quote`, (s) => trading(s) && s.trader.ordersPlaced >= 2, 45_000);
-      const killAt = Date.now() + 200 + Math.floor(random() * 2_000);
+      const killAt = Date.now() + 200 + Math.floor(random.next() * 2_000);
       while (Date.now() < killAt) {
         await sample(run.url).catch(() => null);
         await sleep(100);
@@ -199,7 +135,7 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
     }
 
     // ---- the clean run -----------------------------------------------------------------------
-    const last = await startTrader();
+    const last = await startTrader(traderEnv, 'spread-quoter');
     await sampleUntil(last.url, 'the last run to reconcile and quote', (s) => trading(s), 45_000);
     const quietUntil = Date.now() + 4_000;
     while (Date.now() < quietUntil) {
@@ -217,12 +153,11 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       await exchange.cancelOrder(order.orderId, { ticker: order.ticker }).catch(() => undefined);
     }
     expect(await collect(exchange.iterateOrders({ status: 'resting' }))).toEqual([]);
-    const frozen = startCli(['start', '--env', 'sim', '--strategy', 'hold'], traderEnv);
-    const frozenUrl = (await frozen.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
-    const reconciled = await pollUntil('the reconciling run to finish its initial sync', () => readStatus(frozenUrl), (s) => trading(s), { timeoutMs: 45_000 });
-    const frozenPositions = positionMap(reconciled.trading.positions.map((p) => ({ ticker: p.ticker, position: p.raw.position })));
-    frozen.kill('SIGTERM');
-    expect(await frozen.exited, frozen.output()).toBe(0);
+    const frozen = await startTrader(traderEnv, 'hold');
+    const reconciled = await pollUntil('the reconciling run to finish its initial sync', () => readTraderStatus(frozen.url), (s) => trading(s), { timeoutMs: 45_000 });
+    const frozenPositions = traderPositions(reconciled);
+    frozen.proc.kill('SIGTERM');
+    expect(await frozen.proc.exited, frozen.proc.output()).toBe(0);
 
     // ---- the exchange against the journal ----------------------------------------------------
     const venueOrders = await collect(exchange.iterateOrders({}));
