@@ -26,9 +26,9 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function startTrader(): Promise<{ proc: ReturnType<typeof startCli>; url: string }> {
-  const port = await freePort();
-  const proc = startCli(['start', '--strategy', 'hold', '--markets', '2', '--port', String(port)], {
+/** `kalshiflow start` on the shared data folder: embedded simulator, embedded database. */
+function spawnTrader(port: number): ReturnType<typeof startCli> {
+  return startCli(['start', '--strategy', 'hold', '--markets', '2', '--port', String(port)], {
     ENVIRONMENT: 'sim',
     KALSHIFLOW_DATA_DIR: dataDir,
     DATABASE_URL: '',
@@ -36,6 +36,10 @@ async function startTrader(): Promise<{ proc: ReturnType<typeof startCli>; url: 
     KALSHI_WS_URL: '',
     RL_MODE: 'discovery',
   });
+}
+
+async function startTrader(): Promise<{ proc: ReturnType<typeof startCli>; url: string }> {
+  const proc = spawnTrader(await freePort());
   return { proc, url: (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 60_000))[1] };
 }
 
@@ -51,13 +55,7 @@ describe('kalshiflow start and the embedded database lock (child processes)', ()
     expect(JSON.parse(lockBefore)).toMatchObject({ pid: first.proc.pid });
 
     const port = await freePort();
-    const second = startCli(['start', '--strategy', 'hold', '--markets', '2', '--port', String(port)], {
-      ENVIRONMENT: 'sim',
-      KALSHIFLOW_DATA_DIR: dataDir,
-      DATABASE_URL: '',
-      KALSHI_API_BASE_URL: '',
-      KALSHI_WS_URL: '',
-    });
+    const second = spawnTrader(port);
     // it would stay up forever with its simulator listening before the fix
     expect(await exitWithin(second, 30_000), second.output()).toBe(1);
     const errors = second.lines.filter((l) => l.startsWith('! '));

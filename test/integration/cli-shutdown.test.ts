@@ -12,7 +12,7 @@
  *
  * Each case has its own simulator (its own account) and its own embedded database.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -46,7 +46,6 @@ interface ExternalSim {
 /** `kalshiflow sim` in a fresh folder: no --key, so it creates a demo key and prints it. */
 async function startSim(seed: number, markets = 3): Promise<ExternalSim> {
   const cwd = join(root, `case-${++caseNo}`);
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(cwd, { recursive: true });
   const proc = startCli(['sim', '--port', '0', '--markets', String(markets), '--seed', String(seed)], {}, { cwd });
   const restUrl = (await proc.waitForLine(/^\s+REST\s+(\S+)/))[1];
