@@ -16,8 +16,9 @@
  * (healthy ⇄ outage: a database failure stops all sending — journal first — and a `probeJournal`
  * with backoff brings it back), `tradingApi` (healthy ⇄ faulted: a streak of 429/5xx/network
  * failures, probed back by `probeTradingApi`) and `sync` (one periodic sync at a time; deferred
- * while a trader is acting, held while the journal or the trading API is down and run at once
- * when it recovers). Entries need all of orderbook, journal and trading API: `canAct`, and the
+ * while a trader is acting, held while the journal is down, run at once when the journal or the
+ * trading API recovers; periodic-sync failures while the API is faulted still count, so a burst
+ * is `degraded` and a sustained outage becomes `error`). Entries need all of orderbook, journal and trading API: `canAct`, and the
  * trader's pause reason (`tradingPauseReason`), both read the regions. Every wait is an XState
  * delay, so the actor runs on the clock it was created with (VirtualClock in tests).
  *
@@ -268,8 +269,13 @@ export const coordinatorMachine = setup({
     orderbookUp: ({ context }) => !context.degraded,
     resumeAt: ({ context }, params: { target: RecoveryTarget }) => context.resumeAt === params.target,
     canAct: and(['tradingEnabled', stateIn(ORDERBOOK_NORMAL), stateIn(JOURNAL_HEALTHY), stateIn(TRADING_API_HEALTHY)]),
-    /** The journal or the trading API is down: a sync now could only fail (and count against ready). */
-    dependencyDown: not(and([stateIn(JOURNAL_HEALTHY), stateIn(TRADING_API_HEALTHY)])),
+    /**
+     * The journal is down: a sync now could only fail (it journals what it finds) and count against
+     * ready. A faulted trading API does not hold syncs: their failures count as before, so an
+     * outage that outlasts a burst ends in `error` (503, retried with backoff) rather than staying
+     * degraded forever.
+     */
+    journalDown: not(stateIn(JOURNAL_HEALTHY)),
     tradingApiFaultThresholdReached: ({ context }) => context.tradingApi.failures + 1 >= context.tradingApiFaultThreshold,
     tradingApiFailuresCounted: ({ context }) => context.tradingApi.failures > 0,
     isActing: stateIn(ACTING),
@@ -360,7 +366,7 @@ export const coordinatorMachine = setup({
       lastSyncError: params.message,
       consecutiveSyncFailures: context.consecutiveSyncFailures + 1,
     })),
-    /** A sync that failed because the journal or the trading API went down: not the sync's fault. */
+    /** A sync that failed because the journal went down: not the sync's fault. */
     recordSyncInterrupted: assign((_, params: { message: string }) => ({ lastSyncError: params.message })),
     queueSync: assign({ syncQueued: true }),
     dequeueSync: assign({ syncQueued: false }),
@@ -839,7 +845,7 @@ export const coordinatorMachine = setup({
               },
             },
             faulted: {
-              description: 'The venue answers 429/5xx or not at all: no new orders, syncs held; probe with backoff.',
+              description: 'The venue answers 429/5xx or not at all: no new orders; probe with backoff.',
               initial: 'waiting',
               on: { TRADING_API_FAILED: { actions: { type: 'countTradingApiFailure', params: ({ event }) => ({ reason: event.reason }) } } },
               states: {
@@ -875,20 +881,20 @@ export const coordinatorMachine = setup({
           states: {
             waiting: {
               always: { guard: 'readOnly', target: 'off' },
-              after: { syncDelay: [{ guard: 'isActing', target: 'due' }, { guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }] },
+              after: { syncDelay: [{ guard: 'isActing', target: 'due' }, { guard: 'journalDown', target: 'held' }, { target: 'syncing' }] },
               on: {
-                SYNC_NOW: [{ guard: 'isActing', target: 'due' }, { guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }],
+                SYNC_NOW: [{ guard: 'isActing', target: 'due' }, { guard: 'journalDown', target: 'held' }, { target: 'syncing' }],
                 // what happened while the journal or the API was down is learned at once
-                DEPENDENCY_RESTORED: [{ guard: 'isActing', target: 'due' }, { guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }],
+                DEPENDENCY_RESTORED: [{ guard: 'isActing', target: 'due' }, { guard: 'journalDown', target: 'held' }, { target: 'syncing' }],
               },
             },
             due: {
               description: 'A sync is due but a trader is mid-cycle; runs when activity returns to idle.',
-              on: { ACTIVITY_IDLE: [{ guard: 'dependencyDown', target: 'held' }, { target: 'syncing' }] },
+              on: { ACTIVITY_IDLE: [{ guard: 'journalDown', target: 'held' }, { target: 'syncing' }] },
             },
             held: {
-              description: 'A sync is due but the journal or the trading API is down; runs as soon as both are back.',
-              on: { DEPENDENCY_RESTORED: [{ guard: 'dependencyDown' }, { guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
+              description: 'A sync is due but the journal is down; runs as soon as it is back.',
+              on: { DEPENDENCY_RESTORED: [{ guard: 'journalDown' }, { guard: 'isActing', target: 'due' }, { target: 'syncing' }] },
             },
             syncing: {
               invoke: {
@@ -906,7 +912,7 @@ export const coordinatorMachine = setup({
                 ],
                 onError: [
                   {
-                    guard: 'dependencyDown',
+                    guard: 'journalDown',
                     target: 'held',
                     actions: { type: 'recordSyncInterrupted', params: ({ event }) => ({ message: errorText(event.error) }) },
                   },
@@ -927,7 +933,7 @@ export const coordinatorMachine = setup({
               after: {
                 kalshiDataSyncTimeout: [
                   {
-                    guard: 'dependencyDown',
+                    guard: 'journalDown',
                     target: 'held',
                     actions: {
                       type: 'recordSyncInterrupted',

@@ -711,7 +711,7 @@ describe('trading API faults', () => {
     expect(tradingPauseReason(run.actor.getSnapshot())).toBeNull();
   });
 
-  it('a journal outage outranks a trading-API fault as the pause reason; recovery of one releases nothing while the other is down', async () => {
+  it('a journal outage outranks a trading-API fault as the pause reason; the held sync runs when the journal is back, API faulted or not', async () => {
     const run = await bringUp({ tradingEnabled: true, tradingApiFaultThreshold: 1 });
     run.actor.send({ type: 'TRADING_API_FAILED', reason: '429 on POST /portfolio/events/orders', atMs: run.clock.now() });
     run.actor.send({ type: 'JOURNAL_FAILED', reason: 'connect ECONNREFUSED', atMs: run.clock.now() });
@@ -723,9 +723,22 @@ describe('trading API faults', () => {
     await untilInvoked(run, 'probeJournal');
     run.control.resolve('probeJournal', undefined);
     await settle();
-    expect(pathOf(run)).toContain('ready.sync.held');
-    expect(run.control.running('periodicSync')).toBe(0);
+    expect(run.control.running('periodicSync')).toBe(1);
     expect(tradingPauseReason(run.actor.getSnapshot())).toBe('trading_api_unavailable');
+  });
+
+  it('periodic syncs keep running while the API is faulted: a sustained outage ends in error, a burst does not', async () => {
+    const run = await bringUp({ tradingEnabled: true, tradingApiFaultThreshold: 1, maxSyncFailures: 3, syncRetryMs: 5_000 });
+    run.actor.send({ type: 'TRADING_API_FAILED', reason: 'HTTP 503 on GET /portfolio/balance', atMs: run.clock.now() });
+    await settle();
+    expect(pathOf(run)).toContain('ready.tradingApi.faulted.waiting');
+    for (let i = 0; i < 3; i++) {
+      await untilInvoked(run, 'periodicSync');
+      run.control.reject('periodicSync', new Error('503 service_unavailable'));
+      await settle();
+    }
+    expect(stateOf(run)).toBe('error');
+    expect(ctx(run).lastError).toMatch(/periodic sync failed 3 times in a row/);
   });
 });
 
