@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { formatCount, formatPrice, type Count, type Micros, type Price } from '../../core/money.ts';
 import { assertMarketTickers, isMarketTicker, MARKET_TICKER_RULE } from '../../core/tickers.ts';
+import { readBoundedText } from '../http/body.ts';
 import { signRequest, type KalshiCredentials } from './auth.ts';
 import { orderWriteRefusal, type KalshiEndpoints } from './environments.ts';
 import {
@@ -274,30 +275,6 @@ function segment(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new RangeError(`${what} is empty`);
   if (what === 'ticker') assertMarketTickers([value]);
   return encodeURIComponent(value);
-}
-
-/** Reads a response body up to `maxBytes`; null when it is longer (the rest is not downloaded). */
-async function readBodyCapped(response: Response, maxBytes: number): Promise<string | null> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    return null;
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isDuplicateOrder(error: unknown): error is KalshiApiError {
@@ -912,9 +889,9 @@ export class KalshiRestClient {
         signal: controller.signal,
       });
       status = response.status;
-      const body = await readBodyCapped(response, this.maxResponseBytes);
-      if (body === null) tooLarge = true;
-      text = body ?? '';
+      const body = await readBoundedText(response, this.maxResponseBytes);
+      tooLarge = !body.ok;
+      text = body.ok ? body.text : '';
     } catch (error) {
       const failure = controller.signal.aborted
         ? new KalshiTimeoutError(spec.method, path, this.timeoutMs)

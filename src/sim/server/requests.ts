@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseCount, parsePrice, type Count, type Price } from '../../core/money.ts';
+import { readBoundedText, type BoundedText } from '../../adapters/http/body.ts';
 
 const COUNT_TEXT = /^\d{1,12}(\.\d{0,2})?$/;
 const PRICE_TEXT = /^\d{1,6}(\.\d{0,6})?$/;
@@ -181,26 +182,7 @@ export const cancelQuery = z.object({
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/**
- * Reads a request body as UTF-8 text, giving up past `maxBytes` (the declared length is checked
- * first, then the bytes actually streamed) so a huge or endless body cannot exhaust memory.
- */
-export async function readBodyText(req: Request, maxBytes = MAX_BODY_BYTES): Promise<{ ok: true; text: string } | { ok: false }> {
-  const declared = req.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) return { ok: false };
-  if (!req.body) return { ok: true, text: '' };
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return { ok: false };
-    }
-    chunks.push(value);
-  }
-  return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+/** Reads a request body as UTF-8 text, giving up past `maxBytes` (adapters/http/body.ts). */
+export function readBodyText(req: Request, maxBytes = MAX_BODY_BYTES): Promise<BoundedText> {
+  return readBoundedText(req, maxBytes);
 }
