@@ -34,7 +34,8 @@ export interface OpenDatabaseOptions {
   connectionTimeoutMs?: number;
   /**
    * Embedded only: connections the socket server accepts (default `poolSize`). Raise it to let
-   * other clients (a second pool, psql) connect too; beyond it a connection is reset.
+   * other clients (a second pool, psql) connect too, with `connectionUrl()`; beyond it a
+   * connection is dropped.
    */
   maxConnections?: number;
 }
