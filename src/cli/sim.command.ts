@@ -210,7 +210,7 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = defaultIo
   io.out(`kalshiflow sim: ${flags.markets} markets (seed ${flags.seed}), synthetic activity ${flags.activity ? 'on' : 'off'}`);
   io.out(`  REST     ${sim.restUrl}`);
   io.out(`  WS       ${sim.wsUrl}`);
-  io.out(`  control  ${sim.controlUrl} (loopback clients only)`);
+  io.out(`  control  ${sim.controlUrl} (loopback clients only, Content-Type: application/json)`);
   if (demo) {
     const shown = isAbsolute(demo.privateKeyPath) ? relative(io.cwd, demo.privateKeyPath) || demo.privateKeyPath : demo.privateKeyPath;
     io.out(`  demo key id       ${demo.keyId}`);

@@ -46,6 +46,13 @@ describe('config errors', () => {
   }, 60_000);
 });
 
+describe('V3_ALLOWED_HOSTS', () => {
+  it('is a comma-separated list of host names', () => {
+    expect(loadEnvConfig({ V3_ALLOWED_HOSTS: 'trader.lan, 10.0.0.5 ,[::1]' }).V3_ALLOWED_HOSTS).toEqual(['trader.lan', '10.0.0.5', '[::1]']);
+    expect(configError({ V3_ALLOWED_HOSTS: 'evil.example/path' })).toMatch(/^V3_ALLOWED_HOSTS: host names are/);
+  });
+});
+
 describe('secret rules', () => {
   it('recognise secret names by substring', () => {
     for (const name of ['KALSHI-ACCESS-SIGNATURE', 'apiKey', 'accessToken', 'V3_AUTH_TOKEN', 'DB_PASSWORD', 'privateKeyPem', 'x-api-key', 'client_secret', 'Authorization', 'pem']) {
