@@ -256,7 +256,11 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
     const asOfMs = deps.clock.now();
     const snapshot = await readVenueSnapshot(deps, local.positionsTracked === false ? SNAPSHOT_ATTEMPTS.untracked : SNAPSHOT_ATTEMPTS.tracked);
     const { balance, positions, restingOrders, fills } = snapshot;
-    const journaled = await listFills(deps.pool, { env: deps.env, limit: 10_000_000 });
+    // The journal's side of the window the venue listed (core/reconcile.ts rule 6), with a minute of
+    // margin: not the whole journal, which grows for ever while the venue lists a bounded window.
+    let listedFrom = asOfMs;
+    for (const f of fills) if (f.tsMs < listedFrom) listedFrom = f.tsMs;
+    const journaled = await listFills(deps.pool, { env: deps.env, sinceMs: listedFrom - 60_000, limit: 10_000_000 });
     const localFills: FillRecord[] = journaled.map((f) => ({
       fillId: f.fillId,
       orderId: f.venueOrderId,

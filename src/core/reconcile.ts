@@ -19,7 +19,8 @@
  * 5. Local open orders the venue does not know (and that predate the snapshot) are unresolved:
  *    they must be queried by client_order_id before the two sides agree.
  * 6. A venue's fill list is a window of its history (the simulator keeps a bounded one): a local
- *    fill older than the oldest fill the venue listed is not evidence of anything.
+ *    fill not newer than the oldest fill the venue listed is not evidence of anything (fill times
+ *    have one-second precision, so fills of that same second may have been cut off).
  */
 import type { Count, Micros, Price } from './money.ts';
 import { CLOSED_ORDER_STATES, type OrderSide, type OrderStateName, type VenueOrderStatus } from './order-state.ts';
@@ -175,7 +176,7 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
   let venueListedFrom = Infinity;
   for (const f of venue.fills) if (f.tsMs < venueListedFrom) venueListedFrom = f.tsMs;
   for (const f of local.fills) {
-    if (!venueFillIds.has(f.fillId) && f.tsMs <= asOfMs && f.tsMs >= venueListedFrom) {
+    if (!venueFillIds.has(f.fillId) && f.tsMs <= asOfMs && f.tsMs > venueListedFrom) {
       findings.push({
         kind: 'local_fill_unconfirmed',
         severity: 'warning',
