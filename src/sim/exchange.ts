@@ -713,7 +713,7 @@ export class Exchange implements ExchangeApi {
     a.finishedCount++;
     const r = a.history;
     if (a.finishedCount > r.maxCount + countSlack(r) || (r.maxAgeMs !== Infinity && now - a.lastOrderTrimMs >= ageSlack(r))) {
-      this.trimOrders(a, now);
+      this.trimOrders(a, now, order);
     }
   }
 
@@ -721,16 +721,16 @@ export class Exchange implements ExchangeApi {
    * Drops the oldest finished orders beyond the account's maxCount, and those finished before
    * its age cutoff (resting ones stay). Orders are kept in creation order, and an order cannot
    * have finished before it was created, so the scan for old ones stops at the first order
-   * created after the cutoff.
+   * created after the cutoff. `keep` (the order finishing now) stays whatever its age.
    */
-  private trimOrders(a: Account, now: number): void {
+  private trimOrders(a: Account, now: number, keep: OrderRecord): void {
     const cutoff = now - a.history.maxAgeMs;
     a.lastOrderTrimMs = now;
     let excess = a.finishedCount - a.history.maxCount;
     let dropped = 0;
     for (const o of a.ordersById.values()) {
       if (excess <= 0 && o.createdTimeMs >= cutoff) break;
-      if (o.status === 'resting' || (excess <= 0 && o.lastUpdateTimeMs >= cutoff)) continue;
+      if (o.status === 'resting' || o === keep || (excess <= 0 && o.lastUpdateTimeMs >= cutoff)) continue;
       a.ordersById.delete(o.orderId);
       if (o.clientOrderId !== '') a.clientOrderIds.delete(o.clientOrderId);
       if (o.lastUpdateTimeMs > a.droppedThroughMs) a.droppedThroughMs = o.lastUpdateTimeMs;

@@ -98,6 +98,17 @@ describe('exchange history retention', () => {
     expect(ex.listFills('bot', { ticker: TICKER })).toEqual(ex.listFills('bot'));
   });
 
+  it('keeps the order that finishes now, however old, when the count is exceeded', () => {
+    const { ex, place } = harness({ history: { maxCount: 0 } });
+    const old = place('u', 'bid', 1000, 100).order;
+    // 64 orders that end at once (IOC, nothing to trade with): the slack is full
+    for (let i = 0; i < 64; i++) place('u', 'bid', 2000, 100, { timeInForce: 'immediate_or_cancel' });
+    expect(ex.cancelOrder('u', old.orderId).ok).toBe(true);
+    // the trim ran (count 65 > 0 + 64) and took the others, not the order just canceled
+    expect(ex.listOrders('u').map((o) => o.orderId)).toEqual([old.orderId]);
+    expect(ex.getOrder('u', old.orderId)?.status).toBe('canceled');
+  });
+
   it('drops old settlements', () => {
     const { ex, clock } = harness({ history: { maxAgeMs: 2 * MINUTE } });
     // one settled market per simulated minute, each with a position of u
