@@ -190,7 +190,7 @@ export class TradingSystem implements SystemView {
       env: this.env,
       clock: options.clock,
       traderId,
-      onJournalFailure: (error) => this.journalFailed(error, true),
+      onJournalFailure: (error) => this.journalFailed(error),
     };
 
     this.registry = new MarketRegistry({
@@ -424,18 +424,18 @@ export class TradingSystem implements SystemView {
       const message = error instanceof Error ? error.message : String(error);
       this.recordError(`${kind} sync failed: ${message}`);
       // before the sync's own failure reaches the chart: a sync the outage broke is held, not counted
-      this.journalFailed(error, false);
+      this.journalFailed(error);
       throw error;
     }
   }
 
   /**
-   * A journal read or write failed. When the database is unreachable (or, before a send, for any
-   * reason — journal first), the coordinator enters its journal outage: the trader is paused with
-   * `database_outage` and a probe brings the system back.
+   * A journal read or write failed. When the database is unreachable, the coordinator enters its
+   * journal outage: the trader is paused with `database_outage` and a probe brings the system back.
+   * (A bad row is not an outage: the order it belonged to is simply not sent.)
    */
-  private journalFailed(error: unknown, beforeSend: boolean): void {
-    if (!beforeSend && !isDatabaseUnavailable(error)) return;
+  private journalFailed(error: unknown): void {
+    if (!isDatabaseUnavailable(error)) return;
     if (this.coordinator.getSnapshot().status !== 'active') return;
     this.coordinator.send({ type: 'JOURNAL_FAILED', reason: describeDbError(error), atMs: this.clock.now() });
   }
@@ -602,7 +602,7 @@ export class TradingSystem implements SystemView {
           if (isDatabaseUnavailable(error)) {
             // an order canceled or filled during a database outage must not stay open in the journal
             this.journalBacklog.push(event);
-            this.journalFailed(error, false);
+            this.journalFailed(error);
           }
         },
       );
@@ -735,7 +735,7 @@ export class TradingSystem implements SystemView {
             },
             (error: unknown) => {
               this.recordError(`could not journal fill ${fill.fillId} (applied at the next reconciliation): ${String(error)}`);
-              this.journalFailed(error, false);
+              this.journalFailed(error);
             },
           );
         break;
