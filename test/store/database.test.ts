@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -83,6 +83,41 @@ describe('embedded database (PGlite over loopback)', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('leaves no socket folder behind: removed on exit without close, swept after SIGKILL', async () => {
+    const script = `import { openDatabase } from ${JSON.stringify(join(process.cwd(), 'src/adapters/store/database.ts'))};
+      await openDatabase({ dataDir: 'memory://', poolSize: 1 });
+      console.log('open');
+      if (process.argv[1] === 'exit') process.exit(0);
+      setInterval(() => {}, 1000);`;
+    const socketDirsOf = (pid: number) => readdirSync(tmpdir()).filter((n) => n.startsWith(`kf-pglite-${pid}-`));
+    const run = (mode: 'exit' | 'hang') => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, mode], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+      const opened = new Promise<void>((resolveOpen, reject) => {
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('open') && resolveOpen());
+        // 'close' comes after the child's output is read, so an 'open' line is never missed
+        child.once('close', () => reject(new Error('child exited before opening')));
+      });
+      const exited = new Promise<void>((r) => child.once('close', () => r()));
+      return { child, opened, exited };
+    };
+    // a normal exit that never closed the database
+    const quitter = run('exit');
+    await quitter.opened;
+    await quitter.exited;
+    expect(socketDirsOf(quitter.child.pid!)).toEqual([]);
+    // killed: the folder stays until the next open sweeps it
+    const victim = run('hang');
+    await victim.opened;
+    expect(socketDirsOf(victim.child.pid!)).toHaveLength(1);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    expect(socketDirsOf(victim.child.pid!)).toHaveLength(1);
+    const next = await openDatabase({ dataDir: 'memory://', poolSize: 1 });
+    await next.close();
+    expect(socketDirsOf(victim.child.pid!)).toEqual([]);
+    expect(socketDirsOf(process.pid)).toEqual([]);
+  }, 90_000);
 
   it('refuses a data folder that another live process holds', async () => {
     const dataDir = join(dir, 'db2');

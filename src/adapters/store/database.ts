@@ -7,14 +7,14 @@
  *
  * Sits in the adapters layer: the only module that knows PGlite exists.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { redactUrl } from '../../core/secrets.ts';
 import { newEmbeddedPassword, startPasswordGate, type PasswordGate } from './password-gate.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
+import { createPrivateSocketDir } from './socket-dir.ts';
 
 export const DEFAULT_DATA_DIR = '.kalshiflow/db';
 const DEFAULT_POOL_SIZE = 10;
@@ -230,13 +230,13 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   let gate: PasswordGate | undefined;
   // PGlite itself accepts anyone: it listens on a socket only we can open (0700 folder, 0600
   // socket), and TCP clients pass the password gate first (password-gate.ts)
-  const socketDir = mkdtempSync(join(tmpdir(), 'kf-pglite-'));
+  const socketDir = createPrivateSocketDir();
+  const socketPath = socketDir.socketPath;
   const password = newEmbeddedPassword();
   try {
     if (!inMemory) mkdirSync(dataDir, { recursive: true });
     db = await PGlite.create(inMemory ? undefined : resolve(dataDir));
     const maxConnections = Math.max(poolSize, options.maxConnections ?? poolSize);
-    const socketPath = join(socketDir, '.s.PGSQL.5432');
     server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
     await server.start();
     chmodSync(socketPath, 0o600);
@@ -245,7 +245,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     await gate?.close().catch(() => {});
     await server?.stop().catch(() => {});
     await db?.close().catch(() => {});
-    rmSync(socketDir, { recursive: true, force: true });
+    socketDir.remove();
     releaseLock();
     throw error;
   }
@@ -274,7 +274,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
         await embeddedGate.close();
         await embeddedServer.stop();
         await embeddedDb.close();
-        rmSync(socketDir, { recursive: true, force: true });
+        socketDir.remove();
         releaseLock();
       }
     },
