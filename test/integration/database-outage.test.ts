@@ -9,20 +9,17 @@
  * exchange's orders are compared with the journal: every one was journaled, none is left open in
  * the journal that the exchange has closed. Cluster, simulator and trader are torn down in afterAll.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
-import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
-import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
 import { createPool, query } from '../../src/adapters/store/database.ts';
 import { canRunPostgresCluster, createPostgresCluster } from '../helpers/postgres-cluster.ts';
 import type { PostgresCluster } from '../helpers/postgres-cluster.ts';
-import { freePort, killAllCli, pollUntil, startCli } from '../helpers/processes.ts';
+import { killAllCli, pollUntil } from '../helpers/processes.ts';
+import { collect, startExchange, startTrader, traderEnvironment } from '../helpers/trading-processes.ts';
 
-const KEY_ID = 'kalshiflow-trader';
 const CLOSED_STATES = new Set(['filled', 'canceled', 'rejected', 'expired', 'denied']);
 
 const healthSchema = z.object({
@@ -52,12 +49,6 @@ async function readStatus(baseUrl: string): Promise<z.infer<typeof statusSchema>
   return statusSchema.parse(await response.json());
 }
 
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
 describe.runIf(canRunPostgresCluster())('database outage (the trader’s PostgreSQL server stopped and started again)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kalshiflow-outage-'));
   let cluster: PostgresCluster | null = null;
@@ -72,32 +63,9 @@ describe.runIf(canRunPostgresCluster())('database outage (the trader’s Postgre
     cluster = await createPostgresCluster();
     await cluster.start();
 
-    const keys = generateKeyPair();
-    mkdirSync(join(dir, 'sim-keys'), { recursive: true });
-    const publicKeyPath = join(dir, 'sim-keys', 'trader.pub.pem');
-    writeFileSync(publicKeyPath, keys.publicKeyPem);
-    writeFileSync(join(dir, 'sim-keys', 'trader.key.pem'), keys.privateKeyPem, { mode: 0o600 });
-    const sim = startCli(['sim', '--port', '0', '--markets', '4', '--seed', '17', '--key', `${KEY_ID}=${publicKeyPath}`]);
-    const restUrl = (await sim.waitForLine(/^\s+REST\s+(\S+)/))[1];
-    const wsUrl = (await sim.waitForLine(/^\s+WS\s+(\S+)/))[1];
-
-    const port = await freePort();
-    const trader = startCli(['start', '--env', 'sim', '--strategy', 'spread-quoter'], {
-      ENVIRONMENT: 'sim',
-      KALSHI_API_BASE_URL: restUrl,
-      KALSHI_WS_URL: wsUrl,
-      KALSHIFLOW_DATA_DIR: dir,
-      DATABASE_URL: cluster.url,
-      V3_PORT: String(port),
-      V3_HOST: '127.0.0.1',
-      RL_MODE: 'discovery',
-      RL_ORDERBOOK_MARKET_LIMIT: '4',
-    });
-    const url = (await trader.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
-    const exchange = new KalshiRestClient({
-      endpoints: endpointsFor('sim', { restBaseUrl: restUrl, wsUrl }),
-      credentials: createCredentials(KEY_ID, loadPrivateKey({ pem: keys.privateKeyPem })),
-    });
+    const venue = await startExchange(dir, 17);
+    const { sim, exchange } = venue;
+    const { proc: trader, url } = await startTrader(await traderEnvironment(venue, dir, cluster.url), 'spread-quoter');
     const exchangeOrderIds = async () => (await collect(exchange.iterateOrders({}))).map((o) => o.clientOrderId);
 
     // ---- trading on a healthy database ------------------------------------------------------
