@@ -106,6 +106,8 @@ export class ReplayVenue {
   feesPaid: Micros = 0;
   /** Filled since the caller last zeroed it (Count). */
   filledThisStep: Count = 0;
+  /** Counts changes our orders made to the public book (a fill, an order placed or replaced). */
+  ownBookChanges = 0;
   /** Told of every execution (the simulator's replay mode books them on the account). */
   onFill: ((fill: VenueFill) => void) | null = null;
 
@@ -338,6 +340,7 @@ export class ReplayVenue {
   /** Replaces the resting order on that side, unless it already rests at that price (kept, queue and all). */
   private rest(order: RestingOrder, price: Price, count: Count, queueAhead: Count, tsMs: number, closeOnly: boolean): void {
     if (order.active && order.price === price) return;
+    this.ownBookChanges++;
     order.active = true;
     order.price = price;
     order.remaining = count;
@@ -403,6 +406,7 @@ export class ReplayVenue {
     this.position = position;
     this.cash += rounded.balanceChange;
     this.fills++;
+    this.ownBookChanges++;
     this.feesPaid += netFee;
     this.filledThisStep += count;
     this.onFill?.({ side, price: yesPrice, count, fee: netFee, taker });

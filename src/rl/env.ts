@@ -308,14 +308,11 @@ export class MarketEnv implements Environment {
     if (this.decoded.base !== 0) {
       this.applyThrough(arrival);
       this.venueMs = arrival;
-      const bid = venue.bid;
-      const ask = venue.ask;
-      const before = bid.price * 3 + ask.price * 5 + (bid.active ? 1 : 0) + (ask.active ? 2 : 0);
+      const before = venue.ownBookChanges;
       venue.act(this.decoded.base, this.decoded.size, this.decoded.style, arrival);
       // a fill or a new resting order changes the public book: live, that update is one more
       // reason to decide (at the end of the throttle window at the latest)
-      const after = bid.price * 3 + ask.price * 5 + (bid.active ? 1 : 0) + (ask.active ? 2 : 0);
-      if (venue.filledThisStep > 0 || after !== before) this.ownUpdateMs = arrival;
+      if (venue.ownBookChanges !== before) this.ownUpdateMs = arrival;
     }
 
     let terminated = false;
