@@ -9,7 +9,8 @@
  *
  * - no order placed twice, and no exchange order missing from the journal;
  * - no fill lost or doubled: the journal's fills are exactly the exchange's;
- * - in every quiet sample (no fill for a while) the trader's positions equal the exchange's;
+ * - in every quiet sample (no fill for a while, none still being journaled, the trader reconciled)
+ *   the trader's positions equal the exchange's;
  * - the exchange never holds more resting orders for the account than the open-order limit;
  * - once a restarted trader has reconciled, every order resting at the exchange is one it manages
  *   (an earlier run's orders are adopted, never left "external");
@@ -100,8 +101,13 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       for (const o of resting) {
         if (!managed.has(o.clientOrderId)) figures.unmanagedResting.push(`${o.clientOrderId} (${o.ticker} ${o.side} @${o.yesPrice})`);
       }
-      const newest = Math.max(0, ...fillsAfter.map((f) => f.createdTimeMs ?? 0));
-      if (fillsAfter.length === fillsBefore.length && Date.now() - newest >= QUIET_MS) {
+      const newest = fillsAfter.reduce((max, f) => Math.max(max, f.createdTimeMs ?? 0), 0);
+      // quiet: no fill for a while, none while sampling, and none inside the trader still being
+      // journaled (a fill counts once durable) — and the trader holds agreed positions
+      const settled = (s: TraderStatus) =>
+        (s.trader.state === 'ready' || s.trader.state === 'acting') &&
+        s.counters.fills_received === (s.counters.fills_applied ?? 0) + (s.counters.duplicate_fills ?? 0);
+      if (fillsAfter.length === fillsBefore.length && Date.now() - newest >= QUIET_MS && settled(before) && settled(after)) {
         figures.quietSamples++;
         const mine = traderPositions(after);
         const theirs = positionMap(positions);
