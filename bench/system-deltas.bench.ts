@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate, openDatabase } from '../src/adapters/store/index.ts';
-import { createRuntime } from '../src/cli/runtime.ts';
+import { createRuntime } from '../src/app/runtime.ts';
 import { startInProcessSimulator } from '../src/sim/in-process.ts';
 import type { MarketSpec } from '../src/sim/activity/markets.ts';
 import { report } from './harness.ts';

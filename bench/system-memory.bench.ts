@@ -74,7 +74,7 @@ if (process.argv.includes('--serve')) {
   });
 } else {
   // ── parent: the trader ─────────────────────────────────────────────────────────────────────
-  const { createRuntime } = await import('../src/cli/runtime.ts');
+  const { createRuntime } = await import('../src/app/runtime.ts');
   type Decision = import('../src/core/strategy/index.ts').Decision;
   type MarketView = import('../src/core/strategy/index.ts').MarketView;
 

@@ -10,7 +10,7 @@ import { parseDuration } from '../core/duration.ts';
 import { openDatabase, redactUrl } from '../adapters/store/database.ts';
 import { appliedMigrations, loadMigrations, migrate } from '../adapters/store/migrate.ts';
 import { pruneHistory } from '../adapters/store/retention.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../app/errors.ts';
 
 export const DB_USAGE = [
   'usage: kalshiflow db <migrate|status> [--db postgres://…] [--data-dir DIR]',

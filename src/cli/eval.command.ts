@@ -35,7 +35,7 @@ import {
   tickerList,
 } from '../rl/cli-support.ts';
 import type { CommandIo } from '../rl/cli-support.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../app/errors.ts';
 
 export const EVAL_USAGE = `usage: kalshiflow eval --model M --sessions IDS --out DIR [--tickers A,B] [--db URL|DIR]
                        [--decision-interval 250ms] [--order-latency 1ms]

@@ -14,7 +14,7 @@ import { getRecordedSession } from '../adapters/store/index.ts';
 import { featuresTable } from '../rl/evaluate.ts';
 import { chooseStore, defaultIo, loadSessionTimelines, openStore, parseFlags } from '../rl/cli-support.ts';
 import type { CommandIo } from '../rl/cli-support.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../app/errors.ts';
 
 export const FEATURES_USAGE = `usage: kalshiflow features --session ID [--ticker T] [--out file.csv] [--db URL|DIR]
 

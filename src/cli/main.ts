@@ -4,8 +4,8 @@
  * one line on stderr.
  */
 import { redactUrlPasswords } from '../core/secrets.ts';
-import { ConfigError } from './config.ts';
-import { UsageError } from './errors.ts';
+import { ConfigError } from '../app/config.ts';
+import { UsageError } from '../app/errors.ts';
 
 type CommandRunner = (argv: string[]) => Promise<number>;
 

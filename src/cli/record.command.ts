@@ -24,10 +24,10 @@ import type { RecorderProgress } from '../actors/recorder.ts';
 import type { MarketSelection } from '../actors/markets.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
-import { ConfigError, loadEnvConfig } from './config.ts';
-import type { EnvConfig } from './config.ts';
+import { ConfigError, loadEnvConfig } from '../app/config.ts';
+import type { EnvConfig } from '../app/config.ts';
 import { durationFlag } from '../rl/cli-support.ts';
-import { UsageError, flagUsageError } from './errors.ts';
+import { UsageError, flagUsageError } from '../app/errors.ts';
 
 export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|production] [--mode discovery|config] [--markets N]
                          [--tickers A,B] [--duration 10m] [--db URL] [--progress 5s]
@@ -146,7 +146,7 @@ function credentialsFor(config: EnvConfig): KalshiCredentials {
     }
   }
   if (config.ENVIRONMENT === 'sim') {
-    // The key `kalshiflow start` keeps for the simulator (src/cli/runtime.ts).
+    // The key `kalshiflow start` keeps for the simulator (src/app/runtime.ts).
     const path = join(config.KALSHIFLOW_DATA_DIR, 'sim-keys', 'trader.key.pem');
     if (existsSync(path)) return createCredentials('kalshiflow-trader', loadPrivateKey({ pem: readFileSync(path, 'utf8') }));
     throw new ConfigError(`KALSHI_API_KEY_ID: required to record from the simulator at ${config.KALSHI_API_BASE_URL} (with KALSHI_PRIVATE_KEY_PATH), or keep the trader's key in ${path}`);

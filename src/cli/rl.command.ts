@@ -16,7 +16,7 @@ import { REGIMES, REGIME_NAMES, isRegimeName, recordRegimeSession } from '../ses
 import type { RegimeName, RegimeRecording } from '../sessions/regimes.ts';
 import { chooseStore, defaultIo, describeStore, dollars, durationFlag, formatSeconds, intList, openStore, parseFlags, positiveInt, progressBar, regimeOf } from '../rl/cli-support.ts';
 import type { CommandIo } from '../rl/cli-support.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../app/errors.ts';
 
 export const RL_USAGE = `usage: kalshiflow rl <regimes|sessions|models> [options]
 

@@ -12,8 +12,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadEnvConfig } from './config.ts';
-import { UsageError, flagUsageError } from './errors.ts';
+import { loadEnvConfig } from '../app/config.ts';
+import { UsageError, flagUsageError } from '../app/errors.ts';
 import { runSession } from '../sessions/runner.ts';
 import type { RunSessionOptions, SessionProgress } from '../sessions/runner.ts';
 import { writeReportFiles } from '../sessions/report-files.ts';

@@ -9,9 +9,9 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import { startRetention } from '../adapters/store/retention.ts';
-import { loadEnvConfig } from './config.ts';
-import { UsageError, flagUsageError } from './errors.ts';
-import { createRuntime } from './runtime.ts';
+import { loadEnvConfig } from '../app/config.ts';
+import { UsageError, flagUsageError } from '../app/errors.ts';
+import { createRuntime } from '../app/runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createInspectorBridge } from '../server/inspector.ts';
 

@@ -39,7 +39,7 @@ import {
   tickerList,
 } from '../rl/cli-support.ts';
 import type { CommandIo } from '../rl/cli-support.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../app/errors.ts';
 
 export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--curriculum [easy-first|per-market|none]]
                         [--checkpoint-dir DIR] [--checkpoint-every N] [--resume [FILE|DIR]] [--tickers A,B]

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { UsageError, flagUsageError } from '../cli/errors.ts';
+import { UsageError, flagUsageError } from '../app/errors.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import {
   getRecordedSession,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/server/http-server.ts';
 import { buildWeb, DEFAULT_STATECHARTS_DIR, REPO_ROOT } from '../../src/server/web-assets.ts';

@@ -3,7 +3,7 @@
  * bad DATABASE_URL is quoted with its password masked — in-process and from a real `kalshiflow`.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadEnvConfig } from '../../src/cli/config.ts';
+import { ConfigError, loadEnvConfig } from '../../src/app/config.ts';
 import { isSecretName, redactUrl, redactUrlPasswords } from '../../src/core/secrets.ts';
 import { killAllCli, startCli } from '../helpers/processes.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/errors.ts';
+import { UsageError } from '../../src/app/errors.ts';
 import { runStartCommand } from '../../src/cli/start.command.ts';
 
 describe('CLI flag errors', () => {

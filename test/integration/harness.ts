@@ -11,8 +11,8 @@ import type { Decision, MarketView, SyncStrategy } from '../../src/core/strategy
 import type { OrderIntent } from '../../src/core/order-state.ts';
 import { migrate, openDatabase } from '../../src/adapters/store/index.ts';
 import type { Database } from '../../src/adapters/store/index.ts';
-import { createRuntime } from '../../src/cli/runtime.ts';
-import type { Runtime, RuntimeOptions } from '../../src/cli/runtime.ts';
+import { createRuntime } from '../../src/app/runtime.ts';
+import type { Runtime, RuntimeOptions } from '../../src/app/runtime.ts';
 import type { MarketSpec } from '../../src/sim/activity/markets.ts';
 import type { ManagedOrder } from '../../src/machines/trader.types.ts';
 

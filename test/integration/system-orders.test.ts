@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
 import { getJournalOrder, listFills, listRecentOrders } from '../../src/adapters/store/journal.ts';
 import type { JournalOrder } from '../../src/adapters/store/journal.ts';
-import type { Runtime } from '../../src/cli/runtime.ts';
+import type { Runtime } from '../../src/app/runtime.ts';
 import {
   decideNow,
   eventually,

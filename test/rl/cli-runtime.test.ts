@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUY_YES, HOLD, encodeAction } from '../../src/core/features/actions.ts';
 import type { ActionSpaceConfig } from '../../src/core/features/actions.ts';
-import { createRuntime } from '../../src/cli/runtime.ts';
-import type { Runtime } from '../../src/cli/runtime.ts';
-import { ConfigError } from '../../src/cli/config.ts';
+import { createRuntime } from '../../src/app/runtime.ts';
+import type { Runtime } from '../../src/app/runtime.ts';
+import { ConfigError } from '../../src/app/config.ts';
 import { exportPolicyOnnx } from '../../src/rl/export.ts';
 import { ActorCritic } from '../../src/rl/ppo/policy.ts';
 

@@ -14,7 +14,7 @@ import { FEATURE_NAMES, OBS_VERSION } from '../../src/core/features.ts';
 import { getRecordedSession, listEpisodes, listModels, loadRecordedSession, migrate, openDatabase } from '../../src/adapters/store/index.ts';
 import type { StoredModel } from '../../src/adapters/store/index.ts';
 import { loadOnnxPolicy } from '../../src/adapters/policy/onnx-policy.ts';
-import { UsageError } from '../../src/cli/errors.ts';
+import { UsageError } from '../../src/app/errors.ts';
 import { runEvalCommand } from '../../src/cli/eval.command.ts';
 import { runFeaturesCommand } from '../../src/cli/features.command.ts';
 import { runRlCommand } from '../../src/cli/rl.command.ts';

@@ -8,7 +8,7 @@ import { isRowError, openDatabase, query, redactUrl, storeTypes } from '../../sr
 import type { Database } from '../../src/adapters/store/database.ts';
 import { appliedMigrations, loadMigrations, migrate } from '../../src/adapters/store/migrate.ts';
 import { runDbCommand } from '../../src/cli/db.command.ts';
-import { UsageError } from '../../src/cli/errors.ts';
+import { UsageError } from '../../src/app/errors.ts';
 
 describe('embedded database (PGlite over loopback)', () => {
   let dir: string;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runDbCommand } from '../../src/cli/db.command.ts';
-import { UsageError } from '../../src/cli/errors.ts';
+import { UsageError } from '../../src/app/errors.ts';
 import type { Pool } from 'pg';
 import {
   createRecordingSession,
