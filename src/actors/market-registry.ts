@@ -8,10 +8,13 @@
  *
  * Hot path: a delta for a live (or stale) market is applied to its book here, directly, and the
  * listeners are told; the machine sees no event per delta, only MESSAGE activity throttled to one
- * per `activityResolutionMs` (which keeps its stale timer honest). Sequence numbers are checked
- * per subscription (`sid`, as Kalshi numbers them): a gap invalidates every book on that sid and
- * sends their machines to `resyncing`, which asks for fresh snapshots through `requestSnapshot`.
- * A delta that would drive a level negative (BookError) is a gap for that market.
+ * per `activityResolutionMs` (which keeps its stale timer honest). Sequence numbers are NOT
+ * checked here: the WS client (src/adapters/kalshi/ws.ts) owns the per-sid sequence, withholds
+ * duplicates and gapped deltas, and reports a gap with the tickers it invalidated; the caller
+ * passes that on through `markGap`, which sends those machines to `resyncing` (fresh snapshots
+ * through `requestSnapshot`). What stays here is book state: a delta for a book of unknown state
+ * is never applied, and a delta that would drive a level negative (BookError) is a gap for that
+ * market.
  */
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
@@ -41,8 +44,8 @@ export type BookUpdateListener = (update: BookUpdate) => void;
 export type MarketStateListener = (ticker: string, state: MarketStateName, previous: MarketStateName, reason: string) => void;
 
 /** What happened to a delta: applied to the book, or why not. */
-export type DeltaOutcome = 'applied' | 'duplicate' | 'gap' | 'dropped' | 'unknown_market';
-export type SnapshotOutcome = 'applied' | 'duplicate' | 'invalid' | 'unknown_market';
+export type DeltaOutcome = 'applied' | 'gap' | 'dropped' | 'unknown_market';
+export type SnapshotOutcome = 'applied' | 'invalid' | 'unknown_market';
 
 export interface MarketRegistryOptions {
   clock: Clock;
@@ -55,7 +58,6 @@ export interface MarketRegistryStats {
   markets: number;
   deltasApplied: number;
   deltasDropped: number;
-  duplicates: number;
   gaps: number;
   snapshots: number;
   listenerErrors: number;
@@ -69,15 +71,10 @@ interface MarketEntry {
   /** Mirrors the machine's state (kept by a snapshot subscription) so the hot path reads a field. */
   state: MarketStateName;
   book: OrderBook | null;
-  /** The subscription the book's sequence belongs to; null until subscribed/snapshotted. */
+  /** The subscription the book belongs to; null until subscribed/snapshotted. */
   sid: number | null;
   /** Last clock time a MESSAGE was forwarded to the machine. */
   lastForwardedAtMs: number;
-}
-
-interface SidState {
-  lastSeq: number;
-  tickers: Set<string>;
 }
 
 export class MarketRegistry {
@@ -86,14 +83,12 @@ export class MarketRegistry {
   private readonly timings: MarketTimings;
   private readonly machine: MarketMachine;
   private readonly markets = new Map<string, MarketEntry>();
-  private readonly sids = new Map<number, SidState>();
   private lastActivity: number | null = null;
   private bookListeners: BookUpdateListener[] = [];
   private stateListeners: MarketStateListener[] = [];
   private readonly counters = {
     deltasApplied: 0,
     deltasDropped: 0,
-    duplicates: 0,
     gaps: 0,
     snapshots: 0,
     listenerErrors: 0,
@@ -161,7 +156,6 @@ export class MarketRegistry {
   private release(entry: MarketEntry): void {
     entry.unsubscribe();
     entry.actor.stop();
-    if (entry.sid !== null) this.sids.get(entry.sid)?.tickers.delete(entry.ticker);
     this.markets.delete(entry.ticker);
   }
 
@@ -169,7 +163,7 @@ export class MarketRegistry {
   markSubscribed(ticker: string, sid: number): void {
     const entry = this.markets.get(ticker);
     if (!entry) return;
-    this.bindSid(entry, sid);
+    entry.sid = sid;
     this.deliver(entry, { type: 'SUBSCRIBED', sid });
   }
 
@@ -181,7 +175,6 @@ export class MarketRegistry {
 
   /** The connection was lost or replaced: every sid is gone and every book unknown. */
   markDisconnected(reason = 'connection lost'): void {
-    this.sids.clear();
     for (const entry of this.markets.values()) {
       entry.sid = null;
       this.deliver(entry, { type: 'RESUBSCRIBE', reason });
@@ -193,54 +186,13 @@ export class MarketRegistry {
     if (entry.state !== 'closed') entry.actor.send(event);
   }
 
-  private bindSid(entry: MarketEntry, sid: number): void {
-    if (entry.sid === sid) return;
-    if (entry.sid !== null) this.sids.get(entry.sid)?.tickers.delete(entry.ticker);
-    entry.sid = sid;
-    let state = this.sids.get(sid);
-    if (!state) {
-      state = { lastSeq: 0, tickers: new Set() };
-      this.sids.set(sid, state);
-    }
-    state.tickers.add(entry.ticker);
-  }
-
-  /**
-   * Checks `seq` against the sid's stream. Returns 'ok', 'duplicate' (≤ last: ignore), or 'gap'
-   * (after invalidating every book of the sid except `except`).
-   */
-  private checkSeq(sid: number, seq: number, except: string | null): 'ok' | 'duplicate' | 'gap' {
-    let state = this.sids.get(sid);
-    if (!state) {
-      state = { lastSeq: seq, tickers: new Set() };
-      this.sids.set(sid, state);
-      return 'ok';
-    }
-    const last = state.lastSeq;
-    if (last !== 0 && seq <= last) return 'duplicate';
-    state.lastSeq = seq;
-    if (last === 0 || seq === last + 1) return 'ok';
-    this.counters.gaps++;
-    const reason = `sid ${sid}: expected seq ${last + 1}, got ${seq}`;
-    for (const ticker of state.tickers) {
-      if (ticker === except) continue;
-      const other = this.markets.get(ticker);
-      if (other) this.deliver(other, { type: 'GAP', reason });
-    }
-    return 'gap';
-  }
-
   /** A full book for `ticker` (levels as on the wire, NO side on the NO-leg scale). */
   applySnapshot(ticker: string, sid: number, seq: number, yes: BookLevels, no: BookLevels): SnapshotOutcome {
     const now = this.clock.now();
     this.lastActivity = now;
     const entry = this.markets.get(ticker);
     if (!entry || entry.state === 'closed') return 'unknown_market';
-    if (this.checkSeq(sid, seq, ticker) === 'duplicate') {
-      this.counters.duplicates++;
-      return 'duplicate';
-    }
-    this.bindSid(entry, sid);
+    entry.sid = sid;
     const book = entry.book ?? new OrderBook(ticker);
     entry.book = book;
     try {
@@ -263,17 +215,6 @@ export class MarketRegistry {
     this.lastActivity = now;
     const entry = this.markets.get(ticker);
     if (!entry) return 'unknown_market';
-    const seqCheck = this.checkSeq(sid, seq, null);
-    if (seqCheck === 'duplicate') {
-      this.counters.duplicates++;
-      return 'duplicate';
-    }
-    if (seqCheck === 'gap') {
-      // The sid's books (this one included, if bound) were sent to resyncing; a market not yet
-      // bound to this sid still needs telling.
-      if (entry.sid !== sid) this.deliver(entry, { type: 'GAP', reason: `sid ${sid}: sequence gap at seq ${seq}` });
-      return 'gap';
-    }
     const state = entry.state;
     if ((state === 'live' || state === 'stale') && entry.sid === sid && entry.book !== null) {
       try {
@@ -316,7 +257,7 @@ export class MarketRegistry {
     return this.lastActivity;
   }
 
-  /** An external gap signal for one market (the adapter saw something inconsistent). */
+  /** The stream's gap signal for one market (the WS client saw a sequence gap or inconsistency). */
   markGap(ticker: string, reason: string): void {
     const entry = this.markets.get(ticker);
     if (!entry) return;
@@ -390,6 +331,5 @@ export class MarketRegistry {
   /** Stops every market actor and forgets all markets. */
   stopAll(): void {
     for (const entry of [...this.markets.values()]) this.release(entry);
-    this.sids.clear();
   }
 }

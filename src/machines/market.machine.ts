@@ -9,7 +9,9 @@
  * `assign` per delta is far too slow, so the registry applies deltas directly while the market is
  * live or stale and sends this machine only lifecycle events (SUBSCRIBED, SNAPSHOT, GAP, a DELTA
  * that arrived before any snapshot) plus MESSAGE activity throttled to one per
- * `activityResolutionMs`. A delta before the snapshot or a sequence gap → `resyncing`, which
+ * `activityResolutionMs`. A delta before the snapshot → `resyncing` (book state: a delta is never
+ * applied to a book of unknown state); so does a GAP, which the WS client reports (it alone owns
+ * the per-sid sequence). `resyncing`
  * asks for a fresh snapshot through the named action `requestSnapshot` (supplied by the registry
  * via `.provide({ actions })`) and asks again every `resyncTimeoutMs` until one arrives.
  */
