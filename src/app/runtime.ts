@@ -26,6 +26,7 @@ import type { CoordinatorInput } from '../machines/coordinator.types.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator, StartSimulatorOptions } from '../sim/simulator.ts';
 import { ConfigError } from './config.ts';
+import { closeStrategy, readyStrategy, strategyFactoriesFor, strategyName } from './strategies.ts';
 
 export interface RuntimeOptions {
   environment: 'sim' | 'paper' | 'production';
@@ -95,31 +96,6 @@ function simulatorKeys(dataDir: string): { keyId: string; publicKeyPem: string; 
   return { keyId: 'kalshiflow-trader', ...pair };
 }
 
-/**
- * The default `onnx:<path>` factory (src/adapters/policy/onnx-strategy.ts), loaded on demand so
- * a machine without onnxruntime's native library still runs the rule strategies.
- */
-async function onnxFactory(): Promise<StrategyFactory> {
-  try {
-    return (await import('../adapters/policy/onnx-strategy.ts')).onnxStrategyFactory;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return () => {
-      throw new Error(`the onnx strategy is unavailable: ${reason}`);
-    };
-  }
-}
-
-/** What a strategy may offer beyond `decide` (the ONNX policy does): a first load to await, resources to free. */
-interface StrategyLifecycle {
-  ready?: () => Promise<void>;
-  close?: () => Promise<void>;
-}
-
-async function closeStrategy(strategy: Strategy): Promise<void> {
-  await (strategy as Strategy & StrategyLifecycle).close?.().catch(() => undefined);
-}
-
 type CredentialOptions = RuntimeOptions['credentials'];
 
 function hasConfiguredKey(c: CredentialOptions): boolean {
@@ -141,33 +117,25 @@ function configuredCredentials(c: CredentialOptions = {}, environment: RuntimeOp
 
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
-  const spec = options.strategy.trim();
-  const strategyName = spec.includes(':') ? spec.slice(0, spec.indexOf(':')).trim() : spec;
+  const onnx = strategyName(options.strategy) === 'onnx';
   // The trader's own cash and cost basis, for the policy's portfolio features; bound once the system exists.
   const link: { system: TradingSystem | null } = { system: null };
-  const factories: Record<string, StrategyFactory> = {
-    ...(strategyName === 'onnx' ? { onnx: await onnxFactory() } : {}),
-    ...options.strategyFactories,
-  };
   let strategy: Strategy;
   try {
+    const factories = await strategyFactoriesFor(options.strategy, options.strategyFactories);
     strategy = createStrategy(
       options.strategy,
-      strategyName === 'onnx' ? { clock, account: (ticker: string) => link.system?.account(ticker) ?? { cash: 0, costBasis: 0 } } : undefined,
+      onnx ? { clock, account: (ticker: string) => link.system?.account(ticker) ?? { cash: 0, costBasis: 0 } } : undefined,
       factories,
     );
   } catch (error) {
     throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
   }
   // A strategy that loads something (a model file) must have it before anything starts.
-  const ready = (strategy as Strategy & StrategyLifecycle).ready;
-  if (ready) {
-    try {
-      await ready.call(strategy);
-    } catch (error) {
-      await closeStrategy(strategy);
-      throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  try {
+    await readyStrategy(strategy);
+  } catch (error) {
+    throw new ConfigError(`strategy: ${error instanceof Error ? error.message : String(error)}`);
   }
   // What assembly has opened so far, closed again if a later step fails (a simulator left
   // listening kept `start` alive after "database in use").

@@ -24,6 +24,7 @@ import { listFills, listRecentOrders } from '../adapters/store/index.ts';
 import type { JournalOrder, StoredFill } from '../adapters/store/index.ts';
 import { createRuntime } from '../app/runtime.ts';
 import type { Runtime } from '../app/runtime.ts';
+import { closeStrategy, readyStrategy, strategyFactoriesFor, strategyName } from '../app/strategies.ts';
 import { startInProcessSimulator } from '../sim/in-process.ts';
 import type { InProcessSimulator } from '../sim/in-process.ts';
 import type { HistoryRetention } from '../sim/matching/history.ts';
@@ -117,27 +118,19 @@ function riskLimitsFor(scenario: Scenario): Partial<RiskLimits> {
   return limits;
 }
 
-/** Where the `onnx:` strategy factory lives (loaded only when a scenario asks for it). */
-const ONNX_STRATEGY_MODULE = '../adapters/policy/onnx-strategy.ts';
-
 /**
- * Strategy factories with the scenario's options bound, plus `onnx:` when asked for; a strategy
- * that cannot be built or loaded (bad options, an unreadable or non-conforming model) is a
- * scenario error (exit 2), found before anything starts.
+ * Strategy factories with the scenario's options bound, plus `onnx:` when asked for (one registry:
+ * src/app/strategies.ts); a strategy that cannot be built or loaded (bad options, an unreadable or
+ * non-conforming model) is a scenario error (exit 2), found before anything starts.
  */
-async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, StrategyFactory>> {
-  const factories: Record<string, StrategyFactory> = {};
+async function scenarioStrategyFactories(scenario: Scenario): Promise<Record<string, StrategyFactory>> {
   const spec = scenario.trader.strategy;
-  const name = spec.includes(':') ? spec.slice(0, spec.indexOf(':')) : spec;
-  if (name === 'onnx') {
-    try {
-      const module = (await import(ONNX_STRATEGY_MODULE)) as { onnxStrategyFactory: StrategyFactory };
-      factories.onnx = module.onnxStrategyFactory;
-    } catch (error) {
-      throw new ScenarioError('trader.strategy', `onnx strategies are not available: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  } else if (!Object.hasOwn(BUILTIN_STRATEGIES, name)) {
-    throw new ScenarioError('trader.strategy', `unknown strategy ${JSON.stringify(spec)}; known: ${[...Object.keys(BUILTIN_STRATEGIES), 'onnx:<path>'].sort().join(', ')}`);
+  const name = strategyName(spec);
+  let factories: Record<string, StrategyFactory>;
+  try {
+    factories = await strategyFactoriesFor(spec);
+  } catch (error) {
+    throw new ScenarioError('trader.strategy', error instanceof Error ? error.message : String(error));
   }
   const options = scenario.trader.options;
   if (options) {
@@ -146,28 +139,23 @@ async function strategyFactoriesFor(scenario: Scenario): Promise<Record<string, 
     factories[name] = (argument, given) => base(argument, { ...(given !== null && typeof given === 'object' ? given : {}), ...options });
   }
   await probeStrategy(spec, factories, options ? 'trader.options' : 'trader.strategy');
-  if (name === 'onnx' && !options) {
-    // the runtime brings its own onnx factory; the probe only proved the model loads
-    delete factories.onnx;
-  }
   return factories;
 }
 
 /** Builds the strategy once and waits for what it loads (a model file), then releases it. */
 async function probeStrategy(spec: string, factories: Record<string, StrategyFactory>, field: string): Promise<void> {
-  let strategy: Strategy & { ready?: () => Promise<void>; close?: () => Promise<void> };
+  let strategy: Strategy;
   try {
     strategy = createStrategy(spec, undefined, factories);
   } catch (error) {
     throw new ScenarioError(field, error instanceof Error ? error.message.split('\n')[0] : String(error));
   }
   try {
-    await strategy.ready?.();
+    await readyStrategy(strategy);
   } catch (error) {
     throw new ScenarioError('trader.strategy', error instanceof Error ? error.message.split('\n')[0] : String(error));
-  } finally {
-    await strategy.close?.().catch(() => undefined);
   }
+  await closeStrategy(strategy);
 }
 
 /**
@@ -190,7 +178,7 @@ function killGeneration(gen: Generation, tracker: ActivityTracker): Record<strin
     // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
     await gen.runtime.ws.stop().catch(() => undefined);
     // what the dead process held in memory (e.g. an ONNX session) goes with it
-    await (gen.runtime.strategy as { close?: () => Promise<void> }).close?.().catch(() => undefined);
+    await closeStrategy(gen.runtime.strategy);
   });
   void tracker.track(settled);
   return counters;
@@ -209,7 +197,7 @@ export async function runSession(loaded: LoadedScenario, options: RunSessionOpti
   const wallStart = performance.now();
   const wallStartedAt = new Date();
 
-  const factories = await strategyFactoriesFor(scenario);
+  const factories = await scenarioStrategyFactories(scenario);
   const store = options.store ?? (await SessionStore.open({ ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.storeDataDir ? { dataDir: options.storeDataDir } : {}) }));
   const ownsStore = options.store === undefined;
 
