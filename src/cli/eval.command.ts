@@ -33,8 +33,8 @@ import {
   resolveModel,
   resolveSessionIds,
   tickerList,
-} from '../rl/cli-support.ts';
-import type { CommandIo } from '../rl/cli-support.ts';
+} from './rl-support.ts';
+import type { CommandIo } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
 
 export const EVAL_USAGE = `usage: kalshiflow eval --model M --sessions IDS --out DIR [--tickers A,B] [--db URL|DIR]

@@ -12,8 +12,8 @@ import { finished } from 'node:stream/promises';
 import { FEATURE_NAMES } from '../core/features.ts';
 import { getRecordedSession } from '../adapters/store/index.ts';
 import { featuresTable } from '../rl/evaluate.ts';
-import { chooseStore, defaultIo, loadSessionTimelines, openStore, parseFlags } from '../rl/cli-support.ts';
-import type { CommandIo } from '../rl/cli-support.ts';
+import { chooseStore, defaultIo, loadSessionTimelines, openStore, parseFlags } from './rl-support.ts';
+import type { CommandIo } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
 
 export const FEATURES_USAGE = `usage: kalshiflow features --session ID [--ticker T] [--out file.csv] [--db URL|DIR]

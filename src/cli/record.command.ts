@@ -26,7 +26,7 @@ import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
 import { ConfigError, loadEnvConfig } from '../app/config.ts';
 import type { EnvConfig } from '../app/config.ts';
-import { durationFlag } from '../rl/cli-support.ts';
+import { durationFlag } from './rl-support.ts';
 import { UsageError, flagUsageError } from '../app/errors.ts';
 
 export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|production] [--mode discovery|config] [--markets N]

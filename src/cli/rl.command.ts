@@ -14,8 +14,8 @@
 import { listEpisodes, listModels, listRecordedSessions } from '../adapters/store/index.ts';
 import { REGIMES, REGIME_NAMES, isRegimeName, recordRegimeSession } from '../sessions/regimes.ts';
 import type { RegimeName, RegimeRecording } from '../sessions/regimes.ts';
-import { chooseStore, defaultIo, describeStore, dollars, durationFlag, formatSeconds, intList, openStore, parseFlags, positiveInt, progressBar, regimeOf } from '../rl/cli-support.ts';
-import type { CommandIo } from '../rl/cli-support.ts';
+import { chooseStore, defaultIo, describeStore, dollars, durationFlag, formatSeconds, intList, openStore, parseFlags, positiveInt, progressBar, regimeOf } from './rl-support.ts';
+import type { CommandIo } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
 
 export const RL_USAGE = `usage: kalshiflow rl <regimes|sessions|models> [options]

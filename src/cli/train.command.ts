@@ -37,8 +37,8 @@ import {
   setModelFile,
   sha256File,
   tickerList,
-} from '../rl/cli-support.ts';
-import type { CommandIo } from '../rl/cli-support.ts';
+} from './rl-support.ts';
+import type { CommandIo } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
 
 export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--curriculum [easy-first|per-market|none]]

@@ -12,7 +12,7 @@ import { migrate, openDatabase, query } from '../../src/adapters/store/index.ts'
 import { getRecordedSession } from '../../src/adapters/store/session-loader.ts';
 import { main } from '../../src/cli/main.ts';
 import { runRecordCommand } from '../../src/cli/record.command.ts';
-import { durationFlag } from '../../src/rl/cli-support.ts';
+import { durationFlag } from '../../src/cli/rl-support.ts';
 import { killAllCli, startCli } from '../helpers/processes.ts';
 import type { RecordCommandIo } from '../../src/cli/record.command.ts';
 

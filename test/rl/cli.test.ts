@@ -19,9 +19,9 @@ import { runEvalCommand } from '../../src/cli/eval.command.ts';
 import { runFeaturesCommand } from '../../src/cli/features.command.ts';
 import { runRlCommand } from '../../src/cli/rl.command.ts';
 import { runTrainCommand } from '../../src/cli/train.command.ts';
-import { resolveSessionIds, sha256File } from '../../src/rl/cli-support.ts';
+import { resolveSessionIds, sha256File } from '../../src/cli/rl-support.ts';
 import { killAllCli, startCli } from '../helpers/processes.ts';
-import type { CommandIo } from '../../src/rl/cli-support.ts';
+import type { CommandIo } from '../../src/cli/rl-support.ts';
 import type { EvalReportJson } from '../../src/rl/eval-report.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');

@@ -23,7 +23,7 @@ import { runEvalCommand } from '../../src/cli/eval.command.ts';
 import { FEATURE_COUNT } from '../../src/core/features.ts';
 import { actionCount } from '../../src/core/features/actions.ts';
 import { formatCount, formatPrice } from '../../src/core/money.ts';
-import type { CommandIo } from '../../src/rl/cli-support.ts';
+import type { CommandIo } from '../../src/cli/rl-support.ts';
 import { exportPolicyOnnx } from '../../src/rl/export.ts';
 import { ActorCritic } from '../../src/rl/ppo/policy.ts';
 import { fromRecordedTimeline } from '../../src/rl/timeline.ts';

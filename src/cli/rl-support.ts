@@ -5,7 +5,7 @@
  * any training or evaluation starts (so the pipeline never reads a live stream nor the database
  * in a step), a progress bar, and model bookkeeping in the `models` table.
  *
- * Wiring layer (used by src/cli only).
+ * Wiring layer: the command line's own (src/cli), reading what src/rl and the store provide.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -27,8 +27,8 @@ import {
   redactUrl,
 } from '../adapters/store/index.ts';
 import type { Database, RecordedSessionInfo, StoredModel } from '../adapters/store/index.ts';
-import { fromRecordedTimeline } from './timeline.ts';
-import type { MarketTimeline } from './timeline.ts';
+import { fromRecordedTimeline } from '../rl/timeline.ts';
+import type { MarketTimeline } from '../rl/timeline.ts';
 
 /** The I/O a command uses; tests pass their own. */
 export interface CommandIo {
