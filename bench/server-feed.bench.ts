@@ -24,7 +24,7 @@ import type {
   SystemEvent,
   SystemView,
   TradingState,
-} from '../src/server/system-view.ts';
+} from '../src/actors/system-view.ts';
 import { opsPerSecond, percentile, report } from './harness.ts';
 
 const BENCH = 'server-feed';

@@ -50,7 +50,7 @@ import type {
   SystemEvent,
   SystemView,
   TradingState,
-} from '../server/system-view.ts';
+} from './system-view.ts';
 import { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';

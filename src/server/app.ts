@@ -16,7 +16,7 @@ import { createOperatorMetrics } from './metrics.ts';
 import { presentStatus } from './present.ts';
 import { redactSecrets, redactText } from './redact.ts';
 import { StatechartStore } from './statecharts.ts';
-import type { SystemView } from './system-view.ts';
+import type { SystemView } from '../actors/system-view.ts';
 import { DEFAULT_STATECHARTS_DIR, DEFAULT_WEB_ROOT, readAsset } from './web-assets.ts';
 
 export interface ServerAppOptions {

@@ -34,7 +34,7 @@ import {
   type PnlPoint,
 } from './present.ts';
 import { redactSecrets } from './redact.ts';
-import type { StatusReport, SystemEvent, SystemView, TradingState, TransitionRecord } from './system-view.ts';
+import type { StatusReport, SystemEvent, SystemView, TradingState, TransitionRecord } from '../actors/system-view.ts';
 
 export interface ConsoleFeedOptions {
   clock?: Clock;

@@ -18,7 +18,7 @@ import { createServerApp } from './app.ts';
 import { assertBindAllowed, presentedToken, tokenMatches } from './auth.ts';
 import { ConsoleFeed, type ConsoleFeedOptions } from './console-feed.ts';
 import { redactText } from './redact.ts';
-import type { SystemView } from './system-view.ts';
+import type { SystemView } from '../actors/system-view.ts';
 import { DEFAULT_WEB_ROOT, ensureWebBuild } from './web-assets.ts';
 
 export const DEFAULT_PORT = 8005;

@@ -13,7 +13,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { microsToDollarsFloat } from '../core/money.ts';
 import type { ConsoleFeedStats } from './console-feed.ts';
-import type { CoordinatorStateName, StatusReport, SystemView } from './system-view.ts';
+import type { CoordinatorStateName, StatusReport, SystemView } from '../actors/system-view.ts';
 
 const COORDINATOR_STATES: CoordinatorStateName[] = [
   'startup',

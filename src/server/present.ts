@@ -17,7 +17,7 @@ import type {
   StatusReport,
   TradingState,
   TransitionRecord,
-} from './system-view.ts';
+} from '../actors/system-view.ts';
 
 /** What the `raw` integers mean; served with the status so a reader needs no docs. */
 export const UNITS = {

@@ -15,7 +15,7 @@ import type {
   SystemView,
   TradingState,
   TransitionRecord,
-} from '../../src/server/system-view.ts';
+} from '../../src/actors/system-view.ts';
 
 export class FakeSystemView implements SystemView {
   state: CoordinatorStateName = 'startup';

@@ -1,8 +1,9 @@
 /**
  * What the HTTP/WebSocket surface may see of a running trading system: a read-only view plus an
- * event stream. The actor system (src/actors/trading-system.ts) implements it; the Hono app, the
- * WebSocket broadcaster, /metrics and the dashboard consume it. Money fields are integers
- * (Price 1/10,000 $, Count 1/100 contract, Micros 1e-6 $) — the server formats them for JSON.
+ * event stream. The actor system (./trading-system.ts) implements it, so the port lives here,
+ * beside it; the Hono app, the WebSocket broadcaster, /metrics and the dashboard (src/server)
+ * consume it. Money fields are integers (Price 1/10,000 $, Count 1/100 contract, Micros 1e-6 $)
+ * — the server formats them for JSON.
  */
 import type { Count, Micros, Price } from '../core/money.ts';
 import type { CoordinatorStateName, CurrentProblem, DegradedComponent } from '../machines/coordinator.types.ts';
