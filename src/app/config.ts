@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { isSecretName, redactUrl } from '../core/secrets.ts';
 import { marketTickerSchema } from '../core/tickers.ts';
+import { parseDollars } from '../core/money.ts';
+import type { RiskLimits } from '../core/risk.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -15,6 +17,26 @@ const port = z.coerce
   .int('must be an integer')
   .min(0, 'must be between 0 and 65535')
   .max(65535, 'must be between 0 and 65535');
+
+/** Whole contracts, as a user counts them → 1/100-contract units. */
+const wholeContracts = z
+  .string()
+  .regex(/^\s*\d+\s*$/, 'must be a whole number of contracts')
+  .transform((s) => Number(s) * 100)
+  .refine((n) => n >= 100, 'must be at least 1 contract')
+  .refine((n) => Number.isSafeInteger(n) && n <= 100_000_000, 'must be at most 1000000 contracts');
+
+/** Dollars ("50", "12.50") → micro-dollars. */
+const dollars = z.string().transform((s, ctx) => {
+  try {
+    const micros = parseDollars(s);
+    if (micros >= 0) return micros;
+    ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a dollar amount such as 50 or 12.50' });
+  }
+  return z.NEVER;
+});
 
 const tickerList = z
   .string()
@@ -52,9 +74,28 @@ export const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z0-9.:-]+$/, 'host names only (no scheme, port or path), comma-separated')))
     .default([]),
   TRADER_STRATEGY: z.string().min(1).default('spread-quoter'),
+  // Risk limits of the trader (src/core/risk.ts); unset = the default limit.
+  TRADER_MAX_OPEN_ORDERS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').optional(),
+  TRADER_MAX_POSITION: wholeContracts.optional(),
+  TRADER_MAX_ORDER_SIZE: wholeContracts.optional(),
+  TRADER_MAX_NOTIONAL: dollars.refine((m) => m > 0, 'must be more than 0').optional(),
+  TRADER_CASH_RESERVE: dollars.optional(),
+  TRADER_THROTTLE_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of milliseconds').min(0, 'must not be negative').max(3_600_000, 'must be at most 3600000 (an hour)').optional(),
 });
 
 export type EnvConfig = z.infer<typeof envSchema>;
+
+/** The risk limits the configuration sets (the rest stay at DEFAULT_RISK_LIMITS). */
+export function riskLimitsFromConfig(cfg: EnvConfig): Partial<RiskLimits> {
+  const limits: Partial<RiskLimits> = {};
+  if (cfg.TRADER_MAX_OPEN_ORDERS !== undefined) limits.maxOpenOrders = cfg.TRADER_MAX_OPEN_ORDERS;
+  if (cfg.TRADER_MAX_POSITION !== undefined) limits.maxPositionPerMarket = cfg.TRADER_MAX_POSITION;
+  if (cfg.TRADER_MAX_ORDER_SIZE !== undefined) limits.maxOrderSize = cfg.TRADER_MAX_ORDER_SIZE;
+  if (cfg.TRADER_MAX_NOTIONAL !== undefined) limits.maxNotional = cfg.TRADER_MAX_NOTIONAL;
+  if (cfg.TRADER_CASH_RESERVE !== undefined) limits.cashReserve = cfg.TRADER_CASH_RESERVE;
+  if (cfg.TRADER_THROTTLE_MS !== undefined) limits.throttleMs = cfg.TRADER_THROTTLE_MS;
+  return limits;
+}
 
 /**
  * How a bad value is echoed: never for a secret variable (V3_AUTH_TOKEN, KALSHI_PRIVATE_KEY, …),

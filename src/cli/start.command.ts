@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import { startRetention } from '../adapters/store/retention.ts';
-import { loadEnvConfig } from '../app/config.ts';
+import { ConfigError, loadEnvConfig, riskLimitsFromConfig } from '../app/config.ts';
 import { UsageError, flagUsageError } from '../app/errors.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
@@ -17,7 +17,8 @@ import { createInspectorBridge } from '../server/inspector.ts';
 
 const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B]
                         [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect] [--retain 7d]
-                        [--keep-orders]
+                        [--keep-orders] [--max-open-orders N] [--max-position N] [--max-order-size N]
+                        [--max-notional $] [--cash-reserve $] [--throttle-ms MS]
 
   --env        sim (embedded simulator, default) | paper (Kalshi demo). production is read-only: use \`kalshiflow record\`.
   --mode       discovery (top-N open markets by liquidity score) | config (--tickers)
@@ -31,7 +32,29 @@ const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config
                their events), trader decisions and sync runs older than that are deleted (as
                \`kalshiflow db prune\`); fills and open orders are always kept. Default: keep all.
   --keep-orders  on SIGINT/SIGTERM leave resting orders at the exchange (default: cancel them;
-               a second signal skips the cancelling)`;
+               a second signal skips the cancelling)
+
+  Risk limits (every order the exchange holds for this account counts, adopted ones included):
+  --max-open-orders  resting orders across all markets (default 20)
+  --max-position     contracts per market, resting orders counted as if filled (default 100)
+  --max-order-size   contracts per order (default 10)
+  --max-notional     dollars one order may commit (default 100)
+  --cash-reserve     dollars that must remain after paying for an order (default 0)
+  --throttle-ms      minimum milliseconds between two orders in one market (default 250)`;
+
+/** Flags that stand for an environment variable: a bad value is reported under the flag's name. */
+const FLAG_VARIABLES = {
+  markets: 'RL_ORDERBOOK_MARKET_LIMIT',
+  port: 'V3_PORT',
+  host: 'V3_HOST',
+  strategy: 'TRADER_STRATEGY',
+  'max-open-orders': 'TRADER_MAX_OPEN_ORDERS',
+  'max-position': 'TRADER_MAX_POSITION',
+  'max-order-size': 'TRADER_MAX_ORDER_SIZE',
+  'max-notional': 'TRADER_MAX_NOTIONAL',
+  'cash-reserve': 'TRADER_CASH_RESERVE',
+  'throttle-ms': 'TRADER_THROTTLE_MS',
+} as const;
 
 export async function runStartCommand(argv: string[]): Promise<number> {
   let parsed;
@@ -50,6 +73,12 @@ export async function runStartCommand(argv: string[]): Promise<number> {
         inspect: { type: 'boolean' },
         retain: { type: 'string' },
         'keep-orders': { type: 'boolean' },
+        'max-open-orders': { type: 'string' },
+        'max-position': { type: 'string' },
+        'max-order-size': { type: 'string' },
+        'max-notional': { type: 'string' },
+        'cash-reserve': { type: 'string' },
+        'throttle-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -69,11 +98,24 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     env.RL_MODE = 'config';
   }
   if (flags.mode) env.RL_MODE = flags.mode;
-  if (flags.markets) env.RL_ORDERBOOK_MARKET_LIMIT = flags.markets;
-  if (flags.port) env.V3_PORT = flags.port;
-  if (flags.host) env.V3_HOST = flags.host;
-  if (flags.strategy) env.TRADER_STRATEGY = flags.strategy;
-  const config = loadEnvConfig(env);
+  const fromFlags = new Map<string, string>();
+  for (const [flag, variable] of Object.entries(FLAG_VARIABLES)) {
+    const value = flags[flag as keyof typeof FLAG_VARIABLES];
+    if (value === undefined) continue;
+    env[variable] = value;
+    fromFlags.set(variable, flag);
+  }
+  let config;
+  try {
+    config = loadEnvConfig(env);
+  } catch (error) {
+    // "TRADER_MAX_OPEN_ORDERS: must be …" names the flag when the value came from one
+    const variable = error instanceof ConfigError ? /^([A-Z0-9_]+): /.exec(error.message)?.[1] : undefined;
+    const flag = variable ? fromFlags.get(variable) : undefined;
+    if (flag && variable) throw new UsageError(`--${flag}${error instanceof Error ? error.message.slice(variable.length) : ''}`);
+    throw error;
+  }
+  const riskLimits = riskLimitsFromConfig(config);
   if (config.ENVIRONMENT === 'production') {
     throw new UsageError('ENVIRONMENT: production is read-only market data; trading runs on sim or paper (use `kalshiflow record` for production)');
   }
@@ -123,6 +165,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
             ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
             : { mode: 'discovery', limit: config.RL_ORDERBOOK_MARKET_LIMIT },
         strategy: config.TRADER_STRATEGY,
+        ...(Object.keys(riskLimits).length > 0 ? { riskLimits } : {}),
         dataDir: config.KALSHIFLOW_DATA_DIR,
         ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
         ...(seed !== undefined ? { sim: { seed } } : {}),

@@ -93,6 +93,20 @@ describe('kalshiflow start with invalid configuration', () => {
     expect(outcome.code).toBe(2);
   }, 30_000);
 
+  it('bad risk limits, as flags or variables, name the flag or variable', async () => {
+    const zero = oneErrorLine(await runStart({}, ['--max-open-orders', '0']));
+    expect(zero).toMatch(/^kalshiflow start: --max-open-orders: must be at least 1 \(got "0"\)$/);
+    const fraction = await runStart({}, ['--max-position', '2.5']);
+    expect(oneErrorLine(fraction)).toMatch(/--max-position: must be a whole number of contracts \(got "2.5"\)/);
+    expect(fraction.code).toBe(2);
+    const notional = await runStart({ TRADER_MAX_NOTIONAL: '-5' });
+    expect(oneErrorLine(notional)).toMatch(/TRADER_MAX_NOTIONAL: must not be negative/);
+    expect(notional.code).toBe(2);
+    const throttle = await runStart({}, ['--throttle-ms', 'soon']);
+    expect(oneErrorLine(throttle)).toMatch(/--throttle-ms: must be a number/);
+    expect(throttle.stdout).not.toMatch(/dashboard/);
+  }, 60_000);
+
   it('config mode without markets', async () => {
     const outcome = await runStart({ RL_MODE: 'config' });
     const line = oneErrorLine(outcome);
