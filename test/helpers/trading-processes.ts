@@ -100,9 +100,9 @@ export async function traderEnvironment(exchange: ExchangeProcess, dataDir: stri
   };
 }
 
-/** Starts `kalshiflow start --env sim --strategy <strategy>`; resolves once its HTTP API listens. */
-export async function startTrader(env: Record<string, string>, strategy: string): Promise<{ proc: CliProcess; url: string }> {
-  const proc = startCli(['start', '--env', 'sim', '--strategy', strategy], env);
+/** Starts `kalshiflow start --env sim --strategy <strategy> [...args]`; resolves once its HTTP API listens. */
+export async function startTrader(env: Record<string, string>, strategy: string, args: string[] = []): Promise<{ proc: CliProcess; url: string }> {
+  const proc = startCli(['start', '--env', 'sim', '--strategy', strategy, ...args], env);
   const url = (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
   return { proc, url };
 }

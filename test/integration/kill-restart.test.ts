@@ -11,7 +11,10 @@
  * - no fill lost or doubled: the journal's fills are exactly the exchange's;
  * - in every quiet sample (no fill for a while, none still being journaled, the trader reconciled)
  *   the trader's positions equal the exchange's;
- * - the exchange never holds more resting orders for the account than the open-order limit;
+ * - the exchange never holds more resting orders for the account than the open-order limit, in any
+ *   sample — a limit that binds: the traders run with `--max-open-orders 5` while the spread-quoter
+ *   would rest a bid and an ask in each of the 4 markets, so the limit is reached and intents are
+ *   denied by it;
  * - once a restarted trader has reconciled, every order resting at the exchange is one it manages
  *   (an earlier run's orders are adopted, never left "external");
  * - after the reconciling start, no journal order is in a state the exchange contradicts (open while
@@ -29,7 +32,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, query } from '../../src/adapters/store/database.ts';
 import { listFills, listRecentOrders } from '../../src/adapters/store/journal.ts';
 import { Rng } from '../../src/core/random.ts';
-import { DEFAULT_RISK_LIMITS } from '../../src/core/risk.ts';
 import { createServerDatabase } from '../helpers/databases.ts';
 import { killAllCli, pollUntil } from '../helpers/processes.ts';
 import {
@@ -45,8 +47,9 @@ import {
 } from '../helpers/trading-processes.ts';
 
 const KILLS = 4;
-/** `kalshiflow start` trades with the default limits. */
-const OPEN_ORDER_LIMIT = DEFAULT_RISK_LIMITS.maxOpenOrders;
+/** Below the 8 quotes (a bid and an ask in each of the 4 markets) the spread-quoter would rest. */
+const OPEN_ORDER_LIMIT = 5;
+const LIMIT_ARGS = ['--max-open-orders', String(OPEN_ORDER_LIMIT)];
 /** No exchange fill for this long before a sample: every fill has reached the trader by then. */
 const QUIET_MS = 1_500;
 
@@ -85,6 +88,8 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       quietSamples: 0,
       maxRestingAtExchange: 0,
       openOrderLimit: OPEN_ORDER_LIMIT,
+      samplesAtLimit: 0,
+      samplesOverLimit: [] as string[],
       unmanagedResting: [] as string[],
       positionMismatches: [] as string[],
     };
@@ -99,6 +104,10 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       const fillsAfter = await collect(exchange.iterateFills({}));
       figures.samples++;
       figures.maxRestingAtExchange = Math.max(figures.maxRestingAtExchange, resting.length);
+      if (resting.length === OPEN_ORDER_LIMIT) figures.samplesAtLimit++;
+      if (resting.length > OPEN_ORDER_LIMIT) {
+        figures.samplesOverLimit.push(`run ${figures.kills + 1}: ${resting.length} resting (${resting.map((o) => `${o.clientOrderId} ${o.ticker} ${o.side}`).join(', ')})`);
+      }
       if (!trading(before) || !trading(after)) return after;
       const managed = new Set([...before.trading.openOrders, ...after.trading.openOrders].filter((o) => !o.external).map((o) => o.clientOrderId));
       for (const o of resting) {
@@ -131,7 +140,7 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
     // ---- killed runs ------------------------------------------------------------------------
     const random = new Rng(20_261_204);
     for (let k = 0; k < KILLS; k++) {
-      const run = await startTrader(traderEnv, 'spread-quoter');
+      const run = await startTrader(traderEnv, 'spread-quoter', LIMIT_ARGS);
       await sampleUntil(run.url, `run ${k + 1} to quote`, (s) => trading(s) && s.trader.ordersPlaced >= 2, 45_000);
       const killAt = Date.now() + 200 + Math.floor(random.next() * 2_000);
       while (Date.now() < killAt) {
@@ -144,7 +153,7 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
     }
 
     // ---- the clean run -----------------------------------------------------------------------
-    const last = await startTrader(traderEnv, 'spread-quoter');
+    const last = await startTrader(traderEnv, 'spread-quoter', LIMIT_ARGS);
     await sampleUntil(last.url, 'the last run to reconcile and quote', (s) => trading(s), 45_000);
     const quietUntil = Date.now() + 4_000;
     while (Date.now() < quietUntil) {
@@ -197,14 +206,19 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       }
       const runningSyncs = await query<{ id: number }>(db.pool, "SELECT id FROM sync_runs WHERE status = 'running'");
       const decisions = (await query<{ n: string }>(db.pool, "SELECT count(*) AS n FROM trader_decisions WHERE outcome = 'submitted'"))[0].n;
+      const openOrderDenials = Number(
+        (await query<{ n: string }>(db.pool, "SELECT count(*) AS n FROM trader_decisions WHERE outcome = 'denied' AND reason LIKE '%orders already open (limit %'"))[0].n,
+      );
 
       console.log(
         JSON.stringify({
           bench: 'kill-restart',
           ...figures,
+          samplesOverLimit: figures.samplesOverLimit.length,
+          openOrderDenials,
           unmanagedResting: figures.unmanagedResting.length,
           positionMismatches: figures.positionMismatches.length,
-          examples: [...figures.unmanagedResting.slice(0, 3), ...figures.positionMismatches.slice(0, 3)],
+          examples: [...figures.samplesOverLimit.slice(0, 3), ...figures.unmanagedResting.slice(0, 3), ...figures.positionMismatches.slice(0, 3)],
           ordersAtExchange: venueOrders.length,
           duplicates,
           unjournaled: unjournaled.length,
@@ -224,7 +238,11 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       expect(unjournaled).toEqual([]);
       expect(lostFills).toEqual([]);
       expect(doubledFills).toBe(0);
+      // never over the limit in any sample, and the limit did bind: reached, and intents denied by it
+      expect(figures.samplesOverLimit).toEqual([]);
       expect(figures.maxRestingAtExchange).toBeLessThanOrEqual(OPEN_ORDER_LIMIT);
+      expect(figures.samplesAtLimit).toBeGreaterThan(0);
+      expect(openOrderDenials).toBeGreaterThan(0);
       expect(figures.unmanagedResting).toEqual([]);
       expect(figures.quietSamples).toBeGreaterThan(0);
       expect(figures.positionMismatches).toEqual([]);
