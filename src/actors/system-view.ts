@@ -8,6 +8,7 @@
 import type { Count, Micros, Price } from '../core/money.ts';
 import type { CoordinatorStateName, CurrentProblem, DegradedComponent } from '../machines/coordinator.types.ts';
 import type { TransitionRecord } from '../machines/status-history.ts';
+import type { OrderSide } from '../core/order-state.ts';
 
 export type { CoordinatorStateName, CurrentProblem, DegradedComponent, TransitionRecord };
 
@@ -55,7 +56,7 @@ export interface OrderStatusView {
   clientOrderId: string;
   orderId: string | null;
   ticker: string;
-  side: 'bid' | 'ask';
+  side: OrderSide;
   price: Price;
   count: Count;
   filled: Count;
@@ -68,7 +69,7 @@ export interface FillView {
   fillId: string;
   clientOrderId: string | null;
   ticker: string;
-  side: 'bid' | 'ask';
+  side: OrderSide;
   price: Price;
   count: Count;
   fee: Micros;

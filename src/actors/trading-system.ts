@@ -64,6 +64,7 @@ import {
   submitOrderActor,
 } from './venue.ts';
 import type { VenueContext } from './venue.ts';
+import type { OrderSide } from '../core/order-state.ts';
 
 export type { MarketSelection } from './markets.ts';
 
@@ -617,7 +618,7 @@ export class TradingSystem implements SystemView {
 
   /** Every order decision (placed or denied by risk) goes to `trader_decisions`; a failed write is reported, never blocks. */
   private journalDecision(
-    intent: { ticker: string; side: 'bid' | 'ask'; price: number; count: number },
+    intent: { ticker: string; side: OrderSide; price: number; count: number },
     outcome: 'submitted' | 'denied',
     reason: string | null,
     details: Record<string, unknown>,
@@ -1043,7 +1044,7 @@ export class TradingSystem implements SystemView {
     };
   }
 
-  private orderView(o: { clientOrderId: string; orderId: string | null; ticker: string; side: 'bid' | 'ask'; price: number; count: number; filledCount: number; state: string; createdAtMs: number }): OrderStatusView {
+  private orderView(o: { clientOrderId: string; orderId: string | null; ticker: string; side: OrderSide; price: number; count: number; filledCount: number; state: string; createdAtMs: number }): OrderStatusView {
     return {
       clientOrderId: o.clientOrderId,
       orderId: o.orderId,

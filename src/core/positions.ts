@@ -12,6 +12,7 @@
  */
 import { ONE_DOLLAR } from './money.ts';
 import type { Count, Micros, Price } from './money.ts';
+import type { OrderSide } from './order-state.ts';
 
 export interface Position {
   ticker: string;
@@ -28,7 +29,7 @@ export interface Position {
 
 /** A fill on the YES-leg book: a bid buys YES (or sells NO), an ask sells YES (or buys NO). */
 export interface PositionFill {
-  side: 'bid' | 'ask';
+  side: OrderSide;
   /** YES-leg price. */
   price: Price;
   count: Count;

@@ -43,6 +43,7 @@ import { applyFill, emptyPosition, settlePosition } from './positions.ts';
 import type { Position } from './positions.ts';
 import { BUY_NO, BUY_YES, FEE_BOUND_PER_UNIT, FEE_ROUNDING, HOLD, SELL_NO, SELL_YES, baseActionMask } from './features/actions.ts';
 import type { MaskInputs, OrderStyle } from './features/actions.ts';
+import type { OrderSide } from './order-state.ts';
 
 /** How unexplained size reductions at our level move our queue position (see the module header). */
 export type QueueModel = { kind: 'risk-averse' } | { kind: 'power'; n: number } | { kind: 'log' };
@@ -61,7 +62,7 @@ export interface ReplayVenueConfig {
 
 /** One execution of ours, as the venue reports it (YES-leg side and price). */
 export interface VenueFill {
-  side: 'bid' | 'ask';
+  side: OrderSide;
   price: Price;
   count: Count;
   fee: Micros;
@@ -358,7 +359,7 @@ export class ReplayVenue {
     return this.ask.active && ONE_DOLLAR - this.ask.price === price ? this.ask : null;
   }
 
-  private tradeAgainst(order: RestingOrder, side: 'bid' | 'ask', atOurPrice: boolean, count: Count): void {
+  private tradeAgainst(order: RestingOrder, side: OrderSide, atOurPrice: boolean, count: Count): void {
     if (!atOurPrice) {
       // through our price: we were ahead of everything it traded with
       this.fillResting(order, side, Math.min(count, order.remaining));
@@ -396,7 +397,7 @@ export class ReplayVenue {
     order.queueAhead = Math.min(ahead, level);
   }
 
-  private execute(side: 'bid' | 'ask', yesPrice: Price, count: Count, fee: Micros, taker: boolean, rounding: FeeRounding): void {
+  private execute(side: OrderSide, yesPrice: Price, count: Count, fee: Micros, taker: boolean, rounding: FeeRounding): void {
     const { position, cashChange } = applyFill(this.position, { side, price: yesPrice, count, fee });
     // Kalshi floors the balance change to the account precision (rebating the residue per order)
     const revenue = cashChange + fee;
@@ -454,7 +455,7 @@ export class ReplayVenue {
   }
 
   /** How much of `count` the resting order may still fill: close-only caps, cash for openings. */
-  private fillable(order: RestingOrder, side: 'bid' | 'ask', count: Count): Count {
+  private fillable(order: RestingOrder, side: OrderSide, count: Count): Count {
     const pos = this.position.position;
     if (order.closeOnly) return Math.min(count, side === 'bid' ? Math.max(0, -pos) : Math.max(0, pos));
     const openPrice = side === 'bid' ? order.price : ONE_DOLLAR - order.price;
@@ -463,7 +464,7 @@ export class ReplayVenue {
     return Math.max(0, Math.min(count, room, affordable));
   }
 
-  private fillResting(order: RestingOrder, side: 'bid' | 'ask', count: Count): void {
+  private fillResting(order: RestingOrder, side: OrderSide, count: Count): void {
     if (count <= 0) return;
     const n = this.fillable(order, side, count);
     if (n > 0) {

@@ -6,6 +6,7 @@
 import { ONE_DOLLAR, dollarsToMicros, formatCount, formatDollars, formatPrice } from './money.ts';
 import type { Count, Micros, Price } from './money.ts';
 import { takerFee } from './fees.ts';
+import type { OrderSide } from './order-state.ts';
 
 export interface RiskLimits {
   /** Max |position| per market, counting resting orders as if filled. */
@@ -32,7 +33,7 @@ export const DEFAULT_RISK_LIMITS: RiskLimits = Object.freeze({
 
 export interface OrderIntent {
   ticker: string;
-  side: 'bid' | 'ask';
+  side: OrderSide;
   /** YES-leg price. */
   price: Price;
   count: Count;

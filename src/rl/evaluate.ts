@@ -18,6 +18,7 @@ import type { MarketEnvConfig } from './env.ts';
 import { ActorCritic } from './ppo/policy.ts';
 import { compileTimeline } from './timeline.ts';
 import type { CompiledTimeline, MarketTimeline } from './timeline.ts';
+import type { OrderSide } from '../core/order-state.ts';
 
 /** Anything that picks an action for an observation and a validity mask. */
 export interface PolicyActor {
@@ -79,7 +80,7 @@ export function ruleActor(space: ActionSpaceConfig): PolicyActor {
 
 export interface Execution {
   tsMs: number;
-  side: 'bid' | 'ask';
+  side: OrderSide;
   price: number;
   count: number;
   fee: Micros;

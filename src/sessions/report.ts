@@ -17,6 +17,7 @@ import { DOWN_LABEL } from './observer.ts';
 import type { PnlSample } from './pnl.ts';
 import type { LoadedScenario, Scenario } from './scenario.ts';
 import { formatDuration } from './scenario.ts';
+import type { OrderSide } from '../core/order-state.ts';
 
 export interface AppliedFault {
   index: number;
@@ -46,7 +47,7 @@ export interface ReportOrder {
   client_order_id: string;
   venue_order_id: string | null;
   ticker: string;
-  side: 'bid' | 'ask';
+  side: OrderSide;
   price: string;
   count: string;
   state: string;
@@ -60,7 +61,7 @@ export interface ReportFill {
   fill_id: string;
   client_order_id: string | null;
   ticker: string;
-  side: 'bid' | 'ask';
+  side: OrderSide;
   price: string;
   count: string;
   fee: string;

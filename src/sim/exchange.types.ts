@@ -7,8 +7,10 @@
  */
 import type { Count, Micros, Price } from '../core/money.ts';
 import type { HistoryRetention } from './matching/history.ts';
+import type { OrderSide } from '../core/order-state.ts';
 
-export type BookSide = 'bid' | 'ask'; // on the YES leg: bid = buy YES, ask = sell YES (= buy NO at $1 − p)
+/** The YES-leg book side (bid = buy YES, ask = sell YES): core's OrderSide, one declaration. */
+export type BookSide = OrderSide;
 export type OutcomeSide = 'yes' | 'no';
 export type TimeInForce = 'good_till_canceled' | 'immediate_or_cancel' | 'fill_or_kill';
 export type SelfTradePrevention = 'taker_at_cross' | 'maker';

@@ -14,11 +14,13 @@ import { z } from 'zod';
 import { ONE_DOLLAR, complement, parseCount, parseDollars, parsePrice } from '../../core/money.ts';
 import type { Count, Micros, Price } from '../../core/money.ts';
 import { marketTickerSchema } from '../../core/tickers.ts';
+import type { OrderSide } from '../../core/order-state.ts';
 
 // ─── Internal (parsed) shapes ──────────────────────────────────────────────────────────────────
 
 export type OutcomeSide = 'yes' | 'no';
-export type BookSide = 'bid' | 'ask';
+/** The YES-leg book side (bid = buy YES, ask = sell YES): core's OrderSide, one declaration. */
+export type BookSide = OrderSide;
 /** One book level: [price, resting size]. */
 export type BookLevel = [price: Price, count: Count];
 

@@ -26,8 +26,10 @@ import type {
   SyncStatus,
   VenueOrderStatus,
 } from './statuses.ts';
+import type { OrderSide } from '../../core/order-state.ts';
 
-export type BookSide = 'bid' | 'ask';
+/** The YES-leg book side (bid = buy YES, ask = sell YES): core's OrderSide, one declaration. */
+export type BookSide = OrderSide;
 
 export class DuplicateOrderError extends StoreError {
   override readonly name = 'DuplicateOrderError';
