@@ -7,12 +7,18 @@ import type { Count, Micros } from '../../core/money.ts';
 import type { ExchangeEvent } from '../exchange.types.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * The 24-hour window keeps one bucket per minute of trades, not every trade: a busy market trades
+ * tens of times a minute, and a day of single trades at 50 markets is millions of entries. A
+ * bucket leaves the window when its newest trade is 24 h old, so the volume is exact to a minute.
+ */
+const BUCKET_MS = 60_000;
 
 interface MarketFigures {
   notionalTraded: Micros;
   lastTradeSize: Count;
-  /** Trades inside the last 24 h, oldest first; `head` skips pruned entries without shifting. */
-  window: Array<{ tsMs: number; count: Count }>;
+  /** Per-minute trade buckets inside the last 24 h, oldest first (`tsMs`: the bucket's newest trade); `head` skips pruned entries without shifting. */
+  window: Array<{ minute: number; tsMs: number; count: Count }>;
   head: number;
   windowVolume: Count;
 }
@@ -27,7 +33,14 @@ export class TradingFigures {
       const m = this.market(ticker);
       m.notionalTraded += price * count;
       m.lastTradeSize = count;
-      m.window.push({ tsMs, count });
+      const minute = Math.floor(tsMs / BUCKET_MS);
+      const last = m.window.length > m.head ? m.window[m.window.length - 1] : undefined;
+      if (last !== undefined && last.minute === minute) {
+        last.count += count;
+        if (tsMs > last.tsMs) last.tsMs = tsMs;
+      } else {
+        m.window.push({ minute, tsMs, count });
+      }
       m.windowVolume += count;
       this.prune(m, tsMs);
     } else if (event.type === 'fill') {
@@ -66,7 +79,7 @@ export class TradingFigures {
       m.windowVolume -= m.window[m.head].count;
       m.head++;
     }
-    if (m.head > 1024 && m.head * 2 > m.window.length) {
+    if (m.head > 64 && m.head * 2 > m.window.length) {
       m.window = m.window.slice(m.head);
       m.head = 0;
     }
