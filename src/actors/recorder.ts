@@ -29,7 +29,9 @@ import {
 import type { RecordingCounts, RecordingQueue } from '../adapters/store/recorder.ts';
 import type { RecordingEndStatus, StoreEnvironment } from '../adapters/store/statuses.ts';
 import type { WriteQueueOptions, WriteQueueStats } from '../adapters/store/write-queue.ts';
-import { MarketRegistry } from './market-registry.ts';
+import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
+import { MarketFeed, disconnectDetail } from './market-feed.ts';
+import type { MarketRegistry } from './market-registry.ts';
 import type { MarketStateName } from '../machines/market.machine.ts';
 import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';
@@ -76,6 +78,7 @@ const FINAL_FLUSH_TIMEOUT_MS = 15_000;
 
 export class MarketRecorder {
   readonly registry: MarketRegistry;
+  private readonly feed: MarketFeed;
   readonly markets: KalshiMarket[];
   readonly sessionId: number;
 
@@ -102,13 +105,8 @@ export class MarketRecorder {
     this.session = session;
     this.sessionId = session.sessionId;
     this.startedMs = options.clock.now();
-    this.registry = new MarketRegistry({
-      clock: options.clock,
-      requestSnapshot: (ticker) => {
-        const sid = this.registry.actorSnapshot(ticker)?.context.sid ?? null;
-        if (sid !== null) options.ws.requestSnapshot(sid, [ticker]);
-      },
-    });
+    this.feed = new MarketFeed({ ws: options.ws, clock: options.clock });
+    this.registry = this.feed.registry;
   }
 
   /**
@@ -166,16 +164,16 @@ export class MarketRecorder {
   }
 
   private onStreamEvent(event: WsClientEvent): void {
+    // Routed first: the rows below follow from what the registry did (the tracked set never changes).
+    const outcome = this.feed.route(event);
     switch (event.type) {
       case 'snapshot': {
         this.session.snapshot({ ticker: event.ticker, sid: event.sid, seq: event.seq, yes: event.yes, no: event.no });
-        const outcome = this.registry.applySnapshot(event.ticker, event.sid, event.seq, event.yes, event.no);
         if (outcome === 'applied') this.interrupted.delete(event.ticker);
         else if (outcome !== 'unknown_market') this.markNotApplied(event.ticker, event.sid, `snapshot ${outcome}`);
         break;
       }
       case 'delta': {
-        const outcome = this.registry.applyDelta(event.ticker, event.sid, event.seq, event.side, event.price, event.delta);
         // The row that the live book refused is preceded by the gap, so a replay skips it too.
         if (outcome !== 'applied' && outcome !== 'unknown_market') {
           this.markNotApplied(event.ticker, event.sid, `delta ${outcome} at seq ${event.seq}`);
@@ -202,7 +200,6 @@ export class MarketRecorder {
           sid: event.sid,
           ...(m.tsMs !== undefined ? { tsMs: m.tsMs } : {}),
         });
-        this.registry.markActivity();
         break;
       }
       case 'gap':
@@ -216,24 +213,21 @@ export class MarketRecorder {
             detail: event.reason,
           });
           this.interrupted.add(ticker);
-          this.registry.markGap(ticker, `${event.reason}: expected seq ${event.expected}, got ${event.received}`);
         }
         this.activity(`sequence gap on sid ${event.sid} (${event.reason}, expected ${event.expected}, got ${event.received}); re-snapshotting ${event.tickers.length} markets`);
         break;
       case 'disconnected': {
-        const detail = `connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`;
+        const detail = disconnectDetail(event);
         for (const ticker of this.registry.tickers()) {
           this.session.gap({ ticker, kind: 'disconnect', detail });
           this.interrupted.add(ticker);
         }
-        this.registry.markDisconnected(detail);
         if (event.willReconnect) this.activity(`stream ${detail}; reconnecting`);
         break;
       }
       case 'subscribed':
-        if (event.channel !== 'orderbook_delta') break;
+        if (event.channel !== ORDERBOOK_CHANNEL) break;
         for (const ticker of event.tickers) {
-          this.registry.markSubscribed(ticker, event.sid);
           if (event.previousSid !== undefined) {
             this.session.gap({ ticker, kind: 'reconnect', sid: event.sid, detail: `resubscribed: sid ${event.previousSid} → ${event.sid}` });
             this.interrupted.add(ticker);
@@ -246,9 +240,6 @@ export class MarketRecorder {
         break;
       case 'connect_failed':
         this.activity(`stream connect failed: ${event.error}; retrying in ${Math.round(event.nextAttemptMs)} ms`);
-        break;
-      case 'heartbeat':
-        this.registry.markActivity();
         break;
       case 'malformed':
         this.activity(`malformed frame ignored: ${event.reason}`);

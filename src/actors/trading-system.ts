@@ -51,7 +51,9 @@ import type {
   SystemView,
   TradingState,
 } from './system-view.ts';
-import { MarketRegistry } from './market-registry.ts';
+import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
+import { MarketFeed } from './market-feed.ts';
+import type { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';
 import { syncWithVenue } from './sync.ts';
@@ -137,6 +139,7 @@ export function coordinatorVisitLabels({
 export class TradingSystem implements SystemView {
   readonly clock: Clock;
   readonly registry: MarketRegistry;
+  private readonly feed: MarketFeed;
   readonly coordinator: Actor<typeof coordinatorMachine>;
   readonly trader: Actor<typeof traderMachine> | null;
   readonly history = new StatusHistory(50);
@@ -194,10 +197,8 @@ export class TradingSystem implements SystemView {
       onJournalFailure: (error) => this.journalFailed(error),
     };
 
-    this.registry = new MarketRegistry({
-      clock: options.clock,
-      requestSnapshot: (ticker) => this.requestSnapshot(ticker),
-    });
+    this.feed = new MarketFeed({ ws: options.ws, clock: options.clock });
+    this.registry = this.feed.registry;
 
     this.trader = options.tradingEnabled ? this.createTrader(traderId) : null;
 
@@ -677,6 +678,7 @@ export class TradingSystem implements SystemView {
   // ---- stream routing ---------------------------------------------------------------------------
 
   private onWsEvent(event: WsClientEvent): void {
+    const outcome = this.feed.route(event);
     switch (event.type) {
       case 'connected':
         if (event.attempt > 1 || this.counters.ws_reconnects > 0) {
@@ -685,7 +687,6 @@ export class TradingSystem implements SystemView {
         break;
       case 'disconnected':
         this.counters.ws_reconnects++;
-        this.registry.markDisconnected(event.reason || `closed (${event.code})`);
         this.coordinator.send({ type: 'ORDERBOOK_DOWN', reason: `stream closed: ${event.reason || event.code}` });
         this.activity('connection', `orderbook stream disconnected (${event.code} ${event.reason})`, 'warning');
         break;
@@ -693,8 +694,7 @@ export class TradingSystem implements SystemView {
         this.activity('connection', `orderbook connect failed: ${event.error}; retry in ${event.nextAttemptMs} ms`, 'warning');
         break;
       case 'subscribed':
-        if (event.channel === 'orderbook_delta') {
-          for (const t of event.tickers) this.registry.markSubscribed(t, event.sid);
+        if (event.channel === ORDERBOOK_CHANNEL) {
           if (event.previousSid !== undefined) {
             // Resubscribed after a reconnect: fills may have been missed while down.
             this.coordinator.send({ type: 'ORDERBOOK_UP', reason: 'resubscribed after reconnect' });
@@ -702,21 +702,12 @@ export class TradingSystem implements SystemView {
           }
         }
         break;
-      case 'snapshot':
-        this.registry.applySnapshot(event.ticker, event.sid, event.seq, event.yes, event.no);
-        break;
-      case 'delta': {
-        const outcome = this.registry.applyDelta(event.ticker, event.sid, event.seq, event.side, event.price, event.delta);
+      case 'delta':
         if (outcome === 'applied') this.deltaCounts.set(event.ticker, (this.deltaCounts.get(event.ticker) ?? 0) + 1);
         break;
-      }
       case 'gap':
         this.counters.ws_gaps++;
-        for (const t of event.tickers) this.registry.markGap(t, `${event.reason}: expected seq ${event.expected}, got ${event.received}`);
         this.activity('orderbook', `sequence gap on sid ${event.sid} (${event.reason}); re-snapshotting ${event.tickers.length} markets`, 'warning');
-        break;
-      case 'heartbeat':
-        this.registry.markActivity();
         break;
       case 'malformed':
         this.counters.ws_malformed_frames++;
@@ -747,7 +738,6 @@ export class TradingSystem implements SystemView {
       case 'market_lifecycle':
         if (event.msg.eventType === 'settled' || event.msg.eventType === 'determined') {
           if (this.registry.state(event.msg.ticker) !== undefined) {
-            this.registry.markSettled(event.msg.ticker);
             this.activity('market', `${event.msg.ticker} ${event.msg.eventType}${event.msg.result ? ` (${event.msg.result})` : ''}`, 'info');
             this.coordinator.send({ type: 'SYNC_NOW' });
           }
@@ -759,12 +749,6 @@ export class TradingSystem implements SystemView {
       default:
         break;
     }
-  }
-
-  private requestSnapshot(ticker: string): void {
-    // The WS client re-snapshots gaps itself; a stale or never-snapshotted market asks here.
-    const sid = this.registry.actorSnapshot(ticker)?.context.sid ?? null;
-    if (sid !== null) this.options.ws.requestSnapshot(sid, [ticker]);
   }
 
   private lastActivityAtMs(): number | null {

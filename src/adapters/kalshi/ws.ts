@@ -161,7 +161,8 @@ interface Connection {
   closed: Promise<void>;
 }
 
-const ORDERBOOK_CHANNEL = 'orderbook_delta';
+/** The channel whose subscriptions carry the order books (one seq stream per sid). */
+export const ORDERBOOK_CHANNEL = 'orderbook_delta';
 
 export class KalshiWsClient {
   private readonly clock: Clock;
