@@ -43,6 +43,48 @@ export interface OrderQueryNowEvent {
 
 export type OrderEvent = OrderFillEvent | OrderVenueUpdateEvent | OrderCancelEvent | OrderExpireEvent | OrderQueryNowEvent;
 
+/** A fill as the venue reports it (WS `fill`, REST backfill, reconciliation's missing fills). */
+export type VenueFillReport = OrderFill & { orderId?: string | null };
+
+/** An order's status as the venue reports it (WS `user_order`, reconciliation's order updates). */
+export interface VenueStatusReport {
+  orderId: string;
+  status: VenueOrderStatus;
+  fillCount: Count;
+  remainingCount: Count;
+  reason?: string;
+}
+
+/**
+ * The one translation of a venue report into the order actor's event: a fill → FILL, a status
+ * report → VENUE_UPDATE. Live updates and reconciliation both use it, so an order hears the same
+ * thing whichever path brought the news.
+ */
+export function toOrderEvent(report: VenueFillReport): OrderFillEvent;
+export function toOrderEvent(report: VenueStatusReport): OrderVenueUpdateEvent;
+export function toOrderEvent(report: VenueFillReport | VenueStatusReport): OrderFillEvent | OrderVenueUpdateEvent {
+  if ('fillId' in report) {
+    return {
+      type: 'FILL',
+      fillId: report.fillId,
+      count: report.count,
+      price: report.price,
+      fee: report.fee,
+      isTaker: report.isTaker,
+      tsMs: report.tsMs,
+      ...(report.orderId ? { orderId: report.orderId } : {}),
+    };
+  }
+  return {
+    type: 'VENUE_UPDATE',
+    status: report.status,
+    fillCount: report.fillCount,
+    remainingCount: report.remainingCount,
+    orderId: report.orderId,
+    ...(report.reason ? { reason: report.reason } : {}),
+  };
+}
+
 // ---- sent to the parent ------------------------------------------------------------------------
 
 /** On every state change and every count change. */

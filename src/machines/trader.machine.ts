@@ -34,7 +34,7 @@ import { holdAfterSnapshot, type FillRecord, type Finding, type LocalOrderRecord
 import { checkOrder, DEFAULT_RISK_LIMITS, intentCost, type RiskContext } from '../core/risk.ts';
 import type { Decision, MarketView, OwnOrder } from '../core/strategy/types.ts';
 import { clockNow, orderMachine } from './order.machine.ts';
-import type { OrderEvent } from './order.events.ts';
+import { toOrderEvent, type OrderEvent } from './order.events.ts';
 import type { TraderEvent } from './trader.events.ts';
 import type {
   DenialRecord,
@@ -565,19 +565,7 @@ export const traderMachine = setup({
           unmanagedFills: context.counters.unmanagedFills + (id === null ? 1 : 0),
         },
       });
-      if (id !== null && liveChild(self, id)) {
-        const forwarded: OrderEvent = {
-          type: 'FILL',
-          fillId: fill.fillId,
-          count: fill.count,
-          price: fill.price,
-          fee: fill.fee,
-          isTaker: fill.isTaker,
-          tsMs: fill.tsMs,
-          ...(fill.orderId ? { orderId: fill.orderId } : {}),
-        };
-        enqueue.sendTo(id, forwarded);
-      }
+      if (id !== null && liveChild(self, id)) enqueue.sendTo(id, toOrderEvent(fill));
       enqueue(() => safeNotify(context, { type: 'FILL_APPLIED', traderId: context.config.traderId, fill, position, managed: id !== null }));
     }),
 
@@ -585,16 +573,7 @@ export const traderMachine = setup({
       if (event.type !== 'ORDER_STATUS_RECEIVED') return;
       const id = managedIdFor(context, event.clientOrderId, event.orderId);
       if (id !== null) {
-        if (liveChild(self, id)) {
-          enqueue.sendTo(id, {
-            type: 'VENUE_UPDATE',
-            status: event.status,
-            fillCount: event.fillCount,
-            remainingCount: event.remainingCount,
-            orderId: event.orderId,
-            ...(event.reason ? { reason: event.reason } : {}),
-          } satisfies OrderEvent);
-        }
+        if (liveChild(self, id)) enqueue.sendTo(id, toOrderEvent(event));
         return;
       }
       const external = context.externalOrders[event.orderId];
@@ -754,30 +733,11 @@ export const traderMachine = setup({
       // Orders managed before this reconciliation see the fills they missed (an adopted one counts them already).
       for (const f of missingFills) {
         const id = managedIdFor(context, f.clientOrderId, f.orderId);
-        if (id !== null && liveChild(self, id)) {
-          enqueue.sendTo(id, {
-            type: 'FILL',
-            fillId: f.fillId,
-            count: f.count,
-            price: f.price,
-            fee: f.fee,
-            isTaker: f.isTaker,
-            tsMs: f.tsMs,
-            ...(f.orderId ? { orderId: f.orderId } : {}),
-          } satisfies OrderEvent);
-        }
+        if (id !== null && liveChild(self, id)) enqueue.sendTo(id, toOrderEvent(f));
       }
       for (const u of event.orderUpdates ?? []) {
         const id = managedIdFor(context, u.clientOrderId, u.orderId);
-        if (id !== null && liveChild(self, id)) {
-          enqueue.sendTo(id, {
-            type: 'VENUE_UPDATE',
-            status: u.status,
-            fillCount: u.fillCount,
-            remainingCount: u.remainingCount,
-            orderId: u.orderId,
-          } satisfies OrderEvent);
-        }
+        if (id !== null && liveChild(self, id)) enqueue.sendTo(id, toOrderEvent(u));
       }
     }),
 
