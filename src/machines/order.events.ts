@@ -4,7 +4,7 @@
  * trader and the wiring can import the shapes without importing the machine.
  */
 import type { Count } from '../core/money.ts';
-import type { OrderFill, OrderSide, OrderStateName, OrderSummary, VenueOrderStatus } from './order.types.ts';
+import type { OrderFill, OrderStateName, OrderSummary, VenueOrderStatus } from './order.types.ts';
 
 /** A fill for this order. Applied once per fillId, whichever path (WS or REST backfill) delivers it first. */
 export interface OrderFillEvent extends OrderFill {
@@ -94,15 +94,6 @@ export interface OrderUpdatedEvent {
   note: string;
 }
 
-/** A fill newly applied by this order (duplicates are not re-sent). */
-export interface OrderFillAppliedEvent {
-  type: 'ORDER_FILL';
-  clientOrderId: string;
-  ticker: string;
-  side: OrderSide;
-  fill: OrderFill;
-}
-
 /** The order reached a final state; the parent should stop the actor and release it. */
 export interface OrderClosedEvent {
   type: 'ORDER_CLOSED';
@@ -111,4 +102,6 @@ export interface OrderClosedEvent {
   reason: string;
 }
 
-export type OrderParentEvent = OrderUpdatedEvent | OrderFillAppliedEvent | OrderClosedEvent;
+// A fill is not reported on its own: the trader's accounting follows fill records (FILL_RECEIVED,
+// which also covers fills of released orders), and ORDER_UPDATED carries the order's new counts.
+export type OrderParentEvent = OrderUpdatedEvent | OrderClosedEvent;

@@ -174,7 +174,7 @@ export const orderMachine = setup({
       };
       enqueue.sendParent(event);
     }),
-    applyFill: enqueueActions(({ context, event, self, enqueue }) => {
+    applyFill: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FILL') return;
       const filledCount = context.filledCount + event.count;
       const filledNotional = context.filledNotional + event.price * event.count;
@@ -192,23 +192,6 @@ export const orderMachine = setup({
         acknowledged: true,
         lastError: filledCount > context.intent.count ? `overfill: ${filledCount} > ${context.intent.count}` : context.lastError,
       });
-      if (self._parent) {
-        const fill = {
-          fillId: event.fillId,
-          count: event.count,
-          price: event.price,
-          fee: event.fee,
-          isTaker: event.isTaker,
-          tsMs: event.tsMs,
-        };
-        enqueue.sendParent({
-          type: 'ORDER_FILL',
-          clientOrderId: context.clientOrderId,
-          ticker: context.intent.ticker,
-          side: context.intent.side,
-          fill,
-        } satisfies OrderParentEvent);
-      }
     }),
     absorbVenueUpdate: assign(({ context, event }) => {
       if (event.type !== 'VENUE_UPDATE') return {};

@@ -779,8 +779,6 @@ export const traderMachine = setup({
     FILL_RECEIVED: { actions: 'applyFillReceived' },
     ORDER_STATUS_RECEIVED: { actions: 'routeOrderStatus' },
     ORDER_UPDATED: { actions: 'trackOrderUpdate' },
-    // Accounting is driven by FILL_RECEIVED (it also covers fills of released orders).
-    ORDER_FILL: {},
     ORDER_CLOSED: { actions: 'releaseOrder' },
     CASH_UPDATED: { actions: assign(({ event }) => ({ cash: event.cash })) },
     CANCEL_ALL: { actions: { type: 'cancelAll', params: ({ event }) => ({ reason: event.reason }) } },

@@ -136,8 +136,9 @@ describe('order actor: happy path', () => {
     expect(ctx.fees).toBe(150);
     expect(h.order.getSnapshot().status).toBe('done');
 
-    const fills = h.events.filter((e) => e.type === 'ORDER_FILL');
-    expect(fills.map((e) => e.type === 'ORDER_FILL' && e.fill.fillId)).toEqual(['f1', 'f2']);
+    // each fill reaches the parent as the order's new count (ORDER_UPDATED, then ORDER_CLOSED)
+    const reportedCounts = [...new Set(h.events.map((e) => e.order.filledCount))].filter((c) => c > 0);
+    expect(reportedCounts).toEqual([400, 1000]);
     const closed = h.events.filter((e) => e.type === 'ORDER_CLOSED');
     expect(closed).toHaveLength(1);
     expect(closed[0]).toMatchObject({ state: 'filled', order: { filledCount: 1000, inFlight: false } });
@@ -147,10 +148,13 @@ describe('order actor: happy path', () => {
     const h = start();
     await flush();
     h.send(fill('f1', 300));
+    const reportsAfterFirst = h.events.length;
     h.send(fill('f1', 300));
     expect(h.context().filledCount).toBe(300);
     expect(h.context().fees).toBe(100);
-    expect(h.events.filter((e) => e.type === 'ORDER_FILL')).toHaveLength(1);
+    // the duplicate is not reported to the parent again
+    expect(h.events.length).toBe(reportsAfterFirst);
+    expect(h.events.filter((e) => e.order.filledCount === 300).length).toBeGreaterThan(0);
     h.send(fill('f2', 700));
     h.send(fill('f2', 700));
     expect(h.state()).toBe('filled');
