@@ -6,11 +6,11 @@
  * route first passes the host guard: an unknown Host name or a foreign Origin is refused (403).
  * Part of src/server; `startHttpServer` mounts it next to the /v3/ws feed.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { hostAllowList, hostGuard, type HostAllowList } from '../adapters/http/host-guard.ts';
 import type { Clock } from '../core/clock.ts';
-import { tokenMatches, presentedToken } from './auth.ts';
+import { requireToken } from './auth.ts';
 import type { ConsoleFeed } from './console-feed.ts';
 import { createOperatorMetrics } from './metrics.ts';
 import { presentStatus } from './present.ts';
@@ -44,31 +44,27 @@ const DASHBOARD_CSP =
 
 const DASHBOARD_ROUTES = ['/', '/v3-trader', '/v3'];
 
+/** Hono middleware: no reply of the operator API is cached (status and books change by the second). */
+function noStore(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    c.res.headers.set('Cache-Control', 'no-store');
+  };
+}
+
 export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): Hono {
   const app = new Hono();
   const webRoot = opts.webRoot ?? DEFAULT_WEB_ROOT;
   const charts = new StatechartStore(opts.statechartsDir ?? DEFAULT_STATECHARTS_DIR);
   const feed = opts.feed;
   const metrics = createOperatorMetrics(view, feed ? () => feed.stats() : undefined, opts.clock);
-  const authToken = opts.authToken;
 
   // nosniff, no-referrer, no framing, and Cross-Origin-Resource-Policy: same-origin, so another
   // site cannot even embed a response (<script src>, <img>) without reading it
   app.use('*', secureHeaders({ xFrameOptions: 'DENY', strictTransportSecurity: false }));
-  app.use('*', async (c, next) => {
-    await next();
-    c.res.headers.set('Cache-Control', 'no-store');
-  });
+  app.use('*', noStore());
   // before anything answers: a rebinding page must not even get the dashboard shell
   app.use('*', hostGuard({ allow: opts.allowedHosts ?? hostAllowList('127.0.0.1') }));
-
-  const requireToken = async (c: Context, next: () => Promise<void>) => {
-    if (authToken && !tokenMatches(authToken, presentedToken(c.req.header('authorization'), new URL(c.req.url)))) {
-      c.header('WWW-Authenticate', 'Bearer realm="kalshiflow"');
-      return c.json({ error: 'unauthorized', message: 'this route needs the V3_AUTH_TOKEN (Authorization: Bearer … or ?token=…)' }, 401);
-    }
-    await next();
-  };
 
   app.get('/v3/health', (c) => {
     const h = view.health();
@@ -78,11 +74,8 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
     );
   });
 
-  app.use('/v3/*', async (c, next) => {
-    if (c.req.path === '/v3/health') return next();
-    return requireToken(c, next);
-  });
-  app.use('/metrics', requireToken);
+  app.use('/v3/*', requireToken(opts.authToken, { except: ['/v3/health'] }));
+  app.use('/metrics', requireToken(opts.authToken));
 
   app.get('/v3/status', (c) => {
     const extra: Record<string, unknown> = { inspectorUrl: opts.inspectorUrl ?? null };

@@ -6,6 +6,7 @@
  * Part of src/server.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
 import { isLoopbackHost } from '../adapters/http/host-guard.ts';
 
 export class BindRefusedError extends Error {
@@ -38,4 +39,20 @@ export function presentedToken(authorization: string | null | undefined, url: UR
     if (m) return m[1].trim();
   }
   return url.searchParams.get('token');
+}
+
+/**
+ * Hono middleware guarding routes with the token: without a configured token every request passes;
+ * with one, a request that does not present it gets 401 and a Bearer challenge. Paths in `except`
+ * pass unchecked (the health probe).
+ */
+export function requireToken(authToken: string | undefined, options: { except?: readonly string[] } = {}): MiddlewareHandler {
+  const except = new Set(options.except ?? []);
+  return async (c, next) => {
+    if (authToken && !except.has(c.req.path) && !tokenMatches(authToken, presentedToken(c.req.header('authorization'), new URL(c.req.url)))) {
+      c.header('WWW-Authenticate', 'Bearer realm="kalshiflow"');
+      return c.json({ error: 'unauthorized', message: 'this route needs the V3_AUTH_TOKEN (Authorization: Bearer … or ?token=…)' }, 401);
+    }
+    await next();
+  };
 }
