@@ -136,6 +136,9 @@ export function coordinatorVisitLabels({
   return labels;
 }
 
+/** What an order-state journal row is made of (a whole OrderSummary is not needed, nor faked). */
+type JournaledOrderState = Pick<OrderSummary, 'clientOrderId' | 'orderId' | 'state' | 'filledCount' | 'venueFilledCount' | 'remainingCount'>;
+
 export class TradingSystem implements SystemView {
   readonly clock: Clock;
   readonly registry: MarketRegistry;
@@ -578,7 +581,7 @@ export class TradingSystem implements SystemView {
    * The journal row follows the order to its end (filled, canceled, expired, …): the submit actor
    * records only the create answer, and a restart must not find a long-gone order still open.
    */
-  private journalOrderState(order: OrderSummary, kind: string, reason: string | null): void {
+  private journalOrderState(order: JournaledOrderState, kind: string, reason: string | null): void {
     const venueStatus = order.state === 'filled' ? 'executed' : order.state === 'canceled' || order.state === 'expired' ? 'canceled' : null;
     const event: JournalOrderEvent = {
       clientOrderId: order.clientOrderId,
@@ -645,26 +648,8 @@ export class TradingSystem implements SystemView {
       const order = this.trader?.getSnapshot().context.orders[clientOrderId];
       // gone: closed, and ORDER_CLOSED journals the final state
       if (!order || (order.state !== 'partially_filled' && order.state !== 'pending_cancel')) return;
-      this.journalOrderState(
-        {
-          clientOrderId,
-          orderId: order.orderId,
-          ticker: order.ticker,
-          side: order.side,
-          price: order.price,
-          count: order.count,
-          state: order.state,
-          filledCount: order.filledCount,
-          venueFilledCount: order.filledCount,
-          remainingCount: order.remainingCount,
-          avgPrice: 0,
-          fees: 0,
-          inFlight: order.inFlight,
-          closeReason: null,
-        },
-        'fill',
-        null,
-      );
+      const { orderId, state, filledCount, remainingCount } = order;
+      this.journalOrderState({ clientOrderId, orderId, state, filledCount, venueFilledCount: filledCount, remainingCount }, 'fill', null);
     });
   }
 
