@@ -33,7 +33,8 @@ import {
 } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import type { SyncSummary } from '../machines/coordinator.types.ts';
-import { fillRecordFromRest, journalFill, positionFromVenue, venueOrderRecord } from './venue.ts';
+import { journalFill } from './order-journal.ts';
+import { fillRecordFromRest, positionFromVenue, venueOrderRecord } from './venue.ts';
 import type { VenueContext } from './venue.ts';
 
 export interface SyncDependencies {

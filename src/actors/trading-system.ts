@@ -18,8 +18,7 @@ import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
 import { describeDbError, isDatabaseUnavailable } from '../adapters/store/database.ts';
-import { recordDecision, recordOrderEvent } from '../adapters/store/journal.ts';
-import type { OrderEvent as JournalOrderEvent } from '../adapters/store/journal.ts';
+import { recordDecision } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import {
   coordinatorMachine,
@@ -34,7 +33,6 @@ import { StateVisits, StatusHistory, observeTransitions } from '../machines/stat
 import type { LabelVisit, TransitionRecord } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
 import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
-import type { OrderSummary } from '../machines/order.types.ts';
 import type { TraderNotification } from '../machines/trader.types.ts';
 import type { PolicyStatus } from '../adapters/policy/onnx-strategy.ts';
 import type {
@@ -53,6 +51,7 @@ import type {
 } from './system-view.ts';
 import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
 import { MarketFeed } from './market-feed.ts';
+import { journalFill, OrderStateJournal } from './order-journal.ts';
 import type { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';
@@ -60,7 +59,6 @@ import { syncWithVenue } from './sync.ts';
 import {
   cancelOrderActor,
   fillRecordFromWs,
-  journalFill,
   orderStatusFromWs,
   queryOrderActor,
   submitOrderActor,
@@ -136,13 +134,11 @@ export function coordinatorVisitLabels({
   return labels;
 }
 
-/** What an order-state journal row is made of (a whole OrderSummary is not needed, nor faked). */
-type JournaledOrderState = Pick<OrderSummary, 'clientOrderId' | 'orderId' | 'state' | 'filledCount' | 'venueFilledCount' | 'remainingCount'>;
-
 export class TradingSystem implements SystemView {
   readonly clock: Clock;
   readonly registry: MarketRegistry;
   private readonly feed: MarketFeed;
+  private readonly journal: OrderStateJournal;
   readonly coordinator: Actor<typeof coordinatorMachine>;
   readonly trader: Actor<typeof traderMachine> | null;
   readonly history = new StatusHistory(50);
@@ -180,9 +176,6 @@ export class TradingSystem implements SystemView {
   private readonly cleanups: Array<() => void> = [];
   private stopped = false;
   /** Journal writes that follow an order's life after its create answer, kept in order. */
-  private journalChain: Promise<void> = Promise.resolve();
-  /** Order-state writes that failed because the database was down: written when it is back. */
-  private journalBacklog: JournalOrderEvent[] = [];
   /** Stream fills, journaled one after the other, each before the trader applies it. */
   private fillChain: Promise<void> = Promise.resolve();
 
@@ -200,6 +193,13 @@ export class TradingSystem implements SystemView {
       onJournalFailure: (error) => this.journalFailed(error),
     };
 
+    this.journal = new OrderStateJournal({
+      pool: options.pool,
+      clock: options.clock,
+      onError: (message) => this.recordError(message),
+      onUnavailable: (error) => this.journalFailed(error),
+      onReplay: (count) => this.activity('journal', `writing ${count} order updates held during the database outage`, 'info'),
+    });
     this.feed = new MarketFeed({ ws: options.ws, clock: options.clock });
     this.registry = this.feed.registry;
 
@@ -319,7 +319,7 @@ export class TradingSystem implements SystemView {
     this.registry.stopAll();
     await this.options.ws.stop();
     await this.fillChain;
-    await this.journalChain;
+    await this.journal.settled();
   }
 
   /** Ends a shutdown at once, leaving resting orders at the venue (the coordinator's SHUTDOWN_NOW). */
@@ -512,14 +512,7 @@ export class TradingSystem implements SystemView {
       case 'ORDER_ADOPTED': {
         this.counters.orders_adopted = (this.counters.orders_adopted ?? 0) + 1;
         this.activity('trader', `adopted resting order ${n.clientOrderId} of an earlier run${n.canceling ? ' (over the open-order limit: canceling)' : ''}`, 'info');
-        const event: JournalOrderEvent = {
-          clientOrderId: n.clientOrderId,
-          kind: 'adopted',
-          atMs: this.clock.now(),
-          venueOrderId: n.orderId,
-          details: { canceling: n.canceling },
-        };
-        this.writeOrderEvent(event);
+        this.journal.adopted(n.clientOrderId, n.orderId, { canceling: n.canceling });
         this.emitOrder(n.clientOrderId);
         break;
       }
@@ -530,7 +523,7 @@ export class TradingSystem implements SystemView {
         break;
       case 'ORDER_CLOSED':
         this.counters.orders_closed++;
-        this.journalOrderState(n.order, 'closed', n.reason);
+        this.journal.state(n.order, 'closed', n.reason);
         this.emit({
           type: 'order_update',
           data: {
@@ -577,49 +570,6 @@ export class TradingSystem implements SystemView {
     }
   }
 
-  /**
-   * The journal row follows the order to its end (filled, canceled, expired, …): the submit actor
-   * records only the create answer, and a restart must not find a long-gone order still open.
-   */
-  private journalOrderState(order: JournaledOrderState, kind: string, reason: string | null): void {
-    const venueStatus = order.state === 'filled' ? 'executed' : order.state === 'canceled' || order.state === 'expired' ? 'canceled' : null;
-    const event: JournalOrderEvent = {
-      clientOrderId: order.clientOrderId,
-      kind,
-      atMs: this.clock.now(),
-      state: order.state,
-      fillCount: Math.max(order.filledCount, order.venueFilledCount),
-      remainingCount: order.remainingCount,
-      ...(order.orderId ? { venueOrderId: order.orderId } : {}),
-      ...(venueStatus ? { venueStatus } : {}),
-      ...(reason ? { details: { reason } } : {}),
-    };
-    this.writeOrderEvent(event);
-  }
-
-  private writeOrderEvent(event: JournalOrderEvent): void {
-    this.journalChain = this.journalChain
-      .then(() => recordOrderEvent(this.options.pool, event))
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.recordError(`could not journal order ${event.clientOrderId} (${event.state ?? event.kind}): ${String(error)}`);
-          if (isDatabaseUnavailable(error)) {
-            // an order canceled or filled during a database outage must not stay open in the journal
-            this.journalBacklog.push(event);
-            this.journalFailed(error);
-          }
-        },
-      );
-  }
-
-  /** The database is back: the order-state writes the outage refused, in their original order. */
-  private replayJournalBacklog(): void {
-    const backlog = this.journalBacklog.splice(0);
-    if (backlog.length > 0) this.activity('journal', `writing ${backlog.length} order updates held during the database outage`, 'info');
-    for (const event of backlog) this.writeOrderEvent(event);
-  }
-
   /** Every order decision (placed or denied by risk) goes to `trader_decisions`; a failed write is reported, never blocks. */
   private journalDecision(
     intent: { ticker: string; side: OrderSide; price: number; count: number },
@@ -649,7 +599,7 @@ export class TradingSystem implements SystemView {
       // gone: closed, and ORDER_CLOSED journals the final state
       if (!order || (order.state !== 'partially_filled' && order.state !== 'pending_cancel')) return;
       const { orderId, state, filledCount, remainingCount } = order;
-      this.journalOrderState({ clientOrderId, orderId, state, filledCount, venueFilledCount: filledCount, remainingCount }, 'fill', null);
+      this.journal.state({ clientOrderId, orderId, state, filledCount, venueFilledCount: filledCount, remainingCount }, 'fill', null);
     });
   }
 
@@ -800,7 +750,7 @@ export class TradingSystem implements SystemView {
         if (c !== 'orderbook') this.recordError(message);
       }
       for (const c of previous) if (!degradedComponents.includes(c)) this.activity('connection', DEGRADED_MESSAGES[c].up, 'success', { component: c, degraded: false });
-      if (previous.includes('journal') && !degradedComponents.includes('journal')) this.replayJournalBacklog();
+      if (previous.includes('journal') && !degradedComponents.includes('journal')) this.journal.replayBacklog();
       // the venue answers again: orders left `unknown` by failed sends are looked up now
       if (previous.includes('trading_api') && !degradedComponents.includes('trading_api')) {
         this.trader?.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });

@@ -17,7 +17,6 @@ import type { FillMsg, UserOrderMsg } from '../adapters/kalshi/ws.schemas.ts';
 import {
   journalOrderIntent,
   markOrderSent,
-  recordFill,
   recordOrderEvent,
   recordVenueAnswer,
   DuplicateOrderError,
@@ -145,25 +144,6 @@ export function positionFromVenue(p: KalshiPosition): Position {
     feesPaid: p.feesPaid,
     totalTraded: p.totalTraded,
   };
-}
-
-/** Stores a fill in the journal once; true when it was new. */
-export async function journalFill(ctx: VenueContext, fill: FillRecord, source: 'ws' | 'rest'): Promise<boolean> {
-  return recordFill(ctx.pool, {
-    fillId: fill.fillId,
-    venueOrderId: fill.orderId ?? '',
-    clientOrderId: fill.clientOrderId ?? null,
-    env: ctx.env,
-    ticker: fill.ticker,
-    side: fill.side,
-    yesPrice: fill.price,
-    count: fill.count,
-    fee: fill.fee,
-    isTaker: fill.isTaker,
-    tsMs: fill.tsMs,
-    recordedMs: ctx.clock.now(),
-    source,
-  });
 }
 
 function describeError(error: unknown): string {
