@@ -1,10 +1,11 @@
 /**
- * The order journal: how the trading system writes an order's ledger outside the venue calls —
- * its fills (once per fill, before they move money) and the state rows that follow the order to
- * its end (adopted, each fill's new count, closed). State rows are written one after another in
- * the order they happened; a row refused because the database is unreachable is held and written,
- * in its original order, once the database is back (a restart must not find a long-gone order
- * still open). The submit/query/cancel actors (venue.ts) journal intent, send and answer.
+ * The order journal: the one writer of an order's ledger. The venue actors (venue.ts) journal the
+ * intent and its send before the request leaves, then the venue's answer, a query's miss and a
+ * cancel; the trading system journals fills (once per fill, before they move money) and the state
+ * rows that follow the order to its end (adopted, each fill's new count, closed). State rows are
+ * written one after another in the order they happened; a row refused because the database is
+ * unreachable is held and written, in its original order, once the database is back (a restart
+ * must not find a long-gone order still open).
  *
  * Actors layer: writes through the store's journal adapter.
  */
@@ -12,10 +13,57 @@ import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import type { FillRecord } from '../core/reconcile.ts';
 import { isDatabaseUnavailable } from '../adapters/store/database.ts';
-import { recordFill, recordOrderEvent } from '../adapters/store/journal.ts';
-import type { OrderEvent as JournalOrderEvent } from '../adapters/store/journal.ts';
+import { DuplicateOrderError, journalOrderIntent, markOrderSent, recordFill, recordOrderEvent, recordVenueAnswer } from '../adapters/store/journal.ts';
+import type { OrderEvent as JournalOrderEvent, VenueAnswer } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
-import type { OrderSummary } from '../machines/order.types.ts';
+import type { OrderSummary, SubmitOrderInput } from '../machines/order.types.ts';
+
+export interface OrderJournalContext {
+  pool: Pool;
+  env: StoreEnvironment;
+  clock: Clock;
+  traderId: string;
+}
+
+/**
+ * Journal first: the intent (on the first attempt) and its send are durable before the request
+ * leaves. Throws when they are not (the request must then not be sent).
+ */
+export async function journalSubmit(ctx: OrderJournalContext, input: Pick<SubmitOrderInput, 'clientOrderId' | 'intent' | 'attempt'>): Promise<void> {
+  const { clientOrderId, intent } = input;
+  if (input.attempt === 1) {
+    try {
+      await journalOrderIntent(ctx.pool, {
+        clientOrderId,
+        env: ctx.env,
+        ticker: intent.ticker,
+        side: intent.side,
+        price: intent.price,
+        count: intent.count,
+        tif: intent.timeInForce,
+        postOnly: intent.postOnly ?? false,
+        ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
+        trader: ctx.traderId,
+        createdMs: ctx.clock.now(),
+      });
+    } catch (error) {
+      // Already journaled by an earlier attempt of this very order: sending again is safe,
+      // the client resolves duplicates through client_order_id.
+      if (!(error instanceof DuplicateOrderError)) throw error;
+    }
+  }
+  await markOrderSent(ctx.pool, clientOrderId, ctx.clock.now());
+}
+
+/** What the venue answered to a create or a query (stamped now). */
+export async function journalVenueAnswer(ctx: OrderJournalContext, clientOrderId: string, answer: Omit<VenueAnswer, 'answeredMs'>): Promise<void> {
+  await recordVenueAnswer(ctx.pool, clientOrderId, { answeredMs: ctx.clock.now(), ...answer });
+}
+
+/** A venue interaction that changes no state (a query that found nothing, a cancel's result). */
+export async function journalOrderNote(ctx: OrderJournalContext, clientOrderId: string, kind: 'query' | 'cancel', details: Record<string, unknown>): Promise<void> {
+  await recordOrderEvent(ctx.pool, { clientOrderId, atMs: ctx.clock.now(), kind, details });
+}
 
 /** Stores a fill in the journal once; true when it was new. */
 export async function journalFill(

@@ -14,15 +14,9 @@ import { KalshiApiError, KalshiOrderOutcomeUnknownError } from '../adapters/kals
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiFill, KalshiOrder, KalshiPosition } from '../adapters/kalshi/rest.schemas.ts';
 import type { FillMsg, UserOrderMsg } from '../adapters/kalshi/ws.schemas.ts';
-import {
-  journalOrderIntent,
-  markOrderSent,
-  recordOrderEvent,
-  recordVenueAnswer,
-  DuplicateOrderError,
-} from '../adapters/store/journal.ts';
 import { describeDbError } from '../adapters/store/database.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
+import { journalOrderNote, journalSubmit, journalVenueAnswer } from './order-journal.ts';
 import type {
   CancelOrderInput,
   CancelOrderResult,
@@ -160,28 +154,7 @@ export function submitOrderActor(ctx: VenueContext) {
   return fromPromise<SubmitOrderResult, SubmitOrderInput>(async ({ input }) => {
     const { clientOrderId, intent } = input;
     try {
-      if (input.attempt === 1) {
-        try {
-          await journalOrderIntent(ctx.pool, {
-            clientOrderId,
-            env: ctx.env,
-            ticker: intent.ticker,
-            side: intent.side,
-            price: intent.price,
-            count: intent.count,
-            tif: intent.timeInForce,
-            postOnly: intent.postOnly ?? false,
-            ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
-            trader: ctx.traderId,
-            createdMs: ctx.clock.now(),
-          });
-        } catch (error) {
-          // Already journaled by an earlier attempt of this very order: sending again is safe,
-          // the client resolves duplicates through client_order_id.
-          if (!(error instanceof DuplicateOrderError)) throw error;
-        }
-      }
-      await markOrderSent(ctx.pool, clientOrderId, ctx.clock.now());
+      await journalSubmit(ctx, input);
     } catch (error) {
       // Journal first: the request never left, so the order is certainly not at the venue and
       // needs no lookup (which pages through the ticker's order history).
@@ -200,8 +173,7 @@ export function submitOrderActor(ctx: VenueContext) {
         ...(intent.expirationTime !== undefined ? { expirationTime: intent.expirationTime } : {}),
       });
       const status = placed.order?.status ?? (placed.remainingCount === 0 ? 'executed' : 'resting');
-      await recordVenueAnswer(ctx.pool, clientOrderId, {
-        answeredMs: ctx.clock.now(),
+      await journalVenueAnswer(ctx, clientOrderId, {
         orderId: placed.orderId,
         status,
         fillCount: placed.fillCount,
@@ -217,14 +189,10 @@ export function submitOrderActor(ctx: VenueContext) {
       };
     } catch (error) {
       if (error instanceof KalshiApiError && !error.retryable && error.status !== 401) {
-        await recordVenueAnswer(ctx.pool, clientOrderId, { answeredMs: ctx.clock.now(), error: describeError(error) });
+        await journalVenueAnswer(ctx, clientOrderId, { error: describeError(error) });
         return { outcome: 'rejected', reason: describeError(error), ...(error.code ? { code: error.code } : {}) };
       }
-      await recordVenueAnswer(ctx.pool, clientOrderId, {
-        answeredMs: ctx.clock.now(),
-        state: 'unknown',
-        error: describeError(error),
-      }).catch(() => undefined);
+      await journalVenueAnswer(ctx, clientOrderId, { state: 'unknown', error: describeError(error) }).catch(() => undefined);
       const reason = error instanceof KalshiOrderOutcomeUnknownError ? 'create outcome unknown' : describeError(error);
       return { outcome: 'unknown', reason };
     }
@@ -241,16 +209,10 @@ export function queryOrderActor(ctx: VenueContext) {
         })
       : await ctx.rest.findOrderByClientOrderId(input.clientOrderId, input.ticker);
     if (!order) {
-      await recordOrderEvent(ctx.pool, {
-        clientOrderId: input.clientOrderId,
-        atMs: ctx.clock.now(),
-        kind: 'query',
-        details: { found: false },
-      }).catch(() => undefined);
+      await journalOrderNote(ctx, input.clientOrderId, 'query', { found: false }).catch(() => undefined);
       return { found: false };
     }
-    await recordVenueAnswer(ctx.pool, input.clientOrderId, {
-      answeredMs: ctx.clock.now(),
+    await journalVenueAnswer(ctx, input.clientOrderId, {
       orderId: order.orderId,
       status: order.status,
       fillCount: order.fillCount,
@@ -264,12 +226,7 @@ export function queryOrderActor(ctx: VenueContext) {
 export function cancelOrderActor(ctx: VenueContext) {
   return fromPromise<CancelOrderResult, CancelOrderInput>(async ({ input }) => {
     const result = await ctx.rest.cancelOrder(input.orderId, { ticker: input.ticker });
-    await recordOrderEvent(ctx.pool, {
-      clientOrderId: input.clientOrderId,
-      atMs: ctx.clock.now(),
-      kind: 'cancel',
-      details: { reducedBy: result.reducedBy, alreadyGone: result.alreadyGone },
-    }).catch(() => undefined);
+    await journalOrderNote(ctx, input.clientOrderId, 'cancel', { reducedBy: result.reducedBy, alreadyGone: result.alreadyGone }).catch(() => undefined);
     if (result.alreadyGone || result.reducedBy === null) return { outcome: 'not_found' };
     return { outcome: 'canceled', reducedBy: result.reducedBy };
   });
