@@ -13,7 +13,7 @@ import type { Micros } from '../core/money.ts';
 import { markToMarket, unrealizedPnl } from '../core/positions.ts';
 import type { RiskLimits } from '../core/risk.ts';
 import type { Strategy } from '../core/strategy/index.ts';
-import { parsePriceRanges, priceRangesFor } from '../core/ticks.ts';
+import { priceRangesFor } from '../core/ticks.ts';
 import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
