@@ -52,6 +52,7 @@ export function benchTrader(options: {
       books: { bookFor: () => options.book, priceRangesFor: () => ranges },
       cash: options.cash,
       riskLimits: { maxNotional: 10 ** 12, maxPositionPerMarket: 10 ** 9 },
+      ...(options.clock ? { clock: options.clock } : {}),
     },
   });
   trader.start();

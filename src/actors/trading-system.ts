@@ -489,6 +489,7 @@ export class TradingSystem implements SystemView {
         ...(this.options.riskLimits ? { riskLimits: this.options.riskLimits } : {}),
         ...(this.options.throttleMs !== undefined ? { throttleMs: this.options.throttleMs } : {}),
         notify: (n) => this.onTraderNotification(n),
+        clock: this.clock,
       },
     });
   }

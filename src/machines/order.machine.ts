@@ -1,7 +1,7 @@
 /**
  * The order actor: one XState v5 actor per order, from intent to a final state, modelled on
  * NautilusTrader's order state machine. It sits under the trader actor, which spawns it with the
- * client_order_id as its id, forwards the venue's fills and status reports to it, and stops it
+ * client_order_id as its id (and itself as `parentRef`, its clock as `clock`), forwards the venue's fills and status reports to it, and stops it
  * when it reports ORDER_CLOSED.
  *
  *   initialized → denied (local risk said no)
@@ -25,7 +25,6 @@
  * the trader applies whether or not the order actor still exists.
  */
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { ActorSystem } from 'xstate';
 import { systemClock } from '../core/clock.ts';
 import type { Count } from '../core/money.ts';
 import type { OrderClosedEvent, OrderEvent, OrderParentEvent } from './order.events.ts';
@@ -46,15 +45,6 @@ import {
 } from './order.types.ts';
 
 const HISTORY_LIMIT = 32;
-
-/**
- * Current time on the actor system's clock. Our Clock (src/core/clock.ts) has `now()`; XState's
- * default clock does not, so an actor started without one falls back to the system clock.
- */
-export function clockNow(system: ActorSystem<any>): number {
-  const clock = system._clock as { now?: () => number };
-  return typeof clock.now === 'function' ? clock.now() : systemClock.now();
-}
 
 export function summarizeOrder(context: OrderContext): OrderSummary {
   return {
@@ -153,26 +143,28 @@ export const orderMachine = setup({
     cancelAttemptsLeft: ({ context }) => context.attempts.cancel < context.config.timings.cancelAttempts,
   },
   actions: {
-    enter: assign(({ context, system }, params: { state: OrderStateName; note?: string }) => {
-      const entry = { atMs: clockNow(system), state: params.state, note: params.note ?? '' };
+    enter: assign(({ context }, params: { state: OrderStateName; note?: string }) => {
+      const entry = { atMs: context.config.clock.now(), state: params.state, note: params.note ?? '' };
       const history =
         context.history.length >= HISTORY_LIMIT ? [...context.history.slice(1), entry] : [...context.history, entry];
       return { state: params.state, history };
     }),
-    reportUpdated: enqueueActions(({ context, self, enqueue }, params: { note: string }) => {
-      if (!self._parent) return;
+    reportUpdated: enqueueActions(({ context, enqueue }, params: { note: string }) => {
+      const parent = context.config.parentRef;
+      if (!parent) return;
       const event: OrderParentEvent = { type: 'ORDER_UPDATED', order: summarizeOrder(context), note: params.note };
-      enqueue.sendParent(event);
+      enqueue.sendTo(parent, event);
     }),
-    reportClosed: enqueueActions(({ context, self, enqueue }) => {
-      if (!self._parent) return;
+    reportClosed: enqueueActions(({ context, enqueue }) => {
+      const parent = context.config.parentRef;
+      if (!parent) return;
       const event: OrderClosedEvent = {
         type: 'ORDER_CLOSED',
         order: summarizeOrder(context),
         state: context.state as OrderClosedEvent['state'],
         reason: context.closeReason ?? context.state,
       };
-      enqueue.sendParent(event);
+      enqueue.sendTo(parent, event);
     }),
     applyFill: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FILL') return;
@@ -215,6 +207,8 @@ export const orderMachine = setup({
       adopted: input.adopted !== undefined,
       resubmitIfAbsent: input.resubmitIfAbsent ?? false,
       timings: { ...DEFAULT_ORDER_TIMINGS, ...input.timings },
+      clock: input.clock ?? systemClock,
+      parentRef: input.parentRef ?? null,
     },
     // an adopted order's earlier fills are already counted (their records are not replayed to it)
     orderId: input.adopted?.orderId ?? null,

@@ -4,6 +4,8 @@
  * implements the adapter actors against Kalshi's V2 endpoints (or the simulator) and supplies them
  * through `.provide({ actors })`; these types are the contract between the two.
  */
+import type { AnyActorRef } from 'xstate';
+import type { Clock } from '../core/clock.ts';
 import type { Count, Micros, Price } from '../core/money.ts';
 import type { OrderIntent, OrderSide, OrderStateName, VenueOrderStatus } from '../core/order-state.ts';
 
@@ -103,6 +105,10 @@ export interface OrderInput {
    */
   adopted?: { orderId: string; fillCount: Count; remainingCount: Count };
   timings?: Partial<OrderTimings>;
+  /** The clock history entries are stamped with (default: the system clock); the trader passes its own. */
+  clock?: Clock;
+  /** Who hears ORDER_UPDATED / ORDER_CLOSED (the trader passes itself); absent = nobody. */
+  parentRef?: AnyActorRef;
 }
 
 export interface OrderHistoryEntry {
@@ -126,6 +132,8 @@ export interface OrderContext {
     adopted: boolean;
     resubmitIfAbsent: boolean;
     timings: OrderTimings;
+    clock: Clock;
+    parentRef: AnyActorRef | null;
   };
   orderId: string | null;
   /** Sum of the counts of the fills applied (each fill id once). */

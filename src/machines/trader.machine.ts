@@ -18,11 +18,11 @@
  *
  * Decisions run only in ready/acting, at most once per `throttleMs` per market (leading edge, plus
  * one trailing run if updates arrived inside the window), timed by XState delays on the actor
- * system's clock. Books are read through `books.bookFor(ticker)` — never copied into context; a
+ * system's clock (timestamps from the clock in the input). Books are read through `books.bookFor(ticker)` — never copied into context; a
  * market without a usable book is shown to the strategy as `book: null` (the spread-quoter then
  * pulls its quotes), and a degraded feed as a whole pauses the trader through PAUSE/RESUME from
  * the coordinator.
- * TRADER_ACTING / TRADER_IDLE go to the parent (the coordinator) when there is one, and every
+ * TRADER_ACTING / TRADER_IDLE go to `parentRef` (e.g. the coordinator) when the input names one, and every
  * notable thing also goes to the optional `notify` callback.
  */
 import { assign, enqueueActions, fromCallback, setup } from 'xstate';
@@ -33,7 +33,8 @@ import { applyFill, emptyPosition, type Position } from '../core/positions.ts';
 import { holdAfterSnapshot, type FillRecord, type Finding, type LocalOrderRecord, type VenueOrderRecord } from '../core/reconcile.ts';
 import { checkOrder, DEFAULT_RISK_LIMITS, intentCost, type RiskContext } from '../core/risk.ts';
 import type { Decision, MarketView, OwnOrder } from '../core/strategy/types.ts';
-import { clockNow, orderMachine } from './order.machine.ts';
+import { systemClock } from '../core/clock.ts';
+import { orderMachine } from './order.machine.ts';
 import { toOrderEvent, type OrderEvent } from './order.events.ts';
 import type { TraderEvent } from './trader.events.ts';
 import type {
@@ -328,6 +329,8 @@ function initialContext(input: TraderInput): TraderContext {
       orderOptions: { timings: input.order?.timings, resubmitIfAbsent: input.order?.resubmitIfAbsent ?? false },
       cancelOnPause: input.cancelOnPause ?? true,
       pauseOnRules: new Set(input.pauseOnRules ?? ['cash_reserve']),
+      clock: input.clock ?? systemClock,
+      parentRef: input.parentRef ?? null,
       notify: input.notify ?? null,
     },
     seq: 1,
@@ -408,15 +411,15 @@ export const traderMachine = setup({
         type: params.acting ? 'TRADER_ACTING' : 'TRADER_IDLE',
         traderId: context.config.traderId,
       };
-      if (self._parent) enqueue.sendParent(notification);
+      if (context.config.parentRef) enqueue.sendTo(context.config.parentRef, notification);
       enqueue(() => safeNotify(context, notification));
     }),
 
-    onBookUpdated: enqueueActions(({ context, event, system, enqueue }) => {
+    onBookUpdated: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'BOOK_UPDATED') return;
       const ticker = event.ticker;
       if (context.config.tickers && !context.config.tickers.has(ticker)) return;
-      const now = clockNow(system);
+      const now = context.config.clock.now();
       const pacing = pacingOf(context, ticker);
       const since = pacing.lastDecisionAtMs === null ? Infinity : now - pacing.lastDecisionAtMs;
       if (since >= context.config.throttleMs && !pacing.deciding) {
@@ -450,9 +453,9 @@ export const traderMachine = setup({
     }),
 
     /** Runs the strategy for one market now. */
-    decide: enqueueActions(({ context, system, enqueue }, params: { ticker: string }) => {
+    decide: enqueueActions(({ context, enqueue }, params: { ticker: string }) => {
       const { ticker } = params;
-      const now = clockNow(system);
+      const now = context.config.clock.now();
       const pacing = pacingOf(context, ticker);
       const counters = { ...context.counters, decisionCycles: context.counters.decisionCycles + 1 };
       let result: Decision[] | Promise<Decision[]>;
@@ -473,8 +476,8 @@ export const traderMachine = setup({
       if (result.length > 0) enqueueNamed(enqueue, { type: 'applyDecisions', params: { ticker, decisions: result } });
     }),
 
-    applyDecisions: enqueueActions(({ context, system, self, enqueue }, params: { ticker: string; decisions: readonly Decision[] }) => {
-      const now = clockNow(system);
+    applyDecisions: enqueueActions(({ context, self, enqueue }, params: { ticker: string; decisions: readonly Decision[] }) => {
+      const now = context.config.clock.now();
       const plan = planDecisions(context, params.ticker, params.decisions, now);
       const pacing = pacingOf(context, params.ticker);
       const denials =
@@ -505,6 +508,8 @@ export const traderMachine = setup({
             intent: s.intent,
             resubmitIfAbsent: context.config.orderOptions.resubmitIfAbsent,
             ...(context.config.orderOptions.timings ? { timings: context.config.orderOptions.timings } : {}),
+            clock: context.config.clock,
+            parentRef: self,
           },
         });
       }
@@ -541,14 +546,14 @@ export const traderMachine = setup({
     }),
 
     /** Money follows fill records: applied once per fill id, whether or not the order actor still exists. */
-    applyFillReceived: enqueueActions(({ context, event, system, self, enqueue }) => {
+    applyFillReceived: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'FILL_RECEIVED') return;
       const fill = event.fill;
       if (!rememberFill(context, fill.fillId)) {
         enqueue.assign({ counters: { ...context.counters, duplicateFills: context.counters.duplicateFills + 1 } });
         return;
       }
-      keepRecentFill(context, fill, clockNow(system));
+      keepRecentFill(context, fill, context.config.clock.now());
       const { position, cashChange } = applyFill(positionOf(context, fill.ticker), {
         side: fill.side,
         price: fill.price,
@@ -637,9 +642,9 @@ export const traderMachine = setup({
       enqueue(() => safeNotify(context, { type: 'ORDER_CLOSED', traderId: context.config.traderId, order: event.order, reason: event.reason }));
     }),
 
-    adoptReconciliation: enqueueActions(({ context, event, system, self, enqueue }) => {
+    adoptReconciliation: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'RECONCILED') return;
-      const now = clockNow(system);
+      const now = context.config.clock.now();
       const changes: Partial<TraderContext> = {
         reconciled: true,
         lastReconcile: { atMs: now, agreed: true, findings: [...(event.findings ?? [])], recheck: null },
@@ -711,6 +716,8 @@ export const traderMachine = setup({
             intent: { ticker: record.ticker, side: record.side, price: record.price, count: record.count, timeInForce: 'good_till_canceled' },
             adopted: { orderId: record.orderId!, fillCount: record.filledCount, remainingCount: record.remainingCount },
             ...(context.config.orderOptions.timings ? { timings: context.config.orderOptions.timings } : {}),
+            clock: context.config.clock,
+            parentRef: self,
           },
         });
         if (canceling.has(record.clientOrderId)) {
@@ -741,14 +748,14 @@ export const traderMachine = setup({
       }
     }),
 
-    recordDisagreement: enqueueActions(({ context, event, system, enqueue }, params: { keepReason: boolean }) => {
+    recordDisagreement: enqueueActions(({ context, event, enqueue }, params: { keepReason: boolean }) => {
       if (event.type !== 'RECONCILED') return;
       const findings = [...(event.findings ?? [])];
       const blocking = findings.filter((f) => f.severity === 'blocking');
       const recheck = settlingBlockers(context, findings);
       enqueue.assign({
         reconciled: false,
-        lastReconcile: { atMs: clockNow(system), agreed: false, findings, recheck: recheck.length > 0 ? recheck : null },
+        lastReconcile: { atMs: context.config.clock.now(), agreed: false, findings, recheck: recheck.length > 0 ? recheck : null },
         reason: params.keepReason
           ? context.reason
           : `reconciliation disagrees: ${blocking.map((f) => f.message).join('; ') || 'no agreement'}`,

@@ -4,6 +4,8 @@
  * tells the outside world. The wiring layer builds the input from configuration and the market
  * registry; the status page reads the context.
  */
+import type { AnyActorRef } from 'xstate';
+import type { Clock } from '../core/clock.ts';
 import type { Micros, Price, Count } from '../core/money.ts';
 import type { OrderIntent, OrderSide, OrderStateName } from '../core/order-state.ts';
 import type { Position } from '../core/positions.ts';
@@ -56,6 +58,10 @@ export interface TraderInput {
   /** Risk rules whose denial pauses the trader (default: cash_reserve). */
   pauseOnRules?: readonly RiskRule[];
   notify?: (notification: TraderNotification) => void;
+  /** The clock decisions, fills and reconciliations are stamped with (default: the system clock). */
+  clock?: Clock;
+  /** Who hears TRADER_ACTING / TRADER_IDLE as events (e.g. an invoking coordinator); absent = nobody. */
+  parentRef?: AnyActorRef;
 }
 
 /** An order this trader placed and manages; its actor is alive while it is here. */
@@ -117,6 +123,8 @@ export interface TraderConfig {
   cancelOnPause: boolean;
   pauseOnRules: ReadonlySet<RiskRule>;
   notify: ((notification: TraderNotification) => void) | null;
+  clock: Clock;
+  parentRef: AnyActorRef | null;
 }
 
 /**

@@ -75,7 +75,7 @@ function start(
   });
   // A parent that records what the order reports, as the trader would receive it.
   const parentMachine = setup({ actors: { order: logic } }).createMachine({
-    invoke: { id: 'order', src: 'order', input: { clientOrderId: 'T1-run-1', intent, ...opts.input } as OrderInput },
+    invoke: { id: 'order', src: 'order', input: ({ self }) => ({ clientOrderId: 'T1-run-1', intent, clock, parentRef: self, ...opts.input }) as OrderInput },
     on: {
       '*': {
         actions: ({ event }) => {

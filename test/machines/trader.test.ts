@@ -90,6 +90,7 @@ function setupTrader(opts: { strategy: Strategy; input?: Partial<TraderInput>; v
       books: { bookFor: (t) => books.get(t) ?? null, priceRangesFor: () => cents },
       cash: 1_000_000_000,
       notify: (n) => notes.push(n),
+      clock,
       ...opts.input,
     },
   });
@@ -470,13 +471,14 @@ describe('trader: fills, orders, pause', () => {
       invoke: {
         id: 'trader',
         src: 'trader',
-        input: {
+        input: ({ self }) => ({
           traderId: 'T9',
           runNonce: 'r',
           strategy: createStrategy('spread-quoter'),
           books: { bookFor: () => book, priceRangesFor: () => cents },
           cash: 1_000_000_000,
-        },
+          parentRef: self,
+        }),
       },
       on: {
         TRADER_ACTING: { actions: ({ event }) => seen.push(`${event.type}:${(event as { traderId?: string }).traderId}`) },
