@@ -78,26 +78,38 @@ function absorbVenueReport(
   report: { orderId?: string | null; fillCount: Count; remainingCount: Count },
 ): Partial<OrderContext> {
   const venueFilledCount = Math.max(context.venueFilledCount, report.fillCount, context.filledCount);
-  const finalRemaining = remainingAfter(context, venueFilledCount, report.remainingCount);
   return {
     orderId: report.orderId ?? context.orderId,
     venueFilledCount,
-    remainingCount: finalRemaining,
+    remainingCount: remainingAfter(context, venueFilledCount, report.remainingCount),
     acknowledged: true,
   };
 }
 
-function acceptanceChanges(context: OrderContext, result: SubmitOrderResult): Partial<OrderContext> {
-  return result.outcome === 'accepted' ? absorbVenueReport(context, result) : {};
-}
-
-function queryChanges(context: OrderContext, result: QueryOrderResult): Partial<OrderContext> {
-  return result.found ? absorbVenueReport(context, result.order) : {};
+/** The venue shows fills for the order (its report, or what we know already). */
+function showsFills(context: OrderContext, report: { fillCount: Count }): boolean {
+  return Math.max(report.fillCount, context.filledCount, context.venueFilledCount) > 0;
 }
 
 function isExpiry(report: Pick<VenueOrderReport, 'status' | 'reason'>): boolean {
   return report.status === 'canceled' && report.reason !== undefined && /expir/i.test(report.reason);
 }
+
+/** The state entered, recorded in the context and its bounded history. */
+function entered(context: OrderContext, state: OrderStateName, note = ''): Pick<OrderContext, 'state' | 'history'> {
+  const entry = { atMs: context.config.clock.now(), state, note };
+  const history = context.history.length >= HISTORY_LIMIT ? [...context.history.slice(1), entry] : [...context.history, entry];
+  return { state, history };
+}
+
+/** What an accepted create or a found query says about the order; null for any other answer. */
+function venueAnswer(output: SubmitOrderResult | QueryOrderResult): { orderId: string; fillCount: Count; remainingCount: Count } | null {
+  if ('outcome' in output) return output.outcome === 'accepted' ? output : null;
+  return output.found ? output.order : null;
+}
+
+const found = (result: QueryOrderResult): VenueOrderReport | null => (result.found ? result.order : null);
+const accepted = (result: SubmitOrderResult) => (result.outcome === 'accepted' ? result : null);
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -106,6 +118,35 @@ function errorText(error: unknown): string {
 const notProvided = (name: string) => async (): Promise<never> => {
   throw new Error(`${name} not provided`);
 };
+
+// ---- transitions every open state shares --------------------------------------------------------
+
+/** A fill applies once per fill id; the one that completes the count fills the order. */
+const onFill = <const T>(otherwise: T) =>
+  [{ guard: 'isDuplicateFill' }, { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' }, otherwise] as const;
+
+/** A venue report that closes the order: executed, expired, canceled. */
+const venueCloses = [
+  { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
+  { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+  { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
+] as const;
+const venueShowsFills = { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' } as const;
+const absorbOnly = { actions: 'absorbVenueUpdate' } as const;
+
+/** submitted and unknown: not yet acknowledged, so any news from the venue tells where the order is. */
+const awaitingVenue = {
+  FILL: onFill({ target: 'partially_filled', actions: 'applyFill' }),
+  VENUE_UPDATE: [...venueCloses, venueShowsFills, { target: 'accepted', actions: 'absorbVenueUpdate' }],
+  CANCEL: { actions: 'requestCancelLater' },
+  EXPIRE: { target: 'expired' },
+} as const;
+
+const cancelWhenAcknowledged = [{ guard: 'canCancelNow', target: 'pending_cancel' }, { actions: 'requestCancelLater' }] as const;
+
+/** A final state: nothing remains at the venue; the parent hears ORDER_CLOSED. */
+const closedState = (state: 'filled' | 'canceled' | 'rejected' | 'expired') =>
+  ({ type: 'final', entry: [{ type: 'close', params: { state } }, 'reportClosed'] }) as const;
 
 export const orderMachine = setup({
   types: {} as {
@@ -136,19 +177,20 @@ export const orderMachine = setup({
     venueExecuted: ({ event }) => event.type === 'VENUE_UPDATE' && event.status === 'executed',
     venueExpired: ({ event }) => event.type === 'VENUE_UPDATE' && isExpiry(event),
     venueCanceled: ({ event }) => event.type === 'VENUE_UPDATE' && event.status === 'canceled',
-    venueShowsFills: ({ context, event }) =>
-      event.type === 'VENUE_UPDATE' && Math.max(event.fillCount, context.filledCount, context.venueFilledCount) > 0,
+    venueShowsFills: ({ context, event }) => event.type === 'VENUE_UPDATE' && showsFills(context, event),
     cancelWaiting: ({ context }) => context.cancelRequested && context.orderId !== null,
     canCancelNow: ({ context }) => context.orderId !== null,
     cancelAttemptsLeft: ({ context }) => context.attempts.cancel < context.config.timings.cancelAttempts,
+    mayResubmit: ({ context }) => !context.acknowledged && context.config.resubmitIfAbsent && context.attempts.submit < 2,
+    neverAcknowledged: ({ context }) => !context.acknowledged,
   },
   actions: {
-    enter: assign(({ context }, params: { state: OrderStateName; note?: string }) => {
-      const entry = { atMs: context.config.clock.now(), state: params.state, note: params.note ?? '' };
-      const history =
-        context.history.length >= HISTORY_LIMIT ? [...context.history.slice(1), entry] : [...context.history, entry];
-      return { state: params.state, history };
-    }),
+    enter: assign(({ context }, params: { state: OrderStateName }) => entered(context, params.state)),
+    close: assign(({ context }, params: { state: OrderStateName }) => ({
+      remainingCount: 0,
+      closeReason: context.closeReason ?? params.state,
+      ...entered(context, params.state),
+    })),
     reportUpdated: enqueueActions(({ context, enqueue }, params: { note: string }) => {
       const parent = context.config.parentRef;
       if (!parent) return;
@@ -185,10 +227,18 @@ export const orderMachine = setup({
         lastError: filledCount > context.intent.count ? `overfill: ${filledCount} > ${context.intent.count}` : context.lastError,
       });
     }),
-    absorbVenueUpdate: assign(({ context, event }) => {
-      if (event.type !== 'VENUE_UPDATE') return {};
-      return absorbVenueReport(context, event);
+    absorbVenueUpdate: assign(({ context, event }) => (event.type === 'VENUE_UPDATE' ? absorbVenueReport(context, event) : {})),
+    /** The answer of an invoked submit (accepted) or query (found). */
+    absorbAnswer: assign(({ context, event }) => {
+      const report = venueAnswer((event as unknown as { output: SubmitOrderResult | QueryOrderResult }).output);
+      return report ? absorbVenueReport(context, report) : {};
     }),
+    countAttempt: assign(({ context }, params: { kind: keyof OrderContext['attempts'] }) => ({
+      attempts: { ...context.attempts, [params.kind]: context.attempts[params.kind] + 1 },
+    })),
+    noteFailure: assign(({ event }, params: { what: string }) => ({
+      lastError: `${params.what} failed: ${errorText((event as unknown as { error: unknown }).error)}`,
+    })),
     requestCancelLater: assign({ cancelRequested: true }),
     setCloseReason: assign((_, params: { reason: string }) => ({ closeReason: params.reason })),
     closeReasonFromVenue: assign(({ event }) => {
@@ -250,110 +300,53 @@ export const orderMachine = setup({
 
     submitted: {
       entry: [
-        assign(({ context }) => ({ attempts: { ...context.attempts, submit: context.attempts.submit + 1 } })),
+        { type: 'countAttempt', params: { kind: 'submit' } },
         { type: 'enter', params: { state: 'submitted' } },
         { type: 'reportUpdated', params: { note: 'submitted' } },
       ],
       invoke: {
         id: 'submitOrder',
         src: 'submitOrder',
-        input: ({ context }) => ({
-          clientOrderId: context.clientOrderId,
-          intent: context.intent,
-          attempt: context.attempts.submit,
-        }),
+        input: ({ context }) => ({ clientOrderId: context.clientOrderId, intent: context.intent, attempt: context.attempts.submit }),
         onDone: [
           {
-            guard: ({ event }) => event.output.outcome === 'rejected',
+            // a definite "no" from the venue, or not sent at all (journal first): nothing to look up
+            guard: ({ event }) => event.output.outcome === 'rejected' || event.output.outcome === 'not_sent',
             target: 'rejected',
             actions: assign(({ event }) => ({
-              closeReason: event.output.outcome === 'rejected' ? `venue rejected: ${event.output.reason}` : null,
-            })),
-          },
-          {
-            // journal first: the intent could not be made durable, so nothing left — no query needed
-            guard: ({ event }) => event.output.outcome === 'not_sent',
-            target: 'rejected',
-            actions: assign(({ event }) => ({
-              closeReason: event.output.outcome === 'not_sent' ? `not sent: ${event.output.reason}` : null,
+              closeReason:
+                event.output.outcome === 'rejected' ? `venue rejected: ${event.output.reason}` : `not sent: ${'reason' in event.output ? event.output.reason : ''}`,
             })),
           },
           {
             guard: ({ event }) => event.output.outcome === 'unknown',
             target: 'unknown',
-            actions: assign(({ event }) => ({
-              lastError: event.output.outcome === 'unknown' ? event.output.reason : null,
-            })),
+            actions: assign(({ event }) => ({ lastError: event.output.outcome === 'unknown' ? event.output.reason : null })),
           },
-          {
-            // The create response counts; fill *records* follow on the fill channel.
-            guard: ({ context, event }) =>
-              event.output.outcome === 'accepted' && event.output.fillCount >= context.intent.count,
-            target: 'filled',
-            actions: assign(({ context, event }) => acceptanceChanges(context, event.output)),
-          },
+          // The create response counts; fill *records* follow on the fill channel.
+          { guard: ({ context, event }) => (accepted(event.output)?.fillCount ?? -1) >= context.intent.count, target: 'filled', actions: 'absorbAnswer' },
           {
             // IOC/FOK remainder canceled by the venue at once.
-            guard: ({ event }) => event.output.outcome === 'accepted' && event.output.remainingCount === 0,
+            guard: ({ event }) => accepted(event.output)?.remainingCount === 0,
             target: 'canceled',
-            actions: [
-              assign(({ context, event }) => acceptanceChanges(context, event.output)),
-              { type: 'setCloseReason', params: { reason: 'unfilled remainder canceled by the venue' } },
-            ],
+            actions: ['absorbAnswer', { type: 'setCloseReason', params: { reason: 'unfilled remainder canceled by the venue' } }],
           },
-          {
-            guard: ({ event }) => event.output.outcome === 'accepted' && event.output.fillCount > 0,
-            target: 'partially_filled',
-            actions: assign(({ context, event }) => acceptanceChanges(context, event.output)),
-          },
-          { target: 'accepted', actions: assign(({ context, event }) => acceptanceChanges(context, event.output)) },
+          { guard: ({ event }) => (accepted(event.output)?.fillCount ?? 0) > 0, target: 'partially_filled', actions: 'absorbAnswer' },
+          { target: 'accepted', actions: 'absorbAnswer' },
         ],
-        onError: {
-          target: 'unknown',
-          actions: assign(({ event }) => ({ lastError: `submit failed: ${errorText(event.error)}` })),
-        },
+        onError: { target: 'unknown', actions: { type: 'noteFailure', params: { what: 'submit' } } },
       },
-      after: {
-        submitTimeout: {
-          target: 'unknown',
-          actions: assign({ lastError: 'submit timed out' }),
-        },
-      },
-      on: {
-        FILL: [
-          { guard: 'isDuplicateFill' },
-          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
-          { target: 'partially_filled', actions: 'applyFill' },
-        ],
-        VENUE_UPDATE: [
-          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
-          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' },
-          { target: 'accepted', actions: 'absorbVenueUpdate' },
-        ],
-        CANCEL: { actions: 'requestCancelLater' },
-        EXPIRE: { target: 'expired' },
-      },
+      after: { submitTimeout: { target: 'unknown', actions: assign({ lastError: 'submit timed out' }) } },
+      on: awaitingVenue,
     },
 
     accepted: {
       entry: [{ type: 'enter', params: { state: 'accepted' } }, { type: 'reportUpdated', params: { note: 'accepted' } }],
       always: { guard: 'cancelWaiting', target: 'pending_cancel' },
       on: {
-        FILL: [
-          { guard: 'isDuplicateFill' },
-          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
-          { target: 'partially_filled', actions: 'applyFill' },
-        ],
-        VENUE_UPDATE: [
-          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
-          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' },
-          { actions: 'absorbVenueUpdate' },
-        ],
-        CANCEL: [{ guard: 'canCancelNow', target: 'pending_cancel' }, { actions: 'requestCancelLater' }],
+        FILL: onFill({ target: 'partially_filled', actions: 'applyFill' }),
+        VENUE_UPDATE: [...venueCloses, venueShowsFills, absorbOnly],
+        CANCEL: cancelWhenAcknowledged,
         EXPIRE: { target: 'expired' },
       },
     },
@@ -365,18 +358,9 @@ export const orderMachine = setup({
       ],
       always: { guard: 'cancelWaiting', target: 'pending_cancel' },
       on: {
-        FILL: [
-          { guard: 'isDuplicateFill' },
-          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
-          { actions: ['applyFill', { type: 'reportUpdated', params: { note: 'fill' } }] },
-        ],
-        VENUE_UPDATE: [
-          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
-          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { actions: 'absorbVenueUpdate' },
-        ],
-        CANCEL: [{ guard: 'canCancelNow', target: 'pending_cancel' }, { actions: 'requestCancelLater' }],
+        FILL: onFill({ actions: ['applyFill', { type: 'reportUpdated', params: { note: 'fill' } }] }),
+        VENUE_UPDATE: [...venueCloses, absorbOnly],
+        CANCEL: cancelWhenAcknowledged,
         EXPIRE: { target: 'expired' },
       },
     },
@@ -390,16 +374,12 @@ export const orderMachine = setup({
       initial: 'requesting',
       states: {
         requesting: {
-          entry: assign(({ context }) => ({ attempts: { ...context.attempts, cancel: context.attempts.cancel + 1 } })),
+          entry: { type: 'countAttempt', params: { kind: 'cancel' } },
           invoke: {
             id: 'cancelOrder',
-        src: 'cancelOrder',
-            input: ({ context }) => ({
-              clientOrderId: context.clientOrderId,
-              // guarded by canCancelNow / cancelWaiting on the way in
-              orderId: context.orderId ?? '',
-              ticker: context.intent.ticker,
-            }),
+            src: 'cancelOrder',
+            // orderId: guarded by canCancelNow / cancelWaiting on the way in
+            input: ({ context }) => ({ clientOrderId: context.clientOrderId, orderId: context.orderId ?? '', ticker: context.intent.ticker }),
             onDone: [
               {
                 guard: ({ event }) => event.output.outcome === 'canceled',
@@ -415,15 +395,8 @@ export const orderMachine = setup({
               { target: '#order.unknown', actions: assign({ lastError: 'cancel: order not found at venue' }) },
             ],
             onError: [
-              {
-                guard: 'cancelAttemptsLeft',
-                target: 'retrying',
-                actions: assign(({ event }) => ({ lastError: `cancel failed: ${errorText(event.error)}` })),
-              },
-              {
-                target: '#order.unknown',
-                actions: assign(({ event }) => ({ lastError: `cancel failed: ${errorText(event.error)}` })),
-              },
+              { guard: 'cancelAttemptsLeft', target: 'retrying', actions: { type: 'noteFailure', params: { what: 'cancel' } } },
+              { target: '#order.unknown', actions: { type: 'noteFailure', params: { what: 'cancel' } } },
             ],
           },
           after: {
@@ -436,17 +409,8 @@ export const orderMachine = setup({
         retrying: { after: { cancelRetry: 'requesting' } },
       },
       on: {
-        FILL: [
-          { guard: 'isDuplicateFill' },
-          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
-          { actions: ['applyFill', { type: 'reportUpdated', params: { note: 'fill while canceling' } }] },
-        ],
-        VENUE_UPDATE: [
-          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
-          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { actions: 'absorbVenueUpdate' },
-        ],
+        FILL: onFill({ actions: ['applyFill', { type: 'reportUpdated', params: { note: 'fill while canceling' } }] }),
+        VENUE_UPDATE: [...venueCloses, absorbOnly],
         EXPIRE: { target: 'expired' },
       },
     },
@@ -460,112 +424,45 @@ export const orderMachine = setup({
       states: {
         waiting: { after: { queryBackoff: 'querying' }, on: { QUERY_NOW: 'querying' } },
         querying: {
-          entry: assign(({ context }) => ({ attempts: { ...context.attempts, query: context.attempts.query + 1 } })),
+          entry: { type: 'countAttempt', params: { kind: 'query' } },
           invoke: {
             id: 'queryOrder',
-        src: 'queryOrder',
-            input: ({ context }) => ({
-              clientOrderId: context.clientOrderId,
-              ticker: context.intent.ticker,
-              orderId: context.orderId,
-            }),
+            src: 'queryOrder',
+            input: ({ context }) => ({ clientOrderId: context.clientOrderId, ticker: context.intent.ticker, orderId: context.orderId }),
             onDone: [
+              { guard: ({ event }) => found(event.output)?.status === 'executed', target: '#order.filled', actions: 'absorbAnswer' },
               {
-                guard: ({ event }) => event.output.found && event.output.order.status === 'executed',
-                target: '#order.filled',
-                actions: assign(({ context, event }) => queryChanges(context, event.output)),
-              },
-              {
-                guard: ({ event }) => event.output.found && isExpiry(event.output.order),
+                guard: ({ event }) => isExpiry(found(event.output) ?? { status: 'resting' }),
                 target: '#order.expired',
-                actions: [assign(({ context, event }) => queryChanges(context, event.output)), { type: 'setCloseReason', params: { reason: 'expired at venue' } }],
+                actions: ['absorbAnswer', { type: 'setCloseReason', params: { reason: 'expired at venue' } }],
               },
               {
-                guard: ({ event }) => event.output.found && event.output.order.status === 'canceled',
+                guard: ({ event }) => found(event.output)?.status === 'canceled',
                 target: '#order.canceled',
-                actions: [assign(({ context, event }) => queryChanges(context, event.output)), { type: 'setCloseReason', params: { reason: 'canceled at venue' } }],
+                actions: ['absorbAnswer', { type: 'setCloseReason', params: { reason: 'canceled at venue' } }],
               },
               {
-                guard: ({ context, event }) =>
-                  event.output.found &&
-                  Math.max(event.output.order.fillCount, context.filledCount, context.venueFilledCount) > 0,
+                guard: ({ context, event }) => showsFills(context, found(event.output) ?? { fillCount: 0 }) && event.output.found,
                 target: '#order.partially_filled',
-                actions: assign(({ context, event }) => queryChanges(context, event.output)),
+                actions: 'absorbAnswer',
               },
-              { guard: ({ event }) => event.output.found, target: '#order.accepted', actions: assign(({ context, event }) => queryChanges(context, event.output)) },
-              {
-                guard: ({ context }) =>
-                  !context.acknowledged && context.config.resubmitIfAbsent && context.attempts.submit < 2,
-                target: '#order.submitted',
-              },
-              {
-                guard: ({ context }) => !context.acknowledged,
-                target: '#order.rejected',
-                actions: { type: 'setCloseReason', params: { reason: 'never reached venue' } },
-              },
+              { guard: ({ event }) => event.output.found, target: '#order.accepted', actions: 'absorbAnswer' },
+              { guard: 'mayResubmit', target: '#order.submitted' },
+              { guard: 'neverAcknowledged', target: '#order.rejected', actions: { type: 'setCloseReason', params: { reason: 'never reached venue' } } },
               // It was there once and is gone without a trace: treat as canceled externally.
-              {
-                target: '#order.canceled',
-                actions: { type: 'setCloseReason', params: { reason: 'absent at venue' } },
-              },
+              { target: '#order.canceled', actions: { type: 'setCloseReason', params: { reason: 'absent at venue' } } },
             ],
-            onError: {
-              target: 'waiting',
-              actions: assign(({ event }) => ({ lastError: `query failed: ${errorText(event.error)}` })),
-            },
+            onError: { target: 'waiting', actions: { type: 'noteFailure', params: { what: 'query' } } },
           },
         },
       },
-      on: {
-        FILL: [
-          { guard: 'isDuplicateFill' },
-          { guard: 'fillCompletes', target: 'filled', actions: 'applyFill' },
-          { target: 'partially_filled', actions: 'applyFill' },
-        ],
-        VENUE_UPDATE: [
-          { guard: 'venueExecuted', target: 'filled', actions: 'absorbVenueUpdate' },
-          { guard: 'venueExpired', target: 'expired', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueCanceled', target: 'canceled', actions: ['absorbVenueUpdate', 'closeReasonFromVenue'] },
-          { guard: 'venueShowsFills', target: 'partially_filled', actions: 'absorbVenueUpdate' },
-          { target: 'accepted', actions: 'absorbVenueUpdate' },
-        ],
-        CANCEL: { actions: 'requestCancelLater' },
-        EXPIRE: { target: 'expired' },
-      },
+      on: awaitingVenue,
     },
 
-    filled: {
-      type: 'final',
-      entry: [
-        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'filled' })),
-        { type: 'enter', params: { state: 'filled' } },
-        'reportClosed',
-      ],
-    },
-    canceled: {
-      type: 'final',
-      entry: [
-        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'canceled' })),
-        { type: 'enter', params: { state: 'canceled' } },
-        'reportClosed',
-      ],
-    },
-    rejected: {
-      type: 'final',
-      entry: [
-        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'rejected' })),
-        { type: 'enter', params: { state: 'rejected' } },
-        'reportClosed',
-      ],
-    },
-    expired: {
-      type: 'final',
-      entry: [
-        assign(({ context }) => ({ remainingCount: 0, closeReason: context.closeReason ?? 'expired' })),
-        { type: 'enter', params: { state: 'expired' } },
-        'reportClosed',
-      ],
-    },
+    filled: closedState('filled'),
+    canceled: closedState('canceled'),
+    rejected: closedState('rejected'),
+    expired: closedState('expired'),
   },
 });
 
