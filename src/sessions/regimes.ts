@@ -1,8 +1,8 @@
 /**
  * Recorded sessions without Kalshi: the simulator's markets in four distinct regimes (calm,
- * trending, jumpy, wide-spread), each recorded through the real recording pipeline — the
- * in-process simulator, signed REST and WebSocket clients, `MarketRecorder`, the write queue, the
- * store — on a virtual clock that the sessions' `VirtualDriver` advances as fast as the CPU
+ * trending, jumpy, wide-spread; informed takers in the trending and jumpy ones), each recorded
+ * through the real recording pipeline — the in-process simulator, signed REST and WebSocket
+ * clients, `MarketRecorder`, the write queue, the store — on a virtual clock that the sessions' `VirtualDriver` advances as fast as the CPU
  * allows. The result is an ordinary recorded session (mode `record`, env `sim`, the regime and
  * seed in its metadata), so `features`, `train` and `eval` treat it exactly like a recording of
  * Kalshi.
@@ -65,7 +65,7 @@ export const REGIMES: Readonly<Record<RegimeName, RegimeDefinition>> = Object.fr
   },
   trending: {
     name: 'trending',
-    description: 'a steady drift of the fair value (up or down), moderate noise, 1–4¢ spreads',
+    description: 'a steady drift of the fair value (up or down, whatever the starting price), moderate noise, 1–4¢ spreads, informed takers trading with the drift',
     markets: (seed, count) => {
       const rng = rngFor('trending', seed);
       return Array.from({ length: count }, (_, i) => {
@@ -73,19 +73,21 @@ export const REGIMES: Readonly<Record<RegimeName, RegimeDefinition>> = Object.fr
         return {
           ticker: tickerFor('trending', seed, i),
           title: `trending regime market ${i + 1} (seed ${seed})`,
-          fair: round2(up ? 0.22 + rng.next() * 0.15 : 0.63 + rng.next() * 0.15),
+          // the starting level is drawn apart from the direction: it must not tell where the drift goes
+          fair: round2(0.3 + rng.next() * 0.4),
           volatility: round2(0.3 + rng.next() * 0.2),
           drift: round2((up ? 1 : -1) * (3 + rng.next() * 2)),
           spread: { min: 100, max: 400 },
           makers: 2,
           takerRate: round2(0.4 + rng.next() * 0.4),
+          informed: { rate: round2(0.3 + rng.next() * 0.3), leadMs: 60_000 },
         };
       });
     },
   },
   jumpy: {
     name: 'jumpy',
-    description: 'news-like jumps of the fair value every few minutes, busy takers, 1–5¢ spreads',
+    description: 'news-like jumps of the fair value every few minutes, busy takers, 1–5¢ spreads, informed takers trading ahead of the jumps',
     markets: (seed, count, durationMs) => {
       const rng = rngFor('jumpy', seed);
       return Array.from({ length: count }, (_, i) => {
@@ -103,6 +105,7 @@ export const REGIMES: Readonly<Record<RegimeName, RegimeDefinition>> = Object.fr
           spread: { min: 100, max: 500 },
           makers: 2,
           takerRate: round2(0.8 + rng.next() * 0.7),
+          informed: { rate: round2(0.8 + rng.next() * 0.6), leadMs: Math.round(15_000 + rng.next() * 15_000) },
         };
       });
     },
@@ -138,7 +141,10 @@ export interface RecordRegimeOptions {
   durationMs: number;
   /** Markets per session (default 3). */
   markets?: number;
-  /** Virtual start of the recording (default 2026-01-05 14:30 UTC, a US trading morning, + seed hours). */
+  /**
+   * Virtual start of the recording (default 2026-01-05 14:30 UTC, a US trading morning, for every
+   * seed and regime: a start that moved with the seed let `time_of_day_norm` identify the seed).
+   */
   startMs?: number;
   /** Called now and then with the virtual time recorded so far. */
   onProgress?: (elapsedMs: number, durationMs: number) => void;
@@ -157,6 +163,9 @@ export interface RegimeRecording {
   wallMs: number;
 }
 
+/** Where every regime recording starts on the virtual clock (a Monday, 09:30 in New York). */
+export const REGIME_START_MS = Date.UTC(2026, 0, 5, 14, 30);
+
 /** Virtual time the final flush and close may take. */
 const STOP_LIMIT_MS = 120_000;
 const KEY_ID = 'kalshiflow-regimes';
@@ -171,7 +180,7 @@ export async function recordRegimeSession(options: RecordRegimeOptions): Promise
   const wallStart = performance.now();
   const count = options.markets ?? 3;
   const specs = REGIMES[options.regime].markets(options.seed, count, options.durationMs);
-  const clock = new VirtualClock(options.startMs ?? Date.UTC(2026, 0, 5, 14, 30) + (options.seed % 24) * 3_600_000);
+  const clock = new VirtualClock(options.startMs ?? REGIME_START_MS);
   const tracker = new ActivityTracker();
   const pair = generateKeyPair();
   const sim = startInProcessSimulator({ clock, seed: options.seed, markets: specs, keys: [{ keyId: KEY_ID, publicKeyPem: pair.publicKeyPem }] });

@@ -1,7 +1,8 @@
 /**
  * Drives synthetic trading on the simulator's markets: every market steps at random intervals
  * of clock time (100–500 ms by default); a step moves the fair value (drift, volatility, jumps),
- * lets the taker trade, then has the makers cancel and requote where needed, and settles the
+ * lets the taker (and the informed taker, on markets that have one) trade, then has the makers
+ * cancel and requote where needed, and settles the
  * market when its spec says so. One clock timer serves all markets (a min-heap of next steps), and
  * every market draws from its own seeded stream, so a run is identical for the same seed on a
  * VirtualClock. Part of src/sim/activity; started by src/sim/simulator.ts.
@@ -13,7 +14,7 @@ import type { ExchangeApi } from '../exchange.types.ts';
 import { Rng } from '../../core/random.ts';
 import { FairValue } from './fair-value.ts';
 import { defaultSpread, type MarketSpec } from './markets.ts';
-import { fairPrice, MarketMaker, Taker, type SpreadRange } from './participants.ts';
+import { fairPrice, InformedTaker, MarketMaker, Taker, type SpreadRange } from './participants.ts';
 
 export interface ActivityOptions {
   exchange: ExchangeApi;
@@ -32,6 +33,8 @@ export interface MarketActivityStats {
   steps: number;
   requotes: number;
   takerOrders: number;
+  /** Orders of the informed taker (markets with `informed` flow). */
+  informedOrders: number;
   /** Narrowest and widest two-sided quote the makers placed. */
   minQuotedSpread: Price | null;
   maxQuotedSpread: Price | null;
@@ -54,6 +57,7 @@ class MarketDriver {
   readonly fair: FairValue;
   readonly makers: MarketMaker[];
   readonly taker: Taker;
+  readonly informed: InformedTaker | null;
   readonly spread: SpreadRange;
   lastStepMs: number;
   lastQuoteMs = -Infinity;
@@ -79,8 +83,9 @@ class MarketDriver {
       (_, i) => new MarketMaker(`sim-maker-${i + 1}-${spec.ticker}`, spec.ticker, ranges, this.spread, 50),
     );
     this.taker = new Taker(`sim-taker-${spec.ticker}`, spec.ticker, ranges, 25);
+    this.informed = spec.informed ? new InformedTaker(`sim-informed-${spec.ticker}`, spec.ticker, 10) : null;
     this.lastStepMs = startMs;
-    this.stats = { ticker: spec.ticker, fair: spec.fair, steps: 0, requotes: 0, takerOrders: 0, minQuotedSpread: null, maxQuotedSpread: null, settled: false };
+    this.stats = { ticker: spec.ticker, fair: spec.fair, steps: 0, requotes: 0, takerOrders: 0, informedOrders: 0, minQuotedSpread: null, maxQuotedSpread: null, settled: false };
     this.jumps = [...(spec.jumps ?? [])].sort((a, b) => a.atMs - b.atMs);
   }
 
@@ -119,6 +124,11 @@ class MarketDriver {
     if (this.rng.chance(takerChance) && this.taker.act(exchange, center, this.rng)) {
       this.stats.takerOrders++;
     }
+    const informed = this.spec.informed;
+    // only markets with informed flow draw for it: every other market's stream stays as it was
+    if (this.informed && informed && this.rng.chance(1 - Math.exp(-informed.rate * (dtMs / 1000)))) {
+      if (this.informed.act(exchange, fairPrice(this.foreseen(now, informed.leadMs)), this.rng)) this.stats.informedOrders++;
+    }
 
     const moved = this.quotedCenter === null || Math.abs(center - this.quotedCenter) >= Math.max(50, this.spread.min / 2);
     const stale = now - this.lastQuoteMs >= MAX_QUOTE_AGE_MS;
@@ -138,6 +148,13 @@ class MarketDriver {
         }
       }
     }
+  }
+
+  /** The fair value the informed taker expects `leadMs` ahead: the next jump within it, else the drift's. */
+  private foreseen(now: number, leadMs: number): number {
+    const next = this.jumps[this.nextJump];
+    if (next && this.startMs + next.atMs <= now + leadMs) return next.to;
+    return this.fair.drifted(leadMs);
   }
 
   private recordQuote(spread: Price | null): void {
@@ -228,6 +245,7 @@ export class SyntheticActivity {
       const driver = new MarketDriver(spec, opts.seed, start);
       for (const maker of driver.makers) opts.exchange.ensureAccount(maker.userId, cash, PARTICIPANT_HISTORY);
       opts.exchange.ensureAccount(driver.taker.userId, cash, PARTICIPANT_HISTORY);
+      if (driver.informed) opts.exchange.ensureAccount(driver.informed.userId, cash, PARTICIPANT_HISTORY);
       this.drivers.push(driver);
     }
   }
@@ -238,7 +256,7 @@ export class SyntheticActivity {
 
   /** User ids of every synthetic participant. */
   participants(): string[] {
-    return this.drivers.flatMap((d) => [...d.makers.map((m) => m.userId), d.taker.userId]);
+    return this.drivers.flatMap((d) => [...d.makers.map((m) => m.userId), d.taker.userId, ...(d.informed ? [d.informed.userId] : [])]);
   }
 
   start(): void {

@@ -40,6 +40,12 @@ export class FairValue {
     this.logOdds = Math.min(this.hi, Math.max(this.lo, this.logOdds + step));
   }
 
+  /** Where the drift alone takes the fair value in `dtMs` (no noise): what an informed trader expects. */
+  drifted(dtMs: number): number {
+    const x = this.logOdds + this.driftPerHour * (Math.max(0, dtMs) / HOUR_MS);
+    return logistic(Math.min(this.hi, Math.max(this.lo, x)));
+  }
+
   jumpTo(probability: number): void {
     this.logOdds = logit(clampProbability(probability));
   }

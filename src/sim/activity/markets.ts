@@ -33,6 +33,12 @@ export interface MarketSpec {
   makers?: number;
   /** Expected taker orders per second of clock time. */
   takerRate?: number;
+  /**
+   * Informed flow: a taker who sees the fair value `leadMs` ahead (the next scheduled jump, or
+   * where the drift takes it) and, at `rate` orders per second, trades toward it at the touch
+   * when that beats the price it pays — the flow that picks off quotes ahead of news and trends.
+   */
+  informed?: { rate: number; leadMs: number };
 }
 
 const probability = z.number().gt(0).lt(1);
@@ -55,6 +61,7 @@ export const marketSpecSchema = z
       .optional(),
     makers: z.number().int().min(1).max(5).optional(),
     takerRate: z.number().min(0).max(100).optional(),
+    informed: z.object({ rate: z.number().min(0).max(100), leadMs: z.number().min(0).max(86_400_000) }).strict().optional(),
   })
   .superRefine((spec, ctx) => {
     // a 1¢ grid cannot show a spread narrower than 1¢

@@ -2,7 +2,8 @@
  * Synthetic participants of a simulated market, trading through the exchange as their own users:
  * market makers that quote both sides around the fair value with a spread drawn from a range and
  * a few levels of random depth (cancel and requote when hit or when fair moves), and takers that
- * send immediate-or-cancel orders into the book, mostly on the side the fair value favours.
+ * send immediate-or-cancel orders into the book, mostly on the side the fair value favours, and
+ * (when a market has one) an informed taker who knows where the fair value is going.
  * Part of src/sim/activity; driven by SyntheticActivity on the injected clock.
  */
 import type { Count, Price } from '../../core/money.ts';
@@ -138,6 +139,51 @@ export class Taker {
       ticker: this.ticker,
       side,
       price: limit,
+      count: drawCount(rng, this.maxContracts),
+      timeInForce: 'immediate_or_cancel',
+      selfTradePrevention: 'taker_at_cross',
+    });
+    return true;
+  }
+}
+
+/**
+ * The informed taker: it knows the fair value a little ahead (`target`, from the driver: the next
+ * scheduled jump within its lead, or where the drift takes the fair value) and trades toward it
+ * with an immediate-or-cancel order at the touch — buying when the target is above the best ask,
+ * selling when it is below the best bid — so quotes resting ahead of a jump or against a trend
+ * are picked off. No edge, no order.
+ */
+export class InformedTaker {
+  constructor(
+    readonly userId: string,
+    private readonly ticker: string,
+    private readonly maxContracts: number,
+  ) {}
+
+  /** True when it sent an order. */
+  act(exchange: ExchangeApi, target: Price, rng: Rng): boolean {
+    const book = exchange.bookLevels(this.ticker);
+    if (!book) return false;
+    const bestBid = book.yes.at(-1)?.[0] ?? null;
+    const bestNo = book.no.at(-1)?.[0];
+    const bestAsk = bestNo === undefined ? null : complement(bestNo);
+    let side: BookSide;
+    let price: Price;
+    if (bestAsk !== null && target > bestAsk) {
+      side = 'bid';
+      price = bestAsk;
+    } else if (bestBid !== null && target < bestBid) {
+      side = 'ask';
+      price = bestBid;
+    } else {
+      return false;
+    }
+    exchange.createOrder({
+      userId: this.userId,
+      ticker: this.ticker,
+      side,
+      price,
       count: drawCount(rng, this.maxContracts),
       timeInForce: 'immediate_or_cancel',
       selfTradePrevention: 'taker_at_cross',
