@@ -51,6 +51,8 @@ export class LocalShardClient implements ShardClient {
  * the .ts file. Works the same under tsx, vitest and plain node.
  */
 export function startTsWorker(file: URL, workerData: Record<string, unknown> = {}): Worker {
+  // the compiled command (dist/, scripts/build-cli.mjs) ships the worker as plain JavaScript
+  if (file.pathname.endsWith('.js')) return new Worker(file, { workerData });
   return new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), {
     workerData: { ...workerData, tsWorkerFile: file.href },
   });
@@ -88,7 +90,9 @@ export class WorkerShardClient implements ShardClient {
   }
 
   static async start(config: ShardConfig): Promise<WorkerShardClient> {
-    const worker = startTsWorker(new URL('./rollout.worker.ts', import.meta.url));
+    // beside this module: rollout.worker.ts in src/, rollout.worker.js in the compiled bundle
+    const compiled = import.meta.url.endsWith('.js');
+    const worker = startTsWorker(new URL(compiled ? './rollout.worker.js' : './rollout.worker.ts', import.meta.url));
     const client = new WorkerShardClient(worker);
     try {
       await client.request({ type: 'init', id: 0, config });
