@@ -14,7 +14,6 @@ import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import { reconcile } from '../core/reconcile.ts';
 import type { FillRecord, Finding, OrderStatusUpdate, ReconcileResult, ReconcileSide } from '../core/reconcile.ts';
-import { KalshiApiError } from '../adapters/kalshi/errors.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiOrder } from '../adapters/kalshi/rest.schemas.ts';
 import {
@@ -94,12 +93,7 @@ export async function resolveMissingLocalOrders(rest: KalshiRestClient, result: 
   for (const mine of result.unknownLocalOrders) {
     let venue: KalshiOrder | null;
     try {
-      venue = mine.orderId
-        ? await rest.getOrder(mine.orderId).catch((error: unknown) => {
-            if (error instanceof KalshiApiError && error.status === 404) return null;
-            throw error;
-          })
-        : await rest.findOrderByClientOrderId(mine.clientOrderId, mine.ticker);
+      venue = await rest.lookupOrder(mine);
     } catch {
       continue;
     }
@@ -212,12 +206,7 @@ export async function settleStaleJournalOrders(
   let leftResting = 0;
   for (const order of stale) {
     let venue = byClientId.get(order.clientOrderId) ?? (order.venueOrderId ? byOrderId.get(order.venueOrderId) : undefined) ?? null;
-    if (!venue && order.venueOrderId) {
-      venue = await deps.rest.getOrder(order.venueOrderId).catch((error: unknown) => {
-        if (error instanceof KalshiApiError && error.status === 404) return null;
-        throw error;
-      });
-    }
+    if (!venue && order.venueOrderId) venue = await deps.rest.lookupOrder({ orderId: order.venueOrderId, clientOrderId: order.clientOrderId });
     const atMs = deps.clock.now();
     if (venue && venue.status === 'resting') {
       leftResting++; // rests now: the next reconciliation adopts it

@@ -56,13 +56,8 @@ import type { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';
 import { syncWithVenue } from './sync.ts';
-import {
-  cancelOrderActor,
-  fillRecordFromWs,
-  orderStatusFromWs,
-  queryOrderActor,
-  submitOrderActor,
-} from './venue.ts';
+import { orderActors } from './order.actors.ts';
+import { fillRecordFromWs, orderActorDeps, orderStatusFromWs } from './venue.ts';
 import type { VenueContext } from './venue.ts';
 import type { OrderSide } from '../core/order-state.ts';
 
@@ -467,13 +462,7 @@ export class TradingSystem implements SystemView {
   // ---- trader -----------------------------------------------------------------------------------
 
   private createTrader(traderId: string) {
-    const orderLogic = orderMachine.provide({
-      actors: {
-        submitOrder: submitOrderActor(this.venue),
-        queryOrder: queryOrderActor(this.venue),
-        cancelOrder: cancelOrderActor(this.venue),
-      },
-    });
+    const orderLogic = orderMachine.provide({ actors: orderActors(orderActorDeps(this.venue)) });
     const machine = traderMachine.provide({ actors: { order: orderLogic } });
     return createActor(machine, {
       clock: this.options.clock,

@@ -689,6 +689,20 @@ export class KalshiRestClient {
   }
 
   /**
+   * An order of ours, by the venue's id when known (a 404 is null), else by `clientOrderId`. Null
+   * means the venue answered and has no such order; an inconclusive lookup throws.
+   */
+  async lookupOrder(order: { orderId?: string | null; clientOrderId: string; ticker?: string }): Promise<KalshiOrder | null> {
+    if (!order.orderId) return this.findOrderByClientOrderId(order.clientOrderId, order.ticker);
+    try {
+      return await this.getOrder(order.orderId);
+    } catch (error) {
+      if (error instanceof KalshiApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /**
    * The order placed with `clientOrderId` (any status), or null when there is none. Pass the
    * ticker whenever known: it keeps the scan to one market's orders.
    */
