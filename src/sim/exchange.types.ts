@@ -53,6 +53,7 @@ export interface SimOrderRequest {
   selfTradePrevention: SelfTradePrevention;
   reduceOnly?: boolean;
   cancelOrderOnPause?: boolean;
+  orderGroupId?: string;
 }
 
 export interface SimOrder {
@@ -79,7 +80,30 @@ export interface SimOrder {
   lastUpdateTimeMs: number;
   /** Why it last changed, e.g. 'PostOnlyCrossCancel', 'Expired', 'SelfTradePrevention', 'Canceled'. */
   lastUpdateReason: string | null;
+  orderGroupId: string | null;
 }
+
+/** What an amend changes (Kalshi V2 amend: price and the new total count; expiry since spec 3.31). */
+export interface SimAmendRequest {
+  price: Price;
+  /** New total = already filled + desired resting. */
+  count: Count;
+  /** undefined: unchanged; null (0 on the wire): removed; else Unix seconds. */
+  expirationTime?: number | null;
+  updatedClientOrderId?: string;
+}
+
+export interface SimOrderGroup {
+  orderGroupId: string;
+  contractsLimit: Count | null;
+  /** Contracts matched in the current window. */
+  matched: Count;
+  /** True once the limit was reached (orders cancelled, new ones refused) until reset. */
+  triggered: boolean;
+  orderIds: string[];
+}
+
+export type OrderGroupEventType = 'created' | 'triggered' | 'reset' | 'deleted' | 'limit_updated';
 
 export interface SimFill {
   fillId: string;
@@ -153,7 +177,8 @@ export type ExchangeEvent =
   | { type: 'order_update'; order: SimOrder }
   | { type: 'position'; userId: string; position: SimPosition }
   | { type: 'market_lifecycle'; ticker: string; event: 'activated' | 'deactivated' | 'closed' | 'determined' | 'settled'; result?: 'yes' | 'no'; tsMs: number }
-  | { type: 'ticker'; ticker: string; tsMs: number };
+  | { type: 'ticker'; ticker: string; tsMs: number }
+  | { type: 'order_group'; userId: string; event: OrderGroupEventType; orderGroupId: string; contractsLimit: Count | null; tsMs: number };
 
 export type ExchangeListener = (event: ExchangeEvent) => void;
 
@@ -171,6 +196,10 @@ export interface ExchangeApi {
   createOrder(req: SimOrderRequest): Result<CreateOrderOutcome>;
   cancelOrder(userId: string, orderId: string): Result<{ order: SimOrder; reducedBy: Count }>;
   decreaseOrder(userId: string, orderId: string, reduceBy: Count): Result<SimOrder>;
+  /** Kalshi's V2 amend: a price change or a larger total loses queue priority; an expiry-only or smaller amend keeps it. */
+  amendOrder(userId: string, orderId: string, amend: SimAmendRequest): Result<CreateOrderOutcome>;
+  /** Contracts ahead of a resting order by price-time priority (null: unknown or not resting). */
+  queuePosition(userId: string, orderId: string): Count | null;
   getOrder(userId: string, orderId: string): SimOrder | undefined;
   listOrders(userId: string, filter?: { ticker?: string; status?: OrderStatus }): SimOrder[];
   listFills(userId: string, filter?: { ticker?: string; orderId?: string; minTsMs?: number; maxTsMs?: number }): SimFill[];

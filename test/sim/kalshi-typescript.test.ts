@@ -104,6 +104,31 @@ describe('kalshi-typescript against the simulator', () => {
     expect(trades.data.trades[0]).toMatchObject({ taker_book_side: 'ask', taker_outcome_side: 'no', count_fp: '5.00' });
   });
 
+  it('amends, decreases and reads queue positions (the plural path is not an order id)', async () => {
+    const orders = api(OrdersApi);
+    const first = await orders.createOrderV2({ ticker: LINEAR, client_order_id: 'kt-am-1', side: 'bid', count: '4', price: '0.3000', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' });
+    const second = await orders.createOrderV2({ ticker: LINEAR, client_order_id: 'kt-am-2', side: 'bid', count: '2', price: '0.3000', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' });
+    // the maker's 15 contracts left bid at 44¢ trade before anything at 30¢
+    const all = await orders.getOrderQueuePositions(LINEAR);
+    expect(all.data.queue_positions).toEqual([
+      { order_id: first.data.order_id, market_ticker: LINEAR, queue_position_fp: '15.00' },
+      { order_id: second.data.order_id, market_ticker: LINEAR, queue_position_fp: '19.00' },
+    ]);
+
+    // a price change (away and back) sends the first order behind the second
+    await orders.amendOrderV2(first.data.order_id, { ticker: LINEAR, side: 'bid', price: '0.2900', count: '4' });
+    const amended = await orders.amendOrderV2(first.data.order_id, { ticker: LINEAR, side: 'bid', price: '0.3000', count: '5', updated_client_order_id: 'kt-am-1b' });
+    expect(amended.data).toMatchObject({ order_id: first.data.order_id, client_order_id: 'kt-am-1b', remaining_count: '5.00' });
+    expect((await orders.getOrderQueuePosition(first.data.order_id)).data.queue_position_fp).toBe('17.00');
+    expect((await orders.getOrderQueuePosition(second.data.order_id)).data.queue_position_fp).toBe('15.00');
+
+    const decreased = await orders.decreaseOrderV2(second.data.order_id, { reduce_by: '1' });
+    expect(decreased.data).toMatchObject({ order_id: second.data.order_id, remaining_count: '1.00' });
+    expect((await orders.getOrderQueuePosition(first.data.order_id)).data.queue_position_fp).toBe('16.00');
+    await orders.cancelOrderV2(first.data.order_id);
+    await orders.cancelOrderV2(second.data.order_id);
+  });
+
   it('surfaces Kalshi error bodies through axios errors', async () => {
     const error = await api(OrdersApi)
       .createOrderV2({ ticker: LINEAR, side: 'bid', count: '1', price: '0.4250', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross' })

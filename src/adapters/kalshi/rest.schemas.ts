@@ -455,6 +455,78 @@ export const CancelOrderV2ResponseSchema = z
     }),
   );
 
+/** What `POST /portfolio/events/orders/{id}/amend` answers (counts are present when the amend changed size or traded). */
+export interface KalshiAmendOrderResponse {
+  orderId: string;
+  clientOrderId: string | null;
+  fillCount: Count | null;
+  remainingCount: Count | null;
+  averageFillPrice: Micros | null;
+  averageFeePaid: Micros | null;
+  tsMs: number | null;
+}
+
+/** The create answer's fields, with the counts optional (Kalshi sends them when the amend changed size or traded). */
+export const AmendOrderV2ResponseSchema = CreateOrderV2ResponseSchema.in
+  .extend({ fill_count: optional(countString), remaining_count: optional(countString) })
+  .transform(
+    (w): KalshiAmendOrderResponse => ({
+      orderId: w.order_id,
+      clientOrderId: w.client_order_id ?? null,
+      fillCount: w.fill_count,
+      remainingCount: w.remaining_count,
+      averageFillPrice: w.average_fill_price,
+      averageFeePaid: w.average_fee_paid,
+      tsMs: w.ts_ms ?? null,
+    }),
+  );
+
+/** What `POST /portfolio/events/orders/{id}/decrease` answers. */
+export interface KalshiDecreaseOrderResponse {
+  orderId: string;
+  clientOrderId: string | null;
+  remainingCount: Count;
+  tsMs: number | null;
+}
+
+export const DecreaseOrderV2ResponseSchema = z
+  .object({
+    order_id: z.string().min(1),
+    client_order_id: z.string().nullish(),
+    remaining_count: countString,
+    ts_ms: z.number().int().nullish(),
+  })
+  .transform(
+    (w): KalshiDecreaseOrderResponse => ({
+      orderId: w.order_id,
+      clientOrderId: w.client_order_id ?? null,
+      remainingCount: w.remaining_count,
+      tsMs: w.ts_ms ?? null,
+    }),
+  );
+
+/** Contracts ahead of an order by price-time priority. */
+export const GetOrderQueuePositionResponseSchema = z
+  .object({ queue_position_fp: countString })
+  .transform((w): Count => w.queue_position_fp);
+
+export interface KalshiQueuePosition {
+  orderId: string;
+  ticker: string;
+  /** Contracts ahead of the order. */
+  queuePosition: Count;
+}
+
+export const GetOrderQueuePositionsResponseSchema = z
+  .object({
+    queue_positions: z
+      .array(z.object({ order_id: z.string().min(1), market_ticker: z.string().min(1), queue_position_fp: countString }))
+      .nullish(),
+  })
+  .transform((w): KalshiQueuePosition[] =>
+    (w.queue_positions ?? []).map((q) => ({ orderId: q.order_id, ticker: q.market_ticker, queuePosition: q.queue_position_fp })),
+  );
+
 export interface KalshiBatchCreateItem {
   orderId: string | null;
   clientOrderId: string | null;
@@ -836,6 +908,7 @@ export type KalshiBalanceWire = z.input<typeof BalanceSchema>;
 export type KalshiSettlementWire = z.input<typeof SettlementSchema>;
 export type KalshiCreateOrderResponseWire = z.input<typeof CreateOrderV2ResponseSchema>;
 export type KalshiCancelOrderResponseWire = z.input<typeof CancelOrderV2ResponseSchema>;
+export type KalshiAmendOrderResponseWire = z.input<typeof AmendOrderV2ResponseSchema>;
 export type KalshiCreateOrderRequestWire = z.input<typeof CreateOrderV2RequestSchema>;
 export type KalshiOrderbookWire = z.input<typeof GetOrderbookResponseSchema>;
 export type KalshiExchangeStatusWire = z.input<typeof ExchangeStatusSchema>;

@@ -32,6 +32,13 @@ import {
 } from './errors.ts';
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './retry.ts';
 import {
+  AmendOrderV2ResponseSchema,
+  DecreaseOrderV2ResponseSchema,
+  GetOrderQueuePositionResponseSchema,
+  GetOrderQueuePositionsResponseSchema,
+  type KalshiAmendOrderResponse,
+  type KalshiDecreaseOrderResponse,
+  type KalshiQueuePosition,
   BatchCancelOrdersV2ResponseSchema,
   BatchCreateOrdersV2ResponseSchema,
   CancelOrderV2ResponseSchema,
@@ -215,6 +222,30 @@ export interface KalshiCancelResult {
   /** True when a retried cancel found the order no longer there (404): it was canceled, filled or expired. */
   alreadyGone: boolean;
 }
+
+/**
+ * An amend (V2): the order's ticker and side (as placed), its new price and its new **total**
+ * count (already filled + desired resting, as Kalshi defines it). A price change or a larger total
+ * sends the order to the back of the queue; an amend that only shrinks it or changes its expiry
+ * keeps its place.
+ */
+export interface KalshiAmendOrderRequest {
+  orderId: string;
+  ticker: string;
+  side: KalshiBookSide;
+  price: Price;
+  count: Count;
+  /** The order's own client_order_id, if it has one (Kalshi checks it). */
+  clientOrderId?: string;
+  /** A new client_order_id for the amended order. */
+  updatedClientOrderId?: string;
+  /** Unix seconds; 0 removes the expiry (spec 3.31). */
+  expirationTime?: number;
+  subaccount?: number;
+}
+
+/** Exactly one of `reduceBy` (contracts less) and `reduceTo` (contracts left resting). */
+export type KalshiDecreaseOrderRequest = { orderId: string; subaccount?: number } & ({ reduceBy: Count; reduceTo?: never } | { reduceTo: Count; reduceBy?: never });
 
 export type KalshiBatchCreateResult =
   | { clientOrderId: string; status: 'placed'; placement: KalshiOrderPlacement }
@@ -609,6 +640,57 @@ export class KalshiRestClient {
     }
   }
 
+  /**
+   * Amends a resting order (V2). The request names a target state (price, total count), so it is
+   * retried on 429/5xx/network/timeout: if a lost attempt was applied, the resend asks for what
+   * the order already is. 404/409 (gone, no longer resting) and 400s surface as KalshiApiError.
+   */
+  async amendOrder(req: KalshiAmendOrderRequest): Promise<KalshiAmendOrderResponse> {
+    this.assertWritable('amendOrder');
+    this.requireCredentials('amendOrder');
+    if (!isMarketTicker(req.ticker)) throw new InvalidOrderRequestError(`amendOrder: ${MARKET_TICKER_RULE}`);
+    if (!Number.isSafeInteger(req.price) || req.price <= 0) throw new InvalidOrderRequestError(`amendOrder: price must be a positive integer Price, got ${req.price}`);
+    if (!Number.isSafeInteger(req.count) || req.count <= 0) throw new InvalidOrderRequestError(`amendOrder: count must be a positive integer Count, got ${req.count}`);
+    const body: Record<string, unknown> = { ticker: req.ticker, side: req.side, price: formatPrice(req.price), count: formatCount(req.count) };
+    if (req.clientOrderId) body.client_order_id = req.clientOrderId;
+    if (req.updatedClientOrderId) body.updated_client_order_id = req.updatedClientOrderId;
+    if (req.expirationTime !== undefined) body.expiration_time = req.expirationTime === 0 ? 0 : seconds('expirationTime', req.expirationTime);
+    return this.retrying(() =>
+      this.send({
+        method: 'POST',
+        path: `/portfolio/events/orders/${segment(req.orderId, 'orderId')}/amend`,
+        query: { subaccount: req.subaccount },
+        body,
+        schema: AmendOrderV2ResponseSchema,
+      }),
+    );
+  }
+
+  /**
+   * Decreases a resting order (V2), keeping its queue place. `reduceTo` names a target and is
+   * retried like a read; `reduceBy` is relative, so a resend could take off twice: it is retried
+   * only after a 429, which Kalshi answers before doing anything.
+   */
+  async decreaseOrder(req: KalshiDecreaseOrderRequest): Promise<KalshiDecreaseOrderResponse> {
+    this.assertWritable('decreaseOrder');
+    this.requireCredentials('decreaseOrder');
+    const amount = req.reduceTo ?? req.reduceBy;
+    if ((req.reduceTo === undefined) === (req.reduceBy === undefined) || !Number.isSafeInteger(amount) || (amount as number) < 0) {
+      throw new InvalidOrderRequestError('decreaseOrder: exactly one of reduceBy and reduceTo, a non-negative integer Count');
+    }
+    const body = req.reduceTo !== undefined ? { reduce_to: formatCount(req.reduceTo) } : { reduce_by: formatCount(req.reduceBy as Count) };
+    const call = () =>
+      this.send({
+        method: 'POST',
+        path: `/portfolio/events/orders/${segment(req.orderId, 'orderId')}/decrease`,
+        query: { subaccount: req.subaccount },
+        body,
+        schema: DecreaseOrderV2ResponseSchema,
+      });
+    if (req.reduceTo !== undefined) return this.retrying(call);
+    return this.retrying(call, (error) => error instanceof KalshiApiError && error.status === 429);
+  }
+
   /** Cancels several orders in one request; retried as a whole (cancels are idempotent). Results follow the input order. */
   async batchCancelOrders(orderIds: string[]): Promise<KalshiBatchCancelResult[]> {
     this.assertWritable('batchCancelOrders');
@@ -686,6 +768,23 @@ export class KalshiRestClient {
     this.requireCredentials('getOrder');
     const body = await this.read({ method: 'GET', path: `/portfolio/orders/${segment(orderId, 'orderId')}`, schema: GetOrderResponseSchema });
     return body.order;
+  }
+
+  /** Contracts ahead of a resting order by price-time priority. */
+  async getQueuePosition(orderId: string): Promise<Count> {
+    this.requireCredentials('getQueuePosition');
+    return this.read({ method: 'GET', path: `/portfolio/orders/${segment(orderId, 'orderId')}/queue_position`, schema: GetOrderQueuePositionResponseSchema });
+  }
+
+  /** Queue positions of every resting order, optionally of some markets or one event. */
+  async getQueuePositions(filter: { tickers?: string[]; eventTicker?: string; subaccount?: number } = {}): Promise<KalshiQueuePosition[]> {
+    this.requireCredentials('getQueuePositions');
+    return this.read({
+      method: 'GET',
+      path: '/portfolio/orders/queue_positions',
+      query: { market_tickers: tickerList(filter.tickers), event_ticker: filter.eventTicker, subaccount: filter.subaccount },
+      schema: GetOrderQueuePositionsResponseSchema,
+    });
   }
 
   /**
@@ -836,12 +935,12 @@ export class KalshiRestClient {
     return this.retrying(() => this.send(spec));
   }
 
-  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+  private async retrying<T>(call: () => Promise<T>, retryable: (error: unknown) => boolean = isRetryableError): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await call();
       } catch (error) {
-        if (!isRetryableError(error) || attempt + 1 >= this.attempts) throw error;
+        if (!retryable(error) || attempt + 1 >= this.attempts) throw error;
         await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
       }
     }

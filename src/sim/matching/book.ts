@@ -181,15 +181,63 @@ export class OrderLevelBook<T extends BookEntry> {
     }
     if (level.live === 0) {
       if (level.total !== 0) throw new Error(`level ${entry.side} ${entry.price} total ${level.total} with no live orders`);
-      level.items.length = 0;
-      level.head = 0;
-      s.unmark(entry.price);
-      if (entry.side === 'bid') {
-        if (entry.price === this.best.bid) this.best.bid = s.highestAtOrBelow(entry.price - 1);
-      } else if (entry.price === this.best.ask) this.best.ask = s.lowestAtOrAbove(entry.price + 1);
+      this.dropLevel(s, level, entry);
     } else if (entry.remainingCount === 0) {
       level.compactIfSparse();
     }
+  }
+
+  /**
+   * Takes a live entry out of the book at once, keeping its `remainingCount` (an amend that loses
+   * its place: the caller changes the entry and `add`s it again, at the back of its new level).
+   * O(entries at its level).
+   */
+  remove(entry: T): void {
+    const s = entry.side === 'bid' ? this.bidSide : this.askSide;
+    const level = s.levels[entry.price];
+    const at = level === undefined ? -1 : level.items.indexOf(entry, level.head);
+    if (level === undefined || at < 0 || !(entry.remainingCount > 0)) throw new Error(`entry not live at ${entry.side} ${entry.price}`);
+    level.items.splice(at, 1);
+    level.total -= entry.remainingCount;
+    level.live--;
+    this.restingCount--;
+    if (level.live === 0) this.dropLevel(s, level, entry);
+  }
+
+  /** Empties a level that has no live entry left and moves the best price past it. */
+  private dropLevel(s: SideLevels<T>, level: Level<T>, entry: T): void {
+    level.items.length = 0;
+    level.head = 0;
+    s.unmark(entry.price);
+    if (entry.side === 'bid') {
+      if (entry.price === this.best.bid) this.best.bid = s.highestAtOrBelow(entry.price - 1);
+    } else if (entry.price === this.best.ask) this.best.ask = s.lowestAtOrAbove(entry.price + 1);
+  }
+
+  /**
+   * Contracts that trade before `entry` gets a fill, by price-time priority: everything resting on
+   * its side at better prices plus what is ahead of it at its own level. Kalshi's definition of
+   * queue position (GET /portfolio/orders/{id}/queue_position, kalshi-typescript 3.30 docs: "the
+   * number of contracts that need to be matched before an order receives a partial or full
+   * match, determined using price-time priority"); whether Kalshi counts the better levels is
+   * not stated — we follow the sentence literally.
+   */
+  contractsAhead(entry: T): Count {
+    const s = entry.side === 'bid' ? this.bidSide : this.askSide;
+    let ahead = 0;
+    if (entry.side === 'bid') {
+      for (let p = this.best.bid; p > entry.price && p >= MIN_BOOK_PRICE; p = s.highestAtOrBelow(p - 1)) ahead += s.levels[p]!.total;
+    } else {
+      for (let p = this.best.ask; p < entry.price && p <= MAX_BOOK_PRICE; p = s.lowestAtOrAbove(p + 1)) ahead += s.levels[p]!.total;
+    }
+    const level = s.levels[entry.price];
+    if (level === undefined) return ahead;
+    for (let i = level.head; i < level.items.length; i++) {
+      const e = level.items[i] as T;
+      if (e === entry) return ahead;
+      ahead += e.remainingCount;
+    }
+    return ahead;
   }
 
   /** Live levels of one side as [price, total], ascending by price. */

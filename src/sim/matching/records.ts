@@ -43,6 +43,9 @@ export const UPDATE_REASON = {
   fillOrKill: 'FillOrKillCancel',
   selfTrade: 'SelfTradePrevention',
   marketClosed: 'MarketClosed',
+  amended: 'Amended',
+  orderGroupTriggered: 'OrderGroupTriggered',
+  orderGroupDeleted: 'OrderGroupDeleted',
 } as const;
 
 /** One user's stake in one market: the netted position and the aggregates that set collateral. */
@@ -117,6 +120,7 @@ export class Account {
   readonly ordersByTicker = new Map<string, OrderRecord[]>();
   readonly resting = new Set<OrderRecord>();
   readonly clientOrderIds = new Set<string>();
+  readonly orderGroups = new Map<string, OrderGroupRecord>();
   /** Every kept fill, oldest first; each ticker's list below is the same fills, in the same order. */
   readonly fills: SimFill[] = [];
   readonly fillsByTicker = new Map<string, SimFill[]>();
@@ -151,7 +155,9 @@ export class OrderRecord implements BookEntry {
   lastUpdateTimeMs: number;
   lastUpdateReason: string | null = UPDATE_REASON.created;
   /** Fee allowance for the whole order; what is still reserved = budget − fees already charged. */
-  readonly feeBudget: Micros;
+  feeBudget: Micros;
+  /** The order group it was placed in, if any. */
+  group: OrderGroupRecord | null = null;
   /** This order's current share of the holding's fee reserve. */
   feeReserve: Micros = 0;
   /** Created at the first fill: most orders never fill, and a long run keeps every order. */
@@ -162,24 +168,31 @@ export class OrderRecord implements BookEntry {
   constructor(
     readonly orderId: string,
     readonly userId: string,
-    readonly clientOrderId: string,
+    /** An amend may replace it (`updated_client_order_id`). */
+    public clientOrderId: string,
     readonly ticker: string,
     readonly side: BookSide,
-    readonly price: Price,
-    readonly initialCount: Count,
+    /** An amend may change the price (the order then goes to the back of its new level). */
+    public price: Price,
+    /** Kalshi's amend sets a new total (filled + resting), so this is the current total. */
+    public initialCount: Count,
     public remainingCount: Count,
     readonly timeInForce: TimeInForce,
     readonly postOnly: boolean,
     readonly selfTradePrevention: SelfTradePrevention,
-    readonly expirationTime: number | null,
+    public expirationTime: number | null,
     readonly createdTimeMs: number,
     readonly holding: Holding,
     precision: Micros,
   ) {
     this.lastUpdateTimeMs = createdTimeMs;
-    // Fees peak at $0.50; a bid only trades at or below its price, an ask at or above.
-    const worst = side === 'bid' ? Math.min(price, HALF_DOLLAR) : Math.max(price, HALF_DOLLAR);
-    this.feeBudget = takerFee(worst, remainingCount, holding.market.feeSchedule) + precision;
+    this.feeBudget = this.feeBudgetFor(price, remainingCount, precision);
+  }
+
+  /** Fees peak at $0.50; a bid only trades at or below its price, an ask at or above. */
+  feeBudgetFor(price: Price, count: Count, precision: Micros): Micros {
+    const worst = this.side === 'bid' ? Math.min(price, HALF_DOLLAR) : Math.max(price, HALF_DOLLAR);
+    return takerFee(worst, count, this.holding.market.feeSchedule) + precision;
   }
 
   snapshot(): SimOrder {
@@ -205,7 +218,37 @@ export class OrderRecord implements BookEntry {
       createdTimeMs: this.createdTimeMs,
       lastUpdateTimeMs: this.lastUpdateTimeMs,
       lastUpdateReason: this.lastUpdateReason,
+      orderGroupId: this.group?.id ?? null,
     };
+  }
+}
+
+/**
+ * An order group (kalshi-api.md §3.12): a contracts limit over a rolling 15-second window of the
+ * group's matched contracts. Reaching it triggers the group: its resting orders are cancelled and
+ * new orders in it are refused until a reset.
+ */
+export class OrderGroupRecord {
+  /** Live orders of the group (removed when they finish). */
+  readonly orders = new Set<OrderRecord>();
+  /** Matched contracts inside the window, oldest first. */
+  readonly matched: Array<{ tsMs: number; count: Count }> = [];
+  triggered = false;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    /** null = no limit (the group only groups). */
+    public contractsLimit: Count | null,
+    readonly createdTimeMs: number,
+  ) {}
+
+  /** Contracts matched in the window ending at `nowMs` (drops older entries). */
+  matchedWithin(nowMs: number, windowMs: number): Count {
+    while (this.matched.length > 0 && this.matched[0]!.tsMs <= nowMs - windowMs) this.matched.shift();
+    let sum = 0;
+    for (const m of this.matched) sum += m.count;
+    return sum;
   }
 }
 

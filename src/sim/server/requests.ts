@@ -71,6 +71,21 @@ export const batchCancelBody = z.union([
   z.object({ ids: z.array(z.string().min(1).max(128)).min(1).max(1000) }),
 ]);
 
+/**
+ * V2 amend body (kalshi-typescript 3.30 AmendOrderV2Request) plus `expiration_time` (spec 3.31:
+ * Unix seconds, 0 removes the expiry). `count` is the new total: filled + desired resting.
+ */
+export const amendOrderV2Body = z.object({
+  ticker: z.string().min(1).max(128),
+  side: z.enum(['bid', 'ask']),
+  price: priceString,
+  count: countString,
+  client_order_id: z.string().min(1).max(64).optional(),
+  updated_client_order_id: z.string().min(1).max(64).optional(),
+  expiration_time: z.number().int().min(0).max(32503680000).optional(),
+  exchange_index: z.number().int().min(-1).max(0).optional(),
+});
+
 export const decreaseOrderBody = z
   .object({
     reduce_by: countString.optional(),
@@ -176,6 +191,14 @@ export const cancelQuery = z.object({
   subaccount: subaccountQuery,
   exchange_index: intText(-1, 0).optional(),
   market_ticker: z.string().max(128).optional(),
+});
+
+export const amendQuery = z.object({ subaccount: subaccountQuery });
+
+export const queuePositionsQuery = z.object({
+  market_tickers: z.string().max(100_000).optional(),
+  event_ticker: z.string().max(256).optional(),
+  subaccount: subaccountQuery,
 });
 
 // ---- bodies ----

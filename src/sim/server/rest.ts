@@ -30,7 +30,10 @@ import {
   batchCreateBody,
   cancelQuery,
   createOrderV2Body,
+  amendOrderV2Body,
+  amendQuery,
   decreaseOrderBody,
+  queuePositionsQuery,
   fillsQuery,
   marketsQuery,
   orderbookQuery,
@@ -43,6 +46,7 @@ import {
 } from './requests.ts';
 import type { TradingFigures } from './stats.ts';
 import {
+  amendOrderResponse,
   createOrderResponse,
   eventPositionsToWire,
   fillToWire,
@@ -330,6 +334,33 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     return c.json({ order_id: order.orderId, client_order_id: order.clientOrderId, remaining_count: formatCount(order.remainingCount), ts_ms: clock.now() });
   });
 
+  app.post('/portfolio/events/orders/:orderId/amend', async (c) => {
+    const q = parseQuery(c, amendQuery);
+    if (!q.ok) return send(c, q.reply);
+    const body = await parseBody(c, amendOrderV2Body);
+    if (!body.ok) return send(c, body.reply);
+    const b = body.value;
+    const userId = c.get('userId');
+    const orderId = c.req.param('orderId');
+    const current = exchange.getOrder(userId, orderId);
+    if (!current) return send(c, notFound('order not found', 'order_not_found'));
+    // the body names the order it amends; a mismatch is a client bug, not a new order
+    if (current.ticker !== b.ticker || current.side !== b.side) return send(c, badRequest('ticker and side must be those of the order'));
+    if (b.client_order_id !== undefined && b.client_order_id !== current.clientOrderId) {
+      return send(c, badRequest('client_order_id is not the order\'s'));
+    }
+    const rejection = faults.takeOrderRejection();
+    if (rejection) return send(c, exchangeErrorReply(rejection));
+    const outcome = exchange.amendOrder(userId, orderId, {
+      price: b.price,
+      count: b.count,
+      ...(b.expiration_time !== undefined ? { expirationTime: b.expiration_time } : {}),
+      ...(b.updated_client_order_id !== undefined ? { updatedClientOrderId: b.updated_client_order_id } : {}),
+    });
+    if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
+    return c.json(amendOrderResponse(outcome.value.order, outcome.value.fills, clock.now()));
+  });
+
   // ---- portfolio reads ----
 
   app.get('/portfolio/orders', (c) => {
@@ -345,6 +376,34 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     const p = paged(() => pageNewestFirst(orders, f.limit ?? 100, f.cursor));
     if (!p.ok) return send(c, p.reply);
     return c.json({ orders: p.value.page.map(orderToWire), cursor: p.value.cursor });
+  });
+
+  // registered before /portfolio/orders/:orderId so "queue_positions" is never taken for an order id
+  app.get('/portfolio/orders/queue_positions', (c) => {
+    const q = parseQuery(c, queuePositionsQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const tickers = f.market_tickers ? new Set(f.market_tickers.split(',').map((t) => t.trim()).filter(Boolean)) : null;
+    const userId = c.get('userId');
+    const queuePositions = [];
+    for (const order of exchange.listOrders(userId, { status: 'resting' }).reverse()) {
+      if (tickers && !tickers.has(order.ticker)) continue;
+      if (f.event_ticker !== undefined && exchange.getMarket(order.ticker)?.eventTicker !== f.event_ticker) continue;
+      const ahead = exchange.queuePosition(userId, order.orderId);
+      if (ahead === null) continue;
+      queuePositions.push({ order_id: order.orderId, market_ticker: order.ticker, queue_position_fp: formatCount(ahead) });
+    }
+    return c.json({ queue_positions: queuePositions });
+  });
+
+  app.get('/portfolio/orders/:orderId/queue_position', (c) => {
+    const userId = c.get('userId');
+    const orderId = c.req.param('orderId');
+    if (!exchange.getOrder(userId, orderId)) return send(c, notFound('order not found', 'order_not_found'));
+    const ahead = exchange.queuePosition(userId, orderId);
+    // Kalshi documents no answer for an order that no longer rests; it has no place in a queue
+    if (ahead === null) return send(c, errorReply(409, 'order_not_resting', 'order is not resting'));
+    return c.json({ queue_position_fp: formatCount(ahead) });
   });
 
   app.get('/portfolio/orders/:orderId', (c) => {

@@ -186,7 +186,7 @@ export function orderToWire(order: SimOrder) {
     created_time: rfc3339(order.createdTimeMs),
     last_update_time: rfc3339(order.lastUpdateTimeMs),
     self_trade_prevention_type: order.selfTradePrevention,
-    order_group_id: null,
+    order_group_id: order.orderGroupId,
     subaccount_number: 0,
     exchange_index: 0,
   };
@@ -210,6 +210,12 @@ export function createOrderResponse(order: SimOrder, fills: SimFill[], nowMs: nu
     ...(filled > 0 ? { average_fill_price: perContract(notional, filled), average_fee_paid: perContract(fees, filled) } : {}),
     ts_ms: nowMs,
   };
+}
+
+/** V2 amend response (kalshi-typescript 3.30 AmendOrderV2Response): counts always, averages when the amend traded. */
+export function amendOrderResponse(order: SimOrder, fills: SimFill[], nowMs: number) {
+  const created = createOrderResponse(order, fills, nowMs);
+  return { ...created, fill_count: formatCount(order.fillCount), remaining_count: formatCount(order.remainingCount) };
 }
 
 export function fillToWire(fill: SimFill) {
@@ -431,6 +437,7 @@ export function userOrderMsg(order: SimOrder) {
     taker_fees_dollars: formatDollars(order.takerFees),
     maker_fees_dollars: formatDollars(order.makerFees),
     client_order_id: order.clientOrderId,
+    ...(order.orderGroupId !== null ? { order_group_id: order.orderGroupId } : {}),
     self_trade_prevention_type: order.selfTradePrevention,
     created_time: rfc3339(order.createdTimeMs),
     created_ts_ms: order.createdTimeMs,
