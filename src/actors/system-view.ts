@@ -125,10 +125,48 @@ export type SystemEvent =
   | { type: 'position_update'; data: PositionStatus }
   | { type: 'actor_snapshot'; data: { actor: string; state: unknown } };
 
+/** The operator's controls (`POST /v3/control/<action>`, `kalshiflow ctl`, the dashboard's buttons). */
+export type ControlAction = 'pause' | 'resume' | 'cancel-all' | 'flatten';
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['pause', 'resume', 'cancel-all', 'flatten'];
+
+export interface ControlCommand {
+  action: ControlAction;
+  /** cancel-all and flatten: one market only. */
+  ticker?: string;
+}
+
+/** Whether a control can be used now, and why not. */
+export interface ControlAvailability {
+  allowed: boolean;
+  reason: string | null;
+}
+
+export interface ControlResult {
+  /** False when the state did not allow it (`message` says why); nothing was done then. */
+  applied: boolean;
+  action: ControlAction;
+  ticker: string | null;
+  /** One line: what it did. */
+  message: string;
+  trader: { state: string; reason: string | null };
+  /** Cancel requests sent to the venue. */
+  cancelsSent: number;
+  ordersPlaced: Array<{ clientOrderId: string; ticker: string; side: OrderSide; price: Price; count: Count }>;
+  ordersDenied: Array<{ ticker: string; rule: string; reason: string }>;
+  /** flatten: per market, the closing order sent or why none. */
+  positions: Array<{ ticker: string; sent: boolean; detail: string }>;
+  /** Written to `operator_actions` before the answer (false during a database outage: the action still applied). */
+  journaled: boolean;
+}
+
 export interface SystemView {
   health(): HealthReport;
   status(): StatusReport;
   /** Snapshot-style value of a machine's current state for the live statechart view. */
   machineStates(): Record<string, unknown>;
   subscribe(listener: (event: SystemEvent) => void): () => void;
+  /** Which controls the state allows now (absent: a read-only view, no controls). */
+  controls?(): Record<ControlAction, ControlAvailability>;
+  /** Applies an operator control; answers with what it did (or why it could not). */
+  control?(command: ControlCommand): Promise<ControlResult>;
 }

@@ -48,10 +48,15 @@ import type {
   SystemEvent,
   SystemView,
   TradingState,
+  ControlAction,
+  ControlAvailability,
+  ControlCommand,
+  ControlResult,
 } from './system-view.ts';
 import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
 import { MarketFeed } from './market-feed.ts';
 import { journalFill, OrderStateJournal } from './order-journal.ts';
+import { OperatorControls } from './operator-controls.ts';
 import type { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';
@@ -137,6 +142,7 @@ export class TradingSystem implements SystemView {
   readonly coordinator: Actor<typeof coordinatorMachine>;
   readonly trader: Actor<typeof traderMachine> | null;
   readonly history = new StatusHistory(50);
+  private readonly operator: OperatorControls;
 
   private readonly options: TradingSystemOptions;
   private readonly env: StoreEnvironment;
@@ -199,6 +205,18 @@ export class TradingSystem implements SystemView {
     this.registry = this.feed.registry;
 
     this.trader = options.tradingEnabled ? this.createTrader(traderId) : null;
+    this.operator = new OperatorControls({
+      trader: this.trader,
+      traderId,
+      env: this.env,
+      pool: options.pool,
+      clock: options.clock,
+      systemLabel: () => coordinatorStatusLabel(this.coordinator.getSnapshot()).replace(/^acting/, 'ready'),
+      markets: () => this.markets,
+      statusLine: (label, message, metadata) => this.history.record({ atMs: this.clock.now(), from: label, to: label, reason: message, metadata, durationMs: 0 }),
+      activity: (message, severity, metadata) => this.activity('operator', message, severity, metadata),
+      onError: (message) => this.recordError(message),
+    });
 
     const machine = coordinatorMachine.provide({
       actors: {
@@ -484,6 +502,7 @@ export class TradingSystem implements SystemView {
   }
 
   private onTraderNotification(n: TraderNotification): void {
+    this.operator.observe(n);
     switch (n.type) {
       case 'TRADER_ACTING':
         this.coordinator.send({ type: 'TRADER_ACTING', traderId: n.traderId });
@@ -552,6 +571,9 @@ export class TradingSystem implements SystemView {
       }
       case 'DECISION_FAILED':
         this.recordError(`strategy failed on ${n.ticker}: ${n.error}`);
+        break;
+      case 'POSITION_CLOSING':
+        this.activity('trader', `flatten ${n.ticker}: ${n.sent ? n.detail : `not closed (${n.detail})`}`, n.sent ? 'info' : 'warning', { ticker: n.ticker });
         break;
       case 'RECONCILE_REQUESTED':
         this.activity('sync', `trader asks for a reconcile: ${n.reason}`, 'info');
@@ -890,6 +912,14 @@ export class TradingSystem implements SystemView {
       trader: this.trader?.getSnapshot().value ?? null,
       markets: this.registry.stateCounts(),
     };
+  }
+
+  controls(): Record<ControlAction, ControlAvailability> {
+    return this.operator.availability();
+  }
+
+  control(command: ControlCommand): Promise<ControlResult> {
+    return this.operator.apply(command);
   }
 
   subscribe(listener: (event: SystemEvent) => void): () => void {

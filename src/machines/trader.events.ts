@@ -50,9 +50,21 @@ export type TraderEvent =
       reason?: string;
     }
   | { type: 'CASH_UPDATED'; cash: Micros }
-  | { type: 'PAUSE'; reason: string }
+  /**
+   * The system stops entries (outage, error, shutdown) until RESUME; `risk` marks the trader's own
+   * pause after a risk denial, which the operator's resume ends.
+   */
+  | { type: 'PAUSE'; reason: string; source?: 'system' | 'risk' }
   | { type: 'RESUME' }
-  | { type: 'CANCEL_ALL'; reason: string }
+  /** Cancels the trader's resting orders (in one market with `ticker`); the strategy may quote again. */
+  | { type: 'CANCEL_ALL'; reason: string; ticker?: string }
+  /** The operator holds the trader paused (reason `operator`) until OPERATOR_RESUME; a system RESUME does not end it. */
+  | { type: 'OPERATOR_PAUSE' }
+  | { type: 'OPERATOR_RESUME' }
+  /** The operator's flatten: hold paused, cancel, then close each position with a marketable order (core/flatten.ts). */
+  | { type: 'FLATTEN'; ticker?: string }
+  /** Internal: raised by FLATTEN once paused (after the pause's own cancels), so its closing orders are not cancelled. */
+  | { type: 'CLOSE_POSITIONS'; ticker: string | null }
   /** The venue answers again (after a fault): query every `unknown` order by client_order_id now. */
   | { type: 'RESOLVE_UNKNOWN'; reason: string }
   /** Internal: a throttle window for `ticker` ended with an update pending. */

@@ -10,6 +10,15 @@
  *                      ▲  ▲                           │  (acting = a venue request in flight)
  *                      │  └──RECONCILED(!agreed) / CALIBRATE
  *                      └──────── paused ◄─PAUSE / risk denial── ; RESUME → ready (or calibrating)
+ *                                      ▲
+ *                                      └── OPERATOR_PAUSE / FLATTEN (the operator's hold, reason `operator`)
+ *
+ * Two holds keep it paused: the system's (PAUSE … RESUME: outages, errors, shutdown) and the
+ * operator's (OPERATOR_PAUSE … OPERATOR_RESUME). A system RESUME does not end the operator's hold,
+ * and the operator cannot lift the system's: OPERATOR_RESUME during an outage only drops the
+ * operator's hold, and the system's RESUME then resumes. A risk denial's pause is the trader's own
+ * and the operator's resume ends it. FLATTEN holds the trader, cancels its orders and closes each
+ * position with one marketable order through the risk checks (core/flatten.ts).
  *
  * A disagreement caused by the trader's own in-flight orders (an `unknown` left by a failed send)
  * does not wait a sync interval: those orders are queried at once (QUERY_NOW) and, when all have
@@ -25,12 +34,13 @@
  * TRADER_ACTING / TRADER_IDLE go to `parentRef` (e.g. the coordinator) when the input names one, and every
  * notable thing also goes to the optional `notify` callback.
  */
-import { assign, enqueueActions, fromCallback, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, raise, setup } from 'xstate';
 import type { AnyActorRef, EventObject } from 'xstate';
 import type { Micros } from '../core/money.ts';
 import { CLOSED_ORDER_STATES, type OrderIntent } from '../core/order-state.ts';
 import { applyFill, emptyPosition, type Position } from '../core/positions.ts';
 import { holdAfterSnapshot, type FillRecord, type Finding, type LocalOrderRecord, type VenueOrderRecord } from '../core/reconcile.ts';
+import { closingOrder, describeClosing } from '../core/flatten.ts';
 import { checkOrder, DEFAULT_RISK_LIMITS, intentCost, type RiskContext } from '../core/risk.ts';
 import type { Decision, MarketView, OwnOrder } from '../core/strategy/types.ts';
 import { systemClock } from '../core/clock.ts';
@@ -303,6 +313,7 @@ function managedIdFor(context: TraderContext, clientOrderId: string | null | und
 type NamedTraderAction =
   | { type: 'decide'; params: { ticker: string } }
   | { type: 'queryUnknownOrders'; params: { only?: readonly string[] } }
+  | { type: 'cancelAll'; params: { reason: string; ticker?: string } }
   | { type: 'applyDecisions'; params: { ticker: string; decisions: readonly Decision[] } };
 
 /**
@@ -356,6 +367,8 @@ function initialContext(input: TraderInput): TraderContext {
     reconciled: false,
     lastReconcile: null,
     reason: 'waiting for START',
+    operatorHold: false,
+    systemPause: null,
     lastError: null,
   };
 }
@@ -395,6 +408,8 @@ export const traderMachine = setup({
     hasInFlight: ({ context }) => hasInFlight(context),
     noInFlight: ({ context }) => !hasInFlight(context),
     reconciled: ({ context }) => context.reconciled,
+    operatorHold: ({ context }) => context.operatorHold,
+    systemPaused: ({ context }) => context.systemPause !== null,
     /** Every settling order that blocked the last reconciliation has settled (or closed). */
     recheckDue: ({ context }) => {
       const recheck = context.lastReconcile?.recheck;
@@ -514,7 +529,7 @@ export const traderMachine = setup({
         });
       }
       if (plan.notices.length > 0) enqueue(() => plan.notices.forEach((n) => safeNotify(context, n)));
-      if (plan.pauseReason !== null) enqueue.raise({ type: 'PAUSE', reason: plan.pauseReason });
+      if (plan.pauseReason !== null) enqueue.raise({ type: 'PAUSE', reason: plan.pauseReason, source: 'risk' });
     }),
 
     onDecisionsReady: enqueueActions(({ context, event, enqueue }, params: { apply: boolean }) => {
@@ -532,17 +547,48 @@ export const traderMachine = setup({
       }
     }),
 
-    cancelAll: enqueueActions(({ context, self, enqueue }, params: { reason: string }) => {
+    cancelAll: enqueueActions(({ context, self, enqueue }, params: { reason: string; ticker?: string }) => {
       let orders = context.orders;
       let sent = 0;
       for (const id in context.orders) {
         const o = context.orders[id];
-        if (o.cancelPending || !liveChild(self, id)) continue;
+        if (o.cancelPending || !liveChild(self, id) || (params.ticker !== undefined && o.ticker !== params.ticker)) continue;
         orders = { ...orders, [id]: { ...o, cancelPending: true } };
         enqueue.sendTo(id, { type: 'CANCEL', reason: params.reason } satisfies OrderEvent);
         sent++;
       }
       if (sent > 0) enqueue.assign({ orders, counters: { ...context.counters, cancelsSent: context.counters.cancelsSent + sent } });
+    }),
+
+    /** A PAUSE: its reason shows; the system's (not a risk denial's) is a hold only its RESUME ends. */
+    notePause: assign(({ context, event }) => {
+      if (event.type !== 'PAUSE') return {};
+      return { reason: event.reason, systemPause: event.source === 'risk' ? context.systemPause : event.reason };
+    }),
+    holdForOperator: assign(({ context }) => ({ operatorHold: true, reason: context.systemPause ?? 'operator' })),
+
+    /** FLATTEN, once paused: cancel (in one market or all), then one closing order per position. */
+    closePositions: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'CLOSE_POSITIONS') return;
+      const only = event.ticker;
+      enqueueNamed(enqueue, { type: 'cancelAll', params: { reason: 'flatten', ...(only !== null ? { ticker: only } : {}) } });
+      const notices: TraderNotification[] = [];
+      const notice = (ticker: string, sent: boolean, detail: string) =>
+        notices.push({ type: 'POSITION_CLOSING', traderId: context.config.traderId, ticker, sent, detail });
+      for (const p of Object.values(context.positions)) {
+        if (p.position === 0 || (only !== null && p.ticker !== only)) continue;
+        const book = context.config.books.bookFor(p.ticker);
+        const best = book ? { bestYesBid: book.bestYesBid(), bestYesAsk: book.bestYesAsk() } : null;
+        const closing = closingOrder(p.ticker, p.position, best, context.config.limits.maxOrderSize);
+        if (!closing.ok) {
+          notice(p.ticker, false, closing.reason);
+          continue;
+        }
+        notice(p.ticker, true, describeClosing(closing));
+        enqueueNamed(enqueue, { type: 'applyDecisions', params: { ticker: p.ticker, decisions: [{ kind: 'place', intent: closing.intent }] } });
+      }
+      if (only !== null && notices.length === 0) notice(only, false, 'no position');
+      if (notices.length > 0) enqueue(() => notices.forEach((n) => safeNotify(context, n)));
     }),
 
     /** Money follows fill records: applied once per fill id, whether or not the order actor still exists. */
@@ -788,7 +834,9 @@ export const traderMachine = setup({
     ORDER_UPDATED: { actions: 'trackOrderUpdate' },
     ORDER_CLOSED: { actions: 'releaseOrder' },
     CASH_UPDATED: { actions: assign(({ event }) => ({ cash: event.cash })) },
-    CANCEL_ALL: { actions: { type: 'cancelAll', params: ({ event }) => ({ reason: event.reason }) } },
+    CANCEL_ALL: {
+      actions: { type: 'cancelAll', params: ({ event }) => ({ reason: event.reason, ...(event.ticker !== undefined ? { ticker: event.ticker } : {}) }) },
+    },
     RESOLVE_UNKNOWN: { actions: { type: 'queryUnknownOrders', params: {} } },
     THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: false } } },
     DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: false } } },
@@ -811,7 +859,9 @@ export const traderMachine = setup({
           },
           { actions: { type: 'recordDisagreement', params: { keepReason: false } } },
         ],
-        PAUSE: { target: 'paused', actions: assign(({ event }) => ({ reason: event.reason })) },
+        PAUSE: { target: 'paused', actions: 'notePause' },
+        OPERATOR_PAUSE: { target: 'paused', actions: 'holdForOperator' },
+        FLATTEN: { target: 'paused', actions: ['holdForOperator', raise(({ event }) => ({ type: 'CLOSE_POSITIONS' as const, ticker: event.ticker ?? null }))] },
       },
     },
 
@@ -829,7 +879,9 @@ export const traderMachine = setup({
           target: 'calibrating',
           actions: { type: 'forgetReconciliation', params: ({ event }) => ({ reason: event.reason }) },
         },
-        PAUSE: { target: 'paused', actions: assign(({ event }) => ({ reason: event.reason })) },
+        PAUSE: { target: 'paused', actions: 'notePause' },
+        OPERATOR_PAUSE: { target: 'paused', actions: 'holdForOperator' },
+        FLATTEN: { target: 'paused', actions: ['holdForOperator', raise(({ event }) => ({ type: 'CLOSE_POSITIONS' as const, ticker: event.ticker ?? null }))] },
       },
     },
 
@@ -849,7 +901,9 @@ export const traderMachine = setup({
           target: 'calibrating',
           actions: { type: 'forgetReconciliation', params: ({ event }) => ({ reason: event.reason }) },
         },
-        PAUSE: { target: 'paused', actions: assign(({ event }) => ({ reason: event.reason })) },
+        PAUSE: { target: 'paused', actions: 'notePause' },
+        OPERATOR_PAUSE: { target: 'paused', actions: 'holdForOperator' },
+        FLATTEN: { target: 'paused', actions: ['holdForOperator', raise(({ event }) => ({ type: 'CLOSE_POSITIONS' as const, ticker: event.ticker ?? null }))] },
       },
     },
 
@@ -863,10 +917,38 @@ export const traderMachine = setup({
       ],
       on: {
         RESUME: [
-          { guard: 'reconciled', target: 'ready', actions: { type: 'announceState', params: { state: 'ready', reason: 'resumed' } } },
-          { target: 'calibrating' },
+          {
+            guard: 'operatorHold',
+            actions: [assign({ systemPause: null }), { type: 'announceState', params: { state: 'paused', reason: 'operator' } }],
+          },
+          {
+            guard: 'reconciled',
+            target: 'ready',
+            actions: [assign({ systemPause: null }), { type: 'announceState', params: { state: 'ready', reason: 'resumed' } }],
+          },
+          { target: 'calibrating', actions: assign({ systemPause: null }) },
         ],
-        PAUSE: { actions: assign(({ event }) => ({ reason: event.reason })) },
+        OPERATOR_RESUME: [
+          {
+            guard: 'systemPaused',
+            actions: [
+              assign({ operatorHold: false }),
+              { type: 'announceState', params: ({ context }) => ({ state: 'paused' as const, reason: context.systemPause ?? 'paused' }) },
+            ],
+          },
+          {
+            guard: 'reconciled',
+            target: 'ready',
+            actions: [assign({ operatorHold: false }), { type: 'announceState', params: { state: 'ready', reason: 'resumed by the operator' } }],
+          },
+          { target: 'calibrating', actions: assign({ operatorHold: false }) },
+        ],
+        OPERATOR_PAUSE: {
+          actions: ['holdForOperator', { type: 'announceState', params: ({ context }) => ({ state: 'paused' as const, reason: context.reason ?? 'operator' }) }],
+        },
+        FLATTEN: { actions: ['holdForOperator', raise(({ event }) => ({ type: 'CLOSE_POSITIONS' as const, ticker: event.ticker ?? null }))] },
+        CLOSE_POSITIONS: { actions: 'closePositions' },
+        PAUSE: { actions: 'notePause' },
         CALIBRATE: { actions: assign({ reconciled: false }) },
         RECONCILED: [
           { guard: 'agreed', actions: 'adoptReconciliation' },

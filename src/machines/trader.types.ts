@@ -36,7 +36,9 @@ export type TraderNotification =
   | { type: 'FILL_APPLIED'; traderId: string; fill: FillRecord; position: Position; managed: boolean }
   | { type: 'DECISION_FAILED'; traderId: string; ticker: string; error: string }
   /** The orders that blocked the last reconciliation have resolved themselves: reconcile again now. */
-  | { type: 'RECONCILE_REQUESTED'; traderId: string; reason: string };
+  | { type: 'RECONCILE_REQUESTED'; traderId: string; reason: string }
+  /** Flatten: a market's position and what was done about it (a closing order sent, or why none). */
+  | { type: 'POSITION_CLOSING'; traderId: string; ticker: string; sent: boolean; detail: string };
 
 export interface TraderInput {
   traderId: string;
@@ -159,5 +161,9 @@ export interface TraderContext {
   lastReconcile: { atMs: number; agreed: boolean; findings: Finding[]; recheck: string[] | null } | null;
   /** Why the trader is calibrating or paused; null when trading. */
   reason: string | null;
+  /** The operator paused it: only OPERATOR_RESUME ends the pause (a system RESUME does not). */
+  operatorHold: boolean;
+  /** The system's pause (outage, error) in force, ended by its RESUME; the operator cannot lift it. */
+  systemPause: string | null;
   lastError: string | null;
 }

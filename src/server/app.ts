@@ -7,16 +7,19 @@
  * Part of src/server; `startHttpServer` mounts it next to the /v3/ws feed.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { readBoundedText } from '../adapters/http/body.ts';
+import { marketTickerSchema } from '../core/tickers.ts';
 import { secureHeaders } from 'hono/secure-headers';
 import { hostAllowList, hostGuard, type HostAllowList } from '../adapters/http/host-guard.ts';
 import type { Clock } from '../core/clock.ts';
 import { requireToken } from './auth.ts';
 import type { ConsoleFeed } from './console-feed.ts';
 import { createOperatorMetrics } from './metrics.ts';
-import { presentStatus } from './present.ts';
+import { presentControlResult, presentStatus } from './present.ts';
 import { redactSecrets, redactText } from './redact.ts';
 import { StatechartStore } from './statecharts.ts';
-import type { SystemView } from '../actors/system-view.ts';
+import { CONTROL_ACTIONS, type ControlAction, type SystemView } from '../actors/system-view.ts';
 import { DEFAULT_STATECHARTS_DIR, DEFAULT_WEB_ROOT, readAsset } from './web-assets.ts';
 
 export interface ServerAppOptions {
@@ -43,6 +46,10 @@ const DASHBOARD_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const DASHBOARD_ROUTES = ['/', '/v3-trader', '/v3'];
+
+/** A control request's body: `{}` or `{"ticker": "…"}` (cancel-all and flatten), nothing else. */
+const CONTROL_BODY = z.strictObject({ ticker: marketTickerSchema.optional() });
+const CONTROL_BODY_MAX_BYTES = 4 * 1024;
 
 /** Hono middleware: no reply of the operator API is cached (status and books change by the second). */
 function noStore(): MiddlewareHandler {
@@ -80,6 +87,7 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
   app.get('/v3/status', (c) => {
     const extra: Record<string, unknown> = { inspectorUrl: opts.inspectorUrl ?? null };
     if (feed) extra.ws = feed.stats();
+    extra.controls = view.controls?.() ?? null;
     return c.json(presentStatus(view.status(), extra));
   });
 
@@ -92,6 +100,42 @@ export function createServerApp(view: SystemView, opts: ServerAppOptions = {}): 
   app.get('/v3/pnl', (c) => c.json({ points: feed?.pnlSeries() ?? [] }));
 
   app.get('/v3/statecharts', async (c) => c.json(await charts.load()));
+
+  // Controls. CSRF: a page on another site cannot send a JSON content type without a CORS
+  // preflight (which nothing here answers), and the host guard refuses its Origin anyway.
+  app.get('/v3/control', (c) => c.json({ controls: view.controls?.() ?? null }));
+  app.post('/v3/control/:action', async (c) => {
+    const action = c.req.param('action') as ControlAction;
+    if (!CONTROL_ACTIONS.includes(action)) {
+      return c.json({ error: 'not_found', message: `unknown control ${JSON.stringify(action.slice(0, 40))}: one of ${CONTROL_ACTIONS.join(', ')}` }, 404);
+    }
+    if (!view.control) return c.json({ error: 'not_supported', message: 'this system has no trader to control' }, 501);
+    const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      return c.json({ error: 'unsupported_media_type', message: 'control requests take a JSON body: Content-Type: application/json' }, 415);
+    }
+    const raw = await readBoundedText(c.req.raw, CONTROL_BODY_MAX_BYTES);
+    if (!raw.ok) return c.json({ error: 'payload_too_large', message: `the body is larger than ${CONTROL_BODY_MAX_BYTES} bytes` }, 413);
+    let json: unknown = {};
+    if (raw.text.trim() !== '') {
+      try {
+        json = JSON.parse(raw.text);
+      } catch {
+        return c.json({ error: 'bad_request', message: 'the body is not JSON' }, 400);
+      }
+    }
+    const body = CONTROL_BODY.safeParse(json);
+    if (!body.success) {
+      const issue = body.error.issues[0];
+      const where = issue.path.length > 0 ? issue.path.join('.') : 'body';
+      return c.json({ error: 'bad_request', message: `${where}: ${issue.message}` }, 400);
+    }
+    if (body.data.ticker !== undefined && (action === 'pause' || action === 'resume')) {
+      return c.json({ error: 'bad_request', message: `ticker: ${action} applies to the whole trader; only cancel-all and flatten take a ticker` }, 400);
+    }
+    const result = await view.control({ action, ...(body.data.ticker !== undefined ? { ticker: body.data.ticker } : {}) });
+    return c.json(presentControlResult(result), result.applied ? 200 : 409);
+  });
 
   app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
 

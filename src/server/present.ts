@@ -9,6 +9,7 @@ import { formatStatusLine } from '../machines/status-history.ts';
 import { redactSecrets, redactText } from './redact.ts';
 import type {
   ComponentHealth,
+  ControlResult,
   FillView,
   MarketStatus,
   OrderStatusView,
@@ -159,6 +160,22 @@ export function presentStatus(s: StatusReport, extra: Record<string, unknown> = 
     counters: s.counters,
     units: UNITS,
     ...extra,
+  };
+}
+
+/** A control's answer: what it did, prices and counts formatted (raw integers beside them). */
+export function presentControlResult(r: ControlResult) {
+  return {
+    applied: r.applied,
+    action: r.action,
+    ticker: r.ticker,
+    message: redactText(r.message),
+    trader: { state: r.trader.state, reason: r.trader.reason === null ? null : redactText(r.trader.reason) },
+    cancelsSent: r.cancelsSent,
+    ordersPlaced: r.ordersPlaced.map((o) => ({ ...o, price: formatPrice(o.price), count: formatCount(o.count), raw: { price: o.price, count: o.count } })),
+    ordersDenied: r.ordersDenied.map((d) => ({ ...d, reason: redactText(d.reason) })),
+    positions: r.positions,
+    journaled: r.journaled,
   };
 }
 

@@ -726,3 +726,105 @@ describe('trader: restarts and snapshots', () => {
     expect(ctx(actor).counters.duplicateFills).toBe(2);
   });
 });
+
+describe('trader: operator controls', () => {
+  it('OPERATOR_PAUSE holds it paused with reason `operator` (orders cancelled); a system RESUME does not end it, OPERATOR_RESUME does', async () => {
+    const { actor, venue, clock } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(2);
+    actor.send({ type: 'OPERATOR_PAUSE' });
+    expect(state(actor)).toBe('paused');
+    expect(ctx(actor).reason).toBe('operator');
+    await flush();
+    expect(venue.cancels).toHaveLength(2);
+    // an outage comes and goes while the operator holds it: still paused afterwards, for the operator
+    actor.send({ type: 'PAUSE', reason: 'database_outage' });
+    expect(ctx(actor).reason).toBe('database_outage');
+    actor.send({ type: 'RESUME' });
+    expect(state(actor)).toBe('paused');
+    expect(ctx(actor).reason).toBe('operator');
+    clock.advance(1000);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(venue.submits).toHaveLength(2);
+    actor.send({ type: 'OPERATOR_RESUME' });
+    expect(state(actor)).toBe('ready');
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(4);
+  });
+
+  it('OPERATOR_RESUME cannot lift a system pause: it drops the hold, and the system RESUME resumes', async () => {
+    const { actor } = setupTrader({ strategy: createStrategy('hold') });
+    await startReady(actor);
+    actor.send({ type: 'OPERATOR_PAUSE' });
+    actor.send({ type: 'PAUSE', reason: 'trading_api_unavailable' });
+    actor.send({ type: 'OPERATOR_RESUME' });
+    expect(state(actor)).toBe('paused');
+    expect(ctx(actor).reason).toBe('trading_api_unavailable');
+    expect(ctx(actor).operatorHold).toBe(false);
+    actor.send({ type: 'RESUME' });
+    expect(state(actor)).toBe('ready');
+  });
+
+  it('the operator resume ends a risk pause', async () => {
+    const { actor } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }), input: { cash: 10_000 } });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    expect(ctx(actor).reason).toMatch(/^risk: cash_reserve/);
+    actor.send({ type: 'OPERATOR_RESUME' });
+    expect(state(actor)).toBe('ready');
+  });
+
+  it('CANCEL_ALL with a ticker cancels only that market', async () => {
+    const { actor, venue } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }) });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(Object.keys(ctx(actor).orders)).toHaveLength(2);
+    actor.send({ type: 'CANCEL_ALL', reason: 'operator', ticker: 'KX-U' });
+    await flush();
+    expect(venue.cancels).toHaveLength(0);
+    actor.send({ type: 'CANCEL_ALL', reason: 'operator', ticker: T });
+    await flush();
+    expect(venue.cancels.map((c) => c.clientOrderId).sort()).toEqual(['T1-run-1', 'T1-run-2']);
+  });
+
+  it('FLATTEN holds it paused, cancels, and closes a long with a marketable IOC sell at the bid capped at the order size', async () => {
+    const { actor, venue, notes, clock } = setupTrader({ strategy: createStrategy('spread-quoter', { size: 100 }), input: { riskLimits: { maxOrderSize: 1_000 } } });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: true, positions: [{ ...emptyPosition(T), position: 1_500, costBasis: 600_000_000 }], externalOrders: [] });
+    await flush();
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    const quotes = venue.submits.length;
+    expect(quotes).toBeGreaterThan(0);
+    clock.advance(1000);
+    actor.send({ type: 'FLATTEN' });
+    expect(state(actor)).toBe('paused');
+    expect(ctx(actor).reason).toBe('operator');
+    await flush();
+    const closing = venue.submits.slice(quotes);
+    expect(closing.map((s) => s.intent)).toEqual([{ ticker: T, side: 'ask', price: 4000, count: 1_000, timeInForce: 'immediate_or_cancel' }]);
+    // the quotes were cancelled, the closing order was not
+    expect(venue.cancels.map((c) => c.clientOrderId)).not.toContain(closing[0].clientOrderId);
+    expect(venue.cancels).toHaveLength(quotes);
+    expect(notes.filter((n) => n.type === 'POSITION_CLOSING')).toEqual([
+      { type: 'POSITION_CLOSING', traderId: 'T1', ticker: T, sent: true, detail: 'sell 10.00 YES immediate-or-cancel (5.00 left: flatten again)' },
+    ]);
+  });
+
+  it('FLATTEN without a book sends nothing and says why', async () => {
+    const { actor, venue, notes, books } = setupTrader({ strategy: createStrategy('hold') });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: true, positions: [{ ...emptyPosition(T), position: -300, costBasis: 100_000_000 }], externalOrders: [] });
+    books.set(T, null);
+    actor.send({ type: 'FLATTEN', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(0);
+    expect(notes.filter((n) => n.type === 'POSITION_CLOSING')).toEqual([
+      { type: 'POSITION_CLOSING', traderId: 'T1', ticker: T, sent: false, detail: 'no usable order book to price a closing order' },
+    ]);
+  });
+});

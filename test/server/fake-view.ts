@@ -5,6 +5,10 @@
 import type { Clock } from '../../src/core/clock.ts';
 import type {
   ComponentHealth,
+  ControlAction,
+  ControlAvailability,
+  ControlCommand,
+  ControlResult,
   CoordinatorStateName,
   FillView,
   HealthReport,
@@ -44,6 +48,9 @@ export class FakeSystemView implements SystemView {
   syncSummary: unknown = null;
   machines: Record<string, unknown> = {};
   statusCalls = 0;
+  /** The scripted trader: paused by the operator or trading; what controls were applied. */
+  trader: { state: string; reason: string | null } = { state: 'ready', reason: null };
+  controlCalls: ControlCommand[] = [];
   private readonly listeners = new Set<(event: SystemEvent) => void>();
 
   constructor(private readonly clock: Clock) {
@@ -87,13 +94,42 @@ export class FakeSystemView implements SystemView {
       recentFills: this.fills,
       sync: { lastSyncMs: this.trading.lastSyncMs, syncCount: this.counters.syncs_ok ?? 0, lastSummary: this.syncSummary },
       errors: this.errors,
-      trader: { state: 'ready', reason: null, decisions: 3, ordersPlaced: 2, denied: 1 },
+      trader: { ...this.trader, decisions: 3, ordersPlaced: 2, denied: 1 },
       counters: this.counters,
     };
   }
 
   machineStates(): Record<string, unknown> {
     return { coordinator: this.state, ...this.machines };
+  }
+
+  controls(): Record<ControlAction, ControlAvailability> {
+    const paused = this.trader.state === 'paused';
+    const open = this.trading.openOrders.length > 0;
+    return {
+      pause: paused ? { allowed: false, reason: 'already paused by the operator' } : { allowed: true, reason: null },
+      resume: paused ? { allowed: true, reason: null } : { allowed: false, reason: `not paused (${this.trader.state})` },
+      'cancel-all': open ? { allowed: true, reason: null } : { allowed: false, reason: 'no open orders' },
+      flatten: open || this.trading.positions.length > 0 ? { allowed: true, reason: null } : { allowed: false, reason: 'no positions or orders' },
+    };
+  }
+
+  /** Scripted like the trading system: pause/flatten hold the trader, cancel-all empties the orders. */
+  async control(command: ControlCommand): Promise<ControlResult> {
+    this.controlCalls.push(command);
+    const allowed = this.controls()[command.action];
+    const base = { action: command.action, ticker: command.ticker ?? null, cancelsSent: 0, ordersPlaced: [], ordersDenied: [], positions: [], journaled: true };
+    if (!allowed.allowed) return { ...base, applied: false, message: `${command.action} refused: ${allowed.reason}`, trader: this.trader };
+    const cancels = this.trading.openOrders.filter((o) => !command.ticker || o.ticker === command.ticker).length;
+    if (command.action === 'pause' || command.action === 'flatten') this.trader = { state: 'paused', reason: 'operator' };
+    if (command.action === 'resume') this.trader = { state: 'ready', reason: null };
+    if (command.action === 'pause' || command.action === 'cancel-all' || command.action === 'flatten') {
+      this.updateTrading({ openOrders: this.trading.openOrders.filter((o) => command.ticker !== undefined && o.ticker !== command.ticker) });
+    }
+    this.machines = { ...this.machines, trader: this.trader.state };
+    const message = command.action === 'pause' ? 'trader paused (operator)' : command.action === 'resume' ? 'trader ready' : `${cancels} cancels sent`;
+    this.transition(this.state, `operator ${command.action}: ${message}`, { operator_action: command.action });
+    return { ...base, applied: true, message, trader: this.trader, cancelsSent: command.action === 'resume' ? 0 : cancels };
   }
 
   subscribe(listener: (event: SystemEvent) => void): () => void {

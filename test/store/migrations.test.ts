@@ -23,6 +23,7 @@ const EXPECTED_TABLES = [
   'models',
   'episodes',
   'session_runs',
+  'operator_actions',
   'schema_migrations',
 ];
 

@@ -876,3 +876,37 @@ export async function listRecentDecisions(
     details: r.details,
   }));
 }
+
+export type OperatorActionName = 'pause' | 'resume' | 'cancel-all' | 'flatten';
+
+export interface OperatorAction {
+  trader: string;
+  env: StoreEnvironment;
+  atMs: number;
+  action: OperatorActionName;
+  ticker: string | null;
+  outcome: 'applied' | 'refused';
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** One operator control request and its outcome (`operator_actions`). */
+export async function recordOperatorAction(db: Queryable, action: OperatorAction): Promise<number> {
+  const rows = await query<{ id: number }>(
+    db,
+    `INSERT INTO operator_actions (trader, env, at_ms, action, ticker, outcome, message, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    [action.trader, action.env, action.atMs, action.action, action.ticker, action.outcome, action.message, action.details ?? {}],
+  );
+  return Number(rows[0].id);
+}
+
+/** The newest operator actions, newest first. */
+export async function recentOperatorActions(db: Queryable, limit = 50): Promise<OperatorAction[]> {
+  const rows = await query<{ trader: string; env: StoreEnvironment; at_ms: string; action: OperatorActionName; ticker: string | null; outcome: 'applied' | 'refused'; message: string; details: Record<string, unknown> }>(
+    db,
+    'SELECT trader, env, at_ms, action, ticker, outcome, message, details FROM operator_actions ORDER BY at_ms DESC, id DESC LIMIT $1',
+    [limit],
+  );
+  return rows.map((r) => ({ trader: r.trader, env: r.env, atMs: Number(r.at_ms), action: r.action, ticker: r.ticker, outcome: r.outcome, message: r.message, details: r.details }));
+}
