@@ -128,6 +128,249 @@ function walkLimit(levels: Level[], count: Count): Price | null {
   return price;
 }
 
+/**
+ * The hot-reloaded model: the file is loaded, validated and test-run, then swapped in atomically;
+ * `run` holds the model it started with until it ends (a retired model is released when the last
+ * such run ends). A bad file is recorded in `status()` and the running model stays.
+ */
+class HotReloadedPolicy {
+  readonly status: PolicyStatus;
+  /** Resolves once the first model is loaded; rejects with PolicyModelError if it was refused. */
+  readonly ready: Promise<void>;
+  private current: ModelSlot | null = null;
+  private currentSha: string | null = null;
+  private closed = false;
+  private watcher: FSWatcher | null = null;
+  private debounce: TimerHandle | null = null;
+  private reloading: Promise<boolean> | null = null;
+  private reloadAgain = false;
+
+  constructor(
+    private readonly modelPath: string,
+    private readonly loadOptions: PolicyLoadOptions,
+    private readonly clock: Clock,
+    private readonly onReload?: (status: PolicyStatus) => void,
+  ) {
+    this.status = { modelPath, loadedAt: null, version: null, obsVersion: null, actions: [], lastError: null, lastErrorAt: null, loads: 0 };
+    this.ready = this.loadOnce().then(
+      () => undefined,
+      (error: unknown) => {
+        this.recordError(error);
+        throw error;
+      },
+    );
+    this.ready.catch(() => undefined);
+  }
+
+  /** The running model's contract; null before the first load. */
+  get contract(): OnnxPolicy['contract'] | null {
+    return this.current?.policy.contract ?? null;
+  }
+
+  /** Logits of the model running now, for one observation. */
+  async run(obs: Float32Array): Promise<Float32Array> {
+    const slot = this.current;
+    if (!slot) throw new PolicyModelError(`no policy model loaded from ${this.modelPath}`);
+    slot.inFlight++;
+    try {
+      return (await slot.policy.run(obs, 1)).logits;
+    } finally {
+      slot.inFlight--;
+      this.releaseIfIdle(slot);
+    }
+  }
+
+  /** Watches the file's folder (atomic replacement — write + rename — changes the file's inode). */
+  watch(debounceMs: number): void {
+    const file = basename(this.modelPath);
+    try {
+      this.watcher = watch(dirname(this.modelPath), (_event, filename) => {
+        if (this.closed || (filename !== null && filename !== file)) return;
+        if (this.debounce !== null) this.clock.clearTimeout(this.debounce);
+        this.debounce = this.clock.setTimeout(() => {
+          this.debounce = null;
+          void this.reload();
+        }, debounceMs);
+      });
+      this.watcher.on('error', (error) => this.recordError(new Error(`watching ${this.modelPath} failed: ${error.message}`)));
+    } catch (error) {
+      this.recordError(new Error(`watching ${this.modelPath} failed: ${(error as Error).message}`));
+    }
+  }
+
+  /** One reload at a time; a change during a reload triggers one more afterwards. */
+  reload(): Promise<boolean> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      let swapped = false;
+      do {
+        this.reloadAgain = false;
+        try {
+          swapped = (await this.loadOnce()) || swapped;
+        } catch (error) {
+          this.recordError(error);
+        }
+        this.onReload?.(this.snapshot());
+      } while (this.reloadAgain && !this.closed);
+      this.reloading = null;
+      return swapped;
+    })();
+    return this.reloading;
+  }
+
+  snapshot(): PolicyStatus {
+    return { ...this.status, actions: [...this.status.actions] };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.debounce !== null) this.clock.clearTimeout(this.debounce);
+    this.debounce = null;
+    if (this.reloading) await this.reloading;
+    if (this.current) this.retire(this.current);
+  }
+
+  private async loadOnce(): Promise<boolean> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(this.modelPath);
+    } catch (error) {
+      throw new PolicyModelError(`cannot read policy model ${this.modelPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha === this.currentSha) {
+      // the file is (again) the running model: nothing to swap, and nothing wrong any more
+      this.status.lastError = null;
+      this.status.lastErrorAt = null;
+      return false;
+    }
+    const policy = await OnnxPolicy.fromBytes(bytes, this.loadOptions);
+    if (this.closed) {
+      await policy.release();
+      return false;
+    }
+    const previous = this.current;
+    this.current = { policy, inFlight: 0, retired: false };
+    this.currentSha = sha;
+    Object.assign(this.status, {
+      loadedAt: this.clock.now(),
+      version: policy.contract.version,
+      obsVersion: policy.contract.obsVersion,
+      actions: [...policy.contract.actions],
+      lastError: null,
+      lastErrorAt: null,
+      loads: this.status.loads + 1,
+    });
+    if (previous) this.retire(previous);
+    return true;
+  }
+
+  private retire(slot: ModelSlot): void {
+    slot.retired = true;
+    this.releaseIfIdle(slot);
+  }
+
+  private releaseIfIdle(slot: ModelSlot): void {
+    if (slot.retired && slot.inFlight === 0) void slot.policy.release();
+  }
+
+  private recordError(error: unknown): void {
+    this.status.lastError = error instanceof Error ? error.message : String(error);
+    this.status.lastErrorAt = this.clock.now();
+  }
+}
+
+/** Our live orders (cancel pending left out), the placement times we saw, and the features they set. */
+function observeOwnOrders(state: MarketState, view: MarketView): OwnOrder[] {
+  let openBid = 0;
+  let openAsk = ONE_DOLLAR;
+  let lastPlaced = Number.NaN;
+  const live: OwnOrder[] = [];
+  const seen = new Set<string>();
+  for (const o of view.openOrders) {
+    seen.add(o.clientOrderId);
+    if (!state.firstSeen.has(o.clientOrderId)) state.firstSeen.set(o.clientOrderId, view.nowMs);
+    if (o.cancelPending) continue;
+    live.push(o);
+    if (o.side === 'bid' && o.price > openBid) openBid = o.price;
+    if (o.side === 'ask' && o.price < openAsk) openAsk = o.price;
+    const placed = state.firstSeen.get(o.clientOrderId)!;
+    if (Number.isNaN(lastPlaced) || placed > lastPlaced) lastPlaced = placed;
+  }
+  for (const id of state.firstSeen.keys()) if (!seen.has(id)) state.firstSeen.delete(id);
+  state.features.openBidPrice = openBid;
+  state.features.openAskPrice = openAsk === ONE_DOLLAR ? 0 : openAsk;
+  state.features.lastOrderMs = lastPlaced;
+  return live;
+}
+
+/** The unmasked action with the highest logit (HOLD, 0, when none is allowed). */
+function greedyAction(logits: Float32Array, mask: ArrayLike<boolean | number>): number {
+  let action = 0;
+  let best = -Infinity;
+  for (let a = 0; a < logits.length; a++) {
+    if (mask[a] && logits[a] > best) {
+      best = logits[a];
+      action = a;
+    }
+  }
+  return action;
+}
+
+/** The action's size, capped: sells at the position held, buys at the position limit. */
+function cappedCount(base: number, size: Count, position: Count, maxPosition: Count): Count {
+  switch (base) {
+    case BUY_YES:
+      return Math.min(size, maxPosition - position);
+    case SELL_YES:
+      return Math.min(size, Math.max(0, position));
+    case BUY_NO:
+      return Math.min(size, maxPosition + position);
+    case SELL_NO:
+      return Math.min(size, Math.max(0, -position));
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Action → orders (the mapping in this module's header): a take walks the book as it is now, a
+ * join re-quotes at the best bids the policy saw (`yesBid`, `noBid`).
+ */
+function ordersForAction(
+  decoded: ReturnType<typeof decodeAction>,
+  view: MarketView,
+  book: FeatureBook,
+  seen: { yesBid: Price | null; noBid: Price | null; live: readonly OwnOrder[] },
+  maxPosition: Count,
+): Decision[] {
+  if (decoded.base === HOLD) return [];
+  const count = cappedCount(decoded.base, decoded.size, view.position, maxPosition);
+  if (count <= 0) return [];
+  const yesLegBid = decoded.base === BUY_YES || decoded.base === SELL_NO;
+  const side = yesLegBid ? 'bid' : 'ask';
+  if (decoded.style === 'take') {
+    // a YES-leg bid takes NO bids (YES asks at $1 − n); an ask takes YES bids
+    const limit = walkLimit(book.depth(yesLegBid ? 'no' : 'yes'), count);
+    if (limit === null) return [];
+    const price = yesLegBid ? ONE_DOLLAR - limit : limit;
+    return [{ kind: 'place', intent: { ticker: view.ticker, side, price, count, timeInForce: 'immediate_or_cancel' } }];
+  }
+  const { yesBid, noBid } = seen;
+  const price = yesLegBid ? yesBid : noBid === null ? null : ONE_DOLLAR - noBid;
+  if (price === null) return [];
+  const sameSide = seen.live.filter((o) => o.side === side);
+  if (sameSide.length === 1 && sameSide[0].price === price) return [];
+  const decisions: Decision[] = sameSide.map((o) => ({ kind: 'cancel', clientOrderId: o.clientOrderId, reason: `policy re-quotes ${side} at ${price}` }));
+  decisions.push({ kind: 'place', intent: { ticker: view.ticker, side, price, count, timeInForce: 'good_till_canceled', postOnly: true } });
+  return decisions;
+}
+
 export function createOnnxStrategy(path: string, rawOptions: OnnxStrategyOptions = {}): OnnxStrategy {
   const { account, clock: givenClock, onReload, ...configInput } = rawOptions;
   const parsed = onnxStrategyOptionsSchema.safeParse(configInput);
@@ -135,125 +378,11 @@ export function createOnnxStrategy(path: string, rawOptions: OnnxStrategyOptions
     throw new Error(`onnx strategy options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   const config = parsed.data;
-  const clock = givenClock ?? systemClock;
   const modelPath = resolve(path);
-  const loadOptions: PolicyLoadOptions = { defaultSizes: config.defaultSizes, source: modelPath };
+  const model = new HotReloadedPolicy(modelPath, { defaultSizes: config.defaultSizes, source: modelPath }, givenClock ?? systemClock, onReload);
+  if (config.watch) model.watch(config.debounceMs);
   const markets = new Map<string, MarketState>();
   const obs = new Float32Array(FEATURE_COUNT);
-
-  let current: ModelSlot | null = null;
-  let currentSha: string | null = null;
-  const status: PolicyStatus = {
-    modelPath,
-    loadedAt: null,
-    version: null,
-    obsVersion: null,
-    actions: [],
-    lastError: null,
-    lastErrorAt: null,
-    loads: 0,
-  };
-  let closed = false;
-  let watcher: FSWatcher | null = null;
-  let debounce: TimerHandle | null = null;
-  let reloading: Promise<boolean> | null = null;
-  let reloadAgain = false;
-
-  const recordError = (message: string) => {
-    status.lastError = message;
-    status.lastErrorAt = clock.now();
-  };
-
-  const releaseIfIdle = (slot: ModelSlot) => {
-    if (slot.retired && slot.inFlight === 0) void slot.policy.release();
-  };
-
-  const loadOnce = async (): Promise<boolean> => {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(modelPath);
-    } catch (error) {
-      throw new PolicyModelError(`cannot read policy model ${modelPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha === currentSha) {
-      // the file is (again) the running model: nothing to swap, and nothing wrong any more
-      status.lastError = null;
-      status.lastErrorAt = null;
-      return false;
-    }
-    const policy = await OnnxPolicy.fromBytes(bytes, loadOptions);
-    if (closed) {
-      await policy.release();
-      return false;
-    }
-    const previous = current;
-    current = { policy, inFlight: 0, retired: false };
-    currentSha = sha;
-    status.loadedAt = clock.now();
-    status.version = policy.contract.version;
-    status.obsVersion = policy.contract.obsVersion;
-    status.actions = [...policy.contract.actions];
-    status.lastError = null;
-    status.lastErrorAt = null;
-    status.loads++;
-    if (previous) {
-      previous.retired = true;
-      releaseIfIdle(previous);
-    }
-    return true;
-  };
-
-  /** One reload at a time; a change during a reload triggers one more afterwards. */
-  const reload = (): Promise<boolean> => {
-    if (reloading) {
-      reloadAgain = true;
-      return reloading;
-    }
-    reloading = (async () => {
-      let swapped = false;
-      do {
-        reloadAgain = false;
-        try {
-          swapped = (await loadOnce()) || swapped;
-        } catch (error) {
-          recordError(error instanceof Error ? error.message : String(error));
-        }
-        onReload?.({ ...status, actions: [...status.actions] });
-      } while (reloadAgain && !closed);
-      reloading = null;
-      return swapped;
-    })();
-    return reloading;
-  };
-
-  const initial = (async () => {
-    try {
-      await loadOnce();
-    } catch (error) {
-      recordError(error instanceof Error ? error.message : String(error));
-      throw error;
-    }
-  })();
-  initial.catch(() => undefined);
-
-  if (config.watch) {
-    const file = basename(modelPath);
-    try {
-      // watch the folder: atomic replacement (write + rename) changes the file's inode
-      watcher = watch(dirname(modelPath), (_event, filename) => {
-        if (closed || (filename !== null && filename !== file)) return;
-        if (debounce !== null) clock.clearTimeout(debounce);
-        debounce = clock.setTimeout(() => {
-          debounce = null;
-          void reload();
-        }, config.debounceMs);
-      });
-      watcher.on('error', (error) => recordError(`watching ${modelPath} failed: ${error.message}`));
-    } catch (error) {
-      recordError(`watching ${modelPath} failed: ${(error as Error).message}`);
-    }
-  }
 
   const marketState = (ticker: string): MarketState => {
     let state = markets.get(ticker);
@@ -265,15 +394,12 @@ export function createOnnxStrategy(path: string, rawOptions: OnnxStrategyOptions
   };
 
   const decide = async (view: MarketView): Promise<Decision[]> => {
-    const slot = current;
-    if (!slot || view.book === null) return [];
-    const contract = slot.policy.contract;
-    const space = contract.actionSpace;
+    const contract = model.contract;
+    if (!contract || view.book === null) return [];
     const book = featureBookOf(view.book);
     const state = marketState(view.ticker);
     const f = state.features;
     f.observe(book, view.nowMs);
-
     // account and own orders, set exactly as the environment sets them
     const acct = account?.(view.ticker);
     f.position = view.position;
@@ -282,117 +408,28 @@ export function createOnnxStrategy(path: string, rawOptions: OnnxStrategyOptions
     // portfolio ratio features (36–46) on a scale it never saw.
     f.cash = acct ? Math.min(acct.cash, config.startingCash) : config.startingCash;
     f.costBasis = acct ? acct.costBasis : f.positionValue();
-    let openBid = 0;
-    let openAsk = ONE_DOLLAR;
-    let lastPlaced = Number.NaN;
-    const live: OwnOrder[] = [];
-    const seen = new Set<string>();
-    for (const o of view.openOrders) {
-      seen.add(o.clientOrderId);
-      if (!state.firstSeen.has(o.clientOrderId)) state.firstSeen.set(o.clientOrderId, view.nowMs);
-      if (o.cancelPending) continue;
-      live.push(o);
-      if (o.side === 'bid' && o.price > openBid) openBid = o.price;
-      if (o.side === 'ask' && o.price < openAsk) openAsk = o.price;
-      const placed = state.firstSeen.get(o.clientOrderId)!;
-      if (Number.isNaN(lastPlaced) || placed > lastPlaced) lastPlaced = placed;
-    }
-    for (const id of state.firstSeen.keys()) if (!seen.has(id)) state.firstSeen.delete(id);
-    f.openBidPrice = openBid;
-    f.openAskPrice = openAsk === ONE_DOLLAR ? 0 : openAsk;
-    f.lastOrderMs = lastPlaced;
+    const live = observeOwnOrders(state, view);
     writeFeatures(book, f, view.nowMs, obs);
     state.lastObs = Float32Array.from(obs);
-
     const yesBid = book.bestYesBid();
     const noBid = book.bestNoBid();
-    const mask = actionMask(space, {
-      bookValid: true,
-      yesBid,
-      noBid,
-      position: view.position,
-      cash: f.cash,
-      maxPosition: config.maxPosition,
-    });
-
-    slot.inFlight++;
-    let logits: Float32Array;
-    try {
-      logits = (await slot.policy.run(obs, 1)).logits;
-    } finally {
-      slot.inFlight--;
-      releaseIfIdle(slot);
-    }
-    let action = 0;
-    let best = -Infinity;
-    for (let a = 0; a < logits.length; a++) {
-      if (mask[a] && logits[a] > best) {
-        best = logits[a];
-        action = a;
-      }
-    }
-    const decoded = decodeAction(space, action);
-    if (decoded.base === HOLD) return [];
-    const pos = view.position;
-    let count: Count;
-    switch (decoded.base) {
-      case BUY_YES:
-        count = Math.min(decoded.size, config.maxPosition - pos);
-        break;
-      case SELL_YES:
-        count = Math.min(decoded.size, Math.max(0, pos));
-        break;
-      case BUY_NO:
-        count = Math.min(decoded.size, config.maxPosition + pos);
-        break;
-      case SELL_NO:
-        count = Math.min(decoded.size, Math.max(0, -pos));
-        break;
-      default:
-        return [];
-    }
-    if (count <= 0) return [];
-    const yesLegBid = decoded.base === BUY_YES || decoded.base === SELL_NO;
-    const side = yesLegBid ? 'bid' : 'ask';
-    if (decoded.style === 'take') {
-      // a YES-leg bid takes NO bids (YES asks at $1 − n); an ask takes YES bids
-      const limit = walkLimit(book.depth(yesLegBid ? 'no' : 'yes'), count);
-      if (limit === null) return [];
-      const price = yesLegBid ? ONE_DOLLAR - limit : limit;
-      return [{ kind: 'place', intent: { ticker: view.ticker, side, price, count, timeInForce: 'immediate_or_cancel' } }];
-    }
-    const price = yesLegBid ? yesBid : noBid === null ? null : ONE_DOLLAR - noBid;
-    if (price === null) return [];
-    const sameSide = live.filter((o) => o.side === side);
-    if (sameSide.length === 1 && sameSide[0].price === price) return [];
-    const decisions: Decision[] = sameSide.map((o) => ({ kind: 'cancel', clientOrderId: o.clientOrderId, reason: `policy re-quotes ${side} at ${price}` }));
-    decisions.push({ kind: 'place', intent: { ticker: view.ticker, side, price, count, timeInForce: 'good_till_canceled', postOnly: true } });
-    return decisions;
+    const mask = actionMask(contract.actionSpace, { bookValid: true, yesBid, noBid, position: view.position, cash: f.cash, maxPosition: config.maxPosition });
+    const action = greedyAction(await model.run(obs), mask);
+    return ordersForAction(decodeAction(contract.actionSpace, action), view, book, { yesBid, noBid, live }, config.maxPosition);
   };
 
   return {
     name: 'onnx',
     needsBook: true,
     decide,
-    status: () => ({ ...status, actions: [...status.actions] }),
+    status: () => model.snapshot(),
     observation: (ticker) => {
       const o = markets.get(ticker)?.lastObs;
       return o ? Float32Array.from(o) : null;
     },
-    ready: () => initial,
-    reload,
-    async close() {
-      closed = true;
-      watcher?.close();
-      watcher = null;
-      if (debounce !== null) clock.clearTimeout(debounce);
-      debounce = null;
-      if (reloading) await reloading;
-      if (current) {
-        current.retired = true;
-        releaseIfIdle(current);
-      }
-    },
+    ready: () => model.ready,
+    reload: () => model.reload(),
+    close: () => model.close(),
   };
 }
 
