@@ -24,6 +24,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
   train: { summary: 'train a PPO policy on recorded sessions, export it to ONNX (models table)', load: async () => (await import('./train.command.ts')).runTrainCommand },
   eval: { summary: 'evaluate an ONNX policy on held-out sessions against HOLD and a rule baseline', load: async () => (await import('./eval.command.ts')).runEvalCommand },
   rl: { summary: 'RL workbench: `rl regimes` (record simulator regimes), `rl sessions`, `rl models`', load: async () => (await import('./rl.command.ts')).runRlCommand },
+  ctl: { summary: 'steer a running trader: `ctl pause|resume|cancel-all|flatten [--ticker T]`', load: async () => (await import('./ctl.command.ts')).runCtlCommand },
   db: {
     summary: 'database maintenance: `db migrate`',
     load: async () => (await import('./db.command.ts')).runDbCommand,
