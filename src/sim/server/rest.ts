@@ -117,12 +117,23 @@ const sleep = (clock: Clock, ms: number) => new Promise<void>((resolve) => clock
 const inRange = (ms: number, minS: number | undefined, maxS: number | undefined) =>
   (minS === undefined || ms >= minS * 1000) && (maxS === undefined || ms <= maxS * 1000 + 999);
 
-export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
-  const { exchange, clock, keys, faults, figures } = deps;
+type TradeApp = Hono<TradeApiEnv>;
+
+export function createTradeApi(deps: TradeApiDeps): TradeApp {
   const app = new Hono<TradeApiEnv>();
+  // registration order is routing order: each group keeps its static paths before its parameters
+  guardEdge(app, deps);
+  exchangeRoutes(app, deps);
+  marketRoutes(app, deps);
+  orderCreateRoutes(app, deps);
+  orderChangeRoutes(app, deps);
+  orderReadRoutes(app, deps);
+  accountRoutes(app, deps);
+  return app;
+}
 
-  // ---- edge: injected latency, injected statuses, body size, auth ----
-
+/** Injected latency and statuses first, then the signature on private routes. */
+function guardEdge(app: TradeApp, { clock, keys, faults }: TradeApiDeps): void {
   app.use('*', async (c, next) => {
     const latency = faults.latencyMs();
     if (latency > 0) await sleep(clock, latency);
@@ -140,9 +151,10 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
   app.use('/portfolio/*', requireAuth);
   app.use('/markets/orderbooks', requireAuth);
   app.use('/markets/:ticker/orderbook', requireAuth);
+}
 
-  // ---- exchange ----
-
+/** Exchange status, schedule, user-data timestamp. */
+function exchangeRoutes(app: TradeApp, { clock }: TradeApiDeps): void {
   app.get('/exchange/status', (c) =>
     c.json({
       exchange_active: true,
@@ -156,9 +168,10 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
   );
   app.get('/exchange/schedule', (c) => c.json({ schedule: { standard_hours: [], maintenance_windows: [] } }));
   app.get('/exchange/user_data_timestamp', (c) => c.json({ as_of_time: rfc3339(clock.now()) }));
+}
 
-  // ---- markets ----
-
+/** Markets, trades, order books (static paths before `/markets/:ticker`). */
+function marketRoutes(app: TradeApp, { exchange, clock, figures }: TradeApiDeps): void {
   app.get('/markets', (c) => {
     const q = parseQuery(c, marketsQuery);
     if (!q.ok) return send(c, q.reply);
@@ -225,9 +238,10 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     if (!book) return send(c, notFound('market not found', 'market_not_found'));
     return c.json(orderbookToWire(book, q.value.depth ?? 0));
   });
+}
 
-  // ---- order writes (V2) ----
-
+/** V2 creates, one and batched (what the simulator cannot honour is refused first). */
+function orderCreateRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiDeps): void {
   /** Checks what the simulator cannot honour, then asks the exchange. */
   const placeOrder = (userId: string, body: CreateOrderV2Body) => {
     if (body.subaccount !== undefined && body.subaccount !== 0) {
@@ -283,7 +297,10 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     });
     return c.json({ orders }, 201);
   });
+}
 
+/** V2 cancels (one, batched, all), decrease, amend. */
+function orderChangeRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiDeps): void {
   app.delete('/portfolio/events/orders/batched', async (c) => {
     const body = await parseBody(c, batchCancelBody);
     if (!body.ok) return send(c, body.reply);
@@ -360,9 +377,10 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
     return c.json(amendOrderResponse(outcome.value.order, outcome.value.fills, clock.now()));
   });
+}
 
-  // ---- portfolio reads ----
-
+/** Orders and queue positions (static paths before `/portfolio/orders/:orderId`). */
+function orderReadRoutes(app: TradeApp, { exchange }: TradeApiDeps): void {
   app.get('/portfolio/orders', (c) => {
     const q = parseQuery(c, ordersQuery);
     if (!q.ok) return send(c, q.reply);
@@ -411,7 +429,10 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     if (!order) return send(c, notFound('order not found'));
     return c.json({ order: orderToWire(order) });
   });
+}
 
+/** Fills, positions, balance, settlements. */
+function accountRoutes(app: TradeApp, { exchange, clock }: TradeApiDeps): void {
   app.get('/portfolio/fills', (c) => {
     const q = parseQuery(c, fillsQuery);
     if (!q.ok) return send(c, q.reply);
@@ -489,8 +510,6 @@ export function createTradeApi(deps: TradeApiDeps): Hono<TradeApiEnv> {
     if (!p.ok) return send(c, p.reply);
     return c.json({ settlements: p.value.page.map(settlementToWire), cursor: p.value.cursor });
   });
-
-  return app;
 }
 
 function cancelResponse(order: SimOrder, reducedBy: Count, nowMs: number) {
