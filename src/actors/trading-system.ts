@@ -10,7 +10,6 @@ import { fromPromise } from 'xstate';
 import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import type { Micros } from '../core/money.ts';
-import { markToMarket, unrealizedPnl } from '../core/positions.ts';
 import type { RiskLimits } from '../core/risk.ts';
 import type { Strategy } from '../core/strategy/index.ts';
 import { priceRangesFor } from '../core/ticks.ts';
@@ -20,41 +19,17 @@ import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
 import { describeDbError, isDatabaseUnavailable } from '../adapters/store/database.ts';
 import { recordDecision } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
-import {
-  coordinatorMachine,
-  coordinatorStatusLabel,
-  currentProblems,
-  describeState,
-  orderbookActivityWatcher,
-  tradingPauseReason,
-} from '../machines/coordinator.machine.ts';
-import type { CoordinatorInput, DegradedComponent, SyncSummary } from '../machines/coordinator.types.ts';
-import { StateVisits, StatusHistory, observeTransitions } from '../machines/status-history.ts';
-import type { LabelVisit, TransitionRecord } from '../machines/status-history.ts';
+import { coordinatorMachine, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
+import { coordinatorStatusLabel, describeState, tradingPauseReason } from '../machines/coordinator.status.ts';
+import type { CoordinatorInput, SyncSummary } from '../machines/coordinator.types.ts';
+import type { LabelVisit, StatusHistory } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
 import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
 import type { TraderNotification } from '../machines/trader.types.ts';
-import type { PolicyStatus } from '../adapters/policy/onnx-strategy.ts';
-import type {
-  ComponentHealth,
-  CurrentProblem,
-  FillView,
-  HealthReport,
-  MarketStatus,
-  OrderStatusView,
-  PositionStatus,
-  Severity,
-  StatusReport,
-  SystemEvent,
-  SystemView,
-  TradingState,
-  ControlAction,
-  ControlAvailability,
-  ControlCommand,
-  ControlResult,
-} from './system-view.ts';
+import type { ControlAction, ControlAvailability, ControlCommand, ControlResult, FillView, HealthReport, StatusReport, SystemEvent, SystemView } from './system-view.ts';
 import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
 import { MarketFeed } from './market-feed.ts';
+import { openOrderCount, SystemStatus } from './system-status.ts';
 import { journalFill, OrderStateJournal } from './order-journal.ts';
 import { OperatorControls } from './operator-controls.ts';
 import type { MarketRegistry } from './market-registry.ts';
@@ -88,14 +63,7 @@ export interface TradingSystemOptions {
   inspect?: (event: InspectionEvent) => void;
 }
 
-const MAX_RECENT_FILLS = 100;
-const MAX_ERRORS = 20;
 const LIVE_STATES = new Set(['live', 'stale']);
-
-/** Managed orders with contracts the venue may still hold. */
-function openOrderCount(trader: { orders: Record<string, { remainingCount: number }> }): number {
-  return Object.values(trader.orders).filter((o) => o.remainingCount > 0).length;
-}
 
 /** Wait for the WebSocket to be connected; a connect failure rejects (the coordinator decides what next). */
 function waitForConnection(ws: KalshiWsClient): Promise<void> {
@@ -113,66 +81,24 @@ function waitForConnection(ws: KalshiWsClient): Promise<void> {
   });
 }
 
-/**
- * The labels a coordinator state counts as entered (see describeState): its own state, always
- * (error included, whatever the parallel regions do), and `degraded` alongside it while a
- * component is degraded.
- */
-export function coordinatorVisitLabels({
-  state,
-  degraded,
-  degradedComponents = [],
-}: {
-  state: string;
-  degraded: boolean;
-  degradedComponents?: readonly DegradedComponent[];
-}): string[] {
-  const labels = degraded ? [state, 'degraded'] : [state];
-  // the outages that pause trading are counted by name too
-  if (degradedComponents.includes('journal')) labels.push('database_outage');
-  if (degradedComponents.includes('trading_api')) labels.push('trading_api_faulted');
-  return labels;
-}
-
 export class TradingSystem implements SystemView {
   readonly clock: Clock;
   readonly registry: MarketRegistry;
   private readonly feed: MarketFeed;
   private readonly journal: OrderStateJournal;
+  private readonly view: SystemStatus;
   readonly coordinator: Actor<typeof coordinatorMachine>;
   readonly trader: Actor<typeof traderMachine> | null;
-  readonly history = new StatusHistory(50);
   private readonly operator: OperatorControls;
 
   private readonly options: TradingSystemOptions;
   private readonly env: StoreEnvironment;
   private readonly venue: VenueContext;
-  private readonly listeners = new Set<(event: SystemEvent) => void>();
   private readonly marketMeta = new Map<string, { ranges: PriceRange[]; title: string | null }>();
-  private readonly recentFills: FillView[] = [];
-  private readonly errors: Array<{ atMs: number; message: string }> = [];
-  private readonly lastUpdateMs = new Map<string, number>();
-  private readonly deltaCounts = new Map<string, number>();
   private readonly dirtyBooks = new Set<string>();
-  private readonly counters: Record<string, number> = {
-    ws_reconnects: 0,
-    ws_gaps: 0,
-    ws_malformed_frames: 0,
-    fills_received: 0,
-    fills_journaled: 0,
-    orders_placed: 0,
-    orders_adopted: 0,
-    orders_denied: 0,
-    orders_closed: 0,
-    syncs_ok: 0,
-    syncs_failed: 0,
-  };
   private markets: string[] = [];
   private subscribed = false;
   private flushScheduled = false;
-  private tradingVersion = 0;
-  private lastSync: SyncSummary | null = null;
-  private lastDegraded: readonly DegradedComponent[] = [];
   private lastPaused: string | null = null;
   private readonly cleanups: Array<() => void> = [];
   private stopped = false;
@@ -197,12 +123,22 @@ export class TradingSystem implements SystemView {
     this.journal = new OrderStateJournal({
       pool: options.pool,
       clock: options.clock,
-      onError: (message) => this.recordError(message),
+      onError: (message) => this.view.recordError(message),
       onUnavailable: (error) => this.journalFailed(error),
-      onReplay: (count) => this.activity('journal', `writing ${count} order updates held during the database outage`, 'info'),
+      onReplay: (count) => this.view.activity('journal', `writing ${count} order updates held during the database outage`, 'info'),
     });
     this.feed = new MarketFeed({ ws: options.ws, clock: options.clock });
     this.registry = this.feed.registry;
+    this.view = new SystemStatus({
+      clock: options.clock,
+      environment: options.environment,
+      strategy: options.strategy,
+      tradingEnabled: options.tradingEnabled,
+      ws: options.ws,
+      registry: this.registry,
+      coordinator: () => this.coordinator.getSnapshot(),
+      trader: () => this.trader?.getSnapshot(),
+    });
 
     this.trader = options.tradingEnabled ? this.createTrader(traderId) : null;
     this.operator = new OperatorControls({
@@ -214,8 +150,8 @@ export class TradingSystem implements SystemView {
       systemLabel: () => coordinatorStatusLabel(this.coordinator.getSnapshot()).replace(/^acting/, 'ready'),
       markets: () => this.markets,
       statusLine: (label, message, metadata) => this.history.record({ atMs: this.clock.now(), from: label, to: label, reason: message, metadata, durationMs: 0 }),
-      activity: (message, severity, metadata) => this.activity('operator', message, severity, metadata),
-      onError: (message) => this.recordError(message),
+      activity: (message, severity, metadata) => this.view.activity('operator', message, severity, metadata),
+      onError: (message) => this.view.recordError(message),
     });
 
     const machine = coordinatorMachine.provide({
@@ -226,7 +162,7 @@ export class TradingSystem implements SystemView {
         syncKalshiData: fromPromise(async ({ input }) => this.sync(input.kind)),
         watchOrderbookHealth: orderbookActivityWatcher({
           clock: options.clock,
-          lastActivityAtMs: () => this.lastActivityAtMs(),
+          lastActivityAtMs: () => this.view.lastActivityAtMs(),
         }),
         shutdownSystem: fromPromise(async ({ input }) => this.shutdownSystem(input.cancelOrders)),
         probeJournal: fromPromise(async () => {
@@ -252,33 +188,8 @@ export class TradingSystem implements SystemView {
   // ---- lifecycle --------------------------------------------------------------------------------
 
   start(): void {
-    const history = this.history;
-    const emitTransition = (record: TransitionRecord) => {
-      const severity: Severity = record.to.startsWith('error') ? 'error' : record.to.includes('degraded') ? 'warning' : 'info';
-      this.emit({
-        type: 'system_activity',
-        data: {
-          activity_type: 'state_transition',
-          message: `${record.from} → ${record.to}: ${record.reason}`,
-          severity,
-          metadata: { from_state: record.from, to_state: record.to, duration_ms: record.durationMs, ...record.metadata },
-        },
-      });
-      if (record.to.startsWith('error')) this.recordError(record.reason);
-    };
-    const originalRecord = history.record.bind(history);
-    history.record = (record: TransitionRecord) => {
-      originalRecord(record);
-      emitTransition(record);
-    };
-    // ready ⇄ acting happens on every decision cycle: counted in `visited`, kept out of the
-    // 50-line history so the operators' log shows what matters.
-    this.cleanups.push(
-      observeTransitions(this.coordinator, history, this.clock, {
-        label: (snap) => coordinatorStatusLabel(snap).replace(/^acting/, 'ready'),
-      }),
-    );
-    const sub = this.coordinator.subscribe({ next: () => this.onCoordinatorChange(), error: (e) => this.recordError(String(e)) });
+    this.cleanups.push(this.view.observeCoordinator(this.coordinator));
+    const sub = this.coordinator.subscribe({ next: () => this.onCoordinatorChange(), error: (e) => this.view.recordError(String(e)) });
     this.cleanups.push(() => sub.unsubscribe());
     this.cleanups.push(this.options.ws.onEvent((event) => this.onWsEvent(event)));
     if (this.options.tradingEnabled) {
@@ -299,7 +210,7 @@ export class TradingSystem implements SystemView {
     this.cleanups.push(
       this.registry.onMarketState((ticker, state, previous, reason) => {
         if (state === 'resyncing' || state === 'closed' || previous === 'resyncing') {
-          this.activity('market', `${ticker}: ${previous} → ${state} (${reason})`, state === 'resyncing' ? 'warning' : 'info');
+          this.view.activity('market', `${ticker}: ${previous} → ${state} (${reason})`, state === 'resyncing' ? 'warning' : 'info');
         }
         this.scheduleFlush(ticker);
       }),
@@ -359,8 +270,9 @@ export class TradingSystem implements SystemView {
       this.marketMeta.set(m.ticker, { ranges, title: m.title });
     }
     this.markets = markets.map((m) => m.ticker);
+    this.view.markets = this.markets;
     for (const t of this.markets) this.registry.add(t);
-    this.activity('initialization', `selected ${this.markets.length} markets (${selection.mode})`, 'info', {
+    this.view.activity('initialization', `selected ${this.markets.length} markets (${selection.mode})`, 'info', {
       markets: this.markets.slice(0, 5),
       market_count: this.markets.length,
     });
@@ -411,8 +323,8 @@ export class TradingSystem implements SystemView {
         },
         kind,
       );
-      this.counters.syncs_ok++;
-      this.lastSync = outcome.summary;
+      this.view.counters.syncs_ok++;
+      this.view.lastSync = outcome.summary;
       const r = outcome.result;
       this.trader?.send({
         type: 'RECONCILED',
@@ -429,18 +341,18 @@ export class TradingSystem implements SystemView {
         ...(outcome.balanceCoherent ? { cash: outcome.balance } : {}),
       });
       const blocking = r.findings.filter((f) => f.severity === 'blocking');
-      this.activity(
+      this.view.activity(
         'sync',
         `${kind} sync: ${outcome.summary.positions} positions, ${outcome.summary.restingOrders} resting orders, ${outcome.summary.newFills} new fills${r.agreed ? '' : `; ${blocking.length} blocking findings`}`,
         r.agreed ? 'info' : 'warning',
         { findings: r.findings.slice(0, 10).map((f) => f.message) },
       );
-      this.scheduleTradingState();
+      this.view.scheduleTradingState();
       return outcome.summary;
     } catch (error) {
-      this.counters.syncs_failed++;
+      this.view.counters.syncs_failed++;
       const message = error instanceof Error ? error.message : String(error);
-      this.recordError(`${kind} sync failed: ${message}`);
+      this.view.recordError(`${kind} sync failed: ${message}`);
       // before the sync's own failure reaches the chart: a sync the outage broke is held, not counted
       this.journalFailed(error);
       throw error;
@@ -511,43 +423,29 @@ export class TradingSystem implements SystemView {
         this.coordinator.send({ type: 'TRADER_IDLE', traderId: n.traderId });
         break;
       case 'TRADER_STATE':
-        this.activity('trader', `trader ${n.state}: ${n.reason}`, n.state === 'paused' ? 'warning' : 'info');
+        this.view.activity('trader', `trader ${n.state}: ${n.reason}`, n.state === 'paused' ? 'warning' : 'info');
         break;
       case 'ORDER_PLACED':
-        this.counters.orders_placed++;
+        this.view.counters.orders_placed++;
         this.journalDecision(n.intent, 'submitted', null, { clientOrderId: n.clientOrderId });
-        this.emitOrder(n.clientOrderId);
+        this.view.orderChanged(n.clientOrderId);
         break;
       case 'ORDER_ADOPTED': {
-        this.counters.orders_adopted = (this.counters.orders_adopted ?? 0) + 1;
-        this.activity('trader', `adopted resting order ${n.clientOrderId} of an earlier run${n.canceling ? ' (over the open-order limit: canceling)' : ''}`, 'info');
+        this.view.counters.orders_adopted = (this.view.counters.orders_adopted ?? 0) + 1;
+        this.view.activity('trader', `adopted resting order ${n.clientOrderId} of an earlier run${n.canceling ? ' (over the open-order limit: canceling)' : ''}`, 'info');
         this.journal.adopted(n.clientOrderId, n.orderId, { canceling: n.canceling });
-        this.emitOrder(n.clientOrderId);
+        this.view.orderChanged(n.clientOrderId);
         break;
       }
       case 'ORDER_DENIED':
-        this.counters.orders_denied++;
+        this.view.counters.orders_denied++;
         this.journalDecision(n.intent, 'denied', `${n.rule}: ${n.reason}`, { rule: n.rule });
-        this.activity('risk', `order denied (${n.rule}): ${n.reason}`, 'warning', { ticker: n.intent.ticker });
+        this.view.activity('risk', `order denied (${n.rule}): ${n.reason}`, 'warning', { ticker: n.intent.ticker });
         break;
       case 'ORDER_CLOSED':
-        this.counters.orders_closed++;
+        this.view.counters.orders_closed++;
         this.journal.state(n.order, 'closed', n.reason);
-        this.emit({
-          type: 'order_update',
-          data: {
-            clientOrderId: n.order.clientOrderId,
-            orderId: n.order.orderId,
-            ticker: n.order.ticker,
-            side: n.order.side,
-            price: n.order.price,
-            count: n.order.count,
-            filled: n.order.filledCount,
-            state: n.order.state,
-            external: false,
-            updatedMs: this.clock.now(),
-          },
-        });
+        this.view.emit({ type: 'order_update', data: this.view.orderView(n.order) });
         break;
       case 'FILL_APPLIED': {
         const fill: FillView = {
@@ -562,21 +460,17 @@ export class TradingSystem implements SystemView {
           tsMs: n.fill.tsMs,
         };
         if (n.managed && n.fill.clientOrderId) this.journalFilledCount(n.fill.clientOrderId);
-        this.recentFills.unshift(fill);
-        if (this.recentFills.length > MAX_RECENT_FILLS) this.recentFills.length = MAX_RECENT_FILLS;
-        this.emit({ type: 'fill', data: fill });
-        this.emit({ type: 'position_update', data: this.positionStatus(n.position) });
-        this.scheduleTradingState();
+        this.view.fillApplied(fill, n.position);
         break;
       }
       case 'DECISION_FAILED':
-        this.recordError(`strategy failed on ${n.ticker}: ${n.error}`);
+        this.view.recordError(`strategy failed on ${n.ticker}: ${n.error}`);
         break;
       case 'POSITION_CLOSING':
-        this.activity('trader', `flatten ${n.ticker}: ${n.sent ? n.detail : `not closed (${n.detail})`}`, n.sent ? 'info' : 'warning', { ticker: n.ticker });
+        this.view.activity('trader', `flatten ${n.ticker}: ${n.sent ? n.detail : `not closed (${n.detail})`}`, n.sent ? 'info' : 'warning', { ticker: n.ticker });
         break;
       case 'RECONCILE_REQUESTED':
-        this.activity('sync', `trader asks for a reconcile: ${n.reason}`, 'info');
+        this.view.activity('sync', `trader asks for a reconcile: ${n.reason}`, 'info');
         this.coordinator.send({ type: 'SYNC_NOW' });
         break;
     }
@@ -601,7 +495,7 @@ export class TradingSystem implements SystemView {
       outcome,
       reason,
       details,
-    }).catch((error: unknown) => this.recordError(`could not journal a decision on ${intent.ticker}: ${String(error)}`));
+    }).catch((error: unknown) => this.view.recordError(`could not journal a decision on ${intent.ticker}: ${String(error)}`));
   }
 
   /** After a fill, the order actor has applied it by the next microtask: journal its new count. */
@@ -615,30 +509,23 @@ export class TradingSystem implements SystemView {
     });
   }
 
-  private emitOrder(clientOrderId: string): void {
-    const order = this.trader?.getSnapshot().context.orders[clientOrderId];
-    if (!order) return;
-    this.emit({ type: 'order_update', data: this.orderView(order) });
-    this.scheduleTradingState();
-  }
-
   // ---- stream routing ---------------------------------------------------------------------------
 
   private onWsEvent(event: WsClientEvent): void {
     const outcome = this.feed.route(event);
     switch (event.type) {
       case 'connected':
-        if (event.attempt > 1 || this.counters.ws_reconnects > 0) {
-          this.activity('connection', `orderbook stream reconnected (attempt ${event.attempt})`, 'success');
+        if (event.attempt > 1 || this.view.counters.ws_reconnects > 0) {
+          this.view.activity('connection', `orderbook stream reconnected (attempt ${event.attempt})`, 'success');
         }
         break;
       case 'disconnected':
-        this.counters.ws_reconnects++;
+        this.view.counters.ws_reconnects++;
         this.coordinator.send({ type: 'ORDERBOOK_DOWN', reason: `stream closed: ${event.reason || event.code}` });
-        this.activity('connection', `orderbook stream disconnected (${event.code} ${event.reason})`, 'warning');
+        this.view.activity('connection', `orderbook stream disconnected (${event.code} ${event.reason})`, 'warning');
         break;
       case 'connect_failed':
-        this.activity('connection', `orderbook connect failed: ${event.error}; retry in ${event.nextAttemptMs} ms`, 'warning');
+        this.view.activity('connection', `orderbook connect failed: ${event.error}; retry in ${event.nextAttemptMs} ms`, 'warning');
         break;
       case 'subscribed':
         if (event.channel === ORDERBOOK_CHANNEL) {
@@ -650,18 +537,18 @@ export class TradingSystem implements SystemView {
         }
         break;
       case 'delta':
-        if (outcome === 'applied') this.deltaCounts.set(event.ticker, (this.deltaCounts.get(event.ticker) ?? 0) + 1);
+        if (outcome === 'applied') this.view.deltaApplied(event.ticker);
         break;
       case 'gap':
-        this.counters.ws_gaps++;
-        this.activity('orderbook', `sequence gap on sid ${event.sid} (${event.reason}); re-snapshotting ${event.tickers.length} markets`, 'warning');
+        this.view.counters.ws_gaps++;
+        this.view.activity('orderbook', `sequence gap on sid ${event.sid} (${event.reason}); re-snapshotting ${event.tickers.length} markets`, 'warning');
         break;
       case 'malformed':
-        this.counters.ws_malformed_frames++;
-        this.activity('orderbook', `malformed frame ignored: ${event.reason}`, 'warning');
+        this.view.counters.ws_malformed_frames++;
+        this.view.activity('orderbook', `malformed frame ignored: ${event.reason}`, 'warning');
         break;
       case 'fill': {
-        this.counters.fills_received++;
+        this.view.counters.fills_received++;
         const fill = fillRecordFromWs(event.msg, this.clock);
         // A fill is durable before it moves cash or positions: one that cannot be journaled is not
         // applied; the next reconciliation brings it in from the venue (journaled first there too).
@@ -669,11 +556,11 @@ export class TradingSystem implements SystemView {
           .then(() => journalFill(this.venue, fill, 'ws'))
           .then(
             (isNew) => {
-              if (isNew) this.counters.fills_journaled++;
+              if (isNew) this.view.counters.fills_journaled++;
               this.trader?.send({ type: 'FILL_RECEIVED', fill });
             },
             (error: unknown) => {
-              this.recordError(`could not journal fill ${fill.fillId} (applied at the next reconciliation): ${String(error)}`);
+              this.view.recordError(`could not journal fill ${fill.fillId} (applied at the next reconciliation): ${String(error)}`);
               this.journalFailed(error);
             },
           );
@@ -685,29 +572,21 @@ export class TradingSystem implements SystemView {
       case 'market_lifecycle':
         if (event.msg.eventType === 'settled' || event.msg.eventType === 'determined') {
           if (this.registry.state(event.msg.ticker) !== undefined) {
-            this.activity('market', `${event.msg.ticker} ${event.msg.eventType}${event.msg.result ? ` (${event.msg.result})` : ''}`, 'info');
+            this.view.activity('market', `${event.msg.ticker} ${event.msg.eventType}${event.msg.result ? ` (${event.msg.result})` : ''}`, 'info');
             this.coordinator.send({ type: 'SYNC_NOW' });
           }
         }
         break;
       case 'server_error':
-        this.activity('orderbook', `stream error ${event.code}: ${event.message}`, 'warning');
+        this.view.activity('orderbook', `stream error ${event.code}: ${event.message}`, 'warning');
         break;
       default:
         break;
     }
   }
 
-  private lastActivityAtMs(): number | null {
-    const a = this.registry.lastActivityAtMs();
-    const b = this.options.ws.stats.lastMessageAtMs;
-    if (a === null) return b;
-    if (b === null) return a;
-    return Math.max(a, b);
-  }
-
   private onBookUpdate(ticker: string): void {
-    this.lastUpdateMs.set(ticker, this.clock.now());
+    this.view.bookUpdated(ticker);
     this.scheduleFlush(ticker);
   }
 
@@ -722,52 +601,18 @@ export class TradingSystem implements SystemView {
       this.dirtyBooks.clear();
       for (const t of tickers) {
         this.trader?.send({ type: 'BOOK_UPDATED', ticker: t });
-        if (this.listeners.size > 0) this.emit({ type: 'market_update', data: this.marketStatus(t) });
+        if (this.view.hasListeners) this.view.emit({ type: 'market_update', data: this.view.marketStatus(t) });
       }
     });
   }
-
-  private tradingStateScheduled = false;
-
-  private scheduleTradingState(): void {
-    if (this.tradingStateScheduled) return;
-    this.tradingStateScheduled = true;
-    queueMicrotask(() => {
-      this.tradingStateScheduled = false;
-      this.tradingVersion++;
-      this.emit({ type: 'trading_state', data: this.tradingState() });
-    });
-  }
-
-  private lastCoordinatorValue = '';
 
   private onCoordinatorChange(): void {
     const snap = this.coordinator.getSnapshot();
-    const { state, degraded, degradedComponents } = describeState(snap);
-    this.visits.update(coordinatorVisitLabels({ state, degraded, degradedComponents }), this.clock.now());
-    // the dashboard's live statechart follows these (the feed coalesces them per actor)
-    const value = JSON.stringify(snap.value);
-    if (value !== this.lastCoordinatorValue) {
-      this.lastCoordinatorValue = value;
-      if (this.listeners.size > 0) this.emit({ type: 'actor_snapshot', data: { actor: 'coordinator', state: snap.value } });
-    }
-    const previous = this.lastDegraded;
-    if (degradedComponents.join() !== previous.join()) {
-      this.lastDegraded = degradedComponents;
-      for (const c of degradedComponents) {
-        if (previous.includes(c)) continue;
-        const message = DEGRADED_MESSAGES[c].down(snap.context);
-        this.activity('connection', message, 'warning', { component: c, degraded: true });
-        // the history keeps it after recovery (`problems` shows only what is wrong now)
-        if (c !== 'orderbook') this.recordError(message);
-      }
-      for (const c of previous) if (!degradedComponents.includes(c)) this.activity('connection', DEGRADED_MESSAGES[c].up, 'success', { component: c, degraded: false });
-      if (previous.includes('journal') && !degradedComponents.includes('journal')) this.journal.replayBacklog();
-      // the venue answers again: orders left `unknown` by failed sends are looked up now
-      if (previous.includes('trading_api') && !degradedComponents.includes('trading_api')) {
-        this.trader?.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });
-      }
-    }
+    const { state } = describeState(snap);
+    const recovered = this.view.coordinatorChanged();
+    if (recovered.includes('journal')) this.journal.replayBacklog();
+    // the venue answers again: orders left `unknown` by failed sends are looked up now
+    if (recovered.includes('trading_api')) this.trader?.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });
     if (!this.trader || this.lastPaused === 'shutdown') return;
     // The chart says why entries must stop (error, database outage, trading API, no book); the
     // trader is paused with that reason and resumed when the system is operational again.
@@ -782,136 +627,32 @@ export class TradingSystem implements SystemView {
     }
   }
 
-  private readonly visits = new StateVisits();
-  /** Every state label entered (each coordinator state, and `degraded` alongside it), with entries and time spent. */
-  readonly visited: ReadonlyMap<string, LabelVisit> = this.visits.visited;
+  // ---- SystemView (projected by SystemStatus) ----------------------------------------------------
 
-  // ---- SystemView -------------------------------------------------------------------------------
+  get history(): StatusHistory {
+    return this.view.history;
+  }
+
+  /** Every state label entered (each coordinator state, and `degraded` alongside it), with entries and time spent. */
+  get visited(): ReadonlyMap<string, LabelVisit> {
+    return this.view.visited;
+  }
 
   health(): HealthReport {
-    const { state, degraded, degradedComponents } = describeState(this.coordinator.getSnapshot());
-    const healthy = state === 'ready' || state === 'acting';
-    return {
-      healthy,
-      status: !healthy ? 'unhealthy' : degraded ? 'degraded' : 'healthy',
-      state,
-      degraded,
-      degradedComponents: [...degradedComponents],
-      uptime: Math.max(0, Math.round((this.clock.now() - this.coordinator.getSnapshot().context.startedAtMs) / 1000)),
-    };
+    return this.view.health();
   }
 
   status(): StatusReport {
-    const snap = this.coordinator.getSnapshot();
-    const ctx = snap.context;
-    const { state, degraded, degradedComponents } = describeState(snap);
-    const trader = this.trader?.getSnapshot();
-    const components: ComponentHealth[] = [
-      {
-        name: 'orderbook',
-        healthy: this.options.ws.isConnected() && !degradedComponents.includes('orderbook'),
-        detail: `${this.registry.stateCounts().live ?? 0}/${this.markets.length} markets live, ${this.options.ws.stats.reconnects} reconnects`,
-        lastActivityMs: this.lastActivityAtMs(),
-      },
-      {
-        name: 'journal',
-        healthy: !degradedComponents.includes('journal'),
-        detail: dependencyDetail('database', ctx.journal, degradedComponents.includes('journal')),
-        lastActivityMs: null,
-      },
-      {
-        name: 'trading_api',
-        healthy: this.options.tradingEnabled ? !degradedComponents.includes('trading_api') : true,
-        detail: this.options.tradingEnabled
-          ? dependencyDetail('trading API', ctx.tradingApi, degradedComponents.includes('trading_api'))
-          : 'read-only',
-        lastActivityMs: null,
-      },
-      {
-        name: 'trading_client',
-        healthy: this.options.tradingEnabled ? ctx.lastSyncError === null : true,
-        detail: this.options.tradingEnabled ? (ctx.lastSyncError ?? `last sync ${ctx.lastSyncAtMs ? new Date(ctx.lastSyncAtMs).toISOString() : 'never'}`) : 'read-only',
-        lastActivityMs: ctx.lastSyncAtMs,
-      },
-      {
-        name: 'trader',
-        healthy: trader ? trader.value !== 'paused' : true,
-        detail: trader ? `${String(trader.value)}${trader.context.reason ? `: ${trader.context.reason}` : ''}` : 'disabled',
-        lastActivityMs: null,
-      },
-      ...this.policyComponent(),
-    ];
-    const problems: CurrentProblem[] = currentProblems(snap);
-    if (trader && trader.value === 'paused' && trader.context.reason) {
-      problems.push({ component: 'trader', message: `paused: ${trader.context.reason}`, sinceMs: null });
-    }
-    for (const c of components) if (c.name === 'policy' && !c.healthy) problems.push({ component: 'policy', message: c.detail, sinceMs: null });
-    const registryStats = this.registry.stats();
-    const wsStats = this.options.ws.stats;
-    const now = this.clock.now();
-    return {
-      state,
-      degraded,
-      environment: this.options.environment,
-      strategy: this.options.strategy.name,
-      startedAtMs: ctx.startedAtMs,
-      uptime: Math.max(0, Math.round((now - ctx.startedAtMs) / 1000)),
-      stateHistory: this.history.recent(),
-      statusLog: this.history.statusLog(),
-      degradedComponents: [...degradedComponents],
-      components,
-      problems,
-      markets: this.markets.map((t) => this.marketStatus(t)),
-      trading: this.tradingState(),
-      recentFills: this.recentFills.slice(0, 50),
-      sync: { lastSyncMs: ctx.lastSyncAtMs, syncCount: ctx.syncCount, lastSummary: this.lastSync },
-      errors: this.errors.slice(),
-      trader: {
-        state: trader ? String(trader.value) : 'disabled',
-        reason: trader?.context.reason ?? null,
-        decisions: trader?.context.counters.decisionCycles ?? 0,
-        ordersPlaced: trader?.context.counters.ordersPlaced ?? 0,
-        denied: trader?.context.counters.ordersDenied ?? 0,
-      },
-      counters: {
-        ...this.counters,
-        deltas_applied: registryStats.deltasApplied,
-        snapshots_applied: registryStats.snapshots,
-        book_gaps: registryStats.gaps,
-        ws_frames_received: wsStats.framesReceived,
-        ws_reconnects_total: wsStats.reconnects,
-        coordinator_errors: ctx.errorCount,
-        syncs_total: ctx.syncCount,
-        fills_applied: trader?.context.counters.fillsApplied ?? 0,
-        duplicate_fills: trader?.context.counters.duplicateFills ?? 0,
-        open_orders: trader ? Object.keys(trader.context.orders).length : 0,
-      },
-    };
+    return this.view.status();
   }
 
   /** Cash and the market's cost basis as the trader holds them (the ONNX policy's portfolio features). */
   account(ticker: string): { cash: Micros; costBasis: Micros } {
-    const ctx = this.trader?.getSnapshot().context;
-    return { cash: ctx?.cash ?? 0, costBasis: ctx?.positions[ticker]?.costBasis ?? 0 };
-  }
-
-  /** A `policy` component when the strategy reports on its model (the ONNX policy does). */
-  private policyComponent(): ComponentHealth[] {
-    const reporter = this.options.strategy as Strategy & { status?: () => PolicyStatus };
-    if (typeof reporter.status !== 'function') return [];
-    const p = reporter.status();
-    const at = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
-    const running = p.loadedAt !== null ? `model ${p.modelPath} version ${p.version ?? '?'} (${p.obsVersion ?? '?'}), loaded ${at(p.loadedAt)}` : `no model loaded from ${p.modelPath}`;
-    const failure = p.lastError !== null ? `; ${p.loadedAt !== null ? 'last reload failed' : 'load failed'} ${at(p.lastErrorAt)}: ${p.lastError}` : '';
-    return [{ name: 'policy', healthy: p.loadedAt !== null && p.lastError === null, detail: running + failure, lastActivityMs: p.loadedAt }];
+    return this.view.account(ticker);
   }
 
   machineStates(): Record<string, unknown> {
-    return {
-      coordinator: this.coordinator.getSnapshot().value,
-      trader: this.trader?.getSnapshot().value ?? null,
-      markets: this.registry.stateCounts(),
-    };
+    return this.view.machineStates();
   }
 
   controls(): Record<ControlAction, ControlAvailability> {
@@ -923,8 +664,7 @@ export class TradingSystem implements SystemView {
   }
 
   subscribe(listener: (event: SystemEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.view.subscribe(listener);
   }
 
   /** Resolves when the coordinator reaches `state` (e.g. 'ready'), rejects after `timeoutMs` of wall time. */
@@ -948,133 +688,6 @@ export class TradingSystem implements SystemView {
       if (check()) sub.unsubscribe();
     });
   }
-
-  // ---- views ------------------------------------------------------------------------------------
-
-  private marketStatus(ticker: string): MarketStatus {
-    const book = this.registry.book(ticker);
-    return {
-      ticker,
-      subscription: this.registry.state(ticker) ?? 'unknown',
-      bestYesBid: book?.bestYesBid() ?? null,
-      bestYesAsk: book?.bestYesAsk() ?? null,
-      spread: book?.spread() ?? null,
-      yesDepth: book?.totalSize('yes') ?? 0,
-      noDepth: book?.totalSize('no') ?? 0,
-      lastUpdateMs: this.lastUpdateMs.get(ticker) ?? null,
-      deltas: this.deltaCounts.get(ticker) ?? 0,
-    };
-  }
-
-  private marks(ticker: string) {
-    const book = this.registry.book(ticker);
-    return { bestYesBid: book?.bestYesBid() ?? null, bestNoBid: book?.bestNoBid() ?? null };
-  }
-
-  private positionStatus(p: { ticker: string; position: number; costBasis: Micros; realizedPnl: Micros; feesPaid: Micros; totalTraded: Micros }): PositionStatus {
-    const m = this.marks(p.ticker);
-    return {
-      ticker: p.ticker,
-      position: p.position,
-      costBasis: p.costBasis,
-      realizedPnl: p.realizedPnl,
-      unrealizedPnl: unrealizedPnl(p, m.bestYesBid, m.bestNoBid),
-      feesPaid: p.feesPaid,
-    };
-  }
-
-  private orderView(o: { clientOrderId: string; orderId: string | null; ticker: string; side: OrderSide; price: number; count: number; filledCount: number; state: string; createdAtMs: number }): OrderStatusView {
-    return {
-      clientOrderId: o.clientOrderId,
-      orderId: o.orderId,
-      ticker: o.ticker,
-      side: o.side,
-      price: o.price,
-      count: o.count,
-      filled: o.filledCount,
-      state: o.state,
-      external: false,
-      updatedMs: this.clock.now(),
-    };
-  }
-
-  private tradingState(): TradingState {
-    const ctx = this.trader?.getSnapshot().context;
-    const positions = ctx ? Object.values(ctx.positions).filter((p) => p.position !== 0 || p.realizedPnl !== 0) : [];
-    const views = positions.map((p) => this.positionStatus(p));
-    const cash = ctx?.cash ?? this.lastSync?.balance ?? 0;
-    let value = cash;
-    for (const p of positions) {
-      const m = this.marks(p.ticker);
-      value += markToMarket(p, m.bestYesBid, m.bestNoBid);
-    }
-    const openOrders: OrderStatusView[] = ctx ? Object.values(ctx.orders).map((o) => this.orderView(o)) : [];
-    if (ctx) {
-      for (const ext of Object.values(ctx.externalOrders)) {
-        openOrders.push({
-          clientOrderId: ext.clientOrderId ?? ext.orderId,
-          orderId: ext.orderId,
-          ticker: ext.ticker,
-          side: ext.side,
-          price: ext.price,
-          count: ext.fillCount + ext.remainingCount,
-          filled: ext.fillCount,
-          state: `external (${ext.status})`,
-          external: true,
-          updatedMs: this.clock.now(),
-        });
-      }
-    }
-    return {
-      version: this.tradingVersion,
-      balance: cash,
-      portfolioValue: value,
-      realizedPnl: views.reduce((s, p) => s + p.realizedPnl, 0),
-      unrealizedPnl: views.reduce((s, p) => s + p.unrealizedPnl, 0),
-      feesPaid: views.reduce((s, p) => s + p.feesPaid, 0),
-      positions: views,
-      openOrders,
-      lastSyncMs: this.coordinator.getSnapshot().context.lastSyncAtMs,
-    };
-  }
-
-  // ---- events -----------------------------------------------------------------------------------
-
-  private emit(event: SystemEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A broken listener (e.g. a closed socket) must never reach the trader.
-      }
-    }
-  }
-
-  private activity(type: string, message: string, severity: Severity, metadata?: Record<string, unknown>): void {
-    this.emit({ type: 'system_activity', data: { activity_type: type, message, severity, ...(metadata ? { metadata } : {}) } });
-  }
-
-  private recordError(message: string): void {
-    this.errors.unshift({ atMs: this.clock.now(), message });
-    if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
-  }
-}
-
-const DEGRADED_MESSAGES: Record<DegradedComponent, { down: (c: { journal: { lastError: string | null }; tradingApi: { lastError: string | null } }) => string; up: string }> = {
-  orderbook: { down: () => 'DEGRADED MODE: trading without an order book', up: 'order book restored' },
-  journal: {
-    down: (c) => `DATABASE OUTAGE: trading paused, nothing is sent until the journal is back (${c.journal.lastError ?? 'unknown'})`,
-    up: 'database available again: trading resumes',
-  },
-  trading_api: {
-    down: (c) => `TRADING API FAULTED: trading paused, probing with backoff (${c.tradingApi.lastError ?? 'unknown'})`,
-    up: 'trading API answering again: resolving unknown orders, syncing',
-  },
-};
-
-function dependencyDetail(name: string, h: { lastError: string | null; downSinceMs: number | null; probes: number; outages: number }, down: boolean): string {
-  if (down) return `${name} unavailable since ${h.downSinceMs === null ? '?' : new Date(h.downSinceMs).toISOString()} (${h.probes} probes): ${h.lastError ?? 'unknown'}`;
-  return h.outages === 0 ? 'ok' : `ok (${h.outages} outages so far; last: ${h.lastError ?? 'unknown'})`;
 }
 
 export function startTradingSystem(options: TradingSystemOptions): TradingSystem {

@@ -7,10 +7,9 @@
  * time, from which each fault's reaction is read. Part of src/sessions.
  */
 import type { Clock } from '../core/clock.ts';
-import { describeState } from '../machines/coordinator.machine.ts';
+import { coordinatorVisitLabels, describeState } from '../machines/coordinator.status.ts';
 import { StateVisits } from '../machines/status-history.ts';
 import type { LabelVisit } from '../machines/status-history.ts';
-import { coordinatorVisitLabels } from '../actors/trading-system.ts';
 import type { TradingSystem } from '../actors/trading-system.ts';
 
 export type { LabelVisit };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { StateVisits, StatusHistory, formatStatusLine, observeTransitions, topLevelState } from '../../src/machines/status-history.ts';
-import { coordinatorVisitLabels } from '../../src/actors/trading-system.ts';
+import { coordinatorVisitLabels } from '../../src/machines/coordinator.status.ts';
 
 const T0 = Date.UTC(2026, 2, 14, 15, 45, 2);
 
