@@ -109,7 +109,7 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
     await page.waitForSelector('figure[data-chart="market"] g.state[data-state="live"][data-active="true"]');
   });
 
-  it('Copy puts the status log on the clipboard', async () => {
+  it('Copy puts exactly the status log on the clipboard (same lines, same count)', async () => {
     view.emit({ type: 'system_activity', data: { activity_type: 'sync', message: 'Synced 1 position', severity: 'info' } });
     await page.locator('.console li', { hasText: 'Synced 1 position' }).waitFor();
     await page.click('#copy-log');
@@ -117,20 +117,58 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
     // evaluated in the page (a string, since this file is compiled without the DOM types)
     const copied = String(await page.evaluate('navigator.clipboard.readText()'));
     const statusLog = await (await fetch(`${server.url}/v3/status/log`)).text();
-    const logLines = statusLog.split('\n');
-    expect(logLines).toHaveLength(5);
-    const copiedLines = copied.split('\n');
-    // every status-log line, in the same (newest first) order, plus the other console messages
-    const positions = logLines.map((line) => copiedLines.indexOf(line));
-    expect(positions.every((p) => p >= 0)).toBe(true);
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-    expect(copiedLines[0]).toMatch(/^\d\d:\d\d:\d\d \[ready\] Synced 1 position$/);
+    expect(statusLog.split('\n')).toHaveLength(5);
+    expect(copied).toBe(statusLog);
+    expect(await page.textContent('.actions [role="status"]')).toBe('Copied 5 status-log lines');
+  });
+
+  it('controls: disabled with the reason; Pause shows the trader paused in the badge and its chart; Cancel all asks first', async () => {
+    await page.waitForSelector('#control-pause:not([disabled])');
+    expect(await page.getAttribute('#control-resume', 'data-reason')).toBe('not paused (ready)');
+    expect(await page.isDisabled('#control-resume')).toBe(true);
+    await page.selectOption('#chart-select', 'trader');
+    await page.click('#control-pause');
+    await page.waitForSelector('#trader-badge[data-state="paused"][data-reason="operator"]');
+    expect(await page.textContent('#control-result')).toBe('Pause: trader paused (operator)');
+    await page.waitForSelector('figure[data-chart="trader"] g.state[data-state="paused"][data-active="true"]');
+    expect(await page.isDisabled('#control-pause')).toBe(true);
+    expect(await page.getAttribute('#control-pause', 'data-reason')).toBe('already paused by the operator');
+    // the status log has it
+    expect((await (await fetch(`${server.url}/v3/status/log`)).text()).split('\n')[0]).toMatch(/\[ready → ready\] operator pause: trader paused \(operator\)/);
+
+    await page.click('#control-resume');
+    await page.waitForSelector('#trader-badge[data-state="ready"]');
+    view.addOrder({ clientOrderId: 'kf-order-2', ticker: 'KXTEST-B', price: 5000, count: 100, state: 'accepted' });
+    await page.waitForSelector('#control-cancel-all:not([disabled])', { timeout: 10_000 });
+    await page.click('#control-cancel-all');
+    await page.waitForSelector('#control-confirm');
+    await page.click('#confirm-no');
+    expect(await page.locator('#control-confirm').count()).toBe(0);
+    expect(view.controlCalls.map((c) => c.action)).toEqual(['pause', 'resume']);
+    await page.click('#control-cancel-all');
+    await page.click('#confirm-yes');
+    await page.waitForSelector('#control-result:has-text("Cancel all:")');
+    expect(view.controlCalls.map((c) => c.action)).toEqual(['pause', 'resume', 'cancel-all']);
+    await page.waitForSelector('#orders-table', { state: 'detached' });
   });
 
   it('renders without page errors and leaves a screenshot', async () => {
     await mkdir(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-scripted.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
+  });
+
+  it('says so when the connection is lost: greyed badge and charts, "disconnected since", controls disabled', async () => {
+    expect(await page.getAttribute('#state-badge', 'data-stale')).toBe('false');
+    await server.close();
+    await page.waitForSelector('#offline-banner');
+    expect(await page.textContent('#connection')).toMatch(/^Disconnected since \d\d:\d\d:\d\d$/);
+    expect(await page.getAttribute('#state-badge', 'data-stale')).toBe('true');
+    expect(await page.getAttribute('#state-badge', 'class')).toContain('badge-gray');
+    expect(await page.getAttribute('#trader-badge', 'class')).toContain('badge-gray');
+    expect(await page.evaluate("getComputedStyle(document.querySelector('.grid')).filter")).toBe('grayscale(1)');
+    expect(await page.getAttribute('#control-pause', 'data-reason')).toBe('disconnected');
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-disconnected.png'), fullPage: true });
   });
 });
 
@@ -177,12 +215,10 @@ describe.skipIf(!hasChromium)('dashboard over the real trading system (embedded 
 
     await page.click('#copy-log');
     await page.waitForSelector('.actions [role="status"]');
-    const copied = String(await page.evaluate('navigator.clipboard.readText()')).split('\n');
-    const statusLog = (await (await fetch(`${server.url}/v3/status/log`)).text()).split('\n');
-    expect(statusLog.length).toBeGreaterThanOrEqual(5);
-    const positions = statusLog.map((line) => copied.indexOf(line));
-    expect(positions.every((p) => p >= 0)).toBe(true);
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    const copied = String(await page.evaluate('navigator.clipboard.readText()'));
+    const statusLog = await (await fetch(`${server.url}/v3/status/log`)).text();
+    expect(statusLog.split('\n').length).toBeGreaterThanOrEqual(5);
+    expect(copied).toBe(statusLog);
 
     await mkdir(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
@@ -209,6 +245,53 @@ describe.skipIf(!hasChromium)('dashboard over the real trading system (embedded 
     expect(runtime.system.health()).toMatchObject({ healthy: true, degraded: false });
     expect(runtime.system.visited.has('degraded')).toBe(true);
     await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-recovered.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
+  it('controls: Cancel all leaves none of those orders at the exchange; Pause shows paused in the badge and the trader chart, nothing rests', async () => {
+    const resting = async () => {
+      const out: string[] = [];
+      for await (const o of runtime.rest.iterateOrders({ status: 'resting' })) out.push(o.clientOrderId ?? o.orderId);
+      return out;
+    };
+    await expect.poll(async () => (await resting()).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const before = await resting();
+    await page.waitForSelector('#control-cancel-all:not([disabled])', { timeout: 15_000 });
+    await page.click('#control-cancel-all');
+    await page.click('#confirm-yes');
+    await page.waitForSelector('#control-result:has-text("Cancel all:")');
+    expect(await page.textContent('#control-result')).toMatch(/cancels? sent/);
+    // every order resting when it was clicked is gone from the exchange (the strategy may quote anew)
+    await expect.poll(async () => (await resting()).filter((id) => before.includes(id)), { timeout: 15_000 }).toEqual([]);
+
+    await page.selectOption('#chart-select', 'trader');
+    await page.click('#control-pause');
+    await page.waitForSelector('#trader-badge[data-state="paused"][data-reason="operator"]');
+    await page.waitForSelector('figure[data-chart="trader"] g.state[data-state="paused"][data-active="true"]');
+    await expect.poll(resting, { timeout: 15_000 }).toEqual([]);
+    expect(runtime.system.status().trader).toMatchObject({ state: 'paused', reason: 'operator' });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-paused.png'), fullPage: true });
+
+    // the trading layout: state, P&L, positions and open orders above the fold at 1440×900
+    await page.setViewportSize({ width: 1440, height: 900 });
+    for (const id of ['#state-badge', '#trading', '#positions', '#orders', '#controls']) {
+      const box = await page.locator(id).boundingBox();
+      expect(box, id).not.toBeNull();
+      expect(box!.y, id).toBeLessThan(900 - 40);
+    }
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-1440x900.png') });
+    // a phone: P&L and positions first, nothing scrolls sideways
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
+    const trading = (await page.locator('#trading').boundingBox())!;
+    const markets = (await page.locator('#markets').boundingBox())!;
+    expect(trading.y).toBeLessThan(markets.y);
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 1000 });
+
+    await page.click('#control-resume');
+    await page.waitForSelector('#trader-badge:not([data-state="paused"])');
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });

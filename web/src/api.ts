@@ -12,6 +12,29 @@ export async function fetchJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** POSTs a JSON body (the control routes take nothing else); answers the status and the parsed JSON. */
+export async function postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+    cache: 'no-store',
+  });
+  let parsed: unknown = {};
+  try {
+    parsed = await res.json();
+  } catch {
+    parsed = { error: `HTTP ${res.status}` };
+  }
+  return { status: res.status, body: parsed as T };
+}
+
+export async function fetchText(path: string): Promise<string> {
+  const res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.text();
+}
+
 export function feedUrl(): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/v3/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;

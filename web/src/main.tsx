@@ -6,7 +6,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useMemo, useReducer, useState } from 'preact/hooks';
-import { feedUrl, fetchJson } from './api.ts';
+import { feedUrl, fetchJson, postJson } from './api.ts';
 import {
   ConsolePanel,
   FillsTable,
@@ -19,19 +19,21 @@ import {
   PositionsTable,
   STATE_COLORS,
   TradingSummary,
+  clock,
   duration,
 } from './panels.tsx';
 import { stateValueOf } from './statechart-model.ts';
 import { StatechartView } from './statechart-view.tsx';
 import { initialState, reduce, type DashboardState } from './store.ts';
-import type { Envelope, Status } from './types.ts';
+import type { ControlAnswer, ControlName, Controls, Envelope, Status } from './types.ts';
 
 const RECONNECT_MS = 3_000;
 const STATUS_POLL_MS = 5_000;
 const MACHINES_POLL_MS = 2_000;
 
-function useDashboard(): DashboardState {
+function useDashboard(): { state: DashboardState; refresh: () => void } {
   const [state, dispatch] = useReducer(reduce, initialState);
+  const [refreshes, setRefreshes] = useState(0);
 
   useEffect(() => {
     let ws: WebSocket | null = null;
@@ -39,7 +41,7 @@ function useDashboard(): DashboardState {
     let stopped = false;
     const open = () => {
       ws = new WebSocket(feedUrl());
-      ws.onopen = () => dispatch({ kind: 'connected', connected: true });
+      ws.onopen = () => dispatch({ kind: 'connected', connected: true, atMs: Date.now() });
       ws.onmessage = (event) => {
         let envelope: Envelope;
         try {
@@ -51,7 +53,7 @@ function useDashboard(): DashboardState {
         dispatch({ kind: 'envelope', envelope, receivedMs: Date.now() });
       };
       ws.onclose = () => {
-        dispatch({ kind: 'connected', connected: false });
+        dispatch({ kind: 'connected', connected: false, atMs: Date.now() });
         if (!stopped) retry = setTimeout(open, RECONNECT_MS);
       };
     };
@@ -87,7 +89,22 @@ function useDashboard(): DashboardState {
     };
   }, []);
 
-  return state;
+  // after a control: the status (controls, trader) and the machines at once, not at the next poll
+  useEffect(() => {
+    if (refreshes === 0) return;
+    let alive = true;
+    fetchJson<Status>('/v3/status')
+      .then((status) => alive && dispatch({ kind: 'status', status }))
+      .catch(() => {});
+    fetchJson<Record<string, unknown>>('/v3/machines')
+      .then((machines) => alive && dispatch({ kind: 'machines', machines }))
+      .catch(() => {});
+    return () => {
+      alive = false;
+    };
+  }, [refreshes]);
+
+  return { state, refresh: () => setRefreshes((n) => n + 1) };
 }
 
 function useNow(intervalMs = 1000): number {
@@ -110,9 +127,21 @@ function coordinatorValue(state: DashboardState): unknown {
 
 type Selection = { chart: string; subject: string | null };
 
+/** The trader's state as the latest source has it: /v3/machines (every 2 s, and after a control), else the status. */
+function traderOf(state: DashboardState): { state: string; reason: string | null } | null {
+  const fromStatus = state.status?.trader ?? state.traderStatus?.trader ?? null;
+  const value = state.machines.trader;
+  if (typeof value === 'string') return { state: value, reason: value === 'paused' || value === 'calibrating' ? (fromStatus?.reason ?? null) : null };
+  return fromStatus ? { state: fromStatus.state, reason: fromStatus.reason } : null;
+}
+
+const TRADER_COLORS: Record<string, string> = { ready: 'green', acting: 'purple', paused: 'amber', calibrating: 'blue', idle: 'gray', disabled: 'gray' };
+
 function Header({ state, now }: { state: DashboardState; now: number }) {
   const s = state.status;
   const uptime = state.traderStatus?.metrics.uptime ?? s?.uptime ?? 0;
+  const offline = state.disconnectedSinceMs !== null;
+  const trader = traderOf(state);
   return (
     <header class="top">
       <div class="brand">
@@ -120,7 +149,13 @@ function Header({ state, now }: { state: DashboardState; now: number }) {
         <span class="muted">kalshiflow</span>
       </div>
       <div class="badges">
-        <span id="state-badge" class={`badge badge-${STATE_COLORS[state.state] ?? 'gray'}`} data-state={state.state}>
+        <span
+          id="state-badge"
+          class={`badge badge-${offline ? 'gray' : (STATE_COLORS[state.state] ?? 'gray')}`}
+          data-state={state.state}
+          data-stale={offline ? 'true' : 'false'}
+          title={offline ? 'last known state: the connection is lost' : undefined}
+        >
           {state.state.toUpperCase()}
         </span>
         {state.degraded && (
@@ -128,8 +163,19 @@ function Header({ state, now }: { state: DashboardState; now: number }) {
             DEGRADED
           </span>
         )}
+        {trader && (
+          <span
+            id="trader-badge"
+            class={`badge badge-${offline ? 'gray' : (TRADER_COLORS[trader.state] ?? 'gray')}`}
+            data-state={trader.state}
+            data-reason={trader.reason ?? ''}
+          >
+            TRADER {trader.state.toUpperCase()}
+            {trader.reason && trader.state === 'paused' ? ` · ${trader.reason}` : ''}
+          </span>
+        )}
         <span id="connection" class={`conn ${state.connected ? 'on' : 'off'}`} data-connected={state.connected ? 'true' : 'false'}>
-          {state.connected ? 'Connected' : 'Disconnected'}
+          {state.connected ? 'Connected' : offline ? `Disconnected since ${clock(state.disconnectedSinceMs)}` : 'Connecting…'}
         </span>
       </div>
       <div class="meta muted small">
@@ -207,25 +253,116 @@ function Charts({ state, selection, onSelect }: { state: DashboardState; selecti
   );
 }
 
+const CONTROL_LABELS: Record<ControlName, string> = { pause: 'Pause', resume: 'Resume', 'cancel-all': 'Cancel all', flatten: 'Flatten' };
+const CONTROL_CONFIRM: Partial<Record<ControlName, string>> = {
+  'cancel-all': 'Cancel every resting order of the trader? (The strategy may quote again; pause to stop it.)',
+  flatten: 'Pause the trader, cancel its orders and close every position with marketable orders?',
+};
+
+/** Pause / Resume / Cancel all / Flatten: disabled with the reason when the state does not allow them. */
+function ControlsBar({ controls, connected, onDone }: { controls: Controls | null | undefined; connected: boolean; onDone: () => void }) {
+  const [confirming, setConfirming] = useState<ControlName | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [answer, setAnswer] = useState<{ ok: boolean; text: string } | null>(null);
+  const run = async (action: ControlName) => {
+    setConfirming(null);
+    setBusy(true);
+    try {
+      const res = await postJson<ControlAnswer>(`/v3/control/${action}`, {});
+      setAnswer({ ok: res.body.applied === true, text: `${CONTROL_LABELS[action]}: ${res.body.message ?? res.body.error ?? `HTTP ${res.status}`}` });
+    } catch (error) {
+      setAnswer({ ok: false, text: `${CONTROL_LABELS[action]} failed: ${(error as Error).message}` });
+    } finally {
+      setBusy(false);
+      onDone();
+    }
+  };
+  if (controls === null) return null; // a read-only system: nothing to steer
+  return (
+    <div class="controls" id="controls" role="group" aria-label="Trader controls">
+      {(Object.keys(CONTROL_LABELS) as ControlName[]).map((name) => {
+        const availability = controls?.[name];
+        const reason = !connected ? 'disconnected' : busy ? 'a control is being applied' : availability && !availability.allowed ? (availability.reason ?? 'not allowed now') : '';
+        return (
+          <button
+            type="button"
+            key={name}
+            id={`control-${name}`}
+            class={name === 'flatten' || name === 'cancel-all' ? 'danger' : ''}
+            disabled={reason !== '' || !availability}
+            title={reason || undefined}
+            data-reason={reason}
+            onClick={() => (CONTROL_CONFIRM[name] ? setConfirming(name) : void run(name))}
+          >
+            {CONTROL_LABELS[name]}
+          </button>
+        );
+      })}
+      {confirming && (
+        <span class="confirm" role="alertdialog" aria-labelledby="confirm-text" id="control-confirm">
+          <span id="confirm-text">{CONTROL_CONFIRM[confirming]}</span>{' '}
+          <button type="button" id="confirm-yes" class="danger" onClick={() => void run(confirming)}>
+            Yes, {CONTROL_LABELS[confirming].toLowerCase()}
+          </button>{' '}
+          <button type="button" id="confirm-no" onClick={() => setConfirming(null)}>
+            No
+          </button>
+        </span>
+      )}
+      {answer && (
+        <span id="control-result" role="status" class={`small ${answer.ok ? '' : 'neg'}`}>
+          {answer.text}
+        </span>
+      )}
+    </div>
+  );
+}
+
+const CHARTS_OPEN_KEY = 'kalshiflow.statecharts.open';
+
 function App() {
-  const state = useDashboard();
+  const { state, refresh } = useDashboard();
+  const [chartsOpen, setChartsOpen] = useState(() => localStorage.getItem(CHARTS_OPEN_KEY) !== 'false');
   const now = useNow();
   const [selection, setSelection] = useState<Selection>({ chart: 'market', subject: null });
   const markets = useMemo(() => Object.values(state.markets).sort((a, b) => a.ticker.localeCompare(b.ticker)), [state.markets]);
   const orders = useMemo(() => Object.values(state.orders).sort((a, b) => b.updatedMs - a.updatedMs), [state.orders]);
   const positions = useMemo(() => Object.values(state.positions).sort((a, b) => a.ticker.localeCompare(b.ticker)), [state.positions]);
   const components = state.traderStatus?.components ?? state.status?.components ?? [];
+  const offline = state.disconnectedSinceMs !== null;
+  const toggleCharts = (open: boolean) => {
+    setChartsOpen(open);
+    localStorage.setItem(CHARTS_OPEN_KEY, String(open));
+  };
   return (
-    <div class="layout">
+    <div class={`layout${offline ? ' offline' : ''}`} data-offline={offline ? 'true' : 'false'}>
       <Header state={state} now={now} />
+      {offline && (
+        <div class="offline-banner" id="offline-banner" role="alert">
+          Disconnected since {clock(state.disconnectedSinceMs)} ({Math.max(0, Math.round((now - (state.disconnectedSinceMs ?? now)) / 1000))}s): everything below is the last
+          known state; reconnecting…
+        </div>
+      )}
+      <ControlsBar controls={state.status?.controls} connected={state.connected} onDone={refresh} />
       <main class="grid">
-        <Panel title="Statecharts" id="statecharts">
-          <Charts state={state} selection={selection} onSelect={setSelection} />
-        </Panel>
         <Panel title="Trading" id="trading">
           <TradingSummary trading={state.trading} />
           <PnlChart points={state.pnl} />
         </Panel>
+        <Panel title="Positions" id="positions">
+          <PositionsTable positions={positions} />
+        </Panel>
+        <Panel title={`Open orders (${orders.length})`} id="orders">
+          <OrdersTable orders={orders} now={now} selected={selection.chart === 'order' ? selection.subject : null} onSelect={(id) => setSelection({ chart: 'order', subject: id })} />
+        </Panel>
+        <section class="panel" id="statecharts" aria-labelledby="statecharts-title">
+          <details open={chartsOpen} onToggle={(e) => toggleCharts((e.currentTarget as HTMLDetailsElement).open)}>
+            <summary class="panel-header">
+              <h2 id="statecharts-title">Statecharts</h2>
+            </summary>
+            <div class="panel-body">{chartsOpen && <Charts state={state} selection={selection} onSelect={setSelection} />}</div>
+          </details>
+        </section>
         <Panel title="Component health" id="health">
           <HealthPanel components={components} now={now} />
         </Panel>
@@ -234,12 +371,6 @@ function App() {
         </Panel>
         <Panel title={`Markets (${markets.length})`} id="markets">
           <MarketsTable markets={markets} now={now} selected={selection.chart === 'market' ? selection.subject : null} onSelect={(t) => setSelection({ chart: 'market', subject: t })} />
-        </Panel>
-        <Panel title="Positions" id="positions">
-          <PositionsTable positions={positions} />
-        </Panel>
-        <Panel title={`Open orders (${orders.length})`} id="orders">
-          <OrdersTable orders={orders} now={now} selected={selection.chart === 'order' ? selection.subject : null} onSelect={(id) => setSelection({ chart: 'order', subject: id })} />
         </Panel>
         <Panel title="Recent fills" id="fills">
           <FillsTable fills={state.fills} />

@@ -5,8 +5,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { copyText } from './api.ts';
-import { consoleLog } from './store.ts';
+import { copyText, fetchText } from './api.ts';
 import type { ActivityData, Component, Fill, Market, Order, PnlPoint, Position, TraderStatus, Trading } from './types.ts';
 
 export const STATE_COLORS: Record<string, string> = {
@@ -335,11 +334,12 @@ const SEVERITY_ICON: Record<string, string> = { info: 'ℹ', success: '✔', war
 
 export function ConsolePanel({ entries }: { entries: ActivityData[] }) {
   const [copied, setCopied] = useState<string | null>(null);
+  // exactly the status log the API serves (same lines, same count), not the console's own list
   const copy = async () => {
-    const text = consoleLog(entries);
     try {
+      const text = await fetchText('/v3/status/log');
       await copyText(text);
-      setCopied(`Copied ${entries.length} lines`);
+      setCopied(`Copied ${text === '' ? 0 : text.split('\n').length} status-log lines`);
     } catch (error) {
       setCopied(`Copy failed: ${(error as Error).message}`);
     }
@@ -356,7 +356,7 @@ export function ConsolePanel({ entries }: { entries: ActivityData[] }) {
               {copied}
             </span>
           )}
-          <button type="button" id="copy-log" onClick={copy} disabled={entries.length === 0}>
+          <button type="button" id="copy-log" onClick={copy} title="Copy the status log (GET /v3/status/log)">
             Copy
           </button>
         </span>

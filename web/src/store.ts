@@ -7,6 +7,9 @@ import type { ActivityData, Envelope, Fill, Market, Order, PnlPoint, Position, S
 
 export interface DashboardState {
   connected: boolean;
+  /** When the feed was lost (null while connected, and before the first connection). */
+  disconnectedSinceMs: number | null;
+  everConnected: boolean;
   clientId: string | null;
   lastMessageMs: number | null;
   status: Status | null;
@@ -28,6 +31,8 @@ export interface DashboardState {
 
 export const initialState: DashboardState = {
   connected: false,
+  disconnectedSinceMs: null,
+  everConnected: false,
   clientId: null,
   lastMessageMs: null,
   status: null,
@@ -47,7 +52,7 @@ export const initialState: DashboardState = {
 };
 
 export type Action =
-  | { kind: 'connected'; connected: boolean }
+  | { kind: 'connected'; connected: boolean; atMs: number }
   | { kind: 'status'; status: Status }
   | { kind: 'machines'; machines: Record<string, unknown> }
   | { kind: 'charts'; charts: Record<string, unknown>; problems: Array<{ file: string; problem: string }> }
@@ -156,7 +161,9 @@ function applyEnvelope(state: DashboardState, envelope: Envelope, receivedMs: nu
 export function reduce(state: DashboardState, action: Action): DashboardState {
   switch (action.kind) {
     case 'connected':
-      return { ...state, connected: action.connected };
+      return action.connected
+        ? { ...state, connected: true, everConnected: true, disconnectedSinceMs: null }
+        : { ...state, connected: false, disconnectedSinceMs: state.everConnected ? (state.disconnectedSinceMs ?? action.atMs) : null };
     case 'status': {
       const s = action.status;
       const markets = { ...state.markets };
@@ -199,9 +206,4 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
     default:
       return state;
   }
-}
-
-/** The copy-paste status log of the console: newest first, one line per message. */
-export function consoleLog(entries: ActivityData[]): string {
-  return entries.map((e) => e.line).join('\n');
 }

@@ -12,10 +12,14 @@ import type {
   presentPosition,
   presentStatus,
   presentTradingState,
+  presentControlResult,
 } from '../../src/server/present.ts';
 
 export type { ActivityData, PnlPoint };
-export type Status = ReturnType<typeof presentStatus> & { inspectorUrl?: string | null };
+export type ControlName = 'pause' | 'resume' | 'cancel-all' | 'flatten';
+export type Controls = Record<ControlName, { allowed: boolean; reason: string | null }>;
+export type Status = ReturnType<typeof presentStatus> & { inspectorUrl?: string | null; controls?: Controls | null };
+export type ControlAnswer = Partial<ReturnType<typeof presentControlResult>> & { error?: string };
 export type Market = ReturnType<typeof presentMarket>;
 export type Order = ReturnType<typeof presentOrder>;
 export type Fill = ReturnType<typeof presentFill>;
