@@ -27,6 +27,7 @@ import type { Runtime } from '../app/runtime.ts';
 import { closeStrategy, readyStrategy, strategyFactoriesFor, strategyName } from '../app/strategies.ts';
 import { startInProcessSimulator } from '../sim/in-process.ts';
 import type { InProcessSimulator } from '../sim/in-process.ts';
+import type { SimFaults } from '../sim/faults.ts';
 import type { HistoryRetention } from '../sim/matching/history.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
@@ -189,415 +190,476 @@ function describeFault(fault: Fault): Record<string, unknown> {
   return params;
 }
 
-/** Runs a scenario; never throws for a failing system (that is a failed run), only for bad input. */
-export async function runSession(loaded: LoadedScenario, options: RunSessionOptions = {}): Promise<SessionOutcome> {
-  const scenario = loaded.scenario;
-  const realtime = options.realtime === true || scenario.clock === 'realtime';
-  const log = options.log ?? (() => {});
-  const wallStart = performance.now();
-  const wallStartedAt = new Date();
+type Simulator = RunningSimulator | InProcessSimulator;
 
-  const factories = await scenarioStrategyFactories(scenario);
-  const store = options.store ?? (await SessionStore.open({ ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.storeDataDir ? { dataDir: options.storeDataDir } : {}) }));
-  const ownsStore = options.store === undefined;
-
-  // markets first: a replay reads the recording from the store's main schema
-  let specs: MarketSpec[];
-  let replay: ReplayMarket[] | undefined;
-  try {
-    if (scenario.exchange.replay) {
-      ({ specs, replay } = await replayMarkets(store.pool, scenario.exchange.replay.session, scenario.exchange.replay.tickers ? { tickers: scenario.exchange.replay.tickers } : {}));
-    } else {
-      specs = marketSpecsFor(scenario);
+/**
+ * What a simulator fault did, in words for the report (a trader crash is the runner's own, below).
+ * `tickers[0]` is the default market of a `seq_gap` without one.
+ */
+function applySimulatorFault(faults: SimFaults, fault: Exclude<Fault, { kind: 'trader_crash' }>, tickers: readonly string[]): string {
+  switch (fault.kind) {
+    case 'ws_drop':
+      return `cut ${faults.dropWebSockets()} WebSocket connections`;
+    case 'ws_refuse':
+      faults.refuseWebSocketUpgrades(fault.for);
+      return `cut ${faults.dropWebSockets()} connections; upgrades refused (503) for ${formatDuration(fault.for)}`;
+    case 'rest_error':
+      faults.failRest(fault.status, fault.path, fault.for);
+      return `REST ${fault.path} answers ${fault.status} for ${formatDuration(fault.for)}`;
+    case 'seq_gap': {
+      const ticker = fault.ticker ?? tickers[0];
+      faults.skipSeq(ticker);
+      return `next orderbook delta of ${ticker} skips a sequence number`;
     }
-  } catch (error) {
-    if (ownsStore) await store.close();
-    throw error;
+    case 'malformed_frame':
+      return `sent a malformed frame on ${faults.sendMalformedFrame()} connections`;
+    case 'reject_orders':
+      faults.rejectNextOrders(fault.count, fault.status);
+      return `next ${fault.count} order creations refused with ${fault.status}`;
+    case 'latency':
+      faults.addLatency(fault.ms, fault.for);
+      return `REST answers and frames delayed ${fault.ms} ms for ${formatDuration(fault.for)}`;
+    case 'settle': {
+      const outcome = faults.settleMarket(fault.ticker, fault.result);
+      return outcome.ok ? `${fault.ticker} settled ${fault.result}` : `could not settle ${fault.ticker}: ${outcome.error.message}`;
+    }
   }
-  const tickers = scenario.trader.tickers ?? specs.map((s) => s.ticker);
+}
 
-  const startMs = scenario.start ? Date.parse(scenario.start) : Date.UTC(2026, 0, 1);
-  const virtualClock = realtime ? null : new VirtualClock(startMs);
-  const clock: Clock = virtualClock ?? systemClock;
-  const tracker = new ActivityTracker();
+/** The scenario's markets: generated, or read back from a recording (from the store's main schema). */
+async function scenarioMarkets(scenario: Scenario, store: SessionStore): Promise<{ specs: MarketSpec[]; replay?: ReplayMarket[] }> {
+  const replay = scenario.exchange.replay;
+  if (!replay) return { specs: marketSpecsFor(scenario) };
+  return replayMarkets(store.pool, replay.session, replay.tickers ? { tickers: replay.tickers } : {});
+}
 
-  let ledger: RunLedger | null = null;
-  let sim: RunningSimulator | InProcessSimulator | null = null;
-  let driver: VirtualDriver | null = null;
-  const generations: Generation[] = [];
-  let current: Generation | null = null;
-  const observer = new SessionObserver(clock);
-  const applied: AppliedFault[] = [];
-  const timers: TimerHandle[] = [];
-  let pnl: PnlTracker | null = null;
+/** What the run observed at its end, for the expectations and the report. */
+interface Observations {
+  results: ExpectationResult[];
+  journalOrders: JournalOrder[];
+  journalFills: StoredFill[];
+  traderPositions: Map<string, Count>;
+  exchangePositions: Map<string, Count>;
+  finalState: string | null;
+  fees: Micros;
+  simulatedMs: number | null;
+  stepsAtEnd: number | null;
+}
+
+/**
+ * One run of a scenario, step by step: `start` (ledger, simulator, first trader, fault timeline),
+ * `runFor` (the session, then the drain), `observe` (the expectations), `stopLastTrader`, `report`.
+ * A trader generation is one trader process; `trader_crash` kills one and schedules the next.
+ */
+class SessionRun {
+  readonly realtime: boolean;
+  readonly clock: Clock;
+  readonly totalMs: number;
+  error: unknown = null;
+  private readonly scenario: Scenario;
+  private readonly virtualClock: VirtualClock | null;
+  private readonly tracker = new ActivityTracker();
+  private readonly observer: SessionObserver;
+  private readonly tickers: string[];
+  private readonly applied: AppliedFault[] = [];
+  private readonly timers: TimerHandle[] = [];
+  private readonly generations: Generation[] = [];
+  private current: Generation | null = null;
+  private ledger: RunLedger | null = null;
+  private sim: Simulator | null = null;
+  private driver: VirtualDriver | null = null;
+  private pnl: PnlTracker | null = null;
   // reset once the first trader runs; until then a run that fails counts from here, not from the epoch
-  let sessionStartMs = clock.now();
-  let error: unknown = null;
-  let results: ExpectationResult[] = [];
-  let journalOrders: JournalOrder[] = [];
-  let journalFills: StoredFill[] = [];
-  let userId = '';
-  let finalCounters: Record<string, number> = {};
-  let finalStatusLog: string[] = [];
-  let traderPositions = new Map<string, Count>();
-  let exchangePositions = new Map<string, Count>();
-  let finalState: string | null = null;
-  let fees: Micros = 0;
-  let crashes = 0;
-  let simulatedMs: number | null = null;
-  let stepsAtEnd: number | null = null;
-  const totalMs = scenario.duration + scenario.drain;
+  private sessionStartMs: number;
+  private userId = '';
+  private finalCounters: Record<string, number> = {};
+  private finalStatusLog: string[] = [];
+  private crashes = 0;
+  private phase: SessionProgress['phase'] = 'starting';
+  private lastProgressWall = 0;
+  private seen: Observations = {
+    results: [],
+    journalOrders: [],
+    journalFills: [],
+    traderPositions: new Map(),
+    exchangePositions: new Map(),
+    finalState: null,
+    fees: 0,
+    simulatedMs: null,
+    stepsAtEnd: null,
+  };
 
-  let lastProgressWall = 0;
-  let phase: SessionProgress['phase'] = 'starting';
-  const progress = (force = false) => {
-    if (!options.onProgress) return;
+  constructor(
+    private readonly loaded: LoadedScenario,
+    private readonly options: RunSessionOptions,
+    private readonly factories: Record<string, StrategyFactory>,
+    private readonly store: SessionStore,
+    private readonly markets: { specs: MarketSpec[]; replay?: ReplayMarket[] },
+  ) {
+    this.scenario = loaded.scenario;
+    this.realtime = options.realtime === true || this.scenario.clock === 'realtime';
+    const startMs = this.scenario.start ? Date.parse(this.scenario.start) : Date.UTC(2026, 0, 1);
+    this.virtualClock = this.realtime ? null : new VirtualClock(startMs);
+    this.clock = this.virtualClock ?? systemClock;
+    this.observer = new SessionObserver(this.clock);
+    this.tickers = this.scenario.trader.tickers ?? markets.specs.map((m) => m.ticker);
+    this.totalMs = this.scenario.duration + this.scenario.drain;
+    this.sessionStartMs = this.clock.now();
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  /** Reports progress at most every PROGRESS_EVERY_MS of wall time (or now, when forced). */
+  private progress(force = false): void {
+    if (!this.options.onProgress) return;
     const now = performance.now();
-    if (!force && now - lastProgressWall < PROGRESS_EVERY_MS) return;
-    lastProgressWall = now;
-    options.onProgress({
-      phase,
-      elapsedMs: Math.min(totalMs, Math.max(0, clock.now() - sessionStartMs)),
-      totalMs,
-      state: observer.current,
-      orders: sim ? sim.exchange.listOrders(userId).length : 0,
-      fills: sim ? sim.exchange.listFills(userId).length : 0,
-      faultsApplied: applied.length,
+    if (!force && now - this.lastProgressWall < PROGRESS_EVERY_MS) return;
+    this.lastProgressWall = now;
+    this.options.onProgress({
+      phase: this.phase,
+      elapsedMs: Math.min(this.totalMs, Math.max(0, this.clock.now() - this.sessionStartMs)),
+      totalMs: this.totalMs,
+      state: this.observer.current,
+      orders: this.sim ? this.sim.exchange.listOrders(this.userId).length : 0,
+      fills: this.sim ? this.sim.exchange.listFills(this.userId).length : 0,
+      faultsApplied: this.applied.length,
     });
-  };
+  }
 
-  // An error escaping the actor system would kill a real trader process: here it ends the session
-  // as an error with its message, instead of taking the runner (and the report) down with it.
-  const onEscapedError = (e: unknown) => {
-    error ??= new Error(`the trader process crashed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-  };
-  process.on('uncaughtException', onEscapedError);
-  process.on('unhandledRejection', onEscapedError);
-
-  try {
-    ledger = await store.beginRun({
+  /** The ledger, the simulator, the first trader, the P&L samples and the fault timeline. */
+  async start(wallStartedAt: Date): Promise<void> {
+    const { scenario, clock } = this;
+    this.ledger = await this.store.beginRun({
       scenario: scenario.name,
-      sha256: loaded.sha256,
+      sha256: this.loaded.sha256,
       seed: scenario.seed,
-      clock: realtime ? 'real' : 'virtual',
+      clock: this.realtime ? 'real' : 'virtual',
       startedMs: wallStartedAt.getTime(),
     });
     const simOptions = {
       clock,
       seed: scenario.seed,
-      markets: specs,
-      ...(replay ? { replay } : {}),
+      markets: this.markets.specs,
+      ...(this.markets.replay ? { replay: this.markets.replay } : {}),
       activity: scenario.exchange.activity,
       ...(scenario.exchange.activity_step ? { activityStepMs: scenario.exchange.activity_step } : {}),
       ...(scenario.exchange.cash !== undefined ? { defaultCash: scenario.exchange.cash } : {}),
-      ...(options.simulatorHistory ? { history: options.simulatorHistory } : {}),
+      ...(this.options.simulatorHistory ? { history: this.options.simulatorHistory } : {}),
     };
-    sim = realtime ? await startSimulator(simOptions) : startInProcessSimulator(simOptions);
-    const inProcess = realtime ? null : (sim as InProcessSimulator);
-    if (virtualClock) {
-      driver = new VirtualDriver(virtualClock, tracker, { progressSources: [() => inProcess!.transfers] });
+    const sim = this.realtime ? await startSimulator(simOptions) : startInProcessSimulator(simOptions);
+    this.sim = sim;
+    if (this.virtualClock) {
+      const inProcess = sim as InProcessSimulator;
+      this.driver = new VirtualDriver(this.virtualClock, this.tracker, { progressSources: [() => inProcess.transfers] });
     }
-    const riskLimits = riskLimitsFor(scenario);
-    const activeLedger = ledger;
-    const activeSim = sim;
-
-    const startGeneration = async (index: number): Promise<Generation> => {
-      const fetchT = trackFetch(inProcess ? inProcess.fetch : (globalThis.fetch as typeof fetch), tracker, clock, inProcess ? VIRTUAL_REST_TIMEOUT_MS : undefined);
-      const socketsT = trackWebSockets(inProcess ? inProcess.WebSocketImpl : WebSocket, tracker);
-      const poolT = trackPool(activeLedger.database.pool, tracker);
-      const jitter = new Rng((scenario.seed * 7919 + index * 104_729) | 0);
-      const runtime = await createRuntime({
-        environment: 'sim',
-        selection: { mode: 'config', tickers },
-        strategy: scenario.trader.strategy,
-        strategyFactories: factories,
-        dataDir: options.dataDir ?? '.kalshiflow',
-        clock,
-        database: { ...activeLedger.database, pool: poolT.pool },
-        simulator: activeSim,
-        fetch: fetchT.fetch,
-        WebSocketImpl: socketsT.WebSocketImpl,
-        random: () => jitter.next(),
-        // client_order_ids must not depend on wall time: the seed and the generation make them
-        runNonce: `s${scenario.seed.toString(36)}g${index}`,
-        riskLimits,
-        ...(scenario.trader.throttle !== undefined ? { throttleMs: scenario.trader.throttle } : {}),
-        coordinator: {
-          seed: (scenario.seed * 31 + index) | 0,
-          cancelOrdersOnShutdown: scenario.trader.cancel_on_shutdown,
-          ...(scenario.trader.sync_interval !== undefined ? { syncIntervalMs: scenario.trader.sync_interval } : {}),
-        },
-      });
-      userId = runtime.credentials?.keyId ?? userId;
-      const generation: Generation = { index, runtime, fetch: fetchT, sockets: socketsT, pool: poolT, detach: () => {} };
-      generation.detach = observer.attach(runtime.system, index);
-      generations.push(generation);
-      current = generation;
-      return generation;
-    };
-
-    const crash = (): Generation | null => {
-      const gen = current;
-      if (!gen) return null;
-      current = null;
-      finalCounters = killGeneration(gen, tracker);
-      observer.markDown(`trader generation ${gen.index} killed`);
-      return gen;
-    };
-
-    const applyFault = (fault: Fault, index: number): void => {
-      const faults = activeSim.faults;
-      const record: AppliedFault = { index, kind: fault.kind, atMs: clock.now() - sessionStartMs, params: describeFault(fault), applied: '' };
-      switch (fault.kind) {
-        case 'ws_drop':
-          record.applied = `cut ${faults.dropWebSockets()} WebSocket connections`;
-          break;
-        case 'ws_refuse': {
-          faults.refuseWebSocketUpgrades(fault.for);
-          record.applied = `cut ${faults.dropWebSockets()} connections; upgrades refused (503) for ${formatDuration(fault.for)}`;
-          break;
-        }
-        case 'rest_error':
-          faults.failRest(fault.status, fault.path, fault.for);
-          record.applied = `REST ${fault.path} answers ${fault.status} for ${formatDuration(fault.for)}`;
-          break;
-        case 'seq_gap': {
-          const ticker = fault.ticker ?? tickers[0];
-          faults.skipSeq(ticker);
-          record.applied = `next orderbook delta of ${ticker} skips a sequence number`;
-          break;
-        }
-        case 'malformed_frame':
-          record.applied = `sent a malformed frame on ${faults.sendMalformedFrame()} connections`;
-          break;
-        case 'reject_orders':
-          faults.rejectNextOrders(fault.count, fault.status);
-          record.applied = `next ${fault.count} order creations refused with ${fault.status}`;
-          break;
-        case 'latency':
-          faults.addLatency(fault.ms, fault.for);
-          record.applied = `REST answers and frames delayed ${fault.ms} ms for ${formatDuration(fault.for)}`;
-          break;
-        case 'settle': {
-          const outcome = faults.settleMarket(fault.ticker, fault.result);
-          record.applied = outcome.ok ? `${fault.ticker} settled ${fault.result}` : `could not settle ${fault.ticker}: ${outcome.error.message}`;
-          break;
-        }
-        case 'trader_crash': {
-          const killed = crash();
-          if (!killed) {
-            record.applied = 'no trader running (already down)';
-            break;
-          }
-          crashes++;
-          record.applied = `killed trader generation ${killed.index}; restart in ${formatDuration(fault.restart_after)}`;
-          const next = killed.index + 1;
-          const restart = () => {
-            observer.log('session', 'info', `starting trader generation ${next}`, -1);
-            const started = startGeneration(next).then(
-              () => log(`  ${formatDuration(clock.now() - sessionStartMs)}  trader generation ${next} started`),
-              (e: unknown) => {
-                error ??= e;
-              },
-            );
-            void tracker.track(started);
-          };
-          timers.push(clock.setTimeout(restart, fault.restart_after));
-          break;
-        }
-      }
-      applied.push(record);
-      observer.log('fault', 'warning', `fault ${fault.kind}: ${record.applied}`);
-      log(`  ${formatDuration(record.atMs)}  ${fault.kind}: ${record.applied}`);
-    };
-
-    // ---- start ----
-    await tracker.track(startGeneration(0));
+    await this.tracker.track(this.startGeneration(0));
     // on the wall clock the start took real time: the timeline counts from a running trader
-    sessionStartMs = clock.now();
-    pnl = new PnlTracker(sim.exchange, userId);
+    this.sessionStartMs = clock.now();
+    const pnl = new PnlTracker(sim.exchange, this.userId);
+    this.pnl = pnl;
     pnl.start();
-    const activePnl = pnl;
     const sampleEvery = Math.max(1000, Math.round(scenario.duration / 300));
     const sampleTick = () => {
-      activePnl.sample(clock.now() - sessionStartMs);
-      if (clock.now() - sessionStartMs < totalMs) timers.push(clock.setTimeout(sampleTick, sampleEvery));
+      pnl.sample(clock.now() - this.sessionStartMs);
+      if (clock.now() - this.sessionStartMs < this.totalMs) this.timers.push(clock.setTimeout(sampleTick, sampleEvery));
     };
-    timers.push(clock.setTimeout(sampleTick, sampleEvery));
-    scenario.faults.forEach((fault, i) => {
-      timers.push(clock.setTimeout(() => applyFault(fault, i), fault.at));
+    this.timers.push(clock.setTimeout(sampleTick, sampleEvery));
+    scenario.faults.forEach((fault, i) => this.timers.push(clock.setTimeout(() => this.applyFault(fault, i), fault.at)));
+  }
+
+  /** A trader process: the full runtime over tracked transports, on the run's ledger and simulator. */
+  private async startGeneration(index: number): Promise<Generation> {
+    const { scenario, clock, tracker } = this;
+    const ledger = this.ledger!;
+    const sim = this.sim!;
+    const inProcess = this.realtime ? null : (sim as InProcessSimulator);
+    const fetchT = trackFetch(inProcess ? inProcess.fetch : (globalThis.fetch as typeof fetch), tracker, clock, inProcess ? VIRTUAL_REST_TIMEOUT_MS : undefined);
+    const socketsT = trackWebSockets(inProcess ? inProcess.WebSocketImpl : WebSocket, tracker);
+    const poolT = trackPool(ledger.database.pool, tracker);
+    const jitter = new Rng((scenario.seed * 7919 + index * 104_729) | 0);
+    const runtime = await createRuntime({
+      environment: 'sim',
+      selection: { mode: 'config', tickers: this.tickers },
+      strategy: scenario.trader.strategy,
+      strategyFactories: this.factories,
+      dataDir: this.options.dataDir ?? '.kalshiflow',
+      clock,
+      database: { ...ledger.database, pool: poolT.pool },
+      simulator: sim,
+      fetch: fetchT.fetch,
+      WebSocketImpl: socketsT.WebSocketImpl,
+      random: () => jitter.next(),
+      // client_order_ids must not depend on wall time: the seed and the generation make them
+      runNonce: `s${scenario.seed.toString(36)}g${index}`,
+      riskLimits: riskLimitsFor(scenario),
+      ...(scenario.trader.throttle !== undefined ? { throttleMs: scenario.trader.throttle } : {}),
+      coordinator: {
+        seed: (scenario.seed * 31 + index) | 0,
+        cancelOrdersOnShutdown: scenario.trader.cancel_on_shutdown,
+        ...(scenario.trader.sync_interval !== undefined ? { syncIntervalMs: scenario.trader.sync_interval } : {}),
+      },
     });
+    this.userId = runtime.credentials?.keyId ?? this.userId;
+    const generation: Generation = { index, runtime, fetch: fetchT, sockets: socketsT, pool: poolT, detach: () => {} };
+    generation.detach = this.observer.attach(runtime.system, index);
+    this.generations.push(generation);
+    this.current = generation;
+    return generation;
+  }
 
-    const wait = async (untilMs: number) => {
-      if (driver) {
-        await driver.runUntil(
-          untilMs,
-          () => {
-            observer.touch();
-            progress();
-          },
-          () => error !== null,
-        );
-        if (error) throw error;
-        return;
-      }
-      while (clock.now() < untilMs) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250, untilMs - clock.now())));
-        observer.touch();
-        progress();
-        if (error) throw error;
-      }
+  private crash(): Generation | null {
+    const gen = this.current;
+    if (!gen) return null;
+    this.current = null;
+    this.finalCounters = killGeneration(gen, this.tracker);
+    this.observer.markDown(`trader generation ${gen.index} killed`);
+    return gen;
+  }
+
+  /** A trader crash kills the running generation and schedules the next one. */
+  private crashTrader(restartAfterMs: number): string {
+    const killed = this.crash();
+    if (!killed) return 'no trader running (already down)';
+    this.crashes++;
+    const next = killed.index + 1;
+    const restart = () => {
+      this.observer.log('session', 'info', `starting trader generation ${next}`, -1);
+      const started = this.startGeneration(next).then(
+        () => this.log(`  ${formatDuration(this.clock.now() - this.sessionStartMs)}  trader generation ${next} started`),
+        (e: unknown) => {
+          this.error ??= e;
+        },
+      );
+      void this.tracker.track(started);
     };
+    this.timers.push(this.clock.setTimeout(restart, restartAfterMs));
+    return `killed trader generation ${killed.index}; restart in ${formatDuration(restartAfterMs)}`;
+  }
 
-    phase = 'running';
-    progress(true);
-    await wait(sessionStartMs + scenario.duration);
+  private applyFault(fault: Fault, index: number): void {
+    const atMs = this.clock.now() - this.sessionStartMs;
+    const applied = fault.kind === 'trader_crash' ? this.crashTrader(fault.restart_after) : applySimulatorFault(this.sim!.faults, fault, this.tickers);
+    const record: AppliedFault = { index, kind: fault.kind, atMs, params: describeFault(fault), applied };
+    this.applied.push(record);
+    this.observer.log('fault', 'warning', `fault ${fault.kind}: ${record.applied}`);
+    this.log(`  ${formatDuration(record.atMs)}  ${fault.kind}: ${record.applied}`);
+  }
 
-    // ---- drain: no new market activity, no faults; the trader finishes and reconciles ----
-    phase = 'draining';
+  /** Lets the session's clock reach `untilMs` (virtual: as fast as the system settles); an error ends it. */
+  private async wait(untilMs: number): Promise<void> {
+    const tick = () => {
+      this.observer.touch();
+      this.progress();
+    };
+    if (this.driver) {
+      await this.driver.runUntil(untilMs, tick, () => this.error !== null);
+      if (this.error) throw this.error;
+      return;
+    }
+    while (this.clock.now() < untilMs) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, untilMs - this.clock.now())));
+      tick();
+      if (this.error) throw this.error;
+    }
+  }
+
+  /** The session, then the drain: no new market activity, no faults; the trader finishes and reconciles. */
+  async runFor(): Promise<void> {
+    const sim = this.sim!;
+    this.phase = 'running';
+    this.progress(true);
+    await this.wait(this.sessionStartMs + this.scenario.duration);
+    this.phase = 'draining';
     sim.activity?.stop();
     sim.replay?.stop();
     sim.faults.clear();
-    observer.log('session', 'info', `session end: market activity stopped, faults cleared; draining ${formatDuration(scenario.drain)}`, -1);
-    await wait(sessionStartMs + totalMs);
+    this.observer.log('session', 'info', `session end: market activity stopped, faults cleared; draining ${formatDuration(this.scenario.drain)}`, -1);
+    await this.wait(this.sessionStartMs + this.totalMs);
+  }
 
-    // ---- observations ----
-    phase = 'checking';
-    progress(true);
+  /** What the journal, the last trader and the exchange say at the end, and the expectations on it. */
+  async observe(): Promise<void> {
+    const { clock, observer, userId } = this;
+    const sim = this.sim!;
+    const pnl = this.pnl!;
+    this.phase = 'checking';
+    this.progress(true);
     observer.finish();
-    finalState = current ? SessionObserver.labelOf((current as Generation).runtime.system) : null;
-    const ledgerPool = activeLedger.database.pool;
-    journalOrders = (await listRecentOrders(ledgerPool, { limit: 10_000_000 })).reverse();
-    journalFills = await listFills(ledgerPool, { limit: 10_000_000 });
-    const gen = current as Generation | null;
+    const gen = this.current;
+    const seen = this.seen;
+    seen.finalState = gen ? SessionObserver.labelOf(gen.runtime.system) : null;
+    const ledgerPool = this.ledger!.database.pool;
+    seen.journalOrders = (await listRecentOrders(ledgerPool, { limit: 10_000_000 })).reverse();
+    seen.journalFills = await listFills(ledgerPool, { limit: 10_000_000 });
     if (gen) {
       const ctx = gen.runtime.system.trader?.getSnapshot().context;
-      traderPositions = new Map(Object.values(ctx?.positions ?? {}).map((p) => [p.ticker, p.position] as [string, Count]));
-      finalCounters = gen.runtime.system.status().counters;
-      finalStatusLog = gen.runtime.system.status().statusLog.split('\n').filter(Boolean);
+      seen.traderPositions = new Map(Object.values(ctx?.positions ?? {}).map((p) => [p.ticker, p.position] as [string, Count]));
+      this.finalCounters = gen.runtime.system.status().counters;
+      this.finalStatusLog = gen.runtime.system.status().statusLog.split('\n').filter(Boolean);
     }
-    exchangePositions = new Map(sim.exchange.listPositions(userId).map((p) => [p.ticker, p.position] as [string, Count]));
-    fees = pnl.fees();
-    pnl.sample(clock.now() - sessionStartMs);
-    const exchangeOrders = sim.exchange.listOrders(userId).reverse();
+    seen.exchangePositions = new Map(sim.exchange.listPositions(userId).map((p) => [p.ticker, p.position] as [string, Count]));
+    seen.fees = pnl.fees();
+    pnl.sample(clock.now() - this.sessionStartMs);
     const restingAtExchange = sim.exchange.listOrders(userId, { status: 'resting' });
     const managed = gen?.runtime.system.trader?.getSnapshot().context.orders ?? {};
     const unmanagedResting = restingAtExchange
       .filter((r) => !Object.hasOwn(managed, r.clientOrderId))
       .map((r) => ({ clientOrderId: r.clientOrderId, orderId: r.orderId }));
-    // the trader keys fills by trade_id (Kalshi documents fill_id = trade_id); match on it
-    const exchangeFills = sim.exchange.listFills(userId).reverse().map((f) => ({ fillId: f.tradeId }));
-    results = checkExpectations(scenario.expect, {
-      finalState,
+    seen.results = checkExpectations(this.scenario.expect, {
+      finalState: seen.finalState,
       visited: observer.visited,
-      exchangeOrders,
-      journalOrders,
-      exchangeFills,
-      journalFills,
+      exchangeOrders: sim.exchange.listOrders(userId).reverse(),
+      journalOrders: seen.journalOrders,
+      // the trader keys fills by trade_id (Kalshi documents fill_id = trade_id); match on it
+      exchangeFills: sim.exchange.listFills(userId).reverse().map((f) => ({ fillId: f.tradeId })),
+      journalFills: seen.journalFills,
       exchangeHistoryDroppedThroughMs: sim.exchange.historyDroppedThroughMs(userId),
-      traderPositions,
-      exchangePositions,
+      traderPositions: seen.traderPositions,
+      exchangePositions: seen.exchangePositions,
       ...(gen ? {} : { traderViewMissing: 'no trader running at the end of the session' }),
       unmanagedResting,
       restingAtExchange: restingAtExchange.length,
       finalPnl: pnl.pnl(),
       maxDrawdown: pnl.maxDrawdown,
     });
+    seen.simulatedMs = clock.now() - this.sessionStartMs;
+    seen.stepsAtEnd = this.driver?.steps ?? null;
+  }
 
-    simulatedMs = clock.now() - sessionStartMs;
-    stepsAtEnd = driver?.steps ?? null;
-
-    // ---- graceful stop of the last trader ----
-    if (gen) {
-      gen.detach();
-      const closing = gen.runtime.close();
-      const finished = driver ? await driver.runWhile(closing, SHUTDOWN_LIMIT_MS) : await closing.then(() => true, () => false);
-      await closing.catch(() => undefined);
-      if (scenario.expect.clean_shutdown !== undefined) {
-        results.push(checkCleanShutdown(scenario.expect.clean_shutdown, sim.exchange.listOrders(userId, { status: 'resting' }).reverse(), finished));
-      }
+  /** A graceful stop of the last trader, checked against `clean_shutdown` when the scenario asks. */
+  async stopLastTrader(): Promise<void> {
+    const gen = this.current;
+    if (!gen) return;
+    gen.detach();
+    const closing = gen.runtime.close();
+    const finished = this.driver ? await this.driver.runWhile(closing, SHUTDOWN_LIMIT_MS) : await closing.then(() => true, () => false);
+    await closing.catch(() => undefined);
+    const expected = this.scenario.expect.clean_shutdown;
+    if (expected !== undefined) {
+      this.seen.results.push(checkCleanShutdown(expected, this.sim!.exchange.listOrders(this.userId, { status: 'resting' }).reverse(), finished));
     }
+  }
+
+  /** After an error: a restart may still be starting a trader — let it finish, then kill whatever runs. */
+  async abandon(): Promise<void> {
+    await Promise.race([this.tracker.whenIdle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+    if (this.current) {
+      this.finalCounters = killGeneration(this.current, this.tracker);
+      this.current = null;
+    }
+  }
+
+  /** Stops what is left of the run's timers and observers and builds its report. */
+  report(wallStartedAt: Date, wallMs: number): { report: SessionReport; status: SessionOutcome['status']; failures: string[] } {
+    const { error, observer, seen, ledger, sim, pnl } = this;
+    observer.finish();
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    for (const g of this.generations) if (g !== this.current) g.detach();
+    const status: SessionOutcome['status'] = error ? 'error' : seen.results.every((r) => r.passed) ? 'passed' : 'failed';
+    const failures = error ? [`session error: ${error instanceof Error ? error.message : String(error)}`] : describeFailures(seen.results);
+    const report = buildReport({
+      scenario: this.loaded,
+      realtime: this.realtime,
+      runId: ledger?.runId ?? null,
+      schema: ledger?.schema ?? null,
+      database: this.store.url,
+      wallStartedAt,
+      wallMs,
+      virtualStartMs: this.sessionStartMs,
+      simulatedMs: seen.simulatedMs ?? Math.max(0, this.clock.now() - this.sessionStartMs),
+      driverSteps: seen.stepsAtEnd ?? this.driver?.steps ?? null,
+      status,
+      error: error ? (error instanceof Error ? error.message : String(error)) : null,
+      expectations: seen.results,
+      pnl: pnl ? { samples: pnl.samples, final: pnl.pnl(), maxDrawdown: pnl.maxDrawdown, fees: seen.fees } : null,
+      finalState: seen.finalState,
+      generations: this.generations.length,
+      crashes: this.crashes,
+      counters: this.finalCounters,
+      statusLog: this.finalStatusLog,
+      visited: observer.visited,
+      timeline: observer.timeline,
+      faults: faultReactions(this.applied, observer, this.scenario, this.sessionStartMs, seen.journalOrders),
+      activity: observer.activity,
+      journalOrders: seen.journalOrders,
+      journalFills: seen.journalFills,
+      exchangeOrders: sim ? sim.exchange.listOrders(this.userId).reverse() : [],
+      traderPositions: seen.traderPositions,
+      exchangePositions: seen.exchangePositions,
+      markets: this.markets.specs,
+      activityStats: sim?.activity?.stats() ?? [],
+    });
+    return { report, status, failures };
+  }
+
+  /** The report files and the stored run; what fails here is added to `failures`. Closes the simulator. */
+  async record(report: SessionReport, status: SessionOutcome['status'], failures: string[]): Promise<string[]> {
+    let files: string[] = [];
+    try {
+      if (this.options.outDir) files = await writeReportFiles(report, this.options.outDir);
+    } catch (e) {
+      failures.push(`could not write the report: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const results = this.seen.results;
+    try {
+      await this.ledger?.finish({
+        status,
+        endedMs: Date.now(),
+        assertionsPassed: results.filter((r) => r.passed).length,
+        assertionsFailed: results.filter((r) => !r.passed).length,
+        report: report as unknown as Record<string, unknown>,
+      });
+    } catch (e) {
+      failures.push(`could not store the run: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    await this.sim?.close().catch(() => undefined);
+    return files;
+  }
+
+  get runId(): number | null {
+    return this.ledger?.runId ?? null;
+  }
+}
+
+/** Runs a scenario; never throws for a failing system (that is a failed run), only for bad input. */
+export async function runSession(loaded: LoadedScenario, options: RunSessionOptions = {}): Promise<SessionOutcome> {
+  const wallStart = performance.now();
+  const wallStartedAt = new Date();
+  const factories = await scenarioStrategyFactories(loaded.scenario);
+  const store = options.store ?? (await SessionStore.open({ ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.storeDataDir ? { dataDir: options.storeDataDir } : {}) }));
+  const ownsStore = options.store === undefined;
+  let markets: Awaited<ReturnType<typeof scenarioMarkets>>;
+  try {
+    markets = await scenarioMarkets(loaded.scenario, store);
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+  const run = new SessionRun(loaded, options, factories, store, markets);
+
+  // An error escaping the actor system would kill a real trader process: here it ends the session
+  // as an error with its message, instead of taking the runner (and the report) down with it.
+  const onEscapedError = (e: unknown) => {
+    run.error ??= new Error(`the trader process crashed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  };
+  process.on('uncaughtException', onEscapedError);
+  process.on('unhandledRejection', onEscapedError);
+  try {
+    await run.start(wallStartedAt);
+    await run.runFor();
+    await run.observe();
+    await run.stopLastTrader();
   } catch (e) {
-    error ??= e;
+    run.error ??= e;
   }
-  if (error) {
-    // a restart may still be starting a trader: let it finish, then kill whatever is running
-    await Promise.race([tracker.whenIdle(), new Promise((resolve) => setTimeout(resolve, 5000))]);
-    if (current) {
-      finalCounters = killGeneration(current, tracker);
-      current = null;
-    }
-  }
-
+  if (run.error) await run.abandon();
   process.off('uncaughtException', onEscapedError);
   process.off('unhandledRejection', onEscapedError);
 
-  // ---- report ----
-  observer.finish();
-  for (const t of timers) clock.clearTimeout(t);
-  for (const g of generations) if (g !== current) g.detach();
-  const status: SessionOutcome['status'] = error ? 'error' : results.every((r) => r.passed) ? 'passed' : 'failed';
-  const failures = error ? [`session error: ${error instanceof Error ? error.message : String(error)}`] : describeFailures(results);
-  const wallMs = performance.now() - wallStart;
-  const exchange = sim?.exchange;
-  const report = buildReport({
-    scenario: loaded,
-    realtime,
-    runId: ledger?.runId ?? null,
-    schema: ledger?.schema ?? null,
-    database: store.url,
-    wallStartedAt,
-    wallMs,
-    virtualStartMs: sessionStartMs,
-    simulatedMs: simulatedMs ?? Math.max(0, clock.now() - sessionStartMs),
-    driverSteps: stepsAtEnd ?? driver?.steps ?? null,
-    status,
-    error: error ? (error instanceof Error ? error.message : String(error)) : null,
-    expectations: results,
-    pnl: pnl ? { samples: pnl.samples, final: pnl.pnl(), maxDrawdown: pnl.maxDrawdown, fees } : null,
-    finalState,
-    generations: generations.length,
-    crashes,
-    counters: finalCounters,
-    statusLog: finalStatusLog,
-    visited: observer.visited,
-    timeline: observer.timeline,
-    faults: faultReactions(applied, observer, scenario, sessionStartMs, journalOrders),
-    activity: observer.activity,
-    journalOrders,
-    journalFills,
-    exchangeOrders: exchange ? exchange.listOrders(userId).reverse() : [],
-    traderPositions,
-    exchangePositions,
-    markets: specs,
-    activityStats: sim?.activity?.stats() ?? [],
-  });
-
-  let files: string[] = [];
-  try {
-    if (options.outDir) files = await writeReportFiles(report, options.outDir);
-  } catch (e) {
-    failures.push(`could not write the report: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  try {
-    await ledger?.finish({
-      status,
-      endedMs: Date.now(),
-      assertionsPassed: results.filter((r) => r.passed).length,
-      assertionsFailed: results.filter((r) => !r.passed).length,
-      report: report as unknown as Record<string, unknown>,
-    });
-  } catch (e) {
-    failures.push(`could not store the run: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  await sim?.close().catch(() => undefined);
+  const { report, status, failures } = run.report(wallStartedAt, performance.now() - wallStart);
+  const files = await run.record(report, status, failures);
   if (ownsStore) await store.close().catch(() => undefined);
-  return {
-    status,
-    exitCode: status === 'passed' ? 0 : 1,
-    report,
-    failures,
-    runId: ledger?.runId ?? null,
-    files,
-  };
+  return { status, exitCode: status === 'passed' ? 0 : 1, report, failures, runId: run.runId, files };
 }
