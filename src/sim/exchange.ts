@@ -38,8 +38,10 @@ import type {
   SimError,
   SimFill,
   SimMarket,
+  OrderGroupEventType,
   SimAmendRequest,
   SimMarketDefinition,
+  SimOrderGroup,
   SimOrder,
   SimOrderRequest,
   SimPosition,
@@ -50,7 +52,7 @@ import { ExchangeIds } from './ids.ts';
 import { ExpiryQueue } from './matching/expiry-queue.ts';
 import { KEEP_ALL_HISTORY, ageSlack, countSlack, resolveRetention, trimFront } from './matching/history.ts';
 import type { HistoryRetention } from './matching/history.ts';
-import { Account, Holding, MarketState, OrderRecord, UPDATE_REASON, positionSnapshot } from './matching/records.ts';
+import { Account, Holding, MarketState, OrderGroupRecord, OrderRecord, UPDATE_REASON, positionSnapshot } from './matching/records.ts';
 
 export { UPDATE_REASON };
 export type { HistoryRetention };
@@ -85,6 +87,8 @@ const BOOK_SIDES: ReadonlySet<string> = new Set(['bid', 'ask']);
 const TIME_IN_FORCE: ReadonlySet<string> = new Set(['good_till_canceled', 'immediate_or_cancel', 'fill_or_kill']);
 const STP_MODES: ReadonlySet<string> = new Set(['taker_at_cross', 'maker']);
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
+/** Order groups count matched contracts over a rolling 15 s (kalshi-typescript 3.30 OrderGroupsApi docs). */
+export const ORDER_GROUP_WINDOW_MS = 15_000;
 
 function fail(status: SimError['status'], code: string, message: string): { ok: false; error: SimError } {
   return { ok: false, error: { status, code, message } };
@@ -128,6 +132,8 @@ export class Exchange implements ExchangeApi {
   private readonly expiries = new ExpiryQueue<OrderRecord>();
   private expiryTimer: TimerHandle | null = null;
   private expiryTimerAt = Infinity;
+  /** The order matching as a taker right now (not on the book while it sweeps). */
+  private matchingTaker: OrderRecord | null = null;
 
   constructor(opts: ExchangeOptions) {
     this.clock = opts.clock;
@@ -282,6 +288,13 @@ export class Exchange implements ExchangeApi {
     if (clientOrderId !== '' && account.clientOrderIds.has(clientOrderId)) {
       return fail(409, 'order_already_exists', 'order already exists');
     }
+    let group: OrderGroupRecord | null = null;
+    if (req.orderGroupId !== undefined) {
+      group = account.orderGroups.get(req.orderGroupId) ?? null;
+      if (group === null) return fail(404, 'order_group_not_found', `order group ${req.orderGroupId} not found`);
+      // "no new orders can be placed until reset" (OrderGroupsApi docs); the error code is ours
+      if (group.triggered) return fail(400, 'order_group_limit_reached', `order group ${group.id} reached its contracts limit; reset it first`);
+    }
     const now = this.clock.now();
     const holding = this.holding(account, ms, now);
 
@@ -324,6 +337,10 @@ export class Exchange implements ExchangeApi {
     }
     holding.refreshReserve();
 
+    if (group !== null) {
+      order.group = group;
+      group.orders.add(order);
+    }
     account.ordersById.set(order.orderId, order);
     let byTicker = account.ordersByTicker.get(req.ticker);
     if (!byTicker) account.ordersByTicker.set(req.ticker, (byTicker = []));
@@ -504,6 +521,111 @@ export class Exchange implements ExchangeApi {
       this.emitTickerIfMoved(ms, topBefore, now);
     }
     return { ok: true, value: { order: order.snapshot(), fills } };
+  }
+
+  // ---------------------------------------------------------------- order groups
+
+  /** A new group; `contractsLimit` null = no limit. */
+  createOrderGroup(userId: string, contractsLimit: Count | null): Result<SimOrderGroup> {
+    if (contractsLimit !== null && (!Number.isSafeInteger(contractsLimit) || contractsLimit <= 0)) {
+      return fail(400, 'invalid_parameters', `contracts_limit must be a positive number of contracts, got ${contractsLimit}`);
+    }
+    const account = this.account(userId);
+    const now = this.clock.now();
+    const group = new OrderGroupRecord(this.ids.orderGroup.next(), userId, contractsLimit, now);
+    account.orderGroups.set(group.id, group);
+    this.emitGroup(group, 'created', now);
+    return { ok: true, value: this.groupSnapshot(group, now) };
+  }
+
+  getOrderGroup(userId: string, orderGroupId: string): SimOrderGroup | undefined {
+    const group = this.accounts.get(userId)?.orderGroups.get(orderGroupId);
+    return group ? this.groupSnapshot(group, this.clock.now()) : undefined;
+  }
+
+  /** Oldest first. */
+  listOrderGroups(userId: string): SimOrderGroup[] {
+    const now = this.clock.now();
+    return [...(this.accounts.get(userId)?.orderGroups.values() ?? [])].map((g) => this.groupSnapshot(g, now));
+  }
+
+  /** Cancels the group's resting orders and removes it. */
+  deleteOrderGroup(userId: string, orderGroupId: string): Result<SimOrderGroup> {
+    const account = this.accounts.get(userId);
+    const group = account?.orderGroups.get(orderGroupId);
+    if (!account || !group) return fail(404, 'order_group_not_found', `order group ${orderGroupId} not found`);
+    const now = this.clock.now();
+    this.cancelGroupOrders(group, UPDATE_REASON.orderGroupDeleted, now);
+    account.orderGroups.delete(orderGroupId);
+    const snapshot = this.groupSnapshot(group, now);
+    this.emitGroup(group, 'deleted', now);
+    return { ok: true, value: snapshot };
+  }
+
+  /** Zeroes the matched-contracts counter; the group takes orders again. */
+  resetOrderGroup(userId: string, orderGroupId: string): Result<SimOrderGroup> {
+    const group = this.accounts.get(userId)?.orderGroups.get(orderGroupId);
+    if (!group) return fail(404, 'order_group_not_found', `order group ${orderGroupId} not found`);
+    const now = this.clock.now();
+    group.matched.length = 0;
+    group.triggered = false;
+    this.emitGroup(group, 'reset', now);
+    return { ok: true, value: this.groupSnapshot(group, now) };
+  }
+
+  /** Does what reaching the limit does, on demand: cancels the group's orders and refuses new ones until reset. */
+  triggerOrderGroup(userId: string, orderGroupId: string): Result<SimOrderGroup> {
+    const group = this.accounts.get(userId)?.orderGroups.get(orderGroupId);
+    if (!group) return fail(404, 'order_group_not_found', `order group ${orderGroupId} not found`);
+    const now = this.clock.now();
+    if (!group.triggered) this.triggerGroup(group, now);
+    return { ok: true, value: this.groupSnapshot(group, now) };
+  }
+
+  /** A new limit; one at or below what the window already matched triggers the group at once (OrderGroupsApi docs). */
+  updateOrderGroupLimit(userId: string, orderGroupId: string, contractsLimit: Count): Result<SimOrderGroup> {
+    const group = this.accounts.get(userId)?.orderGroups.get(orderGroupId);
+    if (!group) return fail(404, 'order_group_not_found', `order group ${orderGroupId} not found`);
+    if (!Number.isSafeInteger(contractsLimit) || contractsLimit <= 0) {
+      return fail(400, 'invalid_parameters', `contracts_limit must be a positive number of contracts, got ${contractsLimit}`);
+    }
+    const now = this.clock.now();
+    group.contractsLimit = contractsLimit;
+    this.emitGroup(group, 'limit_updated', now);
+    if (!group.triggered && group.matchedWithin(now, ORDER_GROUP_WINDOW_MS) >= contractsLimit) this.triggerGroup(group, now);
+    return { ok: true, value: this.groupSnapshot(group, now) };
+  }
+
+  private triggerGroup(group: OrderGroupRecord, now: number): void {
+    group.triggered = true;
+    this.cancelGroupOrders(group, UPDATE_REASON.orderGroupTriggered, now);
+    this.emitGroup(group, 'triggered', now);
+  }
+
+  /** Cancels the group's resting orders (a taker mid-sweep stops itself: see sweep). */
+  private cancelGroupOrders(group: OrderGroupRecord, reason: string, now: number): void {
+    for (const order of [...group.orders]) {
+      if (order.status !== 'resting' || order === this.matchingTaker) continue;
+      const ms = order.holding.market;
+      const topBefore = this.listeners.length > 0 ? this.topOfBook(ms) : '';
+      this.cancelResting(order, reason, now, order);
+      this.emitTickerIfMoved(ms, topBefore, now);
+    }
+  }
+
+  private groupSnapshot(group: OrderGroupRecord, now: number): SimOrderGroup {
+    return {
+      orderGroupId: group.id,
+      contractsLimit: group.contractsLimit,
+      matched: group.matchedWithin(now, ORDER_GROUP_WINDOW_MS),
+      triggered: group.triggered,
+      orderIds: [...group.orders].map((o) => o.orderId),
+    };
+  }
+
+  private emitGroup(group: OrderGroupRecord, event: OrderGroupEventType, now: number): void {
+    if (this.listeners.length === 0) return;
+    this.emit({ type: 'order_group', userId: group.userId, event, orderGroupId: group.id, contractsLimit: group.contractsLimit, tsMs: now });
   }
 
   queuePosition(userId: string, orderId: string): Count | null {
@@ -693,6 +815,15 @@ export class Exchange implements ExchangeApi {
     const isBid = taker.side === 'bid';
     const makerSide: BookSide = isBid ? 'ask' : 'bid';
     const limit = taker.price;
+    this.matchingTaker = taker;
+    try {
+      this.sweep(ms, taker, now, fills, makerSide, isBid, limit, book);
+    } finally {
+      this.matchingTaker = null;
+    }
+  }
+
+  private sweep(ms: MarketState, taker: OrderRecord, now: number, fills: SimFill[], makerSide: BookSide, isBid: boolean, limit: Price, book: MarketState['book']): void {
     while (taker.remainingCount > 0) {
       const best = isBid ? book.bestAsk() : book.bestBid();
       if (best === null || (isBid ? best > limit : best < limit)) break;
@@ -707,6 +838,11 @@ export class Exchange implements ExchangeApi {
       }
       const qty = taker.remainingCount < maker.remainingCount ? taker.remainingCount : maker.remainingCount;
       this.execute(ms, taker, maker, qty, now, fills);
+      // its order group reached its limit with this fill: the rest of the taker is cancelled too
+      if (taker.group !== null && taker.group.triggered && taker.status === 'resting') {
+        this.finishUnrested(taker, UPDATE_REASON.orderGroupTriggered, now);
+        return;
+      }
     }
   }
 
@@ -818,6 +954,11 @@ export class Exchange implements ExchangeApi {
       if (!isTaker) this.emit({ type: 'order_update', order: order.snapshot() });
       this.emit({ type: 'position', userId: order.userId, position: positionSnapshot(h) });
     }
+    const group = order.group;
+    if (group !== null && group.contractsLimit !== null && !group.triggered) {
+      group.matched.push({ tsMs: now, count: qty });
+      if (group.matchedWithin(now, ORDER_GROUP_WINDOW_MS) >= group.contractsLimit) this.triggerGroup(group, now);
+    }
     return fill;
   }
 
@@ -825,6 +966,7 @@ export class Exchange implements ExchangeApi {
   private finished(order: OrderRecord, now: number): void {
     const a = order.holding.account;
     a.resting.delete(order);
+    order.group?.orders.delete(order);
     a.finishedCount++;
     const r = a.history;
     if (a.finishedCount > r.maxCount + countSlack(r) || (r.maxAgeMs !== Infinity && now - a.lastOrderTrimMs >= ageSlack(r))) {

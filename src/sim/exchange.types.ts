@@ -200,6 +200,15 @@ export interface ExchangeApi {
   amendOrder(userId: string, orderId: string, amend: SimAmendRequest): Result<CreateOrderOutcome>;
   /** Contracts ahead of a resting order by price-time priority (null: unknown or not resting). */
   queuePosition(userId: string, orderId: string): Count | null;
+
+  /** Order groups (kalshi-api.md §3.12): a contracts limit over a rolling 15 s of matched contracts. */
+  createOrderGroup(userId: string, contractsLimit: Count | null): Result<SimOrderGroup>;
+  getOrderGroup(userId: string, orderGroupId: string): SimOrderGroup | undefined;
+  listOrderGroups(userId: string): SimOrderGroup[];
+  deleteOrderGroup(userId: string, orderGroupId: string): Result<SimOrderGroup>;
+  resetOrderGroup(userId: string, orderGroupId: string): Result<SimOrderGroup>;
+  triggerOrderGroup(userId: string, orderGroupId: string): Result<SimOrderGroup>;
+  updateOrderGroupLimit(userId: string, orderGroupId: string, contractsLimit: Count): Result<SimOrderGroup>;
   getOrder(userId: string, orderId: string): SimOrder | undefined;
   listOrders(userId: string, filter?: { ticker?: string; status?: OrderStatus }): SimOrder[];
   listFills(userId: string, filter?: { ticker?: string; orderId?: string; minTsMs?: number; maxTsMs?: number }): SimFill[];

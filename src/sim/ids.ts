@@ -12,7 +12,7 @@ function hex(value: number, width: number): string {
 }
 
 /** Kind tags keep the streams of one exchange apart: an order id can never equal a fill id. */
-export const ID_KIND = { order: 0x0a1, fill: 0x0f1, trade: 0x7d1 } as const;
+export const ID_KIND = { order: 0x0a1, fill: 0x0f1, trade: 0x7d1, orderGroup: 0x091 } as const;
 export type IdKind = keyof typeof ID_KIND;
 
 export class IdGenerator {
@@ -48,8 +48,10 @@ export class ExchangeIds {
   readonly order: IdGenerator;
   readonly fill: IdGenerator;
   readonly trade: IdGenerator;
+  readonly orderGroup: IdGenerator;
 
   constructor(seed: number) {
+    this.orderGroup = new IdGenerator(seed, ID_KIND.orderGroup);
     this.order = new IdGenerator(seed, ID_KIND.order);
     this.fill = new IdGenerator(seed, ID_KIND.fill);
     this.trade = new IdGenerator(seed, ID_KIND.trade);

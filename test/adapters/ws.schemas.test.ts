@@ -234,11 +234,17 @@ describe('server frames (kalshi-api.md §5 examples)', () => {
     expect(ok({ type: 'event_lifecycle', sid: 7, msg: { event_ticker: 'EV-1', title: 'T' } })).toMatchObject({
       msg: { eventTicker: 'EV-1', title: 'T' },
     });
-    expect(ok({ type: 'order_group_updates', sid: 8, seq: 4, msg: {} })).toEqual({
+    expect(ok({ type: 'rfq_created', sid: 8, seq: 4, msg: {} })).toEqual({
       type: 'unknown',
-      frameType: 'order_group_updates',
+      frameType: 'rfq_created',
       sid: 8,
       seq: 4,
+    });
+    expect(ok({ type: 'order_group_updates', sid: 8, seq: 5, msg: { event_type: 'created', order_group_id: 'g-1', contracts_limit_fp: '10.00' } })).toEqual({
+      type: 'order_group_updates',
+      sid: 8,
+      seq: 5,
+      msg: { eventType: 'created', orderGroupId: 'g-1', contractsLimit: 1000 },
     });
   });
 

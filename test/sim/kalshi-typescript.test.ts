@@ -6,7 +6,7 @@
  * whatever instance it is given (kalshi-api.md §8.1, defect 1).
  */
 import axios from 'axios';
-import { Configuration, ExchangeApi, MarketApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
+import { Configuration, ExchangeApi, MarketApi, OrderGroupsApi, OrdersApi, PortfolioApi } from 'kalshi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.ts';
 import { startSimulator, type RunningSimulator } from '../../src/sim/simulator.ts';
@@ -127,6 +127,26 @@ describe('kalshi-typescript against the simulator', () => {
     expect((await orders.getOrderQueuePosition(first.data.order_id)).data.queue_position_fp).toBe('16.00');
     await orders.cancelOrderV2(first.data.order_id);
     await orders.cancelOrderV2(second.data.order_id);
+  });
+
+  it('manages order groups: create, orders in it, get, list, limit, trigger, reset, delete', async () => {
+    const groups = api(OrderGroupsApi);
+    const created = await groups.createOrderGroup({ contracts_limit: 10 });
+    expect(created.status).toBe(201);
+    const id = created.data.order_group_id;
+    const order = await api(OrdersApi).createOrderV2({ ticker: LINEAR, side: 'bid', count: '2', price: '0.2000', time_in_force: 'good_till_canceled', self_trade_prevention_type: 'taker_at_cross', order_group_id: id });
+    expect((await groups.getOrderGroup(id)).data).toMatchObject({ contracts_limit_fp: '10.00', is_auto_cancel_enabled: true, orders: [order.data.order_id] });
+    expect((await groups.getOrderGroups()).data.order_groups).toContainEqual(expect.objectContaining({ id, contracts_limit_fp: '10.00' }));
+    await groups.updateOrderGroupLimit(id, { contracts_limit_fp: '5.00' });
+    expect((await groups.getOrderGroup(id)).data.contracts_limit_fp).toBe('5.00');
+    await groups.triggerOrderGroup(id, undefined, undefined, {});
+    expect((await api(OrdersApi).getOrder(order.data.order_id)).data.order.status).toBe('canceled');
+    expect((await groups.getOrderGroup(id)).data.is_auto_cancel_enabled).toBe(false);
+    await groups.resetOrderGroup(id, undefined, undefined, {});
+    expect((await groups.getOrderGroup(id)).data.is_auto_cancel_enabled).toBe(true);
+    await groups.deleteOrderGroup(id);
+    const missing = await groups.getOrderGroup(id).catch((e: unknown) => e);
+    expect(axios.isAxiosError(missing) && missing.response?.status).toBe(404);
   });
 
   it('surfaces Kalshi error bodies through axios errors', async () => {

@@ -107,3 +107,63 @@ describe('KalshiRestClient', () => {
     expect((gone as KalshiApiError).status).toBe(409);
   });
 });
+
+describe('order groups', () => {
+  it('raw: create, get, list, limit, trigger by fills (with the WS update), reset, delete', async () => {
+    const probe = await h.ws();
+    probe.send({ id: 1, cmd: 'subscribe', params: { channels: ['order_group_updates'] } });
+    const subscribed = await probe.next((f) => f.type === 'subscribed');
+    expect(subscribed.msg.channel).toBe('order_group_updates');
+
+    const created = await h.rest('POST', '/portfolio/order_groups/create', { contracts_limit: 3 });
+    expect(created).toMatchObject({ status: 201, json: { subaccount: 0 } });
+    const id = created.json.order_group_id as string;
+    expect(await probe.next((f) => f.type === 'order_group_updates')).toMatchObject({
+      sid: subscribed.msg.sid,
+      seq: 1,
+      msg: { event_type: 'created', order_group_id: id, contracts_limit_fp: '3.00' },
+    });
+    const mismatch = await h.rest('POST', '/portfolio/order_groups/create', { contracts_limit: 3, contracts_limit_fp: '4.00' });
+    expect(mismatch.status).toBe(400);
+
+    const orderId = await place({ client_order_id: 'og-1', count: '5', price: '0.2500', order_group_id: id });
+    expect((await h.rest('GET', `/portfolio/order_groups/${id}`)).json).toEqual({ contracts_limit_fp: '3.00', is_auto_cancel_enabled: true, orders: [orderId], exchange_index: 0 });
+    expect((await h.rest('GET', '/portfolio/order_groups')).json.order_groups).toContainEqual({ id, contracts_limit_fp: '3.00', is_auto_cancel_enabled: true, exchange_index: 0 });
+    expect((await h.rest('GET', `/portfolio/orders/${orderId}`)).json.order.order_group_id).toBe(id);
+
+    expect((await h.rest('PUT', `/portfolio/order_groups/${id}/limit`, { contracts_limit_fp: '2' })).status).toBe(200);
+    // another account sells 2 into the group's bid: 2 matched reaches the limit of 2
+    h.sim.exchange.createOrder({ userId: 'seller', ticker: LINEAR, side: 'ask', price: 2500, count: 200, timeInForce: 'immediate_or_cancel', selfTradePrevention: 'taker_at_cross' });
+    expect(await probe.next((f) => f.type === 'order_group_updates' && f.msg.event_type === 'triggered')).toMatchObject({ seq: 3, msg: { order_group_id: id } });
+    expect((await h.rest('GET', `/portfolio/orders/${orderId}`)).json.order).toMatchObject({ status: 'canceled', fill_count_fp: '2.00' });
+    expect((await h.rest('GET', `/portfolio/order_groups/${id}`)).json).toMatchObject({ is_auto_cancel_enabled: false, orders: [] });
+    const refused = await h.rest('POST', '/portfolio/events/orders', ORDER({ order_group_id: id }));
+    expect(refused).toMatchObject({ status: 400, json: { error: { code: 'order_group_limit_reached' } } });
+
+    expect((await h.rest('PUT', `/portfolio/order_groups/${id}/reset`, {})).status).toBe(200);
+    expect((await h.rest('POST', '/portfolio/events/orders', ORDER({ order_group_id: id, price: '0.1000' }))).status).toBe(201);
+    expect((await h.rest('PUT', `/portfolio/order_groups/${id}/trigger`, {})).status).toBe(200);
+    expect((await h.rest('DELETE', `/portfolio/order_groups/${id}`)).status).toBe(200);
+    expect((await h.rest('GET', `/portfolio/order_groups/${id}`)).status).toBe(404);
+    const kinds: string[] = [];
+    for (let i = 0; i < 3; i++) kinds.push((await probe.next((f) => f.type === 'order_group_updates')).msg.event_type);
+    expect(kinds).toEqual(['reset', 'triggered', 'deleted']);
+    expect((await h.rest('POST', '/portfolio/events/orders', ORDER({ order_group_id: 'nope' }))).status).toBe(404);
+  });
+
+  it('KalshiRestClient: create, place in it, read, update the limit, delete', async () => {
+    const id = await client.createOrderGroup({ contractsLimit: 1000 });
+    const placed = await client.createOrder({ ticker: LINEAR, clientOrderId: 'og-c1', side: 'bid', price: 1200, count: 100, timeInForce: 'good_till_canceled', orderGroupId: id });
+    expect(await client.getOrderGroup(id)).toEqual({ orderGroupId: id, contractsLimit: 1000, autoCancelEnabled: true, orderIds: [placed.orderId] });
+    expect((await client.getOrderGroups()).find((g) => g.orderGroupId === id)).toMatchObject({ contractsLimit: 1000, orderIds: null });
+    await client.updateOrderGroupLimit(id, 500);
+    expect((await client.getOrderGroup(id)).contractsLimit).toBe(500);
+    await client.triggerOrderGroup(id);
+    expect(await client.getOrderGroup(id)).toMatchObject({ autoCancelEnabled: false, orderIds: [] });
+    await client.resetOrderGroup(id);
+    expect((await client.getOrderGroup(id)).autoCancelEnabled).toBe(true);
+    await client.deleteOrderGroup(id);
+    await expect(client.getOrderGroup(id)).rejects.toMatchObject({ status: 404 });
+    await expect(client.createOrderGroup({ contractsLimit: 150 })).rejects.toThrow(/whole number/);
+  });
+});

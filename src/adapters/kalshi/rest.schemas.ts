@@ -527,6 +527,43 @@ export const GetOrderQueuePositionsResponseSchema = z
     (w.queue_positions ?? []).map((q) => ({ orderId: q.order_id, ticker: q.market_ticker, queuePosition: q.queue_position_fp })),
   );
 
+// ---------------------------------------------------------------------------------------------
+// Order groups (kalshi-api.md §3.12)
+
+export interface KalshiOrderGroup {
+  orderGroupId: string;
+  /** null when the group has no limit. */
+  contractsLimit: Count | null;
+  /** False once the limit triggered the group (its orders cancelled, new ones refused) until a reset. */
+  autoCancelEnabled: boolean;
+  /** Only from GET one group. */
+  orderIds: string[] | null;
+}
+
+export const CreateOrderGroupResponseSchema = z
+  .object({ order_group_id: z.string().min(1), subaccount: z.number().int().nullish(), exchange_index: z.number().int().nullish() })
+  .transform((w) => ({ orderGroupId: w.order_group_id }));
+
+export const OrderGroupsResponseSchema = z
+  .object({
+    order_groups: z
+      .array(z.object({ id: z.string().min(1), contracts_limit_fp: optional(countString), is_auto_cancel_enabled: z.boolean() }))
+      .nullish(),
+  })
+  .transform((w): KalshiOrderGroup[] =>
+    (w.order_groups ?? []).map((g) => ({ orderGroupId: g.id, contractsLimit: g.contracts_limit_fp, autoCancelEnabled: g.is_auto_cancel_enabled, orderIds: null })),
+  );
+
+/** GET /portfolio/order_groups/{id} (the id is the caller's: the answer does not repeat it). */
+export const OrderGroupResponseSchema = z.object({
+  contracts_limit_fp: optional(countString),
+  is_auto_cancel_enabled: z.boolean(),
+  orders: z.array(z.string()).nullish(),
+});
+
+/** Order-group writes (delete, reset, trigger, limit) answer an empty object. */
+export const EmptyResponseSchema = z.object({}).passthrough().transform(() => undefined);
+
 export interface KalshiBatchCreateItem {
   orderId: string | null;
   clientOrderId: string | null;

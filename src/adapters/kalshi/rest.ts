@@ -32,6 +32,11 @@ import {
 } from './errors.ts';
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './retry.ts';
 import {
+  CreateOrderGroupResponseSchema,
+  EmptyResponseSchema,
+  OrderGroupResponseSchema,
+  OrderGroupsResponseSchema,
+  type KalshiOrderGroup,
   AmendOrderV2ResponseSchema,
   DecreaseOrderV2ResponseSchema,
   GetOrderQueuePositionResponseSchema,
@@ -268,7 +273,7 @@ export interface KalshiPositions {
 type QueryValue = string | number | boolean | undefined | null;
 
 interface CallSpec<T> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Relative to the REST base, e.g. `/markets`. */
   path: string;
   query?: Record<string, QueryValue>;
@@ -291,6 +296,12 @@ function seconds(name: string, value: number | undefined): number | undefined {
   if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer of Unix seconds, got ${value}`);
   if (value >= MAX_PLAUSIBLE_SECONDS) throw new RangeError(`${name} is Unix seconds; ${value} looks like milliseconds`);
   return value;
+}
+
+/** Order-group limits are whole contracts (OrderGroupsApi docs). */
+function wholeContracts(count: Count, name: string): Count {
+  if (!Number.isSafeInteger(count) || count <= 0 || count % 100 !== 0) throw new RangeError(`${name} must be a positive whole number of contracts (a multiple of 100 Count), got ${count}`);
+  return count;
 }
 
 function commaList(values: string[] | undefined): string | undefined {
@@ -734,6 +745,65 @@ export class KalshiRestClient {
     await this.retrying(() =>
       this.send({ method: 'DELETE', path: '/portfolio/events/orders', query: { subaccount: options.subaccount }, schema: NO_CONTENT }),
     );
+  }
+
+  // ---- order groups ---------------------------------------------------------------------------
+  // Writes that name a target state (create aside) are retried like reads: deleting, resetting,
+  // triggering or setting a limit twice leaves the group as once. A create is retried only after
+  // a 429 (not applied); a lost create answer may leave an unused empty group, which is harmless.
+
+  /** A new order group; `contractsLimit` (whole contracts, as Count) caps matched contracts per rolling 15 s. */
+  async createOrderGroup(options: { contractsLimit?: Count; subaccount?: number } = {}): Promise<string> {
+    this.assertWritable('createOrderGroup');
+    this.requireCredentials('createOrderGroup');
+    const body: Record<string, unknown> = {};
+    if (options.contractsLimit !== undefined) body.contracts_limit_fp = formatCount(wholeContracts(options.contractsLimit, 'contractsLimit'));
+    if (options.subaccount !== undefined) body.subaccount = options.subaccount;
+    const answer = await this.retrying(
+      () => this.send({ method: 'POST', path: '/portfolio/order_groups/create', body, schema: CreateOrderGroupResponseSchema }),
+      (error) => error instanceof KalshiApiError && error.status === 429,
+    );
+    return answer.orderGroupId;
+  }
+
+  async getOrderGroup(orderGroupId: string): Promise<KalshiOrderGroup> {
+    this.requireCredentials('getOrderGroup');
+    const w = await this.read({ method: 'GET', path: `/portfolio/order_groups/${segment(orderGroupId, 'orderGroupId')}`, schema: OrderGroupResponseSchema });
+    return { orderGroupId, contractsLimit: w.contracts_limit_fp, autoCancelEnabled: w.is_auto_cancel_enabled, orderIds: w.orders ?? [] };
+  }
+
+  async getOrderGroups(): Promise<KalshiOrderGroup[]> {
+    this.requireCredentials('getOrderGroups');
+    return this.read({ method: 'GET', path: '/portfolio/order_groups', schema: OrderGroupsResponseSchema });
+  }
+
+  /** Cancels the group's orders and removes it. */
+  deleteOrderGroup(orderGroupId: string): Promise<void> {
+    return this.orderGroupWrite('deleteOrderGroup', 'DELETE', orderGroupId, '');
+  }
+
+  /** Zeroes the group's matched contracts: it takes orders again. */
+  resetOrderGroup(orderGroupId: string): Promise<void> {
+    return this.orderGroupWrite('resetOrderGroup', 'PUT', orderGroupId, '/reset', {});
+  }
+
+  /** Does what reaching the limit does: cancels the group's orders, refuses new ones until reset. */
+  triggerOrderGroup(orderGroupId: string): Promise<void> {
+    return this.orderGroupWrite('triggerOrderGroup', 'PUT', orderGroupId, '/trigger', {});
+  }
+
+  /** A new limit; at or below what the window already matched, the group triggers at once. */
+  updateOrderGroupLimit(orderGroupId: string, contractsLimit: Count): Promise<void> {
+    return this.orderGroupWrite('updateOrderGroupLimit', 'PUT', orderGroupId, '/limit', {
+      contracts_limit_fp: formatCount(wholeContracts(contractsLimit, 'contractsLimit')),
+    });
+  }
+
+  private async orderGroupWrite(operation: string, method: 'PUT' | 'DELETE', orderGroupId: string, suffix: string, body?: unknown): Promise<void> {
+    this.assertWritable(operation);
+    this.requireCredentials(operation);
+    const path = `/portfolio/order_groups/${segment(orderGroupId, 'orderGroupId')}${suffix}`;
+    await this.retrying(() => this.send({ method, path, ...(body !== undefined ? { body } : {}), schema: EmptyResponseSchema }));
   }
 
   // ---- orders: reads --------------------------------------------------------------------------

@@ -157,6 +157,13 @@ export interface EventLifecycleMsg {
   strikeDate: number | undefined;
 }
 
+/** order_group_updates: what happened to one of the account's order groups. */
+export interface OrderGroupUpdateMsg {
+  eventType: 'created' | 'triggered' | 'reset' | 'deleted' | 'limit_updated' | (string & {});
+  orderGroupId: string;
+  contractsLimit: Count | undefined;
+}
+
 export interface SubscriptionInfo {
   channel: string;
   sid: number;
@@ -185,7 +192,8 @@ export type ParsedFrame =
   | { type: 'user_order'; sid: number; seq: number | undefined; msg: UserOrderMsg }
   | { type: 'market_lifecycle_v2'; sid: number; seq: number | undefined; msg: MarketLifecycleMsg }
   | { type: 'event_lifecycle'; sid: number; seq: number | undefined; msg: EventLifecycleMsg }
-  /** A well-formed frame of a type we do not consume (order_group_updates, multivariate, …). */
+  | { type: 'order_group_updates'; sid: number; seq: number | undefined; msg: OrderGroupUpdateMsg }
+  /** A well-formed frame of a type we do not consume (communications, multivariate, …). */
   | { type: 'unknown'; frameType: string; sid: number | undefined; seq: number | undefined };
 
 /** Why a frame could not be used: bad JSON or a schema violation. */
@@ -670,6 +678,20 @@ export const eventLifecycleFrameSchema = z
     } satisfies EventLifecycleMsg,
   }));
 
+export const orderGroupUpdatesFrameSchema = z
+  .object({
+    type: z.literal('order_group_updates'),
+    sid: zSid,
+    seq: opt(zSeq),
+    msg: z.object({ event_type: z.string().min(1), order_group_id: z.string().min(1), contracts_limit_fp: opt(zCount) }),
+  })
+  .transform((f) => ({
+    type: 'order_group_updates' as const,
+    sid: f.sid,
+    seq: f.seq,
+    msg: { eventType: f.msg.event_type, orderGroupId: f.msg.order_group_id, contractsLimit: f.msg.contracts_limit_fp } satisfies OrderGroupUpdateMsg,
+  }));
+
 /** Every server frame type we consume, by its wire `type`. */
 export const serverFrameSchemas = {
   subscribed: subscribedFrameSchema,
@@ -685,6 +707,7 @@ export const serverFrameSchemas = {
   user_order: userOrderFrameSchema,
   market_lifecycle_v2: marketLifecycleFrameSchema,
   event_lifecycle: eventLifecycleFrameSchema,
+  order_group_updates: orderGroupUpdatesFrameSchema,
 } as const;
 
 export type ServerFrameType = keyof typeof serverFrameSchemas;

@@ -22,6 +22,7 @@ import {
   unsubscribeCommand,
   updateSubscriptionCommand,
   type EventLifecycleMsg,
+  type OrderGroupUpdateMsg,
   type FillMsg,
   type MarketLifecycleMsg,
   type MarketPositionMsg,
@@ -91,6 +92,8 @@ export type WsClientEvent =
   | { type: 'user_order'; sid: number; msg: UserOrderMsg }
   | { type: 'market_lifecycle'; sid: number; msg: MarketLifecycleMsg }
   | { type: 'event_lifecycle'; sid: number; msg: EventLifecycleMsg }
+  /** `seq` numbers the subscription's order-group updates (a jump means one was missed: re-read the groups). */
+  | { type: 'order_group_update'; sid: number; seq: number | undefined; msg: OrderGroupUpdateMsg }
   | { type: 'heartbeat' }
   | { type: 'malformed'; reason: string; count: number }
   | { type: 'server_error'; id?: number; code: number; message: string };
@@ -592,6 +595,8 @@ export class KalshiWsClient {
         return this.emit({ type: frame.type, sid: frame.sid, msg: frame.msg } as WsClientEvent);
       case 'market_lifecycle_v2':
         return this.emit({ type: 'market_lifecycle', sid: frame.sid, msg: frame.msg });
+      case 'order_group_updates':
+        return this.emit({ type: 'order_group_update', sid: frame.sid, seq: frame.seq, msg: frame.msg });
       case 'subscribed':
         return this.onSubscribed(frame.id, frame.channel, frame.sid);
       case 'unsubscribed':

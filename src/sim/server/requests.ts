@@ -50,6 +50,24 @@ export const createOrderV2Body = z.object({
 });
 export type CreateOrderV2Body = z.infer<typeof createOrderV2Body>;
 
+/** Whole contracts only for the integer form (OrderGroupsApi docs); if both forms are given they must match. */
+const contractsLimitFields = z
+  .object({
+    contracts_limit: z.number().int().positive().max(1_000_000_000).optional(),
+    contracts_limit_fp: countString.optional(),
+    subaccount: subaccount.optional(),
+    exchange_index: z.number().int().min(-1).max(0).optional(),
+  })
+  .refine((b) => b.contracts_limit === undefined || b.contracts_limit_fp === undefined || b.contracts_limit * 100 === b.contracts_limit_fp, {
+    message: 'contracts_limit and contracts_limit_fp must match',
+  })
+  .transform((b) => ({ ...b, limit: b.contracts_limit_fp ?? (b.contracts_limit === undefined ? undefined : b.contracts_limit * 100) }));
+
+export const createOrderGroupBody = contractsLimitFields;
+export const updateOrderGroupLimitBody = contractsLimitFields.refine((b) => b.limit !== undefined && b.limit > 0, {
+  message: 'contracts_limit or contracts_limit_fp is required',
+});
+
 /** Batch items are validated one by one so one bad item does not sink the batch. */
 export const batchCreateBody = z.object({ orders: z.array(z.unknown()).min(1).max(1000) });
 
@@ -194,6 +212,8 @@ export const cancelQuery = z.object({
 });
 
 export const amendQuery = z.object({ subaccount: subaccountQuery });
+
+export const orderGroupQuery = z.object({ subaccount: subaccountQuery, exchange_index: intText(-1, 0).optional() });
 
 export const queuePositionsQuery = z.object({
   market_tickers: z.string().max(100_000).optional(),

@@ -32,6 +32,9 @@ import {
   createOrderV2Body,
   amendOrderV2Body,
   amendQuery,
+  createOrderGroupBody,
+  orderGroupQuery,
+  updateOrderGroupLimitBody,
   decreaseOrderBody,
   queuePositionsQuery,
   fillsQuery,
@@ -46,6 +49,7 @@ import {
 } from './requests.ts';
 import type { TradingFigures } from './stats.ts';
 import {
+  orderGroupToWire,
   amendOrderResponse,
   createOrderResponse,
   eventPositionsToWire,
@@ -127,6 +131,7 @@ export function createTradeApi(deps: TradeApiDeps): TradeApp {
   marketRoutes(app, deps);
   orderCreateRoutes(app, deps);
   orderChangeRoutes(app, deps);
+  orderGroupRoutes(app, deps);
   orderReadRoutes(app, deps);
   accountRoutes(app, deps);
   return app;
@@ -247,9 +252,6 @@ function orderCreateRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiD
     if (body.subaccount !== undefined && body.subaccount !== 0) {
       return { ok: false as const, error: { status: 400 as const, code: 'invalid_parameters', message: 'the simulator only has subaccount 0' } };
     }
-    if (body.order_group_id !== undefined) {
-      return { ok: false as const, error: { status: 400 as const, code: 'invalid_parameters', message: 'order groups are not supported by the simulator' } };
-    }
     const rejection = faults.takeOrderRejection();
     if (rejection) return { ok: false as const, error: rejection };
     const req: SimOrderRequest = {
@@ -265,6 +267,7 @@ function orderCreateRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiD
       ...(body.post_only !== undefined ? { postOnly: body.post_only } : {}),
       ...(body.reduce_only !== undefined ? { reduceOnly: body.reduce_only } : {}),
       ...(body.cancel_order_on_pause !== undefined ? { cancelOrderOnPause: body.cancel_order_on_pause } : {}),
+      ...(body.order_group_id !== undefined ? { orderGroupId: body.order_group_id } : {}),
     };
     return exchange.createOrder(req);
   };
@@ -376,6 +379,68 @@ function orderChangeRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiD
     });
     if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
     return c.json(amendOrderResponse(outcome.value.order, outcome.value.fills, clock.now()));
+  });
+}
+
+/** Order groups (kalshi-api.md §3.12). */
+function orderGroupRoutes(app: TradeApp, { exchange }: TradeApiDeps): void {
+  /** Optional ?subaccount / ?exchange_index on every order-group call; only 0 exists here. */
+  const groupQuery = (c: Ctx) => {
+    const q = parseQuery(c, orderGroupQuery);
+    if (!q.ok) return q.reply;
+    if ((q.value.subaccount ?? 0) !== 0) return badRequest('the simulator only has subaccount 0');
+    return null;
+  };
+  const groupAnswer = (c: Ctx, outcome: ReturnType<ExchangeApi['resetOrderGroup']>) =>
+    outcome.ok ? c.json({}) : send(c, exchangeErrorReply(outcome.error));
+
+  app.post('/portfolio/order_groups/create', async (c) => {
+    const body = await parseBody(c, createOrderGroupBody);
+    if (!body.ok) return send(c, body.reply);
+    if ((body.value.subaccount ?? 0) !== 0) return send(c, badRequest('the simulator only has subaccount 0'));
+    const outcome = exchange.createOrderGroup(c.get('userId'), body.value.limit ?? null);
+    if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
+    return c.json({ order_group_id: outcome.value.orderGroupId, subaccount: 0, exchange_index: 0 }, 201);
+  });
+
+  app.get('/portfolio/order_groups', (c) => {
+    const bad = groupQuery(c);
+    if (bad) return send(c, bad);
+    return c.json({ order_groups: exchange.listOrderGroups(c.get('userId')).map((g) => ({ id: g.orderGroupId, ...orderGroupToWire(g) })) });
+  });
+
+  app.get('/portfolio/order_groups/:groupId', (c) => {
+    const bad = groupQuery(c);
+    if (bad) return send(c, bad);
+    const group = exchange.getOrderGroup(c.get('userId'), c.req.param('groupId'));
+    if (!group) return send(c, notFound('order group not found', 'order_group_not_found'));
+    return c.json({ ...orderGroupToWire(group), orders: group.orderIds });
+  });
+
+  app.delete('/portfolio/order_groups/:groupId', (c) => {
+    const bad = groupQuery(c);
+    if (bad) return send(c, bad);
+    return groupAnswer(c, exchange.deleteOrderGroup(c.get('userId'), c.req.param('groupId')));
+  });
+
+  app.put('/portfolio/order_groups/:groupId/reset', (c) => {
+    const bad = groupQuery(c);
+    if (bad) return send(c, bad);
+    return groupAnswer(c, exchange.resetOrderGroup(c.get('userId'), c.req.param('groupId')));
+  });
+
+  app.put('/portfolio/order_groups/:groupId/trigger', (c) => {
+    const bad = groupQuery(c);
+    if (bad) return send(c, bad);
+    return groupAnswer(c, exchange.triggerOrderGroup(c.get('userId'), c.req.param('groupId')));
+  });
+
+  app.put('/portfolio/order_groups/:groupId/limit', async (c) => {
+    const bad = groupQuery(c);
+    if (bad) return send(c, bad);
+    const body = await parseBody(c, updateOrderGroupLimitBody);
+    if (!body.ok) return send(c, body.reply);
+    return groupAnswer(c, exchange.updateOrderGroupLimit(c.get('userId'), c.req.param('groupId'), body.value.limit as number));
   });
 }
 

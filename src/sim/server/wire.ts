@@ -21,6 +21,8 @@ import { priceRangesFor, priceRangesToWire } from '../../core/ticks.ts';
 import type {
   BookSide,
   MarketStatus,
+  OrderGroupEventType,
+  SimOrderGroup,
   OutcomeSide,
   SimFill,
   SimMarket,
@@ -216,6 +218,28 @@ export function createOrderResponse(order: SimOrder, fills: SimFill[], nowMs: nu
 export function amendOrderResponse(order: SimOrder, fills: SimFill[], nowMs: number) {
   const created = createOrderResponse(order, fills, nowMs);
   return { ...created, fill_count: formatCount(order.fillCount), remaining_count: formatCount(order.remainingCount) };
+}
+
+/**
+ * An order group's shared fields. `is_auto_cancel_enabled` ("whether auto-cancel is enabled",
+ * OrderGroupsApi docs) is read as: the group is armed — false once its limit triggered it, until
+ * a reset (Kalshi does not say more).
+ */
+export function orderGroupToWire(group: SimOrderGroup) {
+  return {
+    ...(group.contractsLimit !== null ? { contracts_limit_fp: formatCount(group.contractsLimit) } : {}),
+    is_auto_cancel_enabled: !group.triggered,
+    exchange_index: 0,
+  };
+}
+
+/** order_group_updates payload (AsyncAPI: event_type, order_group_id, contracts_limit_fp). */
+export function orderGroupUpdateMsg(event: OrderGroupEventType, orderGroupId: string, contractsLimit: Count | null) {
+  return {
+    event_type: event,
+    order_group_id: orderGroupId,
+    ...(contractsLimit !== null && (event === 'created' || event === 'limit_updated') ? { contracts_limit_fp: formatCount(contractsLimit) } : {}),
+  };
 }
 
 export function fillToWire(fill: SimFill) {

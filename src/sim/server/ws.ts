@@ -3,7 +3,7 @@
  * signed upgrade, the subscribe / unsubscribe / update_subscription / list_subscriptions
  * commands with Kalshi's reply shapes and error codes, and the data channels fed by exchange
  * events — orderbook_delta (snapshot then deltas, one `seq` stream per sid), ticker, trade, fill,
- * market_positions, user_orders, market_lifecycle_v2. Pings every 10 s of clock time.
+ * market_positions, user_orders, market_lifecycle_v2, order_group_updates. Pings every 10 s of clock time.
  *
  * Uses `ws` in noServer mode on the simulator's node http server. Implements the connection-level
  * faults (drop, malformed frame) and honours the others (refused upgrades, latency, seq skip).
@@ -24,6 +24,7 @@ import {
   fillMsg,
   lifecycleMsg,
   marketPositionMsg,
+  orderGroupUpdateMsg,
   snapshotMsg,
   tickerMsg,
   tradeMsg,
@@ -40,6 +41,7 @@ export const CHANNELS = [
   'market_positions',
   'user_orders',
   'market_lifecycle_v2',
+  'order_group_updates',
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -65,7 +67,9 @@ export const WS_ERROR = {
 type WsError = (typeof WS_ERROR)[keyof typeof WS_ERROR];
 
 /** Channels that carry only the connected user's own data. */
-const PRIVATE_CHANNELS = new Set<Channel>(['fill', 'market_positions', 'user_orders']);
+const PRIVATE_CHANNELS = new Set<Channel>(['fill', 'market_positions', 'user_orders', 'order_group_updates']);
+/** Channels with no market filter: every subscriber gets every message of its kind. */
+const UNSCOPED_CHANNELS = new Set<Channel>(['market_lifecycle_v2', 'order_group_updates']);
 
 /** A frame that is deliberately not JSON, for the malformed-frame fault. */
 export const MALFORMED_FRAME = '{"type":"orderbook_delta","sid":1,"seq":';
@@ -333,7 +337,7 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
         this.sendError(conn, id, WS_ERROR.tickerRequired);
         continue;
       }
-      const scope = channel === 'market_lifecycle_v2' ? null : tickers ? new Set(tickers) : null;
+      const scope = UNSCOPED_CHANNELS.has(channel) ? null : tickers ? new Set(tickers) : null;
       const overlapping = [...conn.subs.values()].some(
         (s) => s.channel === channel && (s.tickers === null || scope === null || [...scope].some((t) => s.tickers!.has(t))),
       );
@@ -394,7 +398,7 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
     }
     const sub = conn.subs.get(sid);
     if (!sub) return this.sendError(conn, id, WS_ERROR.unknownSid);
-    if (sub.channel === 'market_lifecycle_v2' || (action === 'get_snapshot' && sub.channel !== 'orderbook_delta')) {
+    if (UNSCOPED_CHANNELS.has(sub.channel) || (action === 'get_snapshot' && sub.channel !== 'orderbook_delta')) {
       return this.sendError(conn, id, WS_ERROR.unsupportedAction);
     }
     const spec = this.tickersParam(params);
@@ -498,6 +502,13 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
       case 'market_lifecycle':
         for (const [conn, sub] of this.matching('market_lifecycle_v2', null)) {
           this.send(conn, { type: 'market_lifecycle_v2', sid: sub.sid, msg: lifecycleMsg(event.ticker, event.event, event.tsMs, event.result) });
+        }
+        return;
+      case 'order_group':
+        // order_group_updates carries a seq per subscription (AsyncAPI), like the order book
+        for (const [conn, sub] of this.matching('order_group_updates', null, event.userId)) {
+          sub.seq += 1;
+          this.send(conn, { type: 'order_group_updates', sid: sub.sid, seq: sub.seq, msg: orderGroupUpdateMsg(event.event, event.orderGroupId, event.contractsLimit) });
         }
         return;
       case 'ticker': {

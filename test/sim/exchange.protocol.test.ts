@@ -1,8 +1,9 @@
 /**
- * The matching engine's amend and queue position (issue 14): an amend that keeps the price and
- * does not grow the order (or only moves its expiry) keeps its FIFO place; a price change or a
- * larger total goes to the back of its level and may trade at once; queue position counts the
- * contracts that trade before the order by price-time priority.
+ * The matching engine's amend, queue position and order groups (issue 14): an amend that keeps
+ * the price and does not grow the order (or only moves its expiry) keeps its FIFO place; a price
+ * change or a larger total goes to the back of its level and may trade at once; queue position
+ * counts the contracts that trade before the order by price-time priority; an order group's
+ * orders are cancelled when its matched contracts over a rolling 15 s reach its limit.
  */
 import { describe, expect, it } from 'vitest';
 import { harness, T0 } from './exchange.helpers.ts';
@@ -126,5 +127,72 @@ describe('queue position', () => {
     ex.cancelOrder('a', first.orderId);
     expect(ex.queuePosition('b', second.orderId)).toBe(300);
     expect(ex.queuePosition('a', first.orderId)).toBeNull();
+  });
+});
+
+describe('order groups', () => {
+  it('cancels the group when its matched contracts reach the limit, refuses new orders until reset', () => {
+    const { ex, place, events } = harness();
+    const group = ex.createOrderGroup('a', 1000);
+    if (!group.ok) throw new Error(group.error.message);
+    const id = group.value.orderGroupId;
+    const bid = place('a', 'bid', 4000, 800, { orderGroupId: id }).order;
+    const ask = place('a', 'ask', 6000, 500, { orderGroupId: id }).order;
+    const outside = place('a', 'bid', 3900, 100).order;
+    expect(ex.getOrderGroup('a', id)).toMatchObject({ matched: 0, triggered: false, orderIds: [bid.orderId, ask.orderId] });
+
+    place('s', 'ask', 4000, 600, { timeInForce: 'immediate_or_cancel' });
+    expect(ex.getOrderGroup('a', id)).toMatchObject({ matched: 600, triggered: false });
+    place('s', 'ask', 4000, 400, { timeInForce: 'immediate_or_cancel' }); // 200 fill the bid, reaching 800 < 1000
+    expect(ex.getOrder('a', bid.orderId)?.status).toBe('executed');
+    place('b', 'bid', 6000, 200, { timeInForce: 'immediate_or_cancel' }); // 800 + 200 = 1000: the limit
+    expect(ex.getOrderGroup('a', id)).toMatchObject({ triggered: true, orderIds: [] });
+    expect(ex.getOrder('a', ask.orderId)).toMatchObject({ status: 'canceled', fillCount: 200, lastUpdateReason: 'OrderGroupTriggered' });
+    expect(ex.getOrder('a', outside.orderId)?.status).toBe('resting');
+    expect(ex.createOrder({ userId: 'a', ticker: bid.ticker, side: 'bid', price: 4000, count: 100, timeInForce: 'good_till_canceled', selfTradePrevention: 'taker_at_cross', orderGroupId: id })).toMatchObject({
+      ok: false,
+      error: { status: 400, code: 'order_group_limit_reached' },
+    });
+    expect(events.filter((e) => e.type === 'order_group').map((e) => (e as { event: string }).event)).toEqual(['created', 'triggered']);
+
+    expect(ex.resetOrderGroup('a', id)).toMatchObject({ ok: true, value: { matched: 0, triggered: false } });
+    expect(place('a', 'bid', 4000, 100, { orderGroupId: id }).order.status).toBe('resting');
+  });
+
+  it('stops a taker of the group mid-sweep when its own fills reach the limit', () => {
+    const { ex, place } = harness();
+    const group = ex.createOrderGroup('a', 500);
+    if (!group.ok) throw new Error(group.error.message);
+    place('m', 'ask', 5000, 300);
+    place('m', 'ask', 5100, 300);
+    const taker = place('a', 'bid', 5200, 1000, { orderGroupId: group.value.orderGroupId }).order;
+    expect(taker).toMatchObject({ status: 'canceled', fillCount: 600, lastUpdateReason: 'OrderGroupTriggered' });
+    expect(ex.bookLevels(taker.ticker)!.yes).toEqual([]);
+  });
+
+  it('counts a rolling 15 s window; a lower limit triggers at once; trigger, delete', () => {
+    const { ex, place, clock } = harness();
+    const g = ex.createOrderGroup('a', 1000);
+    if (!g.ok) throw new Error(g.error.message);
+    const id = g.value.orderGroupId;
+    place('a', 'bid', 4000, 5000, { orderGroupId: id });
+    place('s', 'ask', 4000, 900, { timeInForce: 'immediate_or_cancel' });
+    clock.advance(15_001);
+    place('s', 'ask', 4000, 900, { timeInForce: 'immediate_or_cancel' });
+    expect(ex.getOrderGroup('a', id)).toMatchObject({ matched: 900, triggered: false });
+    expect(ex.updateOrderGroupLimit('a', id, 900)).toMatchObject({ ok: true, value: { triggered: true } });
+
+    const other = ex.createOrderGroup('a', null);
+    if (!other.ok) throw new Error(other.error.message);
+    const resting = place('a', 'bid', 3000, 100, { orderGroupId: other.value.orderGroupId }).order;
+    expect(ex.triggerOrderGroup('a', other.value.orderGroupId)).toMatchObject({ ok: true, value: { triggered: true } });
+    expect(ex.getOrder('a', resting.orderId)?.status).toBe('canceled');
+    expect(ex.deleteOrderGroup('a', other.value.orderGroupId).ok).toBe(true);
+    expect(ex.getOrderGroup('a', other.value.orderGroupId)).toBeUndefined();
+    expect(ex.listOrderGroups('a').map((x) => x.orderGroupId)).toEqual([id]);
+    expect(ex.createOrder({ userId: 'a', ticker: resting.ticker, side: 'bid', price: 3000, count: 100, timeInForce: 'good_till_canceled', selfTradePrevention: 'taker_at_cross', orderGroupId: 'nope' })).toMatchObject({
+      ok: false,
+      error: { status: 404 },
+    });
   });
 });
