@@ -18,6 +18,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { runSession } from '../src/sessions/runner.ts';
 import type { SessionProgress } from '../src/sessions/runner.ts';
@@ -39,6 +40,8 @@ const { values: flags } = parseArgs({
     'history-age': { type: 'string' },
     'history-count': { type: 'string' },
     db: { type: 'string' },
+    'heap-snapshots': { type: 'string' },
+    'snapshot-dir': { type: 'string', default: '.' },
   },
 });
 const markets = Number(flags.markets);
@@ -51,6 +54,13 @@ const simulatorHistory = {
   ...(flags['history-age'] !== undefined ? { maxAgeMs: parseDuration(flags['history-age']) } : {}),
   ...(flags['history-count'] !== undefined ? { maxCount: Number(flags['history-count']) } : {}),
 };
+
+/** Virtual times at which to write a .heapsnapshot (for diffing with scripts/heap-diff.ts). */
+const snapshotAtMs = (flags['heap-snapshots'] ?? '')
+  .split(',')
+  .filter((t) => t.trim() !== '')
+  .map((t) => parseDuration(t.trim()))
+  .sort((a, b) => a - b);
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 if (!(globalThis as { gc?: () => void }).gc) throw new Error('run with node --expose-gc (npm run bench does)');
@@ -98,6 +108,12 @@ let nextSampleMs = 0;
 let last: SessionProgress | null = null as SessionProgress | null;
 const onProgress = (p: SessionProgress) => {
   last = p;
+  if (p.phase === 'running' && snapshotAtMs.length > 0 && p.elapsedMs >= snapshotAtMs[0]!) {
+    snapshotAtMs.shift();
+    gc();
+    const file = writeHeapSnapshot(join(flags['snapshot-dir']!, `soak-${Math.round(p.elapsedMs / 60_000)}min.heapsnapshot`));
+    report({ bench: BENCH, metric: 'heap_snapshot', value: round(p.elapsedMs / 60_000), unit: 'virtual min', file });
+  }
   if (p.phase !== 'running' || p.elapsedMs < nextSampleMs) return;
   nextSampleMs = p.elapsedMs + sampleMs;
   gc();
