@@ -1,5 +1,5 @@
 /**
- * The order actor: one XState v5 actor per order, from intent to a final state, modelled on
+ * The order actor: one XState v5 actor per order, from intent to a closed state, modelled on
  * NautilusTrader's order state machine. It sits under the trader actor, which spawns it with the
  * client_order_id as its id (and itself as `parentRef`, its clock as `clock`), forwards the venue's fills and status reports to it, and stops it
  * when it reports ORDER_CLOSED.
@@ -18,6 +18,12 @@
  * The venue is reached only through invoked actors named in setup (`submitOrder`, `queryOrder`,
  * `cancelOrder`), which the wiring supplies with `.provide({ actors })`; the defaults reject. Every
  * wait is an XState delay, so the actor runs on whatever clock the actor system was given.
+ *
+ * The five closed states (denied, filled, canceled, rejected, expired) take no events and are not
+ * XState `final` states on purpose: a final state would send the trader an
+ * `xstate.done.actor.<client_order_id>` event, one new event type per order, and XState memoizes
+ * transition candidates per event type on each of the trader's state nodes for the life of the
+ * machine (the soak's main heap growth). ORDER_CLOSED is the order's one "I am done" report.
  *
  * Money rule: a fill is applied once per fill id; fill counts only move up, so a REST snapshot
  * taken before a fill cannot undo it. Order *state* follows the venue's status (executed → filled
@@ -144,16 +150,15 @@ const awaitingVenue = {
 
 const cancelWhenAcknowledged = [{ guard: 'canCancelNow', target: 'pending_cancel' }, { actions: 'requestCancelLater' }] as const;
 
-/** A final state: nothing remains at the venue; the parent hears ORDER_CLOSED. */
+/** A closed state (not XState `final`, see above): nothing remains at the venue; the parent hears ORDER_CLOSED. */
 const closedState = (state: 'filled' | 'canceled' | 'rejected' | 'expired') =>
-  ({ type: 'final', entry: [{ type: 'close', params: { state } }, 'reportClosed'] }) as const;
+  ({ entry: [{ type: 'close', params: { state } }, 'reportClosed'] }) as const;
 
 export const orderMachine = setup({
   types: {} as {
     context: OrderContext;
     events: OrderEvent;
     input: OrderInput;
-    output: OrderSummary;
   },
   actors: {
     submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(notProvided('submitOrder')),
@@ -276,7 +281,6 @@ export const orderMachine = setup({
     lastError: null,
     history: [],
   }),
-  output: ({ context }) => summarizeOrder(context),
   initial: 'initialized',
   states: {
     initialized: {
@@ -290,7 +294,6 @@ export const orderMachine = setup({
     },
 
     denied: {
-      type: 'final',
       entry: [
         assign(({ context }) => ({ closeReason: `risk: ${context.config.denial?.rule}: ${context.config.denial?.reason}` })),
         { type: 'enter', params: { state: 'denied' } },

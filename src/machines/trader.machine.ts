@@ -373,7 +373,7 @@ function initialContext(input: TraderInput): TraderContext {
   };
 }
 
-/** An order actor that can still take events (a closed one is done until it is released). */
+/** An order actor that is still running (a closed one ignores events until it is released). */
 function liveChild(self: AnyActorRef, id: string): boolean {
   const child = (self.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
   return child !== undefined && child.getSnapshot().status === 'active';

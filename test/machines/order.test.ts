@@ -134,7 +134,13 @@ describe('order actor: happy path', () => {
     // (5500×400 + 5600×600) / 1000 = 5560
     expect(ctx.avgPrice).toBe(5560);
     expect(ctx.fees).toBe(150);
-    expect(h.order.getSnapshot().status).toBe('done');
+    // closed: it takes no more events and waits for its parent to stop it (not an XState final
+    // state, so the parent gets no per-order xstate.done.actor.<id> event)
+    const reported = h.events.length;
+    h.send(fill('f3', 100, 5700, 10));
+    expect(h.state()).toBe('filled');
+    expect(h.context()).toMatchObject({ filledCount: 1000, fees: 150 });
+    expect(h.events).toHaveLength(reported);
 
     // each fill reaches the parent as the order's new count (ORDER_UPDATED, then ORDER_CLOSED)
     const reportedCounts = [...new Set(h.events.map((e) => e.order.filledCount))].filter((c) => c > 0);

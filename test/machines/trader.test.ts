@@ -3,7 +3,7 @@
  * books (core OrderBook), real strategies and risk, on a VirtualClock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createActor, fromPromise, setup, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise, setup, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { VirtualClock } from '../../src/core/clock.ts';
 import { ONE_DOLLAR } from '../../src/core/money.ts';
 import { OrderBook } from '../../src/core/orderbook.ts';
@@ -54,7 +54,7 @@ interface Venue {
   query: (input: QueryOrderInput) => QueryOrderResult | Promise<QueryOrderResult>;
 }
 
-function setupTrader(opts: { strategy: Strategy; input?: Partial<TraderInput>; venue?: Partial<Venue> }) {
+function setupTrader(opts: { strategy: Strategy; input?: Partial<TraderInput>; venue?: Partial<Venue>; inspect?: (event: InspectionEvent) => void }) {
   const clock = new VirtualClock();
   const books = new Map<string, OrderBook | null>([[T, bookWith(4000, 4600)]]);
   const notes: TraderNotification[] = [];
@@ -83,6 +83,7 @@ function setupTrader(opts: { strategy: Strategy; input?: Partial<TraderInput>; v
   const machine = traderMachine.provide({ actors: { order } });
   const actor = createActor(machine, {
     clock,
+    ...(opts.inspect ? { inspect: opts.inspect } : {}),
     input: {
       traderId: 'T1',
       runNonce: 'run',
@@ -495,6 +496,46 @@ describe('trader: fills, orders, pause', () => {
     expect(seen).toEqual(['TRADER_ACTING:T9']);
     await flush();
     expect(seen).toEqual(['TRADER_ACTING:T9', 'TRADER_IDLE:T9']);
+  });
+});
+
+describe('trader: bounded in a long run', () => {
+  // XState memoizes a state node's transition candidates per event type, for the life of the
+  // machine: an event type per order (a final order state sends xstate.done.actor.<id> to its
+  // parent) grew the trader's heap with every finished order (the soak's main growth).
+  it('the event types the trader receives do not grow with the number of finished orders', async () => {
+    const types = new Set<string>();
+    let trader: AnyActorRef | null = null;
+    const strategy: Strategy = {
+      name: 'taker',
+      needsBook: false,
+      decide: (v) => [{ kind: 'place', intent: { ticker: v.ticker, side: 'bid', price: 4600, count: 100, timeInForce: 'immediate_or_cancel' } }],
+    };
+    const { actor, clock, venue } = setupTrader({
+      strategy,
+      // every order fills at once: accepted with nothing left → filled → ORDER_CLOSED → released
+      venue: { submit: (input) => ({ outcome: 'accepted', orderId: `o-${input.clientOrderId}`, fillCount: input.intent.count, remainingCount: 0 }) },
+      inspect: (e) => {
+        if (e.type === '@xstate.event' && trader !== null && e.actorRef === trader) types.add(e.event.type);
+      },
+    });
+    trader = actor;
+    await startReady(actor);
+    const finishOrders = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(250);
+        actor.send({ type: 'BOOK_UPDATED', ticker: T });
+        await flush();
+      }
+    };
+    await finishOrders(20);
+    const typesAfter20 = [...types].sort();
+    await finishOrders(180);
+    expect(venue.submits).toHaveLength(200);
+    expect(ctx(actor).counters.ordersClosed).toBe(200);
+    expect(orderChildren(actor)).toEqual([]);
+    expect([...types].filter((t) => t.includes('T1-run-'))).toEqual([]);
+    expect([...types].sort()).toEqual(typesAfter20);
   });
 });
 
