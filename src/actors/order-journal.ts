@@ -1,11 +1,16 @@
 /**
  * The order journal: the one writer of an order's ledger. The venue actors (venue.ts) journal the
  * intent and its send before the request leaves, then the venue's answer, a query's miss and a
- * cancel; the trading system journals fills (once per fill, before they move money) and the state
- * rows that follow the order to its end (adopted, each fill's new count, closed). State rows are
- * written one after another in the order they happened; a row refused because the database is
- * unreachable is held and written, in its original order, once the database is back (a restart
- * must not find a long-gone order still open).
+ * cancel; the trading system journals fills (once per fill, before they move money), its
+ * decisions, and the state rows that follow the order to its end (adopted, each fill's new count,
+ * closed). A row refused because the database is unreachable is held and written, in its original
+ * order, once the database is back (a restart must not find a long-gone order still open).
+ *
+ * Every write goes through the pool's group-commit writer (store/journal-writer.ts), in the order
+ * it is made: what must be durable before something else happens is awaited — the intent and its
+ * send (one batch, so one round trip on an order's hot path), a fill — and the rest (answers,
+ * notes, state rows, decisions) is queued without waiting, durable in queue order: before the
+ * next awaited write, so before any later fill of the same order moves money.
  *
  * Actors layer: writes through the store's journal adapter.
  */
@@ -13,8 +18,9 @@ import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import type { FillRecord } from '../core/reconcile.ts';
 import { isDatabaseUnavailable } from '../adapters/store/database.ts';
-import { DuplicateOrderError, journalOrderIntent, markOrderSent, recordFill, recordOrderEvent, recordVenueAnswer } from '../adapters/store/journal.ts';
-import type { OrderEvent as JournalOrderEvent, VenueAnswer } from '../adapters/store/journal.ts';
+import { answerOp, checked, DuplicateOrderError, idOf, intentOp, isNewFill } from '../adapters/store/journal.ts';
+import type { OrderEvent as JournalOrderEvent, TraderDecision, VenueAnswer } from '../adapters/store/journal.ts';
+import { journalWriter } from '../adapters/store/journal-writer.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import type { OrderSummary, SubmitOrderInput } from '../machines/order.types.ts';
 
@@ -23,55 +29,86 @@ export interface OrderJournalContext {
   env: StoreEnvironment;
   clock: Clock;
   traderId: string;
+  /** Told when a queued write (an answer, a note) was refused because the database is unreachable. */
+  onJournalFailure?: (error: unknown) => void;
 }
 
 /**
  * Journal first: the intent (on the first attempt) and its send are durable before the request
- * leaves. Throws when they are not (the request must then not be sent).
+ * leaves — both in one batch, one round trip. Throws when they are not (the request must then
+ * not be sent).
  */
 export async function journalSubmit(ctx: OrderJournalContext, input: Pick<SubmitOrderInput, 'clientOrderId' | 'intent' | 'attempt'>): Promise<void> {
   const { clientOrderId, intent } = input;
-  if (input.attempt === 1) {
+  const writer = journalWriter(ctx.pool);
+  const now = ctx.clock.now();
+  const intentWritten =
+    input.attempt === 1
+      ? writer.write(
+          intentOp({
+            clientOrderId,
+            env: ctx.env,
+            ticker: intent.ticker,
+            side: intent.side,
+            price: intent.price,
+            count: intent.count,
+            tif: intent.timeInForce,
+            postOnly: intent.postOnly ?? false,
+            ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
+            trader: ctx.traderId,
+            createdMs: now,
+          }),
+        )
+      : null;
+  const sent = writer.write({ op: 'sent', clientOrderId, sentMs: now });
+  if (intentWritten) {
     try {
-      await journalOrderIntent(ctx.pool, {
-        clientOrderId,
-        env: ctx.env,
-        ticker: intent.ticker,
-        side: intent.side,
-        price: intent.price,
-        count: intent.count,
-        tif: intent.timeInForce,
-        postOnly: intent.postOnly ?? false,
-        ...(intent.expirationTime !== undefined ? { expirationS: intent.expirationTime } : {}),
-        trader: ctx.traderId,
-        createdMs: ctx.clock.now(),
-      });
+      checked(await intentWritten, clientOrderId);
     } catch (error) {
       // Already journaled by an earlier attempt of this very order: sending again is safe,
       // the client resolves duplicates through client_order_id.
-      if (!(error instanceof DuplicateOrderError)) throw error;
+      if (!(error instanceof DuplicateOrderError)) {
+        sent.catch(() => undefined);
+        throw error;
+      }
     }
   }
-  await markOrderSent(ctx.pool, clientOrderId, ctx.clock.now());
+  checked(await sent, clientOrderId);
 }
 
-/** What the venue answered to a create or a query (stamped now). */
-export async function journalVenueAnswer(ctx: OrderJournalContext, clientOrderId: string, answer: Omit<VenueAnswer, 'answeredMs'>): Promise<void> {
-  await recordVenueAnswer(ctx.pool, clientOrderId, { answeredMs: ctx.clock.now(), ...answer });
+/** Queues a write whose caller does not wait; an unreachable database is reported, not thrown. */
+function queued(ctx: OrderJournalContext, written: Promise<unknown>): Promise<void> {
+  return written.then(
+    () => undefined,
+    (error: unknown) => {
+      if (isDatabaseUnavailable(error)) ctx.onJournalFailure?.(error);
+    },
+  );
 }
 
-/** A venue interaction that changes no state (a query that found nothing, a cancel's result). */
-export async function journalOrderNote(ctx: OrderJournalContext, clientOrderId: string, kind: 'query' | 'cancel', details: Record<string, unknown>): Promise<void> {
-  await recordOrderEvent(ctx.pool, { clientOrderId, atMs: ctx.clock.now(), kind, details });
+/**
+ * What the venue answered to a create or a query (stamped now). Queued, not awaited: durable
+ * before the order's next awaited write (its fills). Never rejects.
+ */
+export function journalVenueAnswer(ctx: OrderJournalContext, clientOrderId: string, answer: Omit<VenueAnswer, 'answeredMs'>): Promise<void> {
+  void queued(ctx, journalWriter(ctx.pool).write(answerOp(clientOrderId, { answeredMs: ctx.clock.now(), ...answer })));
+  return Promise.resolve();
 }
 
-/** Stores a fill in the journal once; true when it was new. */
+/** A venue interaction that changes no state (a query that found nothing, a cancel's result). Queued; never rejects. */
+export function journalOrderNote(ctx: OrderJournalContext, clientOrderId: string, kind: 'query' | 'cancel', details: Record<string, unknown>): Promise<void> {
+  void queued(ctx, journalWriter(ctx.pool).write({ op: 'event', clientOrderId, atMs: ctx.clock.now(), kind, details }));
+  return Promise.resolve();
+}
+
+/** Stores a fill in the journal once; true when it was new. Resolves once it is durable. */
 export async function journalFill(
   ctx: { pool: Pool; env: StoreEnvironment; clock: Clock },
   fill: FillRecord,
   source: 'ws' | 'rest',
 ): Promise<boolean> {
-  return recordFill(ctx.pool, {
+  const result = await journalWriter(ctx.pool).write({
+    op: 'fill',
     fillId: fill.fillId,
     venueOrderId: fill.orderId ?? '',
     clientOrderId: fill.clientOrderId ?? null,
@@ -86,6 +123,12 @@ export async function journalFill(
     recordedMs: ctx.clock.now(),
     source,
   });
+  return isNewFill(result);
+}
+
+/** A trader decision (placed or denied by risk); queued. Resolves with its id once durable. */
+export async function journalDecision(ctx: { pool: Pool }, decision: TraderDecision): Promise<number> {
+  return idOf(await journalWriter(ctx.pool).write({ op: 'decision', ...decision }), null);
 }
 
 /** What an order-state row is made of (a whole OrderSummary is not needed, nor faked). */
@@ -103,9 +146,10 @@ export interface OrderStateJournalOptions {
 }
 
 export class OrderStateJournal {
-  private chain: Promise<void> = Promise.resolve();
   /** Order-state rows the database refused during an outage, in their original order. */
   private backlog: JournalOrderEvent[] = [];
+  /** Rows written and not yet stored or refused. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: OrderStateJournalOptions) {}
 
@@ -137,14 +181,22 @@ export class OrderStateJournal {
     for (const event of backlog) this.write(event);
   }
 
-  /** Resolves once every row written so far has been stored or refused. */
-  settled(): Promise<void> {
-    return this.chain;
+  /**
+   * Resolves once every row written so far has been stored or refused (and a refusal handled),
+   * and with them every other write queued on the pool's journal (answers, notes, decisions).
+   */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await journalWriter(this.options.pool).settled();
   }
 
   private write(event: JournalOrderEvent): void {
-    this.chain = this.chain
-      .then(() => recordOrderEvent(this.options.pool, event))
+    // queue order is write order: rows of one order are stored in the order they happened
+    const written = journalWriter(this.options.pool)
+      .write({ op: 'event', ...event })
+      .then((result) => {
+        checked(result, event.clientOrderId); // an order the journal does not know: reported below
+      })
       .then(
         () => undefined,
         (error: unknown) => {
@@ -156,5 +208,7 @@ export class OrderStateJournal {
           }
         },
       );
+    this.inFlight.add(written);
+    void written.finally(() => this.inFlight.delete(written));
   }
 }

@@ -17,7 +17,6 @@ import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
 import { describeDbError, isDatabaseUnavailable } from '../adapters/store/database.ts';
-import { recordDecision } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import { coordinatorMachine, orderbookActivityWatcher } from '../machines/coordinator.machine.ts';
 import { coordinatorStatusLabel, describeState, tradingPauseReason } from '../machines/coordinator.status.ts';
@@ -30,7 +29,7 @@ import type { ControlAction, ControlAvailability, ControlCommand, ControlResult,
 import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
 import { MarketFeed } from './market-feed.ts';
 import { openOrderCount, SystemStatus } from './system-status.ts';
-import { journalFill, OrderStateJournal } from './order-journal.ts';
+import { journalDecision, journalFill, OrderStateJournal } from './order-journal.ts';
 import { OperatorControls } from './operator-controls.ts';
 import type { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
@@ -483,7 +482,7 @@ export class TradingSystem implements SystemView {
     reason: string | null,
     details: Record<string, unknown>,
   ): void {
-    recordDecision(this.options.pool, {
+    journalDecision(this.options, {
       trader: this.venue.traderId,
       strategy: this.options.strategy.name,
       env: this.env,
@@ -552,8 +551,11 @@ export class TradingSystem implements SystemView {
         const fill = fillRecordFromWs(event.msg, this.clock);
         // A fill is durable before it moves cash or positions: one that cannot be journaled is not
         // applied; the next reconciliation brings it in from the venue (journaled first there too).
+        // Written at once (fills group-commit with everything else queued); applied in arrival order.
+        const journaled = journalFill(this.venue, fill, 'ws');
+        journaled.catch(() => undefined); // handled in the chain below, maybe after it settles
         this.fillChain = this.fillChain
-          .then(() => journalFill(this.venue, fill, 'ws'))
+          .then(() => journaled)
           .then(
             (isNew) => {
               if (isNew) this.view.counters.fills_journaled++;

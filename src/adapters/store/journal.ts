@@ -6,6 +6,10 @@
  * count. Also: order events, sync runs with their findings and position/balance snapshots, and
  * trader decisions.
  *
+ * Every write of an order's ledger — intent, send, answer, order event, fill, decision — is one op
+ * of `journal_apply` (migration 0004, the one place their SQL lives): the single-row functions
+ * below send one op, and journal-writer.ts sends many in one statement (group commit).
+ *
  * Units: prices are YES-leg Price (1/10,000 $), counts Count (1/100 contract), money Micros,
  * times Unix ms.
  */
@@ -14,6 +18,8 @@ import type { Count, Micros, Price } from '../../core/money.ts';
 import type { OutcomeSide } from '../../core/orderbook.ts';
 import { StoreError, inTransaction, query } from './database.ts';
 import type { Queryable } from './database.ts';
+import { applyJournalOps, settleJournalWrites } from './journal-writer.ts';
+import type { JournalOp, JournalOpResult } from './journal-writer.ts';
 import { OPEN_ORDER_STATES } from './statuses.ts';
 import type {
   DecisionAction,
@@ -43,10 +49,6 @@ export class UnknownOrderError extends StoreError {
   constructor(readonly clientOrderId: string) {
     super(`order ${clientOrderId} is not in the journal`);
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '23505';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,49 +165,12 @@ function toOrder(r: OrderRow): JournalOrder {
  * with DuplicateOrderError — the guarantee that an order is never placed twice starts here.
  */
 export async function journalOrderIntent(db: Queryable, intent: OrderIntent): Promise<JournalOrder> {
-  if (!intent.clientOrderId) throw new StoreError('an order intent needs a client_order_id');
-  try {
-    const rows = await query<OrderRow>(
-      db,
-      `INSERT INTO orders (client_order_id, env, trader, decision_id, ticker, side, price, count, tif,
-                           post_only, reduce_only, expiration_s, state, error, created_ms, updated_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
-       RETURNING *`,
-      [
-        intent.clientOrderId,
-        intent.env,
-        intent.trader ?? null,
-        intent.decisionId ?? null,
-        intent.ticker,
-        intent.side,
-        intent.price,
-        intent.count,
-        intent.tif,
-        intent.postOnly ?? false,
-        intent.reduceOnly ?? false,
-        intent.expirationS ?? null,
-        intent.state ?? 'initialized',
-        intent.error ?? null,
-        intent.createdMs,
-      ],
-    );
-    return toOrder(rows[0]);
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new DuplicateOrderError(intent.clientOrderId);
-    throw error;
-  }
+  return orderOf(await applyOne(db, intentOp(intent)), intent.clientOrderId);
 }
 
 /** Records that the request left (state `submitted`); only moves an `initialized` order. */
 export async function markOrderSent(db: Queryable, clientOrderId: string, sentMs: number): Promise<void> {
-  const rows = await query(
-    db,
-    `UPDATE orders SET state = CASE WHEN state = 'initialized' THEN 'submitted' ELSE state END,
-                       sent_ms = COALESCE(sent_ms, $2), updated_ms = GREATEST(updated_ms, $2)
-      WHERE client_order_id = $1 RETURNING client_order_id`,
-    [clientOrderId, sentMs],
-  );
-  if (rows.length === 0) throw new UnknownOrderError(clientOrderId);
+  checked(await applyOne(db, { op: 'sent', clientOrderId, sentMs }), clientOrderId);
 }
 
 export interface VenueAnswer {
@@ -241,56 +206,9 @@ export function stateForVenueAnswer(answer: VenueAnswer): JournalOrderState {
   }
 }
 
-/** Stores the venue's answer to the create request, with an order event, in one transaction. */
-const CLOSED_SQL = "('filled', 'canceled', 'expired', 'rejected', 'denied')";
-
-export async function recordVenueAnswer(pool: Pool, clientOrderId: string, answer: VenueAnswer): Promise<JournalOrder> {
-  const state = stateForVenueAnswer(answer);
-  return inTransaction(pool, async (client) => {
-    const rows = await query<OrderRow>(
-      client,
-      // A closed order stays closed: a create answer that arrives after the fills or cancel that
-      // closed it (or any older report) must not move it back to accepted, nor lower its fills.
-      `UPDATE orders SET state = CASE WHEN state IN ${CLOSED_SQL} THEN state ELSE $2 END,
-              venue_order_id = COALESCE($3, venue_order_id),
-              venue_status = CASE WHEN state IN ${CLOSED_SQL} THEN venue_status ELSE COALESCE($4, venue_status) END,
-              fill_count = GREATEST(fill_count, COALESCE($5, fill_count)),
-              remaining_count = CASE WHEN state IN ${CLOSED_SQL} THEN remaining_count ELSE COALESCE($6, remaining_count) END,
-              avg_fill_price = COALESCE($7, avg_fill_price),
-              fees = COALESCE($8, fees), error = COALESCE($9, error),
-              answered_ms = COALESCE(answered_ms, $10), updated_ms = GREATEST(updated_ms, $10)
-        WHERE client_order_id = $1 RETURNING *`,
-      [
-        clientOrderId,
-        state,
-        answer.orderId ?? null,
-        answer.status ?? null,
-        answer.fillCount ?? null,
-        answer.remainingCount ?? null,
-        answer.avgFillPrice ?? null,
-        answer.fees ?? null,
-        answer.error ?? null,
-        answer.answeredMs,
-      ],
-    );
-    if (rows.length === 0) throw new UnknownOrderError(clientOrderId);
-    await query(
-      client,
-      `INSERT INTO order_events (client_order_id, kind, state, at_ms, details) VALUES ($1, 'venue_answer', $2, $3, $4)`,
-      [
-        clientOrderId,
-        state,
-        answer.answeredMs,
-        {
-          ...(answer.details ?? {}),
-          orderId: answer.orderId ?? null,
-          status: answer.status ?? null,
-          error: answer.error ?? null,
-        },
-      ],
-    );
-    return toOrder(rows[0]);
-  });
+/** Stores the venue's answer to the create request, with an order event, in one statement. */
+export async function recordVenueAnswer(db: Queryable, clientOrderId: string, answer: VenueAnswer): Promise<JournalOrder> {
+  return orderOf(await applyOne(db, answerOp(clientOrderId, answer)), clientOrderId);
 }
 
 export interface OrderEvent {
@@ -316,41 +234,19 @@ export interface StoredOrderEvent {
   details: Record<string, unknown>;
 }
 
-/** Appends an order event; if it carries a state (or venue fields), updates the order too. */
-export async function recordOrderEvent(pool: Pool, event: OrderEvent): Promise<number> {
-  return inTransaction(pool, async (client) => {
-    const updated = await query(
-      client,
-      `UPDATE orders SET state = COALESCE($2, state), venue_order_id = COALESCE($3, venue_order_id),
-              venue_status = COALESCE($4, venue_status), fill_count = COALESCE($5, fill_count),
-              remaining_count = COALESCE($6, remaining_count), updated_ms = GREATEST(updated_ms, $7)
-        WHERE client_order_id = $1 RETURNING client_order_id`,
-      [
-        event.clientOrderId,
-        event.state ?? null,
-        event.venueOrderId ?? null,
-        event.venueStatus ?? null,
-        event.fillCount ?? null,
-        event.remainingCount ?? null,
-        event.atMs,
-      ],
-    );
-    if (updated.length === 0) throw new UnknownOrderError(event.clientOrderId);
-    const rows = await query<{ id: number }>(
-      client,
-      `INSERT INTO order_events (client_order_id, kind, state, at_ms, details) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [event.clientOrderId, event.kind, event.state ?? null, event.atMs, event.details ?? {}],
-    );
-    return rows[0].id;
-  });
+/** Appends an order event; if it carries a state (or venue fields), updates the order too (one statement). */
+export async function recordOrderEvent(db: Queryable, event: OrderEvent): Promise<number> {
+  return idOf(await applyOne(db, { op: 'event', ...event }), event.clientOrderId);
 }
 
 export async function getJournalOrder(db: Queryable, clientOrderId: string): Promise<JournalOrder | null> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<OrderRow>(db, 'SELECT * FROM orders WHERE client_order_id = $1', [clientOrderId]);
   return rows.length ? toOrder(rows[0]) : null;
 }
 
 export async function getJournalOrderByVenueId(db: Queryable, venueOrderId: string): Promise<JournalOrder | null> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<OrderRow>(db, 'SELECT * FROM orders WHERE venue_order_id = $1', [venueOrderId]);
   return rows.length ? toOrder(rows[0]) : null;
 }
@@ -360,6 +256,7 @@ export async function getJournalOrderByVenueId(db: Queryable, venueOrderId: stri
  * answer). Each may or may not exist at the venue: resolve by querying it by client_order_id.
  */
 export async function listUnansweredOrders(db: Queryable, options: { env?: StoreEnvironment } = {}): Promise<JournalOrder[]> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<OrderRow>(
     db,
     `SELECT * FROM orders
@@ -376,6 +273,7 @@ export async function listOpenJournalOrders(
   db: Queryable,
   options: { env?: StoreEnvironment; ticker?: string; trader?: string } = {},
 ): Promise<JournalOrder[]> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<OrderRow>(
     db,
     `SELECT * FROM orders
@@ -389,6 +287,7 @@ export async function listOpenJournalOrders(
 
 /** Which of `clientOrderIds` this journal holds (for `env`): venue orders the account placed. */
 export async function journaledClientOrderIds(db: Queryable, env: StoreEnvironment, clientOrderIds: readonly string[]): Promise<Set<string>> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   if (clientOrderIds.length === 0) return new Set();
   const rows = await query<{ client_order_id: string }>(
     db,
@@ -416,6 +315,7 @@ export async function settleJournalOrder(
     details?: Record<string, unknown>;
   },
 ): Promise<boolean> {
+  await settleJournalWrites(pool); // after every write queued before it
   return inTransaction(pool, async (client) => {
     const rows = await query(
       client,
@@ -445,6 +345,7 @@ export async function settleJournalOrder(
 }
 
 export async function listRecentOrders(db: Queryable, options: { limit?: number; env?: StoreEnvironment } = {}): Promise<JournalOrder[]> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<OrderRow>(
     db,
     `SELECT * FROM orders WHERE ($2::text IS NULL OR env = $2) ORDER BY created_ms DESC, client_order_id LIMIT $1`,
@@ -454,6 +355,7 @@ export async function listRecentOrders(db: Queryable, options: { limit?: number;
 }
 
 export async function listOrderEvents(db: Queryable, clientOrderId: string): Promise<StoredOrderEvent[]> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<{
     id: number;
     client_order_id: string;
@@ -498,32 +400,7 @@ export interface FillRecord {
  * (the caller applies a fill to positions only when this returns true).
  */
 export async function recordFill(db: Queryable, fill: FillRecord): Promise<boolean> {
-  const rows = await query(
-    db,
-    `INSERT INTO fills (fill_id, venue_order_id, client_order_id, env, ticker, side, outcome_side, yes_price,
-                        count, fee, is_taker, ts_ms, recorded_ms, source)
-     VALUES ($1, $2, COALESCE($3, (SELECT client_order_id FROM orders WHERE venue_order_id = $2)),
-             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT (fill_id) DO NOTHING
-     RETURNING fill_id`,
-    [
-      fill.fillId,
-      fill.venueOrderId,
-      fill.clientOrderId ?? null,
-      fill.env,
-      fill.ticker,
-      fill.side,
-      fill.outcomeSide ?? null,
-      fill.yesPrice,
-      fill.count,
-      fill.fee,
-      fill.isTaker,
-      fill.tsMs,
-      fill.recordedMs,
-      fill.source,
-    ],
-  );
-  return rows.length === 1;
+  return isNewFill(await applyOne(db, { op: 'fill', ...fill }));
 }
 
 export interface StoredFill extends FillRecord {
@@ -542,6 +419,7 @@ export interface FillQuery {
 
 /** Fills, oldest first (by exchange time, then id). */
 export async function listFills(db: Queryable, filter: FillQuery = {}): Promise<StoredFill[]> {
+  await settleJournalWrites(db); // a read sees every write queued before it
   const rows = await query<{
     fill_id: string;
     venue_order_id: string;
@@ -802,28 +680,7 @@ export interface TraderDecision {
 }
 
 export async function recordDecision(db: Queryable, decision: TraderDecision): Promise<number> {
-  const rows = await query<{ id: number }>(
-    db,
-    `INSERT INTO trader_decisions (trader, strategy, env, ticker, at_ms, action, price, count, outcome, reason,
-                                   model_id, recording_session_id, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-    [
-      decision.trader,
-      decision.strategy,
-      decision.env,
-      decision.ticker,
-      decision.atMs,
-      decision.action,
-      decision.price ?? null,
-      decision.count ?? null,
-      decision.outcome,
-      decision.reason ?? null,
-      decision.modelId ?? null,
-      decision.recordingSessionId ?? null,
-      decision.details ?? {},
-    ],
-  );
-  return rows[0].id;
+  return idOf(await applyOne(db, { op: 'decision', ...decision }), null);
 }
 
 /** Updates what became of a decision (e.g. proposed → submitted or denied, with the reason). */
@@ -909,4 +766,49 @@ export async function recentOperatorActions(db: Queryable, limit = 50): Promise<
     [limit],
   );
   return rows.map((r) => ({ trader: r.trader, env: r.env, atMs: Number(r.at_ms), action: r.action, ticker: r.ticker, outcome: r.outcome, message: r.message, details: r.details }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// journal_apply: the ops, their results, and what a result means
+
+/** The intent op (refused with DuplicateOrderError when the id is journaled already). */
+export function intentOp(intent: OrderIntent): JournalOp {
+  if (!intent.clientOrderId) throw new StoreError('an order intent needs a client_order_id');
+  return { op: 'intent', ...intent, state: intent.state ?? 'initialized' };
+}
+
+/** The answer op: the state the answer implies, and what the venue said kept in the event's details. */
+export function answerOp(clientOrderId: string, answer: VenueAnswer): JournalOp {
+  return {
+    op: 'answer',
+    ...answer,
+    clientOrderId,
+    state: stateForVenueAnswer(answer),
+    details: { ...(answer.details ?? {}), orderId: answer.orderId ?? null, status: answer.status ?? null, error: answer.error ?? null },
+  };
+}
+
+/** One op on its own, after every write queued on `db`'s journal writer (queue order holds). */
+async function applyOne(db: Queryable, op: JournalOp): Promise<JournalOpResult> {
+  await settleJournalWrites(db);
+  return (await applyJournalOps(db, [op]))[0];
+}
+
+/** Throws the error a result names (for `clientOrderId`); returns the result otherwise. */
+export function checked(result: JournalOpResult, clientOrderId: string | null): JournalOpResult {
+  if (result.error === 'duplicate') throw new DuplicateOrderError(clientOrderId ?? '?');
+  if (result.error === 'unknown_order') throw new UnknownOrderError(clientOrderId ?? '?');
+  return result;
+}
+
+export function orderOf(result: JournalOpResult, clientOrderId: string): JournalOrder {
+  return toOrder(checked(result, clientOrderId).row as unknown as OrderRow);
+}
+
+export function idOf(result: JournalOpResult, clientOrderId: string | null): number {
+  return checked(result, clientOrderId).id as number;
+}
+
+export function isNewFill(result: JournalOpResult): boolean {
+  return result.new === true;
 }
