@@ -81,7 +81,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** The simulator's demo key pair, kept in the data folder so restarts keep the same account. */
+/** The simulator's demo key pair (Ed25519), kept in the data folder so restarts keep the same account (an RSA pair written earlier stays in use). */
 function simulatorKeys(dataDir: string): { keyId: string; publicKeyPem: string; privateKeyPem: string } {
   const dir = join(dataDir, 'sim-keys');
   const pub = join(dir, 'trader.pub.pem');
@@ -89,7 +89,7 @@ function simulatorKeys(dataDir: string): { keyId: string; publicKeyPem: string; 
   if (existsSync(pub) && existsSync(priv)) {
     return { keyId: 'kalshiflow-trader', publicKeyPem: readFileSync(pub, 'utf8'), privateKeyPem: readFileSync(priv, 'utf8') };
   }
-  const pair = generateKeyPair();
+  const pair = generateKeyPair('ed25519');
   mkdirSync(dir, { recursive: true });
   writeFileSync(pub, pair.publicKeyPem);
   writeFileSync(priv, pair.privateKeyPem, { mode: 0o600 });

@@ -208,7 +208,7 @@ export async function runRecordCommand(argv: string[], io: RecordCommandIo = def
   const configured = environment === 'sim' && !restBaseUrl ? null : recordingEndpoints(config, restBaseUrl, wsUrl);
   if (environment === 'sim' && !restBaseUrl) {
     // An in-process simulator: a throwaway key is enough, nothing outlives this run.
-    const pair = generateKeyPair();
+    const pair = generateKeyPair('ed25519');
     simulator = await startSimulator({ clock, keys: [{ keyId: 'kalshiflow-recorder', publicKeyPem: pair.publicKeyPem }] });
     restBaseUrl = simulator.restUrl;
     wsUrl = simulator.wsUrl;

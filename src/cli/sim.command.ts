@@ -145,7 +145,7 @@ export function ensureDemoKey(cwd: string): { keyId: string; publicKeyPem: strin
     return { keyId: readFileSync(idPath, 'utf8').trim(), publicKeyPem: readFileSync(publicPath, 'utf8'), privateKeyPath: privatePath };
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pair = generateKeyPair();
+  const pair = generateKeyPair('ed25519');
   const keyId = `sim-demo-${randomUUID()}`;
   writeFileSync(privatePath, pair.privateKeyPem, { mode: 0o600 });
   chmodSync(privatePath, 0o600);

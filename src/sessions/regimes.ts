@@ -182,7 +182,7 @@ export async function recordRegimeSession(options: RecordRegimeOptions): Promise
   const specs = REGIMES[options.regime].markets(options.seed, count, options.durationMs);
   const clock = new VirtualClock(options.startMs ?? REGIME_START_MS);
   const tracker = new ActivityTracker();
-  const pair = generateKeyPair();
+  const pair = generateKeyPair('ed25519');
   const sim = startInProcessSimulator({ clock, seed: options.seed, markets: specs, keys: [{ keyId: KEY_ID, publicKeyPem: pair.publicKeyPem }] });
   const driver = new VirtualDriver(clock, tracker, { progressSources: [() => sim.transfers] });
   const jitter = new Rng(options.seed ^ 0x7e57);

@@ -121,8 +121,10 @@ export function signRequest(
 }
 
 /**
- * A fresh key pair in PEM (SPKI public, PKCS#8 private): RSA-2048 (default) or Ed25519 — the
- * simulator's demo key, tests. Ed25519 signs ~9× faster than RSA-2048 (bench/signing), verifies slower.
+ * A fresh key pair in PEM (SPKI public, PKCS#8 private): RSA-2048 (default) or Ed25519. The keys
+ * kalshiflow makes for itself — the simulator's demo key, the one `start` and scripted sessions
+ * sign with on the simulator — are Ed25519: it signs ~9× faster than RSA-2048 (bench/signing),
+ * and the order path signs every request. Verifying is slower, but that is the exchange's side.
  */
 export function generateKeyPair(type: ApiKeyType = 'rsa'): { publicKeyPem: string; privateKeyPem: string } {
   const { publicKey, privateKey } = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('rsa', { modulusLength: 2048 });
