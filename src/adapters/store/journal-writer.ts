@@ -29,7 +29,7 @@ export type JournalOp =
   | ({ op: 'fill' } & FillRecord)
   | ({ op: 'decision' } & TraderDecision);
 
-/** What `journal_apply` answers for one op (see migration 0004). */
+/** What `journal_apply` answers for one op (see migration 0005). */
 export interface JournalOpResult {
   /** The order row (snake_case columns), for intent and answer. */
   row?: Record<string, unknown>;

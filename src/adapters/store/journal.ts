@@ -7,7 +7,7 @@
  * trader decisions.
  *
  * Every write of an order's ledger — intent, send, answer, order event, fill, decision — is one op
- * of `journal_apply` (migration 0004, the one place their SQL lives): the single-row functions
+ * of `journal_apply` (migration 0005, the one place their SQL lives): the single-row functions
  * below send one op, and journal-writer.ts sends many in one statement (group commit).
  *
  * Units: prices are YES-leg Price (1/10,000 $), counts Count (1/100 contract), money Micros,
