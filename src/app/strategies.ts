@@ -1,6 +1,6 @@
 /**
  * The one strategy registry of the assembled system: the rule strategies of src/core/strategy
- * (`hold`, `spread-quoter`) and `onnx:<path>` (src/adapters/policy/onnx-strategy.ts). onnxruntime
+ * (`hold`, `spread-quoter`, `imbalance`) and `onnx:<path>` (src/adapters/policy/onnx-strategy.ts). onnxruntime
  * is loaded only when a spec names it, so a machine without its native library still runs the
  * rule strategies. Also the lifecycle a built strategy may have beyond `decide` (the ONNX policy:
  * a model to load first, a session to free). Used by the runtime and by scripted sessions.

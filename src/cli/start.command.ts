@@ -24,7 +24,7 @@ const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config
   --mode       discovery (top-N open markets by liquidity score) | config (--tickers)
   --markets    N for discovery (default 10)
   --tickers    comma-separated tickers (implies --mode config)
-  --strategy   hold | spread-quoter (default) | onnx:<model.onnx> (hot-reloaded)
+  --strategy   hold | spread-quoter (default) | imbalance | onnx:<model.onnx> (hot-reloaded)
   --port       HTTP port of the API and dashboard (default 8005)
   --seed       simulator seed (sim only)
   --inspect    connect the actor system to the Stately inspector

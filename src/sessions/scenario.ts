@@ -130,7 +130,7 @@ const exchange = z
 // ---- trader --------------------------------------------------------------------------------
 
 const trader = z.strictObject({
-  strategy: z.string().min(1).default('spread-quoter').meta({ description: 'hold | spread-quoter | onnx:<path>' }),
+  strategy: z.string().min(1).default('spread-quoter').meta({ description: 'hold | spread-quoter | imbalance | onnx:<path>' }),
   options: z.record(z.string(), z.unknown()).optional().meta({ description: 'Strategy options (e.g. the spread quoter\'s).' }),
   limits: z
     .strictObject({

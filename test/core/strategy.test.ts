@@ -218,7 +218,7 @@ describe('createStrategy', () => {
 
   it('rejects unknown names, listing the known ones', () => {
     expect(() => createStrategy('martingale')).toThrow(UnknownStrategyError);
-    expect(() => createStrategy('martingale')).toThrow('known: hold, spread-quoter');
+    expect(() => createStrategy('martingale')).toThrow('known: hold, imbalance, spread-quoter');
   });
 
   it('rejects invalid options with a readable message', () => {

@@ -1,16 +1,19 @@
 /**
- * Strategy lookup by spec string: `hold`, `spread-quoter`, or `<name>:<argument>` for strategies
+ * Strategy lookup by spec string: `hold`, `spread-quoter`, `imbalance`, or `<name>:<argument>` for strategies
  * that take one (the RL policy will register `onnx:<path>` from the adapter layer by passing its
  * factory in `extra`, so this core module stays free of I/O).
  */
 import { createHoldStrategy } from './hold.ts';
+import { createImbalanceStrategy } from './imbalance.ts';
 import { createSpreadQuoter } from './spread-quoter.ts';
 import type { Strategy } from './types.ts';
 
 export type { BookView, Decision, MarketView, OwnOrder, Strategy, SyncStrategy } from './types.ts';
 export { createHoldStrategy } from './hold.ts';
-export { createSpreadQuoter, quoteTargets, othersBest, spreadQuoterOptionsSchema } from './spread-quoter.ts';
-export type { SpreadQuoterOptions, QuoteTargets } from './spread-quoter.ts';
+export { createSpreadQuoter, quoteTargets, quoteSide, othersBest, spreadQuoterOptionsSchema } from './spread-quoter.ts';
+export type { SpreadQuoterOptions, QuoteTargets, QuoteOrderOptions } from './spread-quoter.ts';
+export { createImbalanceStrategy, bookImbalance, imbalanceOptionsSchema } from './imbalance.ts';
+export type { ImbalanceOptions } from './imbalance.ts';
 
 /** `argument` is what follows the first ':' in the spec (empty when there is none). */
 export type StrategyFactory = (argument: string, options: unknown) => Strategy;
@@ -18,6 +21,7 @@ export type StrategyFactory = (argument: string, options: unknown) => Strategy;
 export const BUILTIN_STRATEGIES: Readonly<Record<string, StrategyFactory>> = Object.freeze({
   hold: () => createHoldStrategy(),
   'spread-quoter': (_argument: string, options: unknown) => createSpreadQuoter(options),
+  imbalance: (_argument: string, options: unknown) => createImbalanceStrategy(options),
 });
 
 export class UnknownStrategyError extends Error {

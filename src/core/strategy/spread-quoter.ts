@@ -140,14 +140,24 @@ export function createSpreadQuoter(rawOptions: unknown = {}): SyncStrategy {
   };
 }
 
-/** Keep the one order already at the target, cancel the rest; place only when nothing is left on the side. */
-function quoteSide(
+/** How a quoted side's orders are sent (the spread-quoter's and the imbalance strategy's). */
+export interface QuoteOrderOptions {
+  size: Count;
+  timeInForce: string;
+  postOnly: boolean;
+}
+
+/**
+ * One side of a quote: keep the one order already at the target, cancel the rest; place only when
+ * nothing is left on the side (a replaced order is re-placed once its cancel is confirmed).
+ */
+export function quoteSide(
   view: MarketView,
   side: OrderSide,
   target: Price | null,
   reason: string,
   own: ReadonlyArray<OwnOrder>,
-  options: SpreadQuoterOptions,
+  options: QuoteOrderOptions,
 ): Decision[] {
   const out: Decision[] = [];
   let kept = false;
