@@ -15,6 +15,9 @@
  * - a passive order (one per side) joins at the own leg's best bid with queue ahead = the displayed
  *   size there. Joining again at the price it already rests at changes nothing (as the live
  *   strategy keeps an order that already rests at its price): the queue position is kept.
+ * - a limit order at any price (`placeLimit`, the rule strategies' orders): its marketable part
+ *   walks the book up to its limit as a take does (refused whole when post-only), the rest rests
+ *   in its side's slot with queue ahead = the displayed size at its price (0 inside the spread).
  * - queue ahead advances on recorded trades at our price (the trade takes the queue ahead first;
  *   we fill only the excess once ahead reaches zero, at our price, maker fee). A trade through our
  *   price (a seller below our bid) would have hit us first: up to its size fills.
@@ -259,6 +262,36 @@ export class ReplayVenue {
     this.ask.active = false;
   }
 
+  /**
+   * A limit order of a rule strategy: buy (`bid`) or sell (`ask`) YES at `price` (YES leg), up to
+   * `count`. A bid buys YES (closing NO first), an ask sells YES (closing YES first, then opening
+   * NO), within the position limit and the cash. The marketable part executes at once against the
+   * book up to the limit (taker fee per level); a post-only order that would is refused whole.
+   * What is left rests in the side's slot (replacing an order at another price; one already at
+   * this price is kept, queue and all) unless `immediate` (IOC). Returns the count filled now.
+   */
+  placeLimit(side: OrderSide, price: Price, count: Count, tsMs: number, options: { postOnly?: boolean; immediate?: boolean } = {}): Count {
+    if (!this.valid || count <= 0 || price <= 0 || price >= ONE_DOLLAR) return 0;
+    const book = this.book;
+    const noBid = book.bestNoBid();
+    const yesBid = book.bestYesBid();
+    const marketable = side === 'bid' ? noBid !== null && ONE_DOLLAR - noBid <= price : yesBid !== null && yesBid >= price;
+    if (marketable && options.postOnly) return 0;
+    const base = side === 'bid' ? BUY_YES : BUY_NO;
+    const filled = marketable ? this.take(base, count, price) : 0;
+    const left = Math.min(count - filled, this.capacity(side === 'bid'));
+    if (left <= 0 || options.immediate) return filled;
+    const order = side === 'bid' ? this.bid : this.ask;
+    const legPrice = side === 'bid' ? price : ONE_DOLLAR - price;
+    this.rest(order, price, left, book.sizeAt(side === 'bid' ? 'yes' : 'no', legPrice), tsMs, false);
+    return filled;
+  }
+
+  /** Cancels the resting order on one side (YES-leg bid or ask), if any. */
+  cancel(side: OrderSide): void {
+    (side === 'bid' ? this.bid : this.ask).active = false;
+  }
+
   /** Pays out the position at $1 for the winning side. */
   settle(result: 'yes' | 'no'): void {
     this.cancelAll();
@@ -286,7 +319,8 @@ export class ReplayVenue {
     return Math.max(0, buyYes ? this.config.maxPosition - p : this.config.maxPosition + p);
   }
 
-  private take(base: number, size: Count): Count {
+  /** A marketable order; `limit` (YES-leg price) stops the walk at levels worse than it. */
+  private take(base: number, size: Count, limit: Price | null = null): Count {
     const pos = this.position.position;
     let want: Count;
     // BUY_YES and SELL_NO buy on the YES leg (walk the NO bids); SELL_YES and BUY_NO sell it.
@@ -304,6 +338,7 @@ export class ReplayVenue {
     for (let level = book.bestBid(leg); level !== null && want > 0; level = book.bestBid(leg)) {
       // the YES-leg execution price: buying YES at $1 − NO bid, selling YES at the YES bid
       const yesPrice = yesLegBuy ? ONE_DOLLAR - level.price : level.price;
+      if (limit !== null && (yesLegBuy ? yesPrice > limit : yesPrice < limit)) break;
       let t = Math.min(want, level.size);
       if (opening) {
         const openPrice = base === BUY_YES ? yesPrice : ONE_DOLLAR - yesPrice;

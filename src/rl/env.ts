@@ -14,7 +14,12 @@
  *
  * Reward = change of portfolio value (cash + position marked at the executable best bid of its
  * leg), in dollars × `rewardScale`; fees are paid from cash, so they are in it. Nothing else.
- * When the timeline's settlement result is known, the last step pays the position out.
+ * When the timeline's settlement result is known, the last step pays the position out. Each step
+ * reports the market time it took (`elapsed`, seconds): training discounts per second of market
+ * time, not per tick.
+ *
+ * An episode is a whole market (the default) or a window of it: `maxEpisodeMs` of market time
+ * and/or `maxEpisodeSteps` decision ticks from its start (truncated, not terminated).
  *
  * A random start restores the recorded book from a checkpoint (every CHECKPOINT_EVERY events,
  * built once per timeline) instead of replaying from the first snapshot.
@@ -59,6 +64,8 @@ export interface MarketEnvConfig {
   rewardScale: number;
   /** Step limit per episode (0 = the whole timeline). */
   maxEpisodeSteps: number;
+  /** Market-time limit per episode from its first decision (ms; 0 = the whole timeline). */
+  maxEpisodeMs: number;
   /** Where episodes start: the first snapshot, or a random event (with 10 events of history). */
   start: 'beginning' | 'random';
   /** Which timeline the next episode plays. */
@@ -95,6 +102,7 @@ export const marketEnvConfigSchema = z
     orderLatencyMs: z.number().finite().nonnegative(),
     rewardScale: z.number().positive(),
     maxEpisodeSteps: z.number().int().nonnegative(),
+    maxEpisodeMs: z.number().finite().nonnegative(),
     start: z.enum(['beginning', 'random']),
     schedule: z.enum(['random', 'round-robin']),
   })
@@ -111,6 +119,7 @@ export const DEFAULT_MARKET_ENV_CONFIG: MarketEnvConfig = Object.freeze({
   orderLatencyMs: DEFAULT_ORDER_LATENCY_MS,
   rewardScale: 1,
   maxEpisodeSteps: 0,
+  maxEpisodeMs: 0,
   start: 'beginning',
   schedule: 'random',
 }) as MarketEnvConfig;
@@ -185,6 +194,8 @@ export class MarketEnv implements Environment {
   /** When our own order changed the public book this step (NaN: it did not). */
   private ownUpdateMs = Number.NaN;
   private stepsTaken = 0;
+  /** The episode's first decision (ms). */
+  private episodeStartMs = 0;
   private done = true;
 
   constructor(timelines: ReadonlyArray<MarketTimeline | CompiledTimeline>, config: Partial<MarketEnvConfig> = {}) {
@@ -219,7 +230,7 @@ export class MarketEnv implements Environment {
       ticker: '',
       sessionId: null,
     };
-    this.result = { obs: this.obs, reward: 0, terminated: false, truncated: false, info: this.info };
+    this.result = { obs: this.obs, reward: 0, terminated: false, truncated: false, elapsed: 0, info: this.info };
   }
 
   /** The timeline of the current episode. */
@@ -290,6 +301,7 @@ export class MarketEnv implements Environment {
       this.decisionMs = t.tsMs[this.index];
     }
     this.features.observe(venue.book, this.decisionMs);
+    this.episodeStartMs = this.decisionMs;
     this.writeObservation();
     this.fillInfo(0);
     return this.obs;
@@ -298,23 +310,57 @@ export class MarketEnv implements Environment {
   step(action: number): StepResult {
     if (this.done) throw new Error('MarketEnv.step called after the episode ended; call reset()');
     const venue = this.venue;
-    const t = this.current;
     decodeAction(this.config.actions, action, this.decoded);
     const valueBefore = this.features.portfolioValue();
+    const decidedMs = this.decisionMs;
     venue.filledThisStep = 0;
-    // the order reaches the venue after the order-entry latency: what happened meanwhile applies first
-    const arrival = this.decisionMs + this.config.orderLatencyMs;
     this.ownUpdateMs = Number.NaN;
     if (this.decoded.base !== 0) {
-      this.applyThrough(arrival);
-      this.venueMs = arrival;
+      // the order reaches the venue after the order-entry latency: what happened meanwhile applies first
+      const arrival = this.arrive();
       const before = venue.ownBookChanges;
       venue.act(this.decoded.base, this.decoded.size, this.decoded.style, arrival);
       // a fill or a new resting order changes the public book: live, that update is one more
       // reason to decide (at the end of the throttle window at the latest)
       if (venue.ownBookChanges !== before) this.ownUpdateMs = arrival;
     }
+    return this.advance(valueBefore, decidedMs);
+  }
 
+  /**
+   * One decision tick whose orders are not an action of the action space: `send` (null: nothing
+   * to send) is called with the venue when the orders arrive there, after the order-entry
+   * latency, as `step` does with an action's order. The rule strategies' baselines run this way,
+   * on the same decision ticks and the same venue as the policy.
+   */
+  stepWith(send: ((venue: ReplayVenue, arrivalMs: number) => void) | null): StepResult {
+    if (this.done) throw new Error('MarketEnv.stepWith called after the episode ended; call reset()');
+    const venue = this.venue;
+    const valueBefore = this.features.portfolioValue();
+    const decidedMs = this.decisionMs;
+    venue.filledThisStep = 0;
+    this.ownUpdateMs = Number.NaN;
+    if (send) {
+      const arrival = this.arrive();
+      const before = venue.ownBookChanges;
+      send(venue, arrival);
+      if (venue.ownBookChanges !== before) this.ownUpdateMs = arrival;
+    }
+    return this.advance(valueBefore, decidedMs);
+  }
+
+  /** Applies the events up to an order's arrival (decision + latency) and returns that time. */
+  private arrive(): number {
+    const arrival = this.decisionMs + this.config.orderLatencyMs;
+    this.applyThrough(arrival);
+    this.venueMs = arrival;
+    return arrival;
+  }
+
+  /** After the orders: on to the next decision tick (or the end), reward and limits. */
+  private advance(valueBefore: Micros, decidedMs: number): StepResult {
+    const venue = this.venue;
+    const t = this.current;
     let terminated = false;
     if (this.nextDecision()) {
       this.features.observe(venue.book, this.decisionMs);
@@ -324,14 +370,19 @@ export class MarketEnv implements Environment {
       if (t.result) venue.settle(t.result);
     }
     this.stepsTaken++;
-    const truncated = !terminated && this.config.maxEpisodeSteps > 0 && this.stepsTaken >= this.config.maxEpisodeSteps;
+    const config = this.config;
+    const truncated =
+      !terminated &&
+      ((config.maxEpisodeSteps > 0 && this.stepsTaken >= config.maxEpisodeSteps) ||
+        (config.maxEpisodeMs > 0 && this.decisionMs - this.episodeStartMs >= config.maxEpisodeMs));
     this.done = terminated || truncated;
     this.writeObservation();
     const valueAfter = this.features.portfolioValue();
     const result = this.result;
-    result.reward = ((valueAfter - valueBefore) / 1_000_000) * this.config.rewardScale;
+    result.reward = ((valueAfter - valueBefore) / 1_000_000) * config.rewardScale;
     result.terminated = terminated;
     result.truncated = truncated;
+    result.elapsed = (this.decisionMs - decidedMs) / 1000;
     this.fillInfo(venue.filledThisStep);
     return result;
   }

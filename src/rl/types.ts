@@ -15,6 +15,12 @@ export interface StepResult {
   terminated: boolean;
   /** The episode was cut short (step limit). */
   truncated: boolean;
+  /**
+   * How much time this step took, in the discount's unit: PPO discounts a step by γ^elapsed (and
+   * GAE's λ likewise). Seconds of market time for the market environment, whose decision ticks
+   * are irregular; absent = 1 (one step, as in CartPole).
+   */
+  elapsed?: number;
   info: StepInfo;
 }
 

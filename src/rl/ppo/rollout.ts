@@ -6,6 +6,10 @@
  *
  * Samples are time-major (index = t·E + e). Episodes continue across rollouts (as SB3); a
  * truncated episode is bootstrapped with γ·V(last obs) added to its last reward.
+ *
+ * Discounting follows the environment's clock: a step that reports `elapsed` (the market
+ * environment: seconds of market time between two decision ticks) is discounted by γ^elapsed and
+ * its GAE trace by (γλ)^elapsed, so γ and λ are per second there; without it, per step.
  */
 import { Rng } from '../../core/random.ts';
 import { createEnvironment } from '../environments.ts';
@@ -44,6 +48,54 @@ export interface GradientResult {
   stats: LossStats;
 }
 
+/** A rollout's per-step columns (time-major, index = t·E + e) that GAE reads. */
+export interface RolloutColumns {
+  rewards: ArrayLike<number>;
+  values: ArrayLike<number>;
+  /** γ^elapsed of each step. */
+  discounts: ArrayLike<number>;
+  /** λ^elapsed of each step. */
+  lambdas: ArrayLike<number>;
+  /** 1 when the sample is the first of an episode. */
+  episodeStarts: ArrayLike<number>;
+}
+
+/**
+ * GAE(λ) with a discount per step: δₜ = rₜ + γₜ·V(sₜ₊₁)·(1 − doneₜ) − V(sₜ) and
+ * Aₜ = δₜ + γₜλₜ·(1 − doneₜ)·Aₜ₊₁, returns = A + V. `lastValues` / `lastStarts` describe the
+ * observation after the rollout's last step of each environment.
+ */
+export function generalizedAdvantages(
+  c: RolloutColumns,
+  lastValues: ArrayLike<number>,
+  lastStarts: ArrayLike<number>,
+  E: number,
+  T: number,
+  advantages: Float32Array,
+  returns: Float32Array,
+): void {
+  for (let e = 0; e < E; e++) {
+    let lastGae = 0;
+    for (let t = T - 1; t >= 0; t--) {
+      const i = t * E + e;
+      let nextNonTerminal: number;
+      let nextValue: number;
+      if (t === T - 1) {
+        nextNonTerminal = 1 - lastStarts[e];
+        nextValue = lastValues[e];
+      } else {
+        nextNonTerminal = 1 - c.episodeStarts[i + E];
+        nextValue = c.values[i + E];
+      }
+      const discount = c.discounts[i];
+      const delta = c.rewards[i] + discount * nextValue * nextNonTerminal - c.values[i];
+      lastGae = delta + discount * c.lambdas[i] * nextNonTerminal * lastGae;
+      advantages[i] = lastGae;
+      returns[i] = lastGae + c.values[i];
+    }
+  }
+}
+
 export class RolloutShard {
   readonly config: ShardConfig;
   readonly policy: ActorCritic;
@@ -52,6 +104,9 @@ export class RolloutShard {
   private readonly samples: SampleSet;
   private readonly values: Float32Array;
   private readonly rewards: Float32Array;
+  /** γ^elapsed and λ^elapsed of each step. */
+  private readonly discounts: Float32Array;
+  private readonly lambdas: Float32Array;
   /** 1 when the sample is the first of an episode. */
   private readonly episodeStarts: Uint8Array;
   private readonly lastObs: Float32Array;
@@ -92,6 +147,8 @@ export class RolloutShard {
     };
     this.values = new Float32Array(n);
     this.rewards = new Float32Array(n);
+    this.discounts = new Float32Array(n);
+    this.lambdas = new Float32Array(n);
     this.episodeStarts = new Uint8Array(n);
     this.lastObs = new Float32Array(E * D);
     this.lastStarts = new Uint8Array(E).fill(1);
@@ -117,7 +174,7 @@ export class RolloutShard {
   collect(params: Float32Array): CollectStats {
     const policy = this.policy;
     policy.setParams(params);
-    const { envs: E, nSteps: T, gamma } = this.config;
+    const { envs: E, nSteps: T, gamma, gaeLambda } = this.config;
     const D = this.samples.observationSize;
     const A = this.samples.actionCount;
     const s = this.samples;
@@ -145,9 +202,13 @@ export class RolloutShard {
         let reward = result.reward;
         this.runningReturn[e] += result.reward;
         this.runningLength[e]++;
+        const elapsed = result.elapsed ?? 1;
+        const discount = elapsed === 1 ? gamma : Math.pow(gamma, elapsed);
+        this.discounts[i] = discount;
+        this.lambdas[i] = elapsed === 1 ? gaeLambda : Math.pow(gaeLambda, elapsed);
         if (result.truncated && !result.terminated) {
           // time limit, not a real end: bootstrap with the value of where it stopped
-          reward += gamma * policy.values(result.obs, 1)[0];
+          reward += discount * policy.values(result.obs, 1)[0];
         }
         this.rewards[i] = reward;
         if (result.terminated || result.truncated) {
@@ -168,29 +229,16 @@ export class RolloutShard {
   }
 
   private computeAdvantages(): void {
-    const { envs: E, nSteps: T, gamma, gaeLambda } = this.config;
-    const lastValues = this.policy.values(this.lastObs, E);
-    const adv = this.samples.advantages;
-    const ret = this.samples.returns;
-    for (let e = 0; e < E; e++) {
-      let lastGae = 0;
-      for (let t = T - 1; t >= 0; t--) {
-        const i = t * E + e;
-        let nextNonTerminal: number;
-        let nextValue: number;
-        if (t === T - 1) {
-          nextNonTerminal = 1 - this.lastStarts[e];
-          nextValue = lastValues[e];
-        } else {
-          nextNonTerminal = 1 - this.episodeStarts[i + E];
-          nextValue = this.values[i + E];
-        }
-        const delta = this.rewards[i] + gamma * nextValue * nextNonTerminal - this.values[i];
-        lastGae = delta + gamma * gaeLambda * nextNonTerminal * lastGae;
-        adv[i] = lastGae;
-        ret[i] = lastGae + this.values[i];
-      }
-    }
+    const { envs: E, nSteps: T } = this.config;
+    generalizedAdvantages(
+      { rewards: this.rewards, values: this.values, discounts: this.discounts, lambdas: this.lambdas, episodeStarts: this.episodeStarts },
+      this.policy.values(this.lastObs, E),
+      this.lastStarts,
+      E,
+      T,
+      this.samples.advantages,
+      this.samples.returns,
+    );
   }
 
   /**

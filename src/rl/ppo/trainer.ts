@@ -32,7 +32,9 @@ export const ppoConfigSchema = z
     nEnvs: z.number().int().positive(),
     batchSize: z.number().int().positive(),
     nEpochs: z.number().int().positive(),
+    /** Discount per unit of the environment's `elapsed` (per second of market time; per step without it). */
     gamma: z.number().min(0).max(1),
+    /** GAE's λ, per the same unit. */
     gaeLambda: z.number().min(0).max(1),
     clipRange: z.number().positive(),
     clipSchedule: z.enum(['constant', 'linear']),
