@@ -27,6 +27,10 @@ import {
   redactUrl,
 } from '../adapters/store/index.ts';
 import type { Database, RecordedSessionInfo, StoredModel } from '../adapters/store/index.ts';
+import { parseDollars } from '../core/money.ts';
+import type { FeeSchedule } from '../core/fees.ts';
+import type { QueueModel } from '../core/replay-venue.ts';
+import type { MarketEnvConfig } from '../rl/env.ts';
 import { fromRecordedTimeline } from '../rl/timeline.ts';
 import type { MarketTimeline } from '../rl/timeline.ts';
 
@@ -135,6 +139,63 @@ export function tickerList(text: string | undefined): string[] | undefined {
   if (tickers.length === 0) throw new UsageError('--tickers: empty list');
   for (const t of tickers) if (!/^[A-Z0-9._-]+$/i.test(t)) throw new UsageError(`--tickers: not a ticker: ${JSON.stringify(t)}`);
   return tickers;
+}
+
+// ---- the market environment's flags (train and eval) -------------------------------------------
+
+/** Flags that set the market environment, shared by `train` and `eval` (parseArgs options). */
+export const ENV_FLAGS = {
+  fees: { type: 'string' },
+  'starting-cash': { type: 'string' },
+  'max-position': { type: 'string' },
+  queue: { type: 'string' },
+  'decision-interval': { type: 'string' },
+  'order-latency': { type: 'string' },
+} as const;
+
+export const ENV_FLAGS_USAGE = `  --fees            Kalshi fee schedule: quadratic (default), quadratic_with_maker_fees, flat; ×N scales it (quadratic×1.5)
+  --starting-cash   cash per episode in dollars (default 100)
+  --max-position    largest |position| in contracts (default 100)
+  --queue           how cancellations move our queue place: risk-averse (default), power:N or log
+  --decision-interval  least time between two decisions (default 250ms, the live throttle)
+  --order-latency      decision → order at the venue (default 1.2 ms, the simulator's measured REST round trip)`;
+
+const FEE_TYPES = ['quadratic', 'quadratic_with_maker_fees', 'quadratic_with_combo_maker_fees', 'flat'] as const;
+
+/** The environment settings given as flags (only those given). */
+export function envFlagValues(values: Partial<Record<keyof typeof ENV_FLAGS, string | undefined>>): Partial<MarketEnvConfig> {
+  const env: Partial<MarketEnvConfig> = {};
+  if (values.fees !== undefined) {
+    const m = /^([a-z_]+)(?:[×x*]([0-9.]+))?$/.exec(values.fees.trim());
+    if (!m || !(FEE_TYPES as readonly string[]).includes(m[1])) {
+      throw new UsageError(`--fees: ${FEE_TYPES.join(', ')}, optionally ×N, got ${JSON.stringify(values.fees)}`);
+    }
+    const fees: FeeSchedule = { feeType: m[1] as FeeSchedule['feeType'] };
+    if (m[2] !== undefined) fees.multiplier = positiveNumber('fees', m[2], 1);
+    env.fees = fees;
+  }
+  if (values['starting-cash'] !== undefined) {
+    let cash: number;
+    try {
+      cash = parseDollars(values['starting-cash'].trim().replace(/^\$/, ''));
+    } catch {
+      throw new UsageError(`--starting-cash: dollars, e.g. 100 or 250.50, got ${JSON.stringify(values['starting-cash'])}`);
+    }
+    if (cash <= 0) throw new UsageError(`--starting-cash: must be more than 0, got ${JSON.stringify(values['starting-cash'])}`);
+    env.startingCash = cash;
+  }
+  if (values['max-position'] !== undefined) env.maxPosition = positiveInt('max-position', values['max-position'], 0) * 100;
+  if (values.queue !== undefined) {
+    const q = values.queue.trim();
+    let queue: QueueModel;
+    if (q === 'risk-averse' || q === 'log') queue = { kind: q };
+    else if (/^power:/.test(q)) queue = { kind: 'power', n: positiveNumber('queue', q.slice('power:'.length), 0) };
+    else throw new UsageError(`--queue: risk-averse, power:N or log, got ${JSON.stringify(values.queue)}`);
+    env.queue = queue;
+  }
+  if (values['decision-interval'] !== undefined) env.decisionIntervalMs = durationFlag('decision-interval', values['decision-interval'], 0);
+  if (values['order-latency'] !== undefined) env.orderLatencyMs = durationFlag('order-latency', values['order-latency'], 0);
+  return env;
 }
 
 // ---- the store ----------------------------------------------------------------------------------

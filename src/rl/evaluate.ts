@@ -1,21 +1,28 @@
 /**
  * Evaluation of a policy on recorded (or synthetic) timelines, one deterministic episode per
- * market timeline, beside two baselines — HOLD (never trades) and a simple order-book rule — and
- * the per-event feature table export. Reads only preloaded timelines (never a live stream).
+ * market timeline, beside baselines on the same decision ticks and the same replay venue: HOLD
+ * (never trades), buy-and-hold (buys YES at the first tick, holds to the end), and the rule
+ * strategies `spread-quoter` and `imbalance` from src/core/strategy, run as the live trader runs
+ * them (src/rl/baselines.ts). Optionally again under stress (risk-averse queue, doubled order
+ * latency). Also the per-tick feature table export. Reads only preloaded timelines.
  *
- * Figures: net P&L (final portfolio value − starting cash, fees included, Micros), per-session
- * Sharpe (mean / standard deviation of the per-step P&L of that session's episodes, as the
- * original's "sharpe"), maximum drawdown of the portfolio value (Micros), fills, fees, and the
- * distribution of chosen actions.
+ * Figures per episode: net P&L (final portfolio value − starting cash, fees included, Micros),
+ * maximum drawdown of the portfolio value, fills, fees, the end position, the executions and (for
+ * the policy and HOLD) the actions chosen; per strategy their totals and a Sharpe per session
+ * (mean / standard deviation of the per-step P&L). The per-regime, per-split figures (Sharpe per
+ * episode with its bootstrap interval) are built from the episodes by eval-report.ts.
  */
-import { FEATURE_INDEX, FEATURE_NAMES } from '../core/features.ts';
-import { BUY_NO, BUY_YES, HOLD, SELL_NO, SELL_YES, actionNames, encodeAction } from '../core/features/actions.ts';
-import type { ActionSpaceConfig } from '../core/features/actions.ts';
-import type { Micros } from '../core/money.ts';
+import { FEATURE_NAMES } from '../core/features.ts';
+import { HOLD, actionNames } from '../core/features/actions.ts';
+import type { Count, Micros } from '../core/money.ts';
+import { createImbalanceStrategy, createSpreadQuoter } from '../core/strategy/index.ts';
 import { OnnxPolicy } from '../adapters/policy/onnx-policy.ts';
+import { buyAndHoldDriver, strategyDriver } from './baselines.ts';
+import type { TickDriver } from './baselines.ts';
 import { MarketEnv } from './env.ts';
 import type { MarketEnvConfig } from './env.ts';
 import { ActorCritic } from './ppo/policy.ts';
+import { sharpe } from './statistics.ts';
 import { compileTimeline } from './timeline.ts';
 import type { CompiledTimeline, MarketTimeline } from './timeline.ts';
 import type { OrderSide } from '../core/order-state.ts';
@@ -52,32 +59,6 @@ export function actorOf(model: PolicyActor | ActorCritic | OnnxPolicy): PolicyAc
 
 export const holdActor: PolicyActor = { name: 'hold', act: () => HOLD };
 
-/**
- * The rule baseline: when flat and the spread is at most 3¢, follow the microprice (buy YES when
- * it is above the mid, NO when below); close a position when the microprice turns against it.
- * Uses the first size and the `take` style (or the first style when there is no `take`).
- */
-export function ruleActor(space: ActionSpaceConfig): PolicyActor {
-  const style = Math.max(0, space.styles.indexOf('take'));
-  const action = (base: number) => encodeAction(space, base, 0, style);
-  const spread = FEATURE_INDEX.yes_spread_cents;
-  const mid = FEATURE_INDEX.yes_mid_price_norm;
-  const micro = FEATURE_INDEX.yes_microprice_norm;
-  const longYes = FEATURE_INDEX.long_position_ratio;
-  const longNo = FEATURE_INDEX.short_position_ratio;
-  return {
-    name: 'rule',
-    act(obs, mask) {
-      const edge = obs[micro] - obs[mid];
-      let choice = HOLD;
-      if (obs[longYes] > 0) choice = edge < 0 ? action(SELL_YES) : HOLD;
-      else if (obs[longNo] > 0) choice = edge > 0 ? action(SELL_NO) : HOLD;
-      else if (obs[spread] <= 0.03 + 1e-6) choice = edge > 0.002 ? action(BUY_YES) : edge < -0.002 ? action(BUY_NO) : HOLD;
-      return mask[choice] ? choice : HOLD;
-    },
-  };
-}
-
 export interface Execution {
   tsMs: number;
   side: OrderSide;
@@ -95,10 +76,13 @@ export interface EpisodeResult {
   maxDrawdown: Micros;
   fills: number;
   fees: Micros;
-  /** Per-step P&L in dollars (for the session Sharpe). */
+  /** Signed position left at the end (+YES / −NO; Count). */
+  endPosition: Count;
+  /** Per-step P&L in dollars (for the session Sharpe and the curve). */
   stepPnl: number[];
   /** Every execution at the replay venue, in order (YES-leg side and price; the venue's time). */
   executions: Execution[];
+  /** Steps per action (empty for rule strategies, which do not act in the action space). */
   actionCounts: number[];
 }
 
@@ -111,44 +95,62 @@ export interface EvaluationSummary {
   maxDrawdown: Micros;
   trades: number;
   fees: Micros;
-  /** Share of steps per action name. */
+  /** Share of steps per action name (empty for rule strategies). */
   actionDistribution: Record<string, number>;
 }
 
-export interface EvaluationReport {
+/** The baselines' names, in report order. */
+export const BASELINE_NAMES = ['hold', 'buy_and_hold', 'spread-quoter', 'imbalance'] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+
+export interface EvaluationRun {
+  /** The environment configuration every strategy ran with. */
+  config: MarketEnvConfig;
+  /** The policy first, then the baselines in BASELINE_NAMES order. */
+  policies: EvaluationSummary[];
+}
+
+export interface EvaluationReport extends EvaluationRun {
   policy: EvaluationSummary;
-  baselines: { hold: EvaluationSummary; rule: EvaluationSummary };
+  baselines: Record<BaselineName, EvaluationSummary>;
+  /** The same under stress (risk-averse queue, doubled order latency); null when not asked. */
+  stress: EvaluationRun | null;
 }
 
-function sharpe(values: number[]): number {
-  if (values.length < 2) return 0;
-  let mean = 0;
-  for (const v of values) mean += v;
-  mean /= values.length;
-  let sq = 0;
-  for (const v of values) sq += (v - mean) ** 2;
-  const std = Math.sqrt(sq / (values.length - 1));
-  return std > 0 ? mean / std : 0;
+export interface EvaluateOptions {
+  /** Order size of the rule baselines and buy-and-hold (Count; default the action space's first size). */
+  baselineSize?: Count;
+  /** Also run everything under stress (default true). */
+  stress?: boolean;
 }
 
-async function runEpisodes(actor: PolicyActor, timelines: CompiledTimeline[], config: Partial<MarketEnvConfig>): Promise<EvaluationSummary> {
-  const env = new MarketEnv(timelines, { ...config, start: 'beginning', maxEpisodeSteps: 0 });
+type Runner = { kind: 'actor'; actor: PolicyActor } | { kind: 'driver'; driver: TickDriver };
+
+async function runEpisodes(runner: Runner, timelines: CompiledTimeline[], config: Partial<MarketEnvConfig>): Promise<EvaluationSummary> {
+  const env = new MarketEnv(timelines, { ...config, start: 'beginning', maxEpisodeSteps: 0, maxEpisodeMs: 0 });
   const names = actionNames(env.config.actions);
   const mask = new Uint8Array(env.actionCount);
   const episodes: EpisodeResult[] = [];
+  const name = runner.kind === 'actor' ? runner.actor.name : runner.driver.name;
   for (let t = 0; t < env.timelines.length; t++) {
     let obs = env.reset(0, { timeline: t });
+    if (runner.kind === 'driver') runner.driver.reset(env);
     const start = env.portfolioValue();
     let peak = start;
     let drawdown = 0;
     const stepPnl: number[] = [];
     const executions: Execution[] = [];
     env.venue.onFill = (f) => executions.push({ tsMs: env.venueTimeMs, side: f.side, price: f.price, count: f.count, fee: f.fee, taker: f.taker });
-    const counts = new Array<number>(env.actionCount).fill(0);
+    const counts = runner.kind === 'actor' ? new Array<number>(env.actionCount).fill(0) : [];
     for (;;) {
-      const action = await actor.act(obs, env.actionMask(mask));
-      counts[action]++;
-      const result = env.step(action);
+      let result;
+      if (runner.kind === 'actor') {
+        const action = await runner.actor.act(obs, env.actionMask(mask));
+        counts[action]++;
+        result = env.step(action);
+      } else {
+        result = env.stepWith(await runner.driver.decide(env));
+      }
       stepPnl.push(result.reward / env.config.rewardScale);
       const value = env.portfolioValue();
       if (value > peak) peak = value;
@@ -165,6 +167,7 @@ async function runEpisodes(actor: PolicyActor, timelines: CompiledTimeline[], co
       maxDrawdown: drawdown,
       fills: env.venue.fills,
       fees: env.venue.feesPaid,
+      endPosition: env.venue.position.position,
       stepPnl,
       executions,
       actionCounts: counts,
@@ -178,48 +181,85 @@ async function runEpisodes(actor: PolicyActor, timelines: CompiledTimeline[], co
     for (const v of e.stepPnl) list.push(v);
     bySession.set(key, list);
   }
-  const totalCounts = new Array<number>(names.length).fill(0);
-  let steps = 0;
-  for (const e of episodes) {
-    for (let a = 0; a < names.length; a++) totalCounts[a] += e.actionCounts[a];
-    steps += e.steps;
+  let distribution: Record<string, number> = {};
+  if (runner.kind === 'actor') {
+    const totalCounts = new Array<number>(names.length).fill(0);
+    let steps = 0;
+    for (const e of episodes) {
+      for (let a = 0; a < names.length; a++) totalCounts[a] += e.actionCounts[a];
+      steps += e.steps;
+    }
+    distribution = Object.fromEntries(names.map((n, a) => [n, steps > 0 ? totalCounts[a] / steps : 0]));
   }
   return {
-    name: actor.name,
+    name,
     episodes,
     netPnl: episodes.reduce((s, e) => s + e.netPnl, 0),
     sharpeBySession: Object.fromEntries([...bySession].map(([k, v]) => [k, sharpe(v)])),
     maxDrawdown: episodes.reduce((m, e) => Math.max(m, e.maxDrawdown), 0),
     trades: episodes.reduce((s, e) => s + e.fills, 0),
     fees: episodes.reduce((s, e) => s + e.fees, 0),
-    actionDistribution: Object.fromEntries(names.map((n, a) => [n, steps > 0 ? totalCounts[a] / steps : 0])),
+    actionDistribution: distribution,
   };
+}
+
+/** One actor's deterministic episodes over every timeline (training's validation uses it). */
+export async function evaluateActor(
+  model: PolicyActor | ActorCritic,
+  timelines: ReadonlyArray<MarketTimeline | CompiledTimeline>,
+  config: Partial<MarketEnvConfig> = {},
+): Promise<EvaluationSummary> {
+  return runEpisodes({ kind: 'actor', actor: actorOf(model) }, compiled(timelines), config);
 }
 
 function compiled(timelines: ReadonlyArray<MarketTimeline | CompiledTimeline>): CompiledTimeline[] {
   return timelines.map((t) => ('kind' in t ? t : compileTimeline(t)));
 }
 
+async function runAll(actor: PolicyActor, list: CompiledTimeline[], envConfig: Partial<MarketEnvConfig>, size: Count): Promise<EvaluationRun> {
+  const config = new MarketEnv(list, envConfig).config;
+  const runners: Runner[] = [
+    { kind: 'actor', actor },
+    { kind: 'actor', actor: holdActor },
+    { kind: 'driver', driver: buyAndHoldDriver(size) },
+    { kind: 'driver', driver: strategyDriver(createSpreadQuoter({ size })) },
+    { kind: 'driver', driver: strategyDriver(createImbalanceStrategy({ size })) },
+  ];
+  const policies: EvaluationSummary[] = [];
+  for (const r of runners) policies.push(await runEpisodes(r, list, envConfig));
+  return { config, policies };
+}
+
+/** The stress variant of a configuration: risk-averse queue, twice the order-entry latency. */
+export function stressConfig(config: MarketEnvConfig): MarketEnvConfig {
+  return { ...config, queue: { kind: 'risk-averse' }, orderLatencyMs: config.orderLatencyMs * 2 };
+}
+
 /**
- * Runs the model greedily (masked argmax) over every timeline once, and the HOLD and rule
- * baselines over the same timelines. `config` must describe the action space the model was
- * trained with (its ONNX metadata says which).
+ * Runs the model greedily (masked argmax) over every timeline once, and the baselines over the
+ * same timelines, then (unless `stress: false`) all of it again under stress. `config` must
+ * describe the action space the model was trained with (its ONNX metadata says which).
  */
 export async function evaluatePolicy(
   model: PolicyActor | ActorCritic | OnnxPolicy,
   timelines: ReadonlyArray<MarketTimeline | CompiledTimeline>,
   config: Partial<MarketEnvConfig> = {},
+  options: EvaluateOptions = {},
 ): Promise<EvaluationReport> {
   const list = compiled(timelines);
   let envConfig = config;
   if (model instanceof OnnxPolicy && !config.actions) envConfig = { ...config, actions: model.contract.actionSpace };
-  const space = new MarketEnv(list, envConfig).config.actions;
+  const resolved = new MarketEnv(list, envConfig).config;
+  const size = options.baselineSize ?? resolved.actions.sizes[0];
+  const actor = actorOf(model);
+  const main = await runAll(actor, list, resolved, size);
+  const stress = options.stress === false ? null : await runAll(actor, list, stressConfig(resolved), size);
+  const [policy, hold, buyAndHold, quoter, imbalance] = main.policies;
   return {
-    policy: await runEpisodes(actorOf(model), list, envConfig),
-    baselines: {
-      hold: await runEpisodes(holdActor, list, envConfig),
-      rule: await runEpisodes(ruleActor(space), list, envConfig),
-    },
+    ...main,
+    policy,
+    baselines: { hold, buy_and_hold: buyAndHold, 'spread-quoter': quoter, imbalance },
+    stress,
   };
 }
 
@@ -231,7 +271,7 @@ export interface FeatureTable {
 
 /** The observation at every step of a timeline (agent holding, flat), for inspection or CSV. */
 export function featuresTable(timeline: MarketTimeline | CompiledTimeline, config: Partial<MarketEnvConfig> = {}): FeatureTable {
-  const env = new MarketEnv([timeline], { ...config, start: 'beginning', maxEpisodeSteps: 0 });
+  const env = new MarketEnv([timeline], { ...config, start: 'beginning', maxEpisodeSteps: 0, maxEpisodeMs: 0 });
   const rows: number[][] = [];
   let obs = env.reset(0, { timeline: 0 });
   for (;;) {

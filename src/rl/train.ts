@@ -4,6 +4,10 @@
  * reads only the preloaded timelines it is given (never a live stream, never the database in a
  * step); the CLI loads recorded sessions and passes them in.
  *
+ * Validation (`validation`): every `validateEvery` steps the current policy runs greedily over the
+ * validation timelines (whole markets, as `eval` runs them) and the one with the best mean net
+ * P&L per episode is kept: the exported model is that best checkpoint, not the last iterate.
+ *
  * Curricula (`curriculum`):
  * - `none`: every timeline from the start, a random one per episode;
  * - `easy-first`: timelines ordered by difficulty (mean spread, then event-to-event mid
@@ -25,6 +29,8 @@ import type { IterationStats, PpoConfig } from './ppo/trainer.ts';
 import { resolveMarketEnvConfig } from './env.ts';
 import type { MarketEnvConfig } from './env.ts';
 import { exportPolicyOnnx } from './export.ts';
+import { evaluateActor } from './evaluate.ts';
+import { dominantShare } from './statistics.ts';
 import { EVENT_DELTA, EVENT_GAP, EVENT_SNAPSHOT, SIDE_YES, compileTimeline, playableSteps } from './timeline.ts';
 import type { CompiledTimeline, MarketTimeline } from './timeline.ts';
 
@@ -44,6 +50,19 @@ export interface TrainProgress {
   stepsPerSecond: number;
   /** Set when this iteration wrote a checkpoint. */
   checkpoint?: string;
+  /** Set when this iteration was validated: mean net P&L per validation episode (dollars). */
+  validation?: ValidationPoint;
+  /** The best validation so far. */
+  bestValidation?: ValidationPoint;
+}
+
+export interface ValidationPoint {
+  iteration: number;
+  stepsDone: number;
+  /** Mean net P&L per validation episode, dollars, after fees. */
+  meanPnl: number;
+  /** Share of steps of the most frequent action (≥ 0.99: collapsed). */
+  dominantShare: number;
 }
 
 export interface TrainPolicyOptions {
@@ -67,6 +86,10 @@ export interface TrainPolicyOptions {
   minEpisodeSteps?: number;
   env?: Partial<MarketEnvConfig>;
   ppo?: Partial<PpoConfig>;
+  /** Held-out timelines for best-checkpoint selection (whole markets, greedy). */
+  validation?: ReadonlyArray<MarketTimeline | CompiledTimeline>;
+  /** Steps between validations (default: about 20 per run, at least one rollout apart). */
+  validateEvery?: number;
   modelVersion?: string;
   onProgress?: (progress: TrainProgress) => void | Promise<void>;
 }
@@ -79,6 +102,10 @@ export interface TrainPolicyResult {
   checkpoints: string[];
   /** The last iteration's statistics (null when nothing was left to train). */
   last: IterationStats | null;
+  /** Every validation, in order (empty without validation timelines). */
+  validations: ValidationPoint[];
+  /** The validation whose policy was exported (null without validation: the last iterate was). */
+  best: ValidationPoint | null;
 }
 
 export class TrainingError extends Error {
@@ -244,6 +271,30 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
   let lastCheckpointAt = stepsDone;
   let last: IterationStats | null = null;
 
+  const validation = (options.validation ?? []).map((t) => ('kind' in t ? t : compileTimeline(t))).filter((t) => playableSteps(t) > 0);
+  const validateEvery = Math.max(rollout, options.validateEvery ?? Math.ceil(options.steps / 20));
+  const validations: ValidationPoint[] = [];
+  let best: ValidationPoint | null = null;
+  let bestParams: Float32Array | null = null;
+  let lastValidatedAt = stepsDone;
+  const validateNow = async (trainer: PpoTrainer): Promise<ValidationPoint> => {
+    const summary = await evaluateActor(trainer.policy, validation, { ...envConfig, start: 'beginning', maxEpisodeSteps: 0, maxEpisodeMs: 0 });
+    const counts = new Array<number>(trainer.policy.shape.actionCount).fill(0);
+    for (const e of summary.episodes) for (let a = 0; a < counts.length; a++) counts[a] += e.actionCounts[a] ?? 0;
+    const point: ValidationPoint = {
+      iteration: trainer.iteration,
+      stepsDone: trainer.stepsDone,
+      meanPnl: summary.netPnl / 1_000_000 / Math.max(1, summary.episodes.length),
+      dominantShare: dominantShare(counts),
+    };
+    validations.push(point);
+    if (best === null || point.meanPnl > best.meanPnl) {
+      best = point;
+      bestParams = new Float32Array(trainer.policy.params);
+    }
+    return point;
+  };
+
   const saveCheckpoint = async (trainer: PpoTrainer): Promise<string | undefined> => {
     if (!options.checkpointDir) return undefined;
     const checkpoint: Checkpoint = {
@@ -286,6 +337,11 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
           checkpoint = await saveCheckpoint(trainer);
           lastCheckpointAt = trainer.stepsDone;
         }
+        let validated: ValidationPoint | undefined;
+        if (validation.length > 0 && (trainer.stepsDone - lastValidatedAt >= validateEvery || trainer.stepsDone >= options.steps)) {
+          validated = await validateNow(trainer);
+          lastValidatedAt = trainer.stepsDone;
+        }
         await options.onProgress?.({
           phase: p + 1,
           phases: phases.length,
@@ -298,6 +354,8 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
           approxKl: last.loss.approxKl,
           stepsPerSecond: ((trainer.stepsDone - before) * 1000) / Math.max(1e-3, performance.now() - started),
           checkpoint,
+          ...(validated ? { validation: validated } : {}),
+          ...(best ? { bestValidation: best } : {}),
         });
       }
       policy = trainer.policy;
@@ -310,10 +368,20 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
   }
   // resumed at or past the target: the checkpoint's policy is the result
   if (!policy) throw new TrainingError('no policy was trained');
+  // with validation, the best-validated policy is the model
+  const chosen: ValidationPoint | null = best;
+  if (bestParams) {
+    policy = new ActorCritic(policy.shape);
+    policy.setParams(bestParams);
+  }
   await exportPolicyOnnx(policy, options.out, {
     actionSpace: envConfig.actions,
     modelVersion: options.modelVersion,
-    extra: { trained_steps: String(stepsDone), curriculum },
+    extra: {
+      trained_steps: String(stepsDone),
+      curriculum,
+      ...(chosen ? { selected_at_steps: String((chosen as ValidationPoint).stepsDone), validation_mean_pnl: String((chosen as ValidationPoint).meanPnl) } : {}),
+    },
   });
-  return { policy, stepsDone, iterations: iteration, out: options.out, checkpoints: written, last };
+  return { policy, stepsDone, iterations: iteration, out: options.out, checkpoints: written, last, validations, best: chosen };
 }

@@ -234,52 +234,65 @@ describe('kalshiflow train and eval', () => {
     await expect(runTrainCommand(['--sessions', 'all', '--out', join(dir, 'x.onnx'), '--curriculum', 'hardest'], capture().io)).rejects.toThrow(/--curriculum/);
   });
 
-  it('evaluates on held-out sessions: report.json with the policy and both baselines, a chart, stored episodes', async () => {
+  it('evaluates on held-out sessions: report.json with the policy and its baselines per regime, a chart, stored episodes', async () => {
     const outDir = join(dir, 'eval');
     const c = capture();
-    expect(await runEvalCommand(['--model', model(), '--sessions', evalIds.join(','), '--out', outDir], c.io)).toBe(0);
+    expect(await runEvalCommand(['--model', model(), '--sessions', evalIds.join(','), '--out', outDir, '--bootstrap', '200'], c.io)).toBe(0);
     const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as EvalReportJson;
     expect(report.format).toBe('kalshiflow-eval');
+    expect(report.version).toBe(2);
     expect(report.model.modelId).toBe(first.id);
-    expect(report.heldOut).toBe(true);
+    expect(report.held_out).toBe(true);
+    expect(typeof report.collapsed).toBe('boolean');
     expect(report.sessions.map((s) => s.id)).toEqual(evalIds);
-    expect(report.sessions.map((s) => s.regime)).toEqual(['calm', 'jumpy']);
-    for (const s of [report.policy, report.baselines.hold, report.baselines.rule]) {
-      expect(s.episodes).toHaveLength(4);
-      expect(Object.keys(s.sharpeBySession).sort()).toEqual(evalIds.map(String).sort());
-      expect(Object.values(s.actionDistribution).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
-      expect(Number.isInteger(s.netPnl) && Number.isInteger(s.fees) && Number.isInteger(s.maxDrawdown)).toBe(true);
-      expect(s.curve.length).toBeGreaterThan(1);
+    expect(report.sessions.map((s) => [s.regime, s.split])).toEqual([
+      ['calm', 'out_of_sample'],
+      ['jumpy', 'out_of_sample'],
+    ]);
+    expect(report.policies.map((p) => p.name)).toEqual(['policy', 'hold', 'buy_and_hold', 'spread-quoter', 'imbalance']);
+    for (const p of report.policies) {
+      expect(p.episodes).toHaveLength(4);
+      expect(Number.isInteger(p.net_pnl) && Number.isInteger(p.fees) && Number.isInteger(p.max_drawdown)).toBe(true);
+      expect(p.curve.length).toBeGreaterThan(1);
+      expect(p.regimes.map((r) => `${r.name}/${r.split}`)).toEqual(['calm/out_of_sample', 'jumpy/out_of_sample', 'all/out_of_sample']);
+      expect(p.regimes.find((r) => r.name === 'all')!.net_pnl).toBe(p.net_pnl);
     }
-    expect(report.policy.name).toBe('policy');
+    const policy = report.policies[0];
+    expect(Object.values(policy.action_distribution).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     // HOLD never trades
-    expect(report.baselines.hold.netPnl).toBe(0);
-    expect(report.baselines.hold.trades).toBe(0);
-    expect(report.baselines.hold.actionDistribution.HOLD).toBe(1);
-    expect(report.comparison.policyMinusHold).toBe(report.policy.netPnl);
+    const hold = report.policies[1];
+    expect(hold).toMatchObject({ net_pnl: 0, fills: 0, fees: 0 });
+    expect(hold.action_distribution.HOLD).toBe(1);
+    expect(report.stress).not.toBeNull();
+    expect(report.stress!.policies.map((p) => p.name)).toEqual(report.policies.map((p) => p.name));
     expect(readFileSync(join(outDir, 'chart.svg'), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     const html = readFileSync(join(outDir, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|src="http/);
-    expect(c.out.some((l) => /^\s+rule\s+net/.test(l))).toBe(true);
+    expect(c.out.some((l) => /^\s+spread-quoter\s+net/.test(l))).toBe(true);
+    expect(c.out.some((l) => /^best net P&L: /.test(l))).toBe(true);
 
     const stored = await withStore((pool) => listEpisodes(pool, { modelId: first.id, kind: 'evaluation' }));
     expect(stored).toHaveLength(4);
     expect(new Set(stored.map((e) => e.recordingSessionId))).toEqual(new Set(evalIds));
-    expect(stored.reduce((s, e) => s + e.pnl, 0)).toBe(report.policy.netPnl);
+    expect(stored.reduce((s, e) => s + e.pnl, 0)).toBe(policy.net_pnl);
     const m = await withStore(async (pool) => (await listModels(pool)).find((x) => x.id === first.id)!);
-    expect((m.metrics.last_evaluation as { net_pnl: number }).net_pnl).toBe(report.policy.netPnl);
+    expect((m.metrics.last_evaluation as { net_pnl: number }).net_pnl).toBe(policy.net_pnl);
     expect(m.status).toBe('candidate');
   });
 
-  it('flags sessions the model was trained on, and accepts a registered model id', async () => {
+  it('counts the sessions the model was trained on as in sample, and accepts a registered model id', async () => {
     const outDir = join(dir, 'eval-train');
     const c = capture();
-    expect(await runEvalCommand(['--model', `#${first.id}`, '--sessions', String(trainIds[0]), '--out', outDir], c.io)).toBe(0);
+    expect(await runEvalCommand(['--model', `#${first.id}`, '--sessions', [trainIds[0], evalIds[0]].join(','), '--out', outDir, '--no-stress'], c.io)).toBe(0);
     const report = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as EvalReportJson;
-    expect(report.heldOut).toBe(false);
     expect(report.overlapWithTraining).toEqual([trainIds[0]]);
-    expect(c.err.some((l) => l.includes('not held out'))).toBe(true);
+    expect(report.sessions.map((s) => s.split)).toEqual(['in_sample', 'out_of_sample']);
+    expect(report.policies[0].regimes.map((r) => `${r.name}/${r.split}`)).toEqual(['calm/in_sample', 'all/in_sample', 'calm/out_of_sample', 'all/out_of_sample']);
+    // calm was trained on: not a held-out regime
+    expect(report.policies[0].regimes.find((r) => r.name === 'calm' && r.split === 'out_of_sample')!.regime_held_out).toBe(false);
+    expect(report.stress).toBeNull();
+    expect(c.err.some((l) => l.includes('those rows are in sample'))).toBe(true);
     await expect(runEvalCommand(['--model', join(dir, 'missing.onnx'), '--sessions', '1', '--out', outDir], capture().io)).rejects.toThrow(/neither a file nor a registered model/);
   });
 });

@@ -92,7 +92,7 @@ describe('replay parity: kalshiflow eval vs kalshiflow session run', () => {
       const code = await runEvalCommand(['--model', modelPath, '--sessions', String(sessionId), '--out', evalOut, '--db', dbDir, '--order-latency', '0ms'], c);
       expect(code, c.lines.join('\n')).toBe(0);
       const report = JSON.parse(readFileSync(join(evalOut, 'report.json'), 'utf8'));
-      const episode = report.policy.episodes[0];
+      const episode = report.policies.find((p: { name: string }) => p.name === 'policy').episodes[0];
       const evalFills = merged(
         (episode.executions as Array<{ tsMs: number; side: string; price: number; count: number; taker: boolean }>).map((e) => ({
           key: [e.tsMs - firstTs, e.side, formatPrice(e.price), e.taker].join(' '),

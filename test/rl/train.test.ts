@@ -128,7 +128,7 @@ describe('trainPolicy', () => {
 });
 
 describe('evaluatePolicy', () => {
-  it('reports P&L, per-session Sharpe, drawdown, trades, fees and actions beside HOLD and the rule baseline', async () => {
+  it('reports P&L, per-session Sharpe, drawdown, trades, fees and actions beside HOLD and the rule baselines', async () => {
     const drift = { ...driftTimeline(), sessionId: 'drift-session' };
     let step = 0;
     const buyFirst: PolicyActor = {
@@ -155,8 +155,12 @@ describe('evaluatePolicy', () => {
     expect(p.actionDistribution.BUY_YES).toBeCloseTo(1 / ticks, 9);
     expect(Object.values(p.actionDistribution).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 9);
     expect(report.baselines.hold).toMatchObject({ name: 'hold', netPnl: 0, trades: 0, fees: 0, maxDrawdown: 0 });
-    expect(report.baselines.rule.name).toBe('rule');
-    expect(report.baselines.rule.episodes).toHaveLength(1);
+    expect(report.policies.map((q) => q.name)).toEqual(['buy-first', 'hold', 'buy_and_hold', 'spread-quoter', 'imbalance']);
+    expect(report.baselines['spread-quoter'].episodes).toHaveLength(1);
+    // buy-and-hold buys the baseline size (the action space's first: 10 YES) at the first tick, as the policy did
+    expect(report.baselines.buy_and_hold.netPnl).toBe(p.netPnl);
+    expect(report.baselines.buy_and_hold.episodes[0].endPosition).toBe(0); // settled
+    expect(report.stress?.config.orderLatencyMs).toBe(report.config.orderLatencyMs * 2);
   });
 
   it('evaluates an exported ONNX model with the action space from its metadata', async () => {
