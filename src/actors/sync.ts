@@ -5,6 +5,8 @@
  * - the snapshot is coherent: fills are listed before and after positions, balance and resting
  *   orders are read, and a ticker whose fills changed meanwhile is not taken from the report;
  * - orders a previous run journaled but never heard back about are looked up by client_order_id;
+ *   the trader's own that the venue does not know (yet) go to the trader as unanswered creates
+ *   (its order chart decides when "not found" means never placed: a create may still land);
  * - resting venue orders the journal knows (or that carry the trader's client_order_id prefix)
  *   are handed to the trader to adopt, before it quotes;
  * - every other open journal order the trader does not manage is brought to its venue state;
@@ -32,7 +34,8 @@ import {
 } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import type { SyncSummary } from '../machines/coordinator.types.ts';
-import { journalFill } from './order-journal.ts';
+import type { UnansweredCreate } from '../machines/trader.types.ts';
+import { journalFill, journalOrderNote } from './order-journal.ts';
 import { fillRecordFromRest, positionFromVenue, venueOrderRecord } from './venue.ts';
 import type { VenueContext } from './venue.ts';
 
@@ -53,11 +56,20 @@ export interface SyncOutcome {
   /** The balance includes exactly the snapshot's fills (no fill landed while it was read). */
   balanceCoherent: boolean;
   asOfMs: number;
+  /** This trader's unanswered creates of an earlier run that the venue did not know: the trader manages them until settled. */
+  unansweredCreates: UnansweredCreate[];
 }
 
-/** Looks up every journaled order that never got an answer; returns how many were resolved. */
-export async function resolveUnansweredOrders(deps: SyncDependencies): Promise<string[]> {
+/**
+ * Looks up every journaled order that never got an answer. Found: its answer is journaled (a
+ * resting one is then adopted). Not found: one of this trader's is handed to the trader as an
+ * unanswered create — the request may still land, and the order chart decides when it can no
+ * longer (it then closes it as never placed); anyone else's is journaled as never placed.
+ */
+export async function resolveUnansweredOrders(deps: SyncDependencies): Promise<{ notes: string[]; unansweredCreates: UnansweredCreate[] }> {
   const notes: string[] = [];
+  const unansweredCreates: UnansweredCreate[] = [];
+  const prefix = `${deps.traderId}-`;
   for (const order of await listUnansweredOrders(deps.pool, { env: deps.env })) {
     const venue = await deps.rest.findOrderByClientOrderId(order.clientOrderId, order.ticker);
     if (venue) {
@@ -70,6 +82,27 @@ export async function resolveUnansweredOrders(deps: SyncDependencies): Promise<s
         details: { source: 'startup_recovery' },
       });
       notes.push(`order ${order.clientOrderId} found at the venue (${venue.status}) after restart`);
+    } else if (order.trader === deps.traderId || order.clientOrderId.startsWith(prefix)) {
+      await journalOrderNote(
+        { pool: deps.pool, env: deps.env, clock: deps.clock, traderId: deps.traderId },
+        order.clientOrderId,
+        'query',
+        { found: false, source: 'startup_recovery' },
+      );
+      unansweredCreates.push({
+        clientOrderId: order.clientOrderId,
+        intent: {
+          ticker: order.ticker,
+          side: order.side,
+          price: order.price,
+          count: order.count,
+          timeInForce: order.tif,
+          ...(order.postOnly ? { postOnly: true } : {}),
+          ...(order.expirationS !== null ? { expirationTime: order.expirationS } : {}),
+        },
+        sentAtMs: order.sentMs ?? order.createdMs,
+      });
+      notes.push(`order ${order.clientOrderId} not found at the venue after restart: managed until it lands or can no longer`);
     } else {
       await recordVenueAnswer(deps.pool, order.clientOrderId, {
         answeredMs: deps.clock.now(),
@@ -78,7 +111,7 @@ export async function resolveUnansweredOrders(deps: SyncDependencies): Promise<s
       notes.push(`order ${order.clientOrderId} never reached the venue`);
     }
   }
-  return notes;
+  return { notes, unansweredCreates };
 }
 
 /**
@@ -239,7 +272,8 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
   const interrupted = kind === 'initial' ? await closeInterruptedSyncRuns(deps.pool, deps.env, startedMs) : 0;
   const syncId = await startSyncRun(deps.pool, { env: deps.env, reason: kind, startedMs });
   try {
-    const repairs = kind === 'initial' ? await resolveUnansweredOrders(deps) : [];
+    const unanswered = kind === 'initial' ? await resolveUnansweredOrders(deps) : { notes: [], unansweredCreates: [] };
+    const repairs = unanswered.notes;
     if (interrupted > 0) repairs.push(`${interrupted} sync runs of a killed process closed as interrupted`);
     // Local view first: anything that changes after this point is newer than the snapshot.
     const local = deps.localView();
@@ -282,7 +316,9 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
     const venueCtx: VenueContext = { rest: deps.rest, pool: deps.pool, env: deps.env, clock: deps.clock, traderId: deps.traderId };
     let imported = 0;
     for (const fill of result.missingFills) if (await journalFill(venueCtx, fill, 'rest')) imported++;
-    repairs.push(...(await settleStaleJournalOrders(deps, new Set(local.orders.map((o) => o.clientOrderId)), restingOrders, asOfMs)));
+    // the trader's orders, and the unanswered creates it takes over with this outcome, are its to settle
+    const managed = new Set([...local.orders.map((o) => o.clientOrderId), ...unanswered.unansweredCreates.map((c) => c.clientOrderId)]);
+    repairs.push(...(await settleStaleJournalOrders(deps, managed, restingOrders, asOfMs)));
 
     const now = deps.clock.now();
     await recordBalanceSnapshot(deps.pool, syncId, { atMs: now, balance: balance.balance, portfolioValue: balance.portfolioValue });
@@ -327,7 +363,14 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
         ...result.findings.filter((f) => f.severity !== 'info' || f.kind === 'missing_fill').map((f) => f.message),
       ],
     };
-    return { summary, result, balance: balance.balance, balanceCoherent: snapshot.uncertainTickers.size === 0, asOfMs };
+    return {
+      summary,
+      result,
+      balance: balance.balance,
+      balanceCoherent: snapshot.uncertainTickers.size === 0,
+      asOfMs,
+      unansweredCreates: unanswered.unansweredCreates,
+    };
   } catch (error) {
     await finishSyncRun(deps.pool, syncId, {
       status: 'failed',

@@ -333,6 +333,7 @@ export class TradingSystem implements SystemView {
         reportedTickers: r.reportedTickers,
         accountedFillIds: r.accountedFillIds,
         adoptOrders: r.adoptOrders,
+        unansweredCreates: outcome.unansweredCreates,
         externalOrders: r.externalOrders,
         missingFills: r.missingFills,
         orderUpdates: r.orderUpdates,
@@ -406,6 +407,8 @@ export class TradingSystem implements SystemView {
         },
         ...(this.options.riskLimits ? { riskLimits: this.options.riskLimits } : {}),
         ...(this.options.throttleMs !== undefined ? { throttleMs: this.options.throttleMs } : {}),
+        // an earlier run's create may land until one request timeout after it was sent
+        order: { timings: { createLandingMs: this.options.rest.requestTimeoutMs } },
         notify: (n) => this.onTraderNotification(n),
         clock: this.clock,
       },
@@ -436,6 +439,10 @@ export class TradingSystem implements SystemView {
         this.view.orderChanged(n.clientOrderId);
         break;
       }
+      case 'ORDER_RECOVERED':
+        this.view.activity('trader', `order ${n.clientOrderId} of an earlier run got no answer and is not at the exchange yet: counted until it lands or can no longer`, 'info');
+        this.view.orderChanged(n.clientOrderId);
+        break;
       case 'ORDER_DENIED':
         this.view.counters.orders_denied++;
         this.journalDecision(n.intent, 'denied', `${n.rule}: ${n.reason}`, { rule: n.rule });

@@ -6,6 +6,10 @@
  *
  *   initialized → denied (local risk said no)
  *               → accepted | partially_filled (adopted: resting at the venue from an earlier run)
+ *               → unknown.awaiting_landing (recovered: an earlier run's unanswered create that the
+ *                 venue did not know at start-up, and that may still land: it keeps its slot until
+ *                 a lookup once it no longer can — `createLanding` after it was sent — settles it)
+ *               → rejected (recovered, and it can no longer land: never placed)
  *               → submitted ──► accepted ──► partially_filled ──► filled
  *                   │  │           └──────────┴──► pending_cancel ──► canceled
  *                   │  └──► rejected (the venue said no, or not sent: the journal failed first)
@@ -14,6 +18,8 @@
  *                         (QUERY_NOW: at once, when the venue answers again) ──►
  *                         accepted | partially_filled | filled | canceled | expired
  *                         | rejected ("never reached venue") | submitted (one resubmission, same id)
+ *                         A "not found" while a recovered create may still land is not an answer:
+ *                         it waits in unknown.awaiting_landing and looks again.
  *
  * The venue is reached only through invoked actors named in setup (`submitOrder`, `queryOrder`,
  * `cancelOrder`), which the wiring supplies with `.provide({ actors })`; the defaults reject. Every
@@ -171,10 +177,18 @@ export const orderMachine = setup({
       Math.min(context.config.timings.queryBackoffMaxMs, context.config.timings.queryBackoffMs * 2 ** context.attempts.query),
     cancelTimeout: ({ context }) => context.config.timings.cancelTimeoutMs,
     cancelRetry: ({ context }) => context.config.timings.queryBackoffMs,
+    /** Until a recovered create can no longer land at the venue. */
+    createLanding: ({ context }) =>
+      Math.max(0, (context.config.recoveredSentAtMs ?? 0) + context.config.timings.createLandingMs - context.config.clock.now()),
   },
   guards: {
     isDenied: ({ context }) => context.config.denial !== null,
     isAdopted: ({ context }) => context.config.adopted,
+    isRecovered: ({ context }) => context.config.recoveredSentAtMs !== null,
+    /** A recovered create may still land: "not found" does not mean never placed yet. */
+    createMayStillLand: ({ context }) =>
+      context.config.recoveredSentAtMs !== null &&
+      context.config.clock.now() < context.config.recoveredSentAtMs + context.config.timings.createLandingMs,
     adoptedWithFills: ({ context }) => context.config.adopted && context.filledCount > 0,
     isDuplicateFill: ({ context, event }) => event.type === 'FILL' && context.fillIds.has(event.fillId),
     fillCompletes: ({ context, event }) =>
@@ -260,6 +274,7 @@ export const orderMachine = setup({
     config: {
       denial: input.denial ?? null,
       adopted: input.adopted !== undefined,
+      recoveredSentAtMs: input.recovered?.sentAtMs ?? null,
       resubmitIfAbsent: input.resubmitIfAbsent ?? false,
       timings: { ...DEFAULT_ORDER_TIMINGS, ...input.timings },
       clock: input.clock ?? systemClock,
@@ -274,7 +289,8 @@ export const orderMachine = setup({
     avgPrice: input.adopted && input.adopted.fillCount > 0 ? input.intent.price : 0,
     fees: 0,
     fillIds: new Set<string>(),
-    attempts: { submit: input.adopted ? 1 : 0, query: 0, cancel: 0 },
+    // adopted and recovered orders were sent by an earlier run: never sent again
+    attempts: { submit: input.adopted || input.recovered ? 1 : 0, query: 0, cancel: 0 },
     cancelRequested: false,
     acknowledged: input.adopted !== undefined,
     closeReason: null,
@@ -289,6 +305,13 @@ export const orderMachine = setup({
         { guard: 'isDenied', target: 'denied' },
         { guard: 'adoptedWithFills', target: 'partially_filled' },
         { guard: 'isAdopted', target: 'accepted' },
+        { guard: 'createMayStillLand', target: 'unknown.awaiting_landing' },
+        {
+          // the start-up lookup did not find it, and it can no longer land
+          guard: 'isRecovered',
+          target: 'rejected',
+          actions: { type: 'setCloseReason', params: { reason: 'never reached venue' } },
+        },
         { target: 'submitted' },
       ],
     },
@@ -426,6 +449,8 @@ export const orderMachine = setup({
       initial: 'waiting',
       states: {
         waiting: { after: { queryBackoff: 'querying' }, on: { QUERY_NOW: 'querying' } },
+        /** A recovered create the venue does not know yet: it keeps its slot until it can no longer land. */
+        awaiting_landing: { after: { createLanding: 'querying' }, on: { QUERY_NOW: 'querying' } },
         querying: {
           entry: { type: 'countAttempt', params: { kind: 'query' } },
           invoke: {
@@ -450,6 +475,8 @@ export const orderMachine = setup({
                 actions: 'absorbAnswer',
               },
               { guard: ({ event }) => event.output.found, target: '#order.accepted', actions: 'absorbAnswer' },
+              // not found, but a recovered create may still land: look again once it no longer can
+              { guard: 'createMayStillLand', target: 'awaiting_landing' },
               { guard: 'mayResubmit', target: '#order.submitted' },
               { guard: 'neverAcknowledged', target: '#order.rejected', actions: { type: 'setCloseReason', params: { reason: 'never reached venue' } } },
               // It was there once and is gone without a trace: treat as canceled externally.

@@ -82,6 +82,11 @@ export interface OrderTimings {
   /** Cancel request timeout / retry spacing, and attempts before falling back to a query. */
   cancelTimeoutMs: number;
   cancelAttempts: number;
+  /**
+   * How long after a create was sent it may still land at the venue: the REST client's request
+   * timeout. Before then a "not found" is not proof that it never will (see `OrderInput.recovered`).
+   */
+  createLandingMs: number;
 }
 
 export const DEFAULT_ORDER_TIMINGS: OrderTimings = {
@@ -90,6 +95,7 @@ export const DEFAULT_ORDER_TIMINGS: OrderTimings = {
   queryBackoffMaxMs: 30_000,
   cancelTimeoutMs: 10_000,
   cancelAttempts: 3,
+  createLandingMs: 10_000,
 };
 
 export interface OrderInput {
@@ -104,6 +110,13 @@ export interface OrderInput {
    * it starts accepted (or partially filled) with the venue's counts and is never submitted.
    */
   adopted?: { orderId: string; fillCount: Count; remainingCount: Count };
+  /**
+   * A create an earlier run sent (at `sentAtMs`) and never heard back about, which the venue did
+   * not know when it was looked up at start-up: it may still land until `createLandingMs` after it
+   * was sent. The actor takes it over in `unknown` (never resubmitted): it keeps its slot until a
+   * lookup after that time finds it (adopted: accepted, filled, …) or not (rejected, never placed).
+   */
+  recovered?: { sentAtMs: number };
   timings?: Partial<OrderTimings>;
   /** The clock history entries are stamped with (default: the system clock); the trader passes its own. */
   clock?: Clock;
@@ -130,6 +143,8 @@ export interface OrderContext {
     denial: { reason: string; rule: string } | null;
     /** Taken over from an earlier run (resting at the venue already): never submitted. */
     adopted: boolean;
+    /** An earlier run's unanswered create, taken over (`OrderInput.recovered`): when it was sent. */
+    recoveredSentAtMs: number | null;
     resubmitIfAbsent: boolean;
     timings: OrderTimings;
     clock: Clock;

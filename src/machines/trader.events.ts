@@ -9,6 +9,7 @@ import type { Position } from '../core/positions.ts';
 import type { FillRecord, Finding, OrderStatusUpdate, VenueOrderRecord } from '../core/reconcile.ts';
 import type { Decision } from '../core/strategy/types.ts';
 import type { OrderParentEvent } from './order.events.ts';
+import type { UnansweredCreate } from './trader.types.ts';
 
 export type TraderEvent =
   | { type: 'START' }
@@ -29,6 +30,11 @@ export type TraderEvent =
       accountedFillIds?: readonly string[];
       /** Resting venue orders of this trader's earlier runs: managed from now on. */
       adoptOrders?: readonly VenueOrderRecord[];
+      /**
+       * Creates of an earlier run that never got an answer and that the venue did not know when
+       * looked up: they may still land, so they are managed (and counted) until settled.
+       */
+      unansweredCreates?: readonly UnansweredCreate[];
       externalOrders?: readonly VenueOrderRecord[];
       missingFills?: readonly FillRecord[];
       orderUpdates?: readonly OrderStatusUpdate[];

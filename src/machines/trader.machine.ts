@@ -688,6 +688,59 @@ export const traderMachine = setup({
       enqueue(() => safeNotify(context, { type: 'ORDER_CLOSED', traderId: context.config.traderId, order: event.order, reason: event.reason }));
     }),
 
+    /**
+     * An earlier run's creates that never got an answer and that the venue did not know when
+     * looked up may still land: each is managed (an order actor in `unknown`, never resubmitted)
+     * and counted by risk until a lookup after it can no longer land settles it. Taken over on
+     * every reconciliation, agreeing or not, so the slot is held from the first one on.
+     */
+    takeOverUnansweredCreates: enqueueActions(({ context, event, self, enqueue }) => {
+      if (event.type !== 'RECONCILED' || !event.unansweredCreates || event.unansweredCreates.length === 0) return;
+      // one the venue already holds resting is adopted instead (adoptReconciliation)
+      const adopting = new Set((event.adoptOrders ?? []).map((o) => o.clientOrderId));
+      let orders = context.orders;
+      const taken: Array<{ record: ManagedOrder; sentAtMs: number; intent: OrderIntent }> = [];
+      for (const c of event.unansweredCreates) {
+        if (orders[c.clientOrderId] || adopting.has(c.clientOrderId) || liveChild(self, c.clientOrderId)) continue;
+        const record: ManagedOrder = {
+          clientOrderId: c.clientOrderId,
+          orderId: null,
+          ticker: c.intent.ticker,
+          side: c.intent.side,
+          price: c.intent.price,
+          count: c.intent.count,
+          filledCount: 0,
+          remainingCount: c.intent.count,
+          state: 'unknown',
+          inFlight: false,
+          cancelPending: false,
+          createdAtMs: c.sentAtMs,
+        };
+        orders = { ...orders, [record.clientOrderId]: record };
+        taken.push({ record, sentAtMs: c.sentAtMs, intent: c.intent });
+      }
+      if (taken.length === 0) return;
+      enqueue.assign({ orders });
+      for (const { record, sentAtMs, intent } of taken) {
+        enqueue.spawnChild('order', {
+          id: record.clientOrderId,
+          input: {
+            clientOrderId: record.clientOrderId,
+            intent,
+            recovered: { sentAtMs },
+            ...(context.config.orderOptions.timings ? { timings: context.config.orderOptions.timings } : {}),
+            clock: context.config.clock,
+            parentRef: self,
+          },
+        });
+      }
+      enqueue(() =>
+        taken.forEach(({ record, sentAtMs }) =>
+          safeNotify(context, { type: 'ORDER_RECOVERED', traderId: context.config.traderId, clientOrderId: record.clientOrderId, sentAtMs }),
+        ),
+      );
+    }),
+
     adoptReconciliation: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'RECONCILED') return;
       const now = context.config.clock.now();
@@ -741,19 +794,26 @@ export const traderMachine = setup({
         if (!orderIdIndex[o.orderId]) externalOrders[o.orderId] = o;
       }
       changes.externalOrders = externalOrders;
-      // Never over the open-order limit: adopted orders beyond it are cancelled at once.
+      // Never over the open-order limit: adopted orders beyond it are cancelled at once, the newest
+      // first — resting ones before recovered creates, which may never land (a recovered one's
+      // cancel waits until it is found; until then it keeps its slot).
       let over = Object.keys(orders).length + Object.keys(externalOrders).length - context.config.limits.maxOpenOrders;
       const canceling = new Set<string>();
-      for (let i = adopted.length - 1; i >= 0 && over > 0; i--, over--) {
-        canceling.add(adopted[i].clientOrderId);
-        orders = { ...orders, [adopted[i].clientOrderId]: { ...adopted[i], cancelPending: true } };
+      const recovered = (event.unansweredCreates ?? []).map((c) => orders[c.clientOrderId]).filter((o) => o?.state === 'unknown' && !o.cancelPending);
+      const candidates = [...adopted.slice().reverse(), ...recovered.reverse()];
+      for (let i = 0; i < candidates.length && over > 0; i++, over--) {
+        canceling.add(candidates[i].clientOrderId);
+        orders = { ...orders, [candidates[i].clientOrderId]: { ...candidates[i], cancelPending: true } };
       }
-      if (adopted.length > 0) {
+      if (adopted.length > 0 || canceling.size > 0) {
         changes.orders = orders;
         changes.orderIdIndex = orderIdIndex;
         changes.counters = { ...context.counters, cancelsSent: context.counters.cancelsSent + canceling.size };
       }
       enqueue.assign(changes);
+      for (const { clientOrderId } of recovered) {
+        if (canceling.has(clientOrderId)) enqueue.sendTo(clientOrderId, { type: 'CANCEL', reason: 'recovered over the open-order limit' } satisfies OrderEvent);
+      }
       for (const record of adopted) {
         enqueue.spawnChild('order', {
           id: record.clientOrderId,
@@ -855,9 +915,9 @@ export const traderMachine = setup({
           {
             guard: 'agreed',
             target: 'ready',
-            actions: ['adoptReconciliation', { type: 'announceState', params: { state: 'ready', reason: 'reconciled' } }],
+            actions: ['takeOverUnansweredCreates', 'adoptReconciliation', { type: 'announceState', params: { state: 'ready', reason: 'reconciled' } }],
           },
-          { actions: { type: 'recordDisagreement', params: { keepReason: false } } },
+          { actions: ['takeOverUnansweredCreates', { type: 'recordDisagreement', params: { keepReason: false } }] },
         ],
         PAUSE: { target: 'paused', actions: 'notePause' },
         OPERATOR_PAUSE: { target: 'paused', actions: 'holdForOperator' },
@@ -872,8 +932,8 @@ export const traderMachine = setup({
         THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: true } } },
         DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: true } } },
         RECONCILED: [
-          { guard: 'agreed', actions: 'adoptReconciliation' },
-          { target: 'calibrating', actions: { type: 'recordDisagreement', params: { keepReason: false } } },
+          { guard: 'agreed', actions: ['takeOverUnansweredCreates', 'adoptReconciliation'] },
+          { target: 'calibrating', actions: ['takeOverUnansweredCreates', { type: 'recordDisagreement', params: { keepReason: false } }] },
         ],
         CALIBRATE: {
           target: 'calibrating',
@@ -894,8 +954,8 @@ export const traderMachine = setup({
         THROTTLE_ELAPSED: { actions: { type: 'onThrottleElapsed', params: { run: true } } },
         DECISIONS_READY: { actions: { type: 'onDecisionsReady', params: { apply: true } } },
         RECONCILED: [
-          { guard: 'agreed', actions: 'adoptReconciliation' },
-          { target: 'calibrating', actions: { type: 'recordDisagreement', params: { keepReason: false } } },
+          { guard: 'agreed', actions: ['takeOverUnansweredCreates', 'adoptReconciliation'] },
+          { target: 'calibrating', actions: ['takeOverUnansweredCreates', { type: 'recordDisagreement', params: { keepReason: false } }] },
         ],
         CALIBRATE: {
           target: 'calibrating',
@@ -951,8 +1011,8 @@ export const traderMachine = setup({
         PAUSE: { actions: 'notePause' },
         CALIBRATE: { actions: assign({ reconciled: false }) },
         RECONCILED: [
-          { guard: 'agreed', actions: 'adoptReconciliation' },
-          { actions: { type: 'recordDisagreement', params: { keepReason: true } } },
+          { guard: 'agreed', actions: ['takeOverUnansweredCreates', 'adoptReconciliation'] },
+          { actions: ['takeOverUnansweredCreates', { type: 'recordDisagreement', params: { keepReason: true } }] },
         ],
       },
     },

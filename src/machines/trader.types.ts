@@ -31,6 +31,8 @@ export type TraderNotification =
   | { type: 'TRADER_STATE'; traderId: string; state: TraderStateName; reason: string }
   | { type: 'ORDER_PLACED'; traderId: string; clientOrderId: string; intent: OrderIntent }
   | { type: 'ORDER_ADOPTED'; traderId: string; clientOrderId: string; orderId: string; canceling: boolean }
+  /** An earlier run's unanswered create, managed and counted until it is found or can no longer land. */
+  | { type: 'ORDER_RECOVERED'; traderId: string; clientOrderId: string; sentAtMs: number }
   | { type: 'ORDER_DENIED'; traderId: string; intent: OrderIntent; rule: RiskRule; reason: string }
   | { type: 'ORDER_CLOSED'; traderId: string; order: OrderSummary; reason: string }
   | { type: 'FILL_APPLIED'; traderId: string; fill: FillRecord; position: Position; managed: boolean }
@@ -64,6 +66,16 @@ export interface TraderInput {
   clock?: Clock;
   /** Who hears TRADER_ACTING / TRADER_IDLE as events (e.g. an invoking coordinator); absent = nobody. */
   parentRef?: AnyActorRef;
+}
+
+/**
+ * A create an earlier run journaled and sent (at `sentAtMs`) but never heard back about, which the
+ * venue did not know when the sync looked it up: it may still land (see `OrderInput.recovered`).
+ */
+export interface UnansweredCreate {
+  clientOrderId: string;
+  intent: OrderIntent;
+  sentAtMs: number;
 }
 
 /** An order this trader placed and manages; its actor is alive while it is here. */

@@ -219,6 +219,9 @@ function applySimulatorFault(faults: SimFaults, fault: Exclude<Fault, { kind: 't
     case 'latency':
       faults.addLatency(fault.ms, fault.for);
       return `REST answers and frames delayed ${fault.ms} ms for ${formatDuration(fault.for)}`;
+    case 'create_delay':
+      faults.delayOrderCreates(fault.ms, fault.for);
+      return `order creates taken by the exchange ${fault.ms} ms late for ${formatDuration(fault.for)}`;
     case 'settle': {
       const outcome = faults.settleMarket(fault.ticker, fault.result);
       return outcome.ok ? `${fault.ticker} settled ${fault.result}` : `could not settle ${fault.ticker}: ${outcome.error.message}`;

@@ -162,6 +162,9 @@ const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('trader_crash'), at, restart_after: duration.default(2000) }).meta({ description: 'Kill the trader (no graceful shutdown) and start a new one on the same database.' }),
   z.strictObject({ kind: z.literal('reject_orders'), at, count: z.number().int().min(1).max(10_000), status: z.union([z.literal(400), z.literal(503)]).default(400) }).meta({ description: 'Refuse the next `count` order creations.' }),
   z.strictObject({ kind: z.literal('latency'), at, ms: z.number().int().min(1).max(600_000), for: positiveDuration }).meta({ description: 'Delay REST answers and WebSocket frames by `ms` for a while.' }),
+  z
+    .strictObject({ kind: z.literal('create_delay'), at, ms: z.number().int().min(1).max(600_000), for: positiveDuration })
+    .meta({ description: 'For a while, hold every order create `ms` before the exchange takes it (the order lands late; other requests are not slowed).' }),
   z.strictObject({ kind: z.literal('settle'), at, ticker, result: z.enum(['yes', 'no']) }).meta({ description: 'Settle a market now.' }),
 ]);
 

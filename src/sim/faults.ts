@@ -30,6 +30,7 @@ export interface FaultState {
   wsRefusedUntilMs: number | null;
   restStatus: Array<{ status: RestFaultStatus; pathPrefix: string; untilMs: number }>;
   latency: { ms: number; untilMs: number } | null;
+  createDelay: { ms: number; untilMs: number } | null;
   rejectOrders: { remaining: number; status: OrderRejectStatus } | null;
   pendingSeqSkips: string[];
 }
@@ -41,6 +42,7 @@ export class SimFaults {
   private wsRefusedUntil = -Infinity;
   private restFaults: RestStatusFault[] = [];
   private latency = { ms: 0, untilMs: -Infinity };
+  private createDelay = { ms: 0, untilMs: -Infinity };
   private rejections = { remaining: 0, status: 400 as OrderRejectStatus };
   private readonly seqSkips = new Set<string>();
 
@@ -118,6 +120,22 @@ export class SimFaults {
     return this.clock.now() < this.latency.untilMs ? this.latency.ms : 0;
   }
 
+  /**
+   * For `durationMs`, every order create that arrives is held `ms` before the exchange takes it
+   * (then answered): the order lands late, and a client that gave up waiting — or was killed —
+   * never hears of it. Decided when the request arrives, so clearing the fault does not release
+   * creates already held. Other requests are not slowed.
+   */
+  delayOrderCreates(ms: number, durationMs: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('delay must be a non-negative number of milliseconds');
+    this.createDelay = { ms, untilMs: this.clock.now() + requireDuration(durationMs) };
+  }
+
+  /** How long an order create arriving now is held before the exchange takes it. */
+  orderCreateDelayMs(): number {
+    return this.clock.now() < this.createDelay.untilMs ? this.createDelay.ms : 0;
+  }
+
   /** The next `count` order creations are refused with `status` (400 invalid_order or 503). */
   rejectNextOrders(count: number, status: OrderRejectStatus): void {
     if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('count must be a non-negative integer');
@@ -144,6 +162,7 @@ export class SimFaults {
     this.wsRefusedUntil = -Infinity;
     this.restFaults = [];
     this.latency = { ms: 0, untilMs: -Infinity };
+    this.createDelay = { ms: 0, untilMs: -Infinity };
     this.rejections = { remaining: 0, status: 400 };
     this.seqSkips.clear();
   }
@@ -154,6 +173,7 @@ export class SimFaults {
       wsRefusedUntilMs: now < this.wsRefusedUntil ? this.wsRefusedUntil : null,
       restStatus: this.restFaults.filter((f) => now < f.untilMs).map((f) => ({ ...f })),
       latency: now < this.latency.untilMs ? { ...this.latency } : null,
+      createDelay: now < this.createDelay.untilMs ? { ...this.createDelay } : null,
       rejectOrders: this.rejections.remaining > 0 ? { ...this.rejections } : null,
       pendingSeqSkips: [...this.seqSkips],
     };

@@ -520,3 +520,74 @@ describe('order actor: cancel while unknown', () => {
     expect(h.state()).toBe('canceled');
   });
 });
+
+describe("order actor: recovered (an earlier run's unanswered create)", () => {
+  // sent 3 s ago by a killed run (the harness's VirtualClock starts at its default); the default
+  // landing window is one request timeout (10 s)
+  const T0 = new VirtualClock().now();
+  function startRecovered(opts: Parameters<typeof start>[0] & { agoMs?: number }) {
+    return start({ ...opts, input: { recovered: { sentAtMs: T0 - (opts.agoMs ?? 3_000) }, ...opts.input } });
+  }
+
+  it('keeps its slot while the create may still land; the lookup once it no longer can finds it resting → accepted, never resubmitted', async () => {
+    const h = startRecovered({ query: () => ({ found: true, order: { orderId: 'o-late', status: 'resting', fillCount: 0, remainingCount: 1000 } }) });
+    await flush();
+    expect(h.state()).toBe('unknown');
+    expect(h.order.getSnapshot().value).toEqual({ unknown: 'awaiting_landing' });
+    expect(h.context().remainingCount).toBe(1000);
+    h.clock.advance(6_999);
+    await flush();
+    expect(h.queries).toHaveLength(0);
+    h.clock.advance(1);
+    await flush();
+    expect(h.queries).toHaveLength(1);
+    expect(h.state()).toBe('accepted');
+    expect(h.context().orderId).toBe('o-late');
+    expect(h.submits).toHaveLength(0);
+  });
+
+  it('a "not found" before it can no longer land is not an answer: it waits and looks again; then it was never placed', async () => {
+    const h = startRecovered({ query: () => ({ found: false }) });
+    await flush();
+    h.send({ type: 'QUERY_NOW' });
+    await flush();
+    expect(h.queries).toHaveLength(1);
+    expect(h.state()).toBe('unknown');
+    expect(h.order.getSnapshot().value).toEqual({ unknown: 'awaiting_landing' });
+    h.clock.advance(7_000);
+    await flush();
+    expect(h.queries).toHaveLength(2);
+    expect(h.state()).toBe('rejected');
+    expect(h.events.at(-1)).toMatchObject({ type: 'ORDER_CLOSED', state: 'rejected', reason: 'never reached venue' });
+    expect(h.submits).toHaveLength(0);
+  });
+
+  it('the stream seeing it land settles it at once (no lookup); a CANCEL asked meanwhile is carried out then', async () => {
+    const h = startRecovered({});
+    await flush();
+    h.send({ type: 'CANCEL' });
+    h.send({ type: 'VENUE_UPDATE', status: 'resting', fillCount: 0, remainingCount: 1000, orderId: 'o-ws' });
+    await flush();
+    expect(h.queries).toHaveLength(0);
+    expect(h.cancels.map((c) => c.orderId)).toEqual(['o-ws']);
+    expect(h.state()).toBe('canceled');
+  });
+
+  it('sent longer ago than a create can take to land: the start-up lookup was the answer — rejected at once, no lookup, never resubmitted', async () => {
+    const h = startRecovered({ agoMs: 10_000, query: () => ({ found: false }), input: { resubmitIfAbsent: true } });
+    await flush();
+    expect(h.state()).toBe('rejected');
+    expect(h.context().closeReason).toBe('never reached venue');
+    expect(h.queries).toHaveLength(0);
+    expect(h.submits).toHaveLength(0);
+  });
+
+  it('the landing window is a timing (createLandingMs), counted from when the create was sent', async () => {
+    const h = startRecovered({ agoMs: 1_000, input: { timings: { createLandingMs: 2_000 } }, query: () => ({ found: false }) });
+    await flush();
+    expect(h.state()).toBe('unknown');
+    h.clock.advance(1_000);
+    await flush();
+    expect(h.state()).toBe('rejected');
+  });
+});

@@ -869,3 +869,129 @@ describe('trader: operator controls', () => {
     ]);
   });
 });
+
+describe("trader: an earlier run's create still in flight at the restart", () => {
+  const gtc = (price: number, side: 'bid' | 'ask' = 'bid') => ({ ticker: T, side, price, count: 100, timeInForce: 'good_till_canceled' as const });
+  /** Places two bids (3000, 3100) each cycle it sees fewer than two orders of its own. */
+  const twoBids = () =>
+    spy((v) =>
+      v.openOrders.length >= 2
+        ? []
+        : [
+            { kind: 'place', intent: gtc(3000) },
+            { kind: 'place', intent: gtc(3100) },
+          ],
+    );
+  const resting = (over: Partial<VenueOrderRecord>): VenueOrderRecord => ({
+    orderId: 'o-old',
+    clientOrderId: 'T1-dead-1',
+    ticker: T,
+    side: 'bid',
+    price: 4100,
+    status: 'resting',
+    fillCount: 0,
+    remainingCount: 100,
+    ...over,
+  });
+
+  it('one the venue did not know at start-up keeps an open-order slot (and its exposure) until a lookup after it could land finds it', async () => {
+    const queries: QueryOrderInput[] = [];
+    let landed = false;
+    const s = twoBids();
+    const { actor, clock, venue, notes } = setupTrader({
+      strategy: s.strategy,
+      input: { riskLimits: { maxOpenOrders: 2 } },
+      venue: {
+        query: (input) => {
+          queries.push(input);
+          return landed ? { found: true, order: { orderId: 'o-late', status: 'resting', fillCount: 0, remainingCount: 100 } } : { found: false };
+        },
+      },
+    });
+    actor.send({ type: 'START' });
+    // the killed run sent it 2 s ago; the start-up lookup did not find it
+    actor.send({ type: 'RECONCILED', agreed: true, unansweredCreates: [{ clientOrderId: 'T1-dead-9', intent: gtc(4100), sentAtMs: clock.now() - 2_000 }] });
+    await flush();
+    expect(ctx(actor).orders['T1-dead-9']).toMatchObject({ state: 'unknown', remainingCount: 100, orderId: null });
+    expect(notes.filter((n) => n.type === 'ORDER_RECOVERED').map((n) => (n as { clientOrderId: string }).clientOrderId)).toEqual(['T1-dead-9']);
+    // the strategy sees it as its own, and risk counts it: of two new bids only one fits under the limit of 2
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(s.views.at(-1)!.openOrders.map((o) => o.clientOrderId)).toEqual(['T1-dead-9']);
+    expect(venue.submits.map((x) => x.intent.price)).toEqual([3000]);
+    expect(ctx(actor).denials.map((d) => d.rule)).toEqual(['max_open_orders']);
+    // no lookup while it may still land, then one: it landed meanwhile, so it is managed from now on
+    clock.advance(7_999);
+    await flush();
+    expect(queries).toHaveLength(0);
+    landed = true;
+    clock.advance(1);
+    await flush();
+    expect(queries.map((q) => q.clientOrderId)).toEqual(['T1-dead-9']);
+    expect(ctx(actor).orders['T1-dead-9']).toMatchObject({ state: 'accepted', orderId: 'o-late' });
+    expect(ctx(actor).orderIdIndex['o-late']).toBe('T1-dead-9');
+    expect(venue.submits.filter((x) => x.clientOrderId === 'T1-dead-9')).toEqual([]);
+  });
+
+  it('one that never lands is settled as never placed once it can no longer land, and its slot is free again', async () => {
+    const s = twoBids();
+    const { actor, clock, venue, notes } = setupTrader({
+      strategy: s.strategy,
+      input: { riskLimits: { maxOpenOrders: 2 } },
+      venue: { query: () => ({ found: false }) },
+    });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: true, unansweredCreates: [{ clientOrderId: 'T1-dead-9', intent: gtc(4100), sentAtMs: clock.now() - 2_000 }] });
+    await flush();
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(1);
+    clock.advance(8_000);
+    await flush();
+    expect(ctx(actor).orders['T1-dead-9']).toBeUndefined();
+    expect(notes.find((n) => n.type === 'ORDER_CLOSED' && n.order.clientOrderId === 'T1-dead-9')).toMatchObject({ order: { state: 'rejected' }, reason: 'never reached venue' });
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits.map((x) => x.intent.price)).toEqual([3000, 3000]);
+  });
+
+  it('the stream reporting it resting settles it at once; its fills reach it as a managed order', async () => {
+    const queries: QueryOrderInput[] = [];
+    const { actor, clock } = setupTrader({ strategy: spy().strategy, venue: { query: (q) => (queries.push(q), { found: false }) } });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: true, unansweredCreates: [{ clientOrderId: 'T1-dead-9', intent: gtc(4100), sentAtMs: clock.now() - 2_000 }] });
+    await flush();
+    actor.send({ type: 'ORDER_STATUS_RECEIVED', orderId: 'o-late', clientOrderId: 'T1-dead-9', ticker: T, status: 'resting', fillCount: 0, remainingCount: 100 });
+    await flush();
+    expect(ctx(actor).orders['T1-dead-9']).toMatchObject({ state: 'accepted', orderId: 'o-late' });
+    actor.send({ type: 'FILL_RECEIVED', fill: fillRecord({ fillId: 'f-late', orderId: 'o-late', clientOrderId: 'T1-dead-9', count: 100 }) });
+    await flush();
+    expect(ctx(actor).orders['T1-dead-9']).toBeUndefined(); // filled, released
+    expect(ctx(actor).counters.unmanagedFills).toBe(0);
+    expect(ctx(actor).positions[T].position).toBe(100);
+    clock.advance(30_000);
+    await flush();
+    expect(queries).toHaveLength(0);
+  });
+
+  it('taken over even when the reconciliation disagrees; one the venue holds resting is adopted instead; over the limit, resting ones are cancelled first', async () => {
+    const { actor, clock, venue } = setupTrader({ strategy: spy().strategy, input: { riskLimits: { maxOpenOrders: 2 } } });
+    actor.send({ type: 'START' });
+    actor.send({ type: 'RECONCILED', agreed: false, unansweredCreates: [{ clientOrderId: 'T1-dead-8', intent: gtc(4000), sentAtMs: clock.now() - 1_000 }] });
+    await flush();
+    expect(state(actor)).toBe('calibrating');
+    expect(ctx(actor).orders['T1-dead-8']).toMatchObject({ state: 'unknown' });
+    actor.send({
+      type: 'RECONCILED',
+      agreed: true,
+      adoptOrders: [resting({ orderId: 'o-a', clientOrderId: 'T1-dead-1' }), resting({ orderId: 'o-b', clientOrderId: 'T1-dead-2', price: 4200 })],
+      // T1-dead-2 landed between the lookup and the snapshot: adopted, not recovered
+      unansweredCreates: [{ clientOrderId: 'T1-dead-2', intent: gtc(4200), sentAtMs: clock.now() - 1_000 }],
+    });
+    await flush();
+    // 1 recovered + 2 adopted = 3 > 2: the newest resting one is cancelled (it certainly exists)
+    expect(venue.cancels.map((c) => c.clientOrderId)).toEqual(['T1-dead-2']);
+    expect(Object.keys(ctx(actor).orders).sort()).toEqual(['T1-dead-1', 'T1-dead-8']);
+    expect(ctx(actor).orders['T1-dead-8']).toMatchObject({ state: 'unknown', cancelPending: false });
+  });
+});

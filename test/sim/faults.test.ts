@@ -185,6 +185,40 @@ describe('simulator faults', () => {
     expect(resting.json.orders).toHaveLength(2);
   });
 
+  it('delay-creates: a create is taken by the exchange only after the delay, even when its client gave up; nothing else is slowed', async () => {
+    const set = await h.control('/faults/delay-creates', { ms: 3_000, durationMs: 60_000 });
+    expect(set.status).toBe(200);
+    expect(set.json.faults.createDelay).toMatchObject({ ms: 3_000 });
+    const restingIds = async () => (await h.rest('GET', '/portfolio/orders?status=resting')).json.orders.map((o: any) => o.client_order_id);
+    // a client that gives up (or dies) before the answer: the order still lands, late
+    const url = new URL(`${h.sim.restUrl}/portfolio/events/orders`);
+    const abort = new AbortController();
+    const timersBefore = h.clock.pending;
+    const gaveUp = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signRequest(h.creds, 'POST', url.pathname, h.clock.now()) },
+      body: JSON.stringify(ORDER({ client_order_id: 'late-1' })),
+      signal: abort.signal,
+    }).catch((error: unknown) => error);
+    await eventually(() => h.clock.pending > timersBefore);
+    abort.abort();
+    expect(await gaveUp).toBeInstanceOf(Error);
+    // a create that waits for its answer gets it after the delay; reads are not slowed meanwhile
+    const waiting = h.rest('POST', '/portfolio/events/orders', ORDER({ client_order_id: 'late-2' }));
+    await eventually(() => h.clock.pending > timersBefore + 1);
+    expect(await restingIds()).toEqual([]);
+    // clearing the fault does not release what it holds
+    h.sim.faults.clear();
+    expect(await restingIds()).toEqual([]);
+    h.clock.advance(3_000);
+    expect((await waiting).status).toBe(201);
+    await eventually(() => h.sim.exchange.listOrders('alice', { status: 'resting' }).length === 2);
+    expect((await restingIds()).sort()).toEqual(['late-1', 'late-2']);
+    // after clear, creates are immediate again
+    expect((await h.rest('POST', '/portfolio/events/orders', ORDER({ client_order_id: 'now-1' }))).status).toBe(201);
+    expect((await h.control('/faults/delay-creates', { ms: -1, durationMs: 1_000 })).status).toBe(400);
+  });
+
   it('sends a malformed frame to every connection; the connection stays usable', async () => {
     const ws = await h.ws();
     const r = await h.control('/faults/ws/malformed', {});
@@ -263,7 +297,10 @@ describe('simulator faults', () => {
     expect(f.isRefusingWebSocketUpgrades()).toBe(true);
     expect(f.latencyMs()).toBe(50);
     expect(f.restStatusFor('/trade-api/v2/portfolio/balance')).toBe(503);
+    f.delayOrderCreates(2_000, 100);
+    expect(f.orderCreateDelayMs()).toBe(2_000);
     h.clock.advance(100);
+    expect(f.orderCreateDelayMs()).toBe(0);
     expect(f.isRefusingWebSocketUpgrades()).toBe(false);
     expect(f.latencyMs()).toBe(0);
     expect(f.restStatusFor('/trade-api/v2/portfolio/balance')).toBeUndefined();

@@ -415,6 +415,14 @@ export class KalshiRestClient {
     this.baseUrl = options.endpoints.restBaseUrl.replace(/\/+$/, '');
   }
 
+  /**
+   * How long one request may take before it is given up: a create sent this long ago that the venue
+   * does not know has not landed and will not (the order actor's `createLandingMs`).
+   */
+  get requestTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
   /** Whether requests are signed. */
   get authenticated(): boolean {
     return this.credentials !== undefined;

@@ -46,6 +46,7 @@ const schemas = {
   rest: z.object({ status: z.union([z.literal(429), z.literal(500), z.literal(503)]), pathPrefix: z.string().min(1).max(512), durationMs }),
   seqSkip: z.object({ ticker: z.string().min(1).max(128) }),
   latency: z.object({ ms: z.number().int().min(0).max(600_000), durationMs }),
+  createDelay: z.object({ ms: z.number().int().min(0).max(600_000), durationMs }),
   reject: z.object({ count: z.number().int().min(0).max(1_000_000), status: z.union([z.literal(400), z.literal(503)]).default(400) }),
   settle: z.object({ ticker: z.string().min(1).max(128), result: z.enum(['yes', 'no']) }),
   key: z.object({ keyId: z.string().min(1).max(128), publicKeyPem: z.string().min(1).max(20_000), userId: z.string().min(1).max(128).optional() }),
@@ -120,6 +121,13 @@ export function createControlApi(deps: ControlApiDeps): Hono<ControlEnv> {
     const b = await body(c, schemas.latency);
     if (!b.ok) return send(c, b.reply);
     faults.addLatency(b.value.ms, b.value.durationMs);
+    return c.json({ faults: faults.state() });
+  });
+
+  app.post('/faults/delay-creates', async (c) => {
+    const b = await body(c, schemas.createDelay);
+    if (!b.ok) return send(c, b.reply);
+    faults.delayOrderCreates(b.value.ms, b.value.durationMs);
     return c.json({ faults: faults.state() });
   });
 

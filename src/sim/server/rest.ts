@@ -247,6 +247,12 @@ function marketRoutes(app: TradeApp, { exchange, clock, figures }: TradeApiDeps)
 
 /** V2 creates, one and batched (what the simulator cannot honour is refused first). */
 function orderCreateRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiDeps): void {
+  /** The create-delay fault: the exchange takes the order only after the delay (the client may be gone by then). */
+  const holdCreate = async () => {
+    const delay = faults.orderCreateDelayMs();
+    if (delay > 0) await sleep(clock, delay);
+  };
+
   /** Checks what the simulator cannot honour, then asks the exchange. */
   const placeOrder = (userId: string, body: CreateOrderV2Body) => {
     if (body.subaccount !== undefined && body.subaccount !== 0) {
@@ -275,6 +281,7 @@ function orderCreateRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiD
   app.post('/portfolio/events/orders', async (c) => {
     const body = await parseBody(c, createOrderV2Body);
     if (!body.ok) return send(c, body.reply);
+    await holdCreate();
     const outcome = placeOrder(c.get('userId'), body.value);
     if (!outcome.ok) return send(c, exchangeErrorReply(outcome.error));
     return c.json(createOrderResponse(outcome.value.order, outcome.value.fills, clock.now()), 201);
@@ -283,6 +290,7 @@ function orderCreateRoutes(app: TradeApp, { exchange, clock, faults }: TradeApiD
   app.post('/portfolio/events/orders/batched', async (c) => {
     const body = await parseBody(c, batchCreateBody);
     if (!body.ok) return send(c, body.reply);
+    await holdCreate();
     const userId = c.get('userId');
     const orders = body.value.orders.map((item) => {
       const parsed = createOrderV2Body.safeParse(item);
