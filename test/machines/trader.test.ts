@@ -994,4 +994,18 @@ describe("trader: an earlier run's create still in flight at the restart", () =>
     expect(Object.keys(ctx(actor).orders).sort()).toEqual(['T1-dead-1', 'T1-dead-8']);
     expect(ctx(actor).orders['T1-dead-8']).toMatchObject({ state: 'unknown', cancelPending: false });
   });
+
+  it('recovered and adopted in one reconciliation: counted together, the resting one over the limit is cancelled', async () => {
+    const { actor, clock, venue } = setupTrader({ strategy: spy().strategy, input: { riskLimits: { maxOpenOrders: 2 } } });
+    actor.send({ type: 'START' });
+    actor.send({
+      type: 'RECONCILED',
+      agreed: true,
+      adoptOrders: [resting({ orderId: 'o-a', clientOrderId: 'T1-dead-1' }), resting({ orderId: 'o-b', clientOrderId: 'T1-dead-2', price: 4200 })],
+      unansweredCreates: [{ clientOrderId: 'T1-dead-8', intent: gtc(4000), sentAtMs: clock.now() - 1_000 }],
+    });
+    await flush();
+    expect(venue.cancels.map((c) => c.clientOrderId)).toEqual(['T1-dead-2']);
+    expect(Object.keys(ctx(actor).orders).sort()).toEqual(['T1-dead-1', 'T1-dead-8']);
+  });
 });
