@@ -70,9 +70,11 @@ const trading: TradingState = {
   realizedPnl: 1_250_000,
   unrealizedPnl: -300_000,
   feesPaid: 90_000,
-  positions: markets.slice(0, 40).map((m) => ({ ticker: m.ticker, position: 500, costBasis: 2_250_000, realizedPnl: 0, unrealizedPnl: 10_000, feesPaid: 3_500 })),
+  positions: markets.slice(0, 40).map((m) => ({ ticker: m.ticker, position: 500, costBasis: 2_250_000, realizedPnl: 0, unrealizedPnl: 10_000, feesPaid: 3_500, markStale: false, markAtMs: started })),
   openOrders: orders,
   lastSyncMs: started,
+  staleMarks: 0,
+  oldestStaleMarkMs: null,
 };
 
 const listeners = new Set<(e: SystemEvent) => void>();

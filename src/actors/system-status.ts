@@ -9,7 +9,7 @@ import type { Actor, SnapshotFrom } from 'xstate';
 import type { Clock } from '../core/clock.ts';
 import type { Micros } from '../core/money.ts';
 import type { OrderSide } from '../core/order-state.ts';
-import { markToMarket, unrealizedPnl } from '../core/positions.ts';
+import { LastMarks, valueAtMark } from '../core/positions.ts';
 import type { Strategy } from '../core/strategy/index.ts';
 import type { KalshiWsClient } from '../adapters/kalshi/ws.ts';
 import type { PolicyStatus } from '../adapters/policy/onnx-strategy.ts';
@@ -35,6 +35,8 @@ import type {
 } from './system-view.ts';
 
 const MAX_RECENT_FILLS = 100;
+/** Market-actor states whose book is the market's current one (as the trader reads books). */
+const MARKED_STATES = new Set(['live', 'stale']);
 const MAX_ERRORS = 20;
 
 type CoordinatorSnapshot = SnapshotFrom<CoordinatorMachine>;
@@ -383,9 +385,16 @@ export class SystemStatus {
     };
   }
 
+  private readonly lastMarks = new LastMarks();
+
+  /**
+   * The market's prices for valuation: its book now, or — with no usable book (stream down,
+   * resyncing) — the last prices a book showed, stale (core/positions.ts LastMarks), never zero.
+   */
   private marks(ticker: string) {
-    const book = this.sources.registry.book(ticker);
-    return { bestYesBid: book?.bestYesBid() ?? null, bestNoBid: book?.bestNoBid() ?? null };
+    const usable = this.sources.ws.isConnected() && MARKED_STATES.has(this.sources.registry.state(ticker) ?? '');
+    const book = usable ? this.sources.registry.book(ticker) : undefined;
+    return this.lastMarks.mark(ticker, book ? { bestYesBid: book.bestYesBid(), bestNoBid: book.bestNoBid() } : null, this.sources.clock.now());
   }
 
   positionStatus(p: { ticker: string; position: number; costBasis: Micros; realizedPnl: Micros; feesPaid: Micros; totalTraded: Micros }): PositionStatus {
@@ -395,8 +404,10 @@ export class SystemStatus {
       position: p.position,
       costBasis: p.costBasis,
       realizedPnl: p.realizedPnl,
-      unrealizedPnl: unrealizedPnl(p, m.bestYesBid, m.bestNoBid),
+      unrealizedPnl: valueAtMark(p, m) - p.costBasis,
       feesPaid: p.feesPaid,
+      markStale: p.position !== 0 && m.stale,
+      markAtMs: m.atMs,
     };
   }
 
@@ -421,10 +432,8 @@ export class SystemStatus {
     const views = positions.map((p) => this.positionStatus(p));
     const cash = ctx?.cash ?? this.lastSync?.balance ?? 0;
     let value = cash;
-    for (const p of positions) {
-      const m = this.marks(p.ticker);
-      value += markToMarket(p, m.bestYesBid, m.bestNoBid);
-    }
+    for (const v of views) value += v.costBasis + v.unrealizedPnl;
+    const stale = views.filter((v) => v.markStale);
     const openOrders: OrderStatusView[] = ctx ? Object.values(ctx.orders).map((o) => this.orderView(o)) : [];
     if (ctx) {
       for (const ext of Object.values(ctx.externalOrders)) {
@@ -452,6 +461,8 @@ export class SystemStatus {
       positions: views,
       openOrders,
       lastSyncMs: this.sources.coordinator().context.lastSyncAtMs,
+      staleMarks: stale.length,
+      oldestStaleMarkMs: stale.reduce<number | null>((oldest, v) => (v.markAtMs !== null && (oldest === null || v.markAtMs < oldest) ? v.markAtMs : oldest), null),
     };
   }
 }

@@ -50,6 +50,10 @@ export interface PositionStatus {
   realizedPnl: Micros;
   unrealizedPnl: Micros;
   feesPaid: Micros;
+  /** Valued at the last prices a book showed (no usable book now), or at cost before any book. */
+  markStale: boolean;
+  /** When the valuation's prices were the book's (null: no book seen yet, valued at cost). */
+  markAtMs: number | null;
 }
 
 export interface OrderStatusView {
@@ -88,6 +92,9 @@ export interface TradingState {
   positions: PositionStatus[];
   openOrders: OrderStatusView[];
   lastSyncMs: number | null;
+  /** Positions valued at stale marks (no usable book now), and the oldest such mark's time. */
+  staleMarks: number;
+  oldestStaleMarkMs: number | null;
 }
 
 export interface StatusReport {

@@ -193,3 +193,39 @@ export class Portfolio {
     return total;
   }
 }
+
+/** The prices a position is valued at, and whether they are the book's now or the last seen. */
+export interface Mark {
+  bestYesBid: Price | null;
+  bestNoBid: Price | null;
+  /** When these prices were the book's (null: never seen a book). */
+  atMs: number | null;
+  /** Not the current book: the market has no usable book now (degraded feed, resync). */
+  stale: boolean;
+}
+
+/**
+ * Marks per market for valuation. With a usable book the position is valued at its executable
+ * prices now (an empty side is worth nothing: that is the honest executable value); without one
+ * — an outage, a resync — at the last prices a book showed, marked stale with their age, never at
+ * zero; before any book at all, at its cost (unrealized 0), stale.
+ */
+export class LastMarks {
+  private readonly last = new Map<string, { bestYesBid: Price | null; bestNoBid: Price | null; atMs: number }>();
+
+  /** `book` is the market's usable book now, or null when there is none. */
+  mark(ticker: string, book: { bestYesBid: Price | null; bestNoBid: Price | null } | null, nowMs: number): Mark {
+    if (book) {
+      this.last.set(ticker, { bestYesBid: book.bestYesBid, bestNoBid: book.bestNoBid, atMs: nowMs });
+      return { ...book, atMs: nowMs, stale: false };
+    }
+    const seen = this.last.get(ticker);
+    return seen ? { ...seen, stale: true } : { bestYesBid: null, bestNoBid: null, atMs: null, stale: true };
+  }
+}
+
+/** Value of a position at a mark: at the mark's prices, or at cost when no price was ever seen. */
+export function valueAtMark(pos: Position, mark: Mark): Micros {
+  if (mark.atMs === null) return pos.costBasis;
+  return markToMarket(pos, mark.bestYesBid, mark.bestNoBid);
+}

@@ -21,6 +21,7 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatUsd } from '../core/display.ts';
 import type { EvaluationReport, EvaluationRun, EvaluationSummary, Execution } from './evaluate.ts';
 import { bootstrapSharpeCi, dominantShare, isCollapsed, sharpe } from './statistics.ts';
 
@@ -227,10 +228,8 @@ function leadersOf(entries: Array<{ name: string; pnl: number }>): string[] {
   return entries.filter((e) => top - e.pnl < TIE_MICROS).map((e) => e.name);
 }
 
-function money(micros: number): string {
-  const sign = micros < 0 ? '-' : '';
-  return `${sign}$${(Math.abs(micros) / 1_000_000).toFixed(2)}`;
-}
+/** The one money formatter (core/display.ts). */
+const money = formatUsd;
 
 /** Who has the best net P&L, overall and per regime row; a tie when the best are within a cent. */
 export function compare(policies: PolicyJson[]): ComparisonJson {

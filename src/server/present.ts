@@ -57,6 +57,9 @@ export function presentPosition(p: PositionStatus) {
     realizedPnl: formatDollars(p.realizedPnl),
     unrealizedPnl: formatDollars(p.unrealizedPnl),
     feesPaid: formatDollars(p.feesPaid),
+    /** Valued at the last prices a book showed (no usable book now): `markAtMs` says how old. */
+    markStale: p.markStale,
+    markAtMs: p.markAtMs,
     raw: { position: p.position, costBasis: p.costBasis, realizedPnl: p.realizedPnl, unrealizedPnl: p.unrealizedPnl, feesPaid: p.feesPaid },
   };
 }
@@ -104,6 +107,8 @@ export function presentTradingState(t: TradingState) {
     positions: t.positions.map(presentPosition),
     openOrders: t.openOrders.map(presentOrder),
     lastSyncMs: t.lastSyncMs,
+    staleMarks: t.staleMarks,
+    oldestStaleMarkMs: t.oldestStaleMarkMs,
     raw: {
       balance: t.balance,
       portfolioValue: t.portfolioValue,

@@ -4,6 +4,7 @@
  * the trader's reactions, positions, orders and fills. Renders a SessionReport; every value from
  * the run is HTML-escaped. Part of src/sessions.
  */
+import { formatUsd } from '../core/display.ts';
 import type { SessionReport } from './report.ts';
 import { formatDuration } from './scenario.ts';
 
@@ -41,10 +42,8 @@ function shortDuration(ms: number): string {
   return formatDuration(Math.round(ms / 1000) * 1000);
 }
 
-function fmtDollarsFromMicros(micros: number): string {
-  const sign = micros < 0 ? '−' : '';
-  return `${sign}$${(Math.abs(micros) / 1_000_000).toFixed(2)}`;
-}
+/** The one money formatter (core/display.ts). */
+const fmtDollarsFromMicros = formatUsd;
 
 function table(headers: string[], rows: string[][], options: { empty?: string; className?: string } = {}): string {
   if (rows.length === 0) return `<p class="muted">${escapeHtml(options.empty ?? 'none')}</p>`;

@@ -104,6 +104,19 @@ describe.skipIf(!hasChromium)('dashboard in headless chromium', () => {
     expect(await page.textContent('#fills-table tbody tr')).toContain('KXTEST-A');
     await page.waitForSelector('svg.pnl-chart');
 
+    // degraded valuation: no book now, so the position is valued at the last prices seen, marked stale with its age
+    const seenAt = Date.now() - 12_000;
+    view.updateTrading({
+      unrealizedPnl: 150_000,
+      positions: [{ ticker: 'KXTEST-A', position: 500, costBasis: 2_800_000, realizedPnl: 0, unrealizedPnl: 150_000, feesPaid: 28_000, markStale: true, markAtMs: seenAt }],
+      staleMarks: 1,
+      oldestStaleMarkMs: seenAt,
+    });
+    await page.waitForSelector('#positions-table td[data-field="unrealized"] [data-stale-mark]');
+    expect(await page.textContent('#positions-table td[data-field="unrealized"]')).toMatch(/^\$0\.15stale 1[2-4]s$/);
+    expect(await page.textContent('dd[data-figure="Total P&L"]')).toBe('$2.65');
+    expect(await page.locator('#trading [data-stale-mark]').count()).toBe(2);
+
     // the market actor chart follows the selected market
     await page.click('tr[data-ticker="KXTEST-A"]');
     await page.waitForSelector('figure[data-chart="market"] g.state[data-state="live"][data-active="true"]');

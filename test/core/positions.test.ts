@@ -249,3 +249,23 @@ describe('positions — properties', () => {
     );
   });
 });
+
+describe('valuation marks (LastMarks)', () => {
+  it('values at the book now; without a book at the last prices seen, stale with their time, never at zero', async () => {
+    const { LastMarks, valueAtMark } = await import('../../src/core/positions.ts');
+    const marks = new LastMarks();
+    const long = { ...emptyPosition('T'), position: 1_000, costBasis: 5_000_000 };
+    const before = marks.mark('T', null, 1_000);
+    expect(before).toEqual({ bestYesBid: null, bestNoBid: null, atMs: null, stale: true });
+    // no price ever seen: at cost (unrealized 0), not at $0
+    expect(valueAtMark(long, before)).toBe(5_000_000);
+    const live = marks.mark('T', { bestYesBid: 5_200, bestNoBid: 4_600 }, 2_000);
+    expect(live.stale).toBe(false);
+    expect(valueAtMark(long, live)).toBe(5_200_000);
+    const outage = marks.mark('T', null, 9_000);
+    expect(outage).toEqual({ bestYesBid: 5_200, bestNoBid: 4_600, atMs: 2_000, stale: true });
+    expect(valueAtMark(long, outage)).toBe(5_200_000);
+    // a usable book with an empty side is the honest executable value
+    expect(valueAtMark(long, marks.mark('T', { bestYesBid: null, bestNoBid: 4_600 }, 10_000))).toBe(0);
+  });
+});

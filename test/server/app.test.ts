@@ -83,7 +83,7 @@ describe('GET /v3/status', () => {
       balance: 987_654_321,
       realizedPnl: -180_000,
       unrealizedPnl: 12_345_678,
-      positions: [{ ticker: 'KXTEST-A', position: 1000, costBasis: 5_600_000, realizedPnl: 0, unrealizedPnl: 200_000, feesPaid: 70_000 }],
+      positions: [{ ticker: 'KXTEST-A', position: 1000, costBasis: 5_600_000, realizedPnl: 0, unrealizedPnl: 200_000, feesPaid: 70_000, markStale: false, markAtMs: null }],
     });
     view.addOrder({ clientOrderId: 'c-1', price: 5500, count: 250, filled: 50, state: 'partially_filled' });
     view.addFill({ fillId: 'f-1', price: 5600, count: 100, fee: 7000 });

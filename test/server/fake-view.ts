@@ -41,6 +41,8 @@ export class FakeSystemView implements SystemView {
     positions: [],
     openOrders: [],
     lastSyncMs: null,
+    staleMarks: 0,
+    oldestStaleMarkMs: null,
   };
   fills: FillView[] = [];
   counters: Record<string, number> = { ws_reconnects_total: 0, fills_applied: 0, write_queue_depth: 0, write_queue_dropped: 0, syncs_ok: 0, syncs_failed: 0 };

@@ -165,7 +165,7 @@ describe('live envelopes', () => {
     const client = await connect(server);
     view.addOrder({ clientOrderId: 'c-9', state: 'accepted', price: 4200 });
     view.addFill({ fillId: 'f-9', clientOrderId: 'c-9', price: 4200, count: 300 });
-    view.emit({ type: 'position_update', data: { ticker: 'KXTEST-A', position: 300, costBasis: 1_260_000, realizedPnl: 0, unrealizedPnl: 0, feesPaid: 0 } });
+    view.emit({ type: 'position_update', data: { ticker: 'KXTEST-A', position: 300, costBasis: 1_260_000, realizedPnl: 0, unrealizedPnl: 0, feesPaid: 0, markStale: false, markAtMs: null } });
     view.emit({ type: 'actor_snapshot', data: { actor: 'trader', state: { value: 'acting', context: { privateKey: 'nope' } } } });
     await client.barrier();
     expect(client.of('order_update')[0].data).toMatchObject({ clientOrderId: 'c-9', price: '0.4200', state: 'accepted' });

@@ -346,11 +346,11 @@ function App() {
       <ControlsBar controls={state.status?.controls} connected={state.connected} onDone={refresh} />
       <main class="grid">
         <Panel title="Trading" id="trading">
-          <TradingSummary trading={state.trading} />
+          <TradingSummary trading={state.trading} now={now} />
           <PnlChart points={state.pnl} />
         </Panel>
         <Panel title="Positions" id="positions">
-          <PositionsTable positions={positions} />
+          <PositionsTable positions={positions} now={now} />
         </Panel>
         <Panel title={`Open orders (${orders.length})`} id="orders">
           <OrdersTable orders={orders} now={now} selected={selection.chart === 'order' ? selection.subject : null} onSelect={(id) => setSelection({ chart: 'order', subject: id })} />

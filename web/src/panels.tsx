@@ -5,6 +5,8 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
+import { formatCents, formatUsd } from '../../src/core/display.ts';
+import { parseDollars, parsePrice } from '../../src/core/money.ts';
 import { copyText, fetchText } from './api.ts';
 import type { ActivityData, Component, Fill, Market, Order, PnlPoint, Position, TraderStatus, Trading } from './types.ts';
 
@@ -37,24 +39,16 @@ export function duration(seconds: number): string {
   return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s % 60}s` : `${s}s`;
 }
 
-/** "-12.3400" → "-$12.34", "0.0070" → "$0.007" (the strings are exact; this only trims zeros). */
+/** An exact dollar string of the API ("-12.340000") through the one money formatter: "-$12.34". */
 export function dollars(text: string | null | undefined): string {
   if (text === null || text === undefined) return '—';
-  const negative = text.startsWith('-');
-  const body = negative ? text.slice(1) : text;
-  const [whole = '0', frac = ''] = body.split('.');
-  const trimmed = frac.replace(/0+$/, '').padEnd(2, '0');
-  return `${negative ? '-' : ''}$${whole}.${trimmed}`;
+  return formatUsd(parseDollars(text));
 }
 
-/** "0.5600" → "56¢", "0.5650" → "56.5¢". */
+/** An exact price string ("0.5650") in cents: "56.5¢". */
 export function cents(text: string | null | undefined): string {
   if (text === null || text === undefined) return '—';
-  const [whole = '0', frac = ''] = text.split('.');
-  const padded = frac.padEnd(4, '0');
-  const c = `${Number(whole) * 100 + Number(padded.slice(0, 2))}`;
-  const rest = padded.slice(2).replace(/0+$/, '');
-  return `${c}${rest ? `.${rest}` : ''}¢`;
+  return formatCents(parsePrice(text));
 }
 
 export function contracts(text: string): string {
@@ -75,7 +69,16 @@ export function Panel({ title, children, id, actions }: { title: string; childre
   );
 }
 
-export function TradingSummary({ trading }: { trading: Trading | null }) {
+/** "stale 12s": a valuation at the last prices a book showed. */
+function StaleMark({ atMs, now }: { atMs: number | null; now: number }) {
+  return (
+    <span class="pill stale" data-stale-mark="true" title="no order book now: valued at the last known prices">
+      {atMs === null ? 'at cost: no price yet' : `stale ${age(atMs, now).replace(' ago', '')}`}
+    </span>
+  );
+}
+
+export function TradingSummary({ trading, now }: { trading: Trading | null; now: number }) {
   if (!trading) return <p class="muted">Waiting for the trading state…</p>;
   const items: Array<[string, string, string]> = [
     ['Balance', dollars(trading.balance), ''],
@@ -94,6 +97,7 @@ export function TradingSummary({ trading }: { trading: Trading | null }) {
             <dd class={cls} data-figure={label}>
               {value}
             </dd>
+            {trading.staleMarks > 0 && (label === 'Unrealized P&L' || label === 'Portfolio') && <StaleMark atMs={trading.oldestStaleMarkMs} now={now} />}
           </div>
         ))}
       </dl>
@@ -119,7 +123,7 @@ export function PnlChart({ points }: { points: PnlPoint[] }) {
   const sy = (y: number) => pad.top + (1 - (y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
   const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.atMs).toFixed(1)},${sy(p.raw.total).toFixed(1)}`).join(' ');
   const last = points[points.length - 1];
-  const fmt = (micros: number) => dollars((micros / 1_000_000).toFixed(4));
+  const fmt = formatUsd;
   return (
     <svg class="pnl-chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Total P&L over time, now ${dollars(last.total)}`}>
       <line x1={pad.left} x2={width - pad.right} y1={sy(0)} y2={sy(0)} class="zero" />
@@ -179,7 +183,7 @@ export function MarketsTable({ markets, now, selected, onSelect }: { markets: Ma
   );
 }
 
-export function PositionsTable({ positions }: { positions: Position[] }) {
+export function PositionsTable({ positions, now }: { positions: Position[]; now: number }) {
   const open = positions.filter((p) => p.raw.position !== 0 || p.raw.realizedPnl !== 0);
   if (open.length === 0) return <p class="muted">No positions.</p>;
   return (
@@ -201,7 +205,10 @@ export function PositionsTable({ positions }: { positions: Position[] }) {
             <td class="num">{contracts(p.position)}</td>
             <td class="num">{dollars(p.costBasis)}</td>
             <td class={`num ${signClass(p.realizedPnl)}`}>{dollars(p.realizedPnl)}</td>
-            <td class={`num ${signClass(p.unrealizedPnl)}`}>{dollars(p.unrealizedPnl)}</td>
+            <td class={`num ${signClass(p.unrealizedPnl)}`} data-field="unrealized">
+              {dollars(p.unrealizedPnl)}
+              {p.markStale && <StaleMark atMs={p.markAtMs} now={now} />}
+            </td>
             <td class="num">{dollars(p.feesPaid)}</td>
           </tr>
         ))}
