@@ -14,7 +14,7 @@
  */
 import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
-import { reconcile } from '../core/reconcile.ts';
+import { orderStatusUpdate, reconcile } from '../core/reconcile.ts';
 import type { FillRecord, Finding, OrderStatusUpdate, ReconcileResult, ReconcileSide } from '../core/reconcile.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiOrder } from '../adapters/kalshi/rest.schemas.ts';
@@ -131,15 +131,8 @@ export async function resolveMissingLocalOrders(rest: KalshiRestClient, result: 
       continue;
     }
     if (!venue) continue;
-    const fillCount = Math.max(venue.fillCount, mine.filledCount);
     resolved.set(mine.clientOrderId, {
-      update: {
-        clientOrderId: mine.clientOrderId,
-        orderId: venue.orderId,
-        status: venue.status,
-        fillCount,
-        remainingCount: venue.status === 'resting' ? Math.min(venue.remainingCount, mine.count - fillCount) : venue.remainingCount,
-      },
+      update: orderStatusUpdate(mine, venue),
       finding: {
         kind: 'order_closed_at_venue',
         severity: 'info',
@@ -245,22 +238,20 @@ export async function settleStaleJournalOrders(
       leftResting++; // rests now: the next reconciliation adopts it
       continue;
     }
-    const moved = venue
-      ? await settleJournalOrder(deps.pool, order.clientOrderId, {
-          atMs,
-          state: venue.status === 'executed' ? 'filled' : 'canceled',
+    const settlement = venue
+      ? {
+          state: venue.status === 'executed' ? ('filled' as const) : ('canceled' as const),
           venueOrderId: venue.orderId,
           venueStatus: venue.status,
           fillCount: venue.fillCount,
           details: { source: 'reconcile', venueStatus: venue.status, fillCount: venue.fillCount },
-        })
-      : await settleJournalOrder(deps.pool, order.clientOrderId, {
-          atMs,
-          state: order.venueOrderId ? 'canceled' : 'rejected',
+        }
+      : {
+          state: order.venueOrderId ? ('canceled' as const) : ('rejected' as const),
           error: order.venueOrderId ? 'absent at the venue' : 'never reached the venue',
           details: { source: 'reconcile', found: false },
-        });
-    if (moved) settled++;
+        };
+    if (await settleJournalOrder(deps.pool, order.clientOrderId, { atMs, ...settlement })) settled++;
   }
   const notes = settled > 0 ? [`${settled} journal orders the trader no longer managed brought to their venue state`] : [];
   if (leftResting > 0) notes.push(`${leftResting} journal orders rest at the venue since the snapshot: adopted at the next sync`);

@@ -24,6 +24,16 @@ export interface OrderIntent {
   expirationTime?: number;
 }
 
+/** An order's state as the venue reports it (REST or the user_orders channel), in core units. */
+export interface VenueOrderReport {
+  orderId: string;
+  status: VenueOrderStatus;
+  fillCount: Count;
+  remainingCount: Count;
+  /** e.g. 'Expired', 'PostOnlyCrossCancel' (Kalshi's last_update_reason), when known. */
+  reason?: string;
+}
+
 /** One execution against the order, as reported by the venue (WS `fill` or REST `/portfolio/fills`). */
 export interface OrderFill {
   fillId: string;

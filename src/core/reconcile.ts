@@ -23,7 +23,7 @@
  *    have one-second precision, so fills of that same second may have been cut off).
  */
 import type { Count, Micros, Price } from './money.ts';
-import { CLOSED_ORDER_STATES, type OrderSide, type OrderStateName, type VenueOrderStatus } from './order-state.ts';
+import { CLOSED_ORDER_STATES, type OrderFill, type OrderSide, type OrderStateName, type VenueOrderReport } from './order-state.ts';
 import { applyFill, emptyPosition, type Position } from './positions.ts';
 
 export interface LocalOrderRecord {
@@ -39,28 +39,18 @@ export interface LocalOrderRecord {
   createdAtMs: number;
 }
 
-export interface VenueOrderRecord {
-  orderId: string;
+export interface VenueOrderRecord extends VenueOrderReport {
   clientOrderId: string | null;
   ticker: string;
   side: OrderSide;
   price: Price;
-  status: VenueOrderStatus;
-  fillCount: Count;
-  remainingCount: Count;
 }
 
-export interface FillRecord {
-  fillId: string;
+export interface FillRecord extends OrderFill {
   orderId: string | null;
   clientOrderId?: string | null;
   ticker: string;
   side: OrderSide;
-  price: Price;
-  count: Count;
-  fee: Micros;
-  isTaker: boolean;
-  tsMs: number;
 }
 
 export interface ReconcileSide {
@@ -115,12 +105,18 @@ export interface Finding {
 }
 
 /** A venue status to forward to a local order actor (as VENUE_UPDATE); its counts never lower ours. */
-export interface OrderStatusUpdate {
+export interface OrderStatusUpdate extends Omit<VenueOrderReport, 'reason'> {
   clientOrderId: string;
-  orderId: string;
-  status: VenueOrderStatus;
-  fillCount: Count;
-  remainingCount: Count;
+}
+
+/**
+ * The venue's report on one of our orders as the update its actor hears: the fill count never
+ * below what we applied, and a resting order's remainder never above what that leaves.
+ */
+export function orderStatusUpdate(mine: LocalOrderRecord, theirs: Omit<VenueOrderReport, 'reason'>): OrderStatusUpdate {
+  const fillCount = Math.max(theirs.fillCount, mine.filledCount);
+  const remainingCount = theirs.status === 'resting' ? Math.min(theirs.remainingCount, mine.count - fillCount) : theirs.remainingCount;
+  return { clientOrderId: mine.clientOrderId, orderId: theirs.orderId, status: theirs.status, fillCount, remainingCount };
 }
 
 export interface ReconcileResult {
@@ -150,7 +146,7 @@ function samePosition(a: Position, b: Position): boolean {
 
 function applyFills(start: Position, fills: readonly FillRecord[]): Position {
   let pos = start;
-  for (const f of fills) pos = applyFill(pos, { side: f.side, price: f.price, count: f.count, fee: f.fee }).position;
+  for (const f of fills) pos = applyFill(pos, f).position;
   return pos;
 }
 
@@ -158,32 +154,22 @@ const byTime = (a: FillRecord, b: FillRecord) => a.tsMs - b.tsMs || (a.fillId < 
 
 export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number): ReconcileResult {
   const findings: Finding[] = [];
+  const find = (kind: FindingKind, severity: FindingSeverity, message: string, where: Omit<Finding, 'kind' | 'severity' | 'message'>) =>
+    findings.push({ kind, severity, message, ...where });
 
   // ---- fills ----
   const localFillIds = new Set(local.fills.map((f) => f.fillId));
   const venueFillIds = new Set(venue.fills.map((f) => f.fillId));
   const missingFills = venue.fills.filter((f) => !localFillIds.has(f.fillId)).sort(byTime);
   for (const f of missingFills) {
-    findings.push({
-      kind: 'missing_fill',
-      severity: 'info',
-      message: `venue fill ${f.fillId} (${f.count} @ ${f.price}) was not known locally`,
-      ticker: f.ticker,
-      fillId: f.fillId,
-      ...(f.orderId ? { orderId: f.orderId } : {}),
-    });
+    const where = { ticker: f.ticker, fillId: f.fillId, ...(f.orderId ? { orderId: f.orderId } : {}) };
+    find('missing_fill', 'info', `venue fill ${f.fillId} (${f.count} @ ${f.price}) was not known locally`, where);
   }
   let venueListedFrom = Infinity;
   for (const f of venue.fills) if (f.tsMs < venueListedFrom) venueListedFrom = f.tsMs;
   for (const f of local.fills) {
     if (!venueFillIds.has(f.fillId) && f.tsMs <= asOfMs && f.tsMs > venueListedFrom) {
-      findings.push({
-        kind: 'local_fill_unconfirmed',
-        severity: 'warning',
-        message: `local fill ${f.fillId} is not in the venue's fill list`,
-        ticker: f.ticker,
-        fillId: f.fillId,
-      });
+      find('local_fill_unconfirmed', 'warning', `local fill ${f.fillId} is not in the venue's fill list`, { ticker: f.ticker, fillId: f.fillId });
     }
   }
   // ---- positions (as of the snapshot) ----
@@ -199,40 +185,22 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
     const mine = localPositions.get(ticker) ?? emptyPosition(ticker);
     if (reported && !uncertain.has(ticker)) {
       const held = { ...reported, ticker };
-      if (!samePosition(held, mine)) {
-        findings.push({
-          kind: 'position_adopted',
-          severity: 'warning',
-          message: `position ${mine.position} (local) → ${held.position} (venue)`,
-          ticker,
-        });
-      }
+      if (!samePosition(held, mine)) find('position_adopted', 'warning', `position ${mine.position} (local) → ${held.position} (venue)`, { ticker });
       reportedTickers.push(ticker);
       positions.push(held);
-    } else {
-      // no (usable) report: keep ours, plus venue fills we had not seen
-      const unseen = missingFills.filter((f) => f.ticker === ticker);
-      const held = applyFills(mine, unseen);
-      if (reported) {
-        const tracked = local.positionsTracked ?? true;
-        findings.push({
-          kind: 'position_uncertain',
-          severity: tracked ? 'info' : 'blocking',
-          message: tracked
-            ? `fills arrived while the venue position was read; keeping ${held.position} until the next sync`
-            : 'fills arrived while the venue position was read, and there is no tracked position to keep: not trading until a sync reads it',
-          ticker,
-        });
-      } else if (held.position !== 0) {
-        findings.push({
-          kind: 'position_unreported',
-          severity: 'warning',
-          message: `venue reported no position; keeping ${held.position}`,
-          ticker,
-        });
-      }
-      positions.push(held);
+      continue;
     }
+    // no (usable) report: keep ours, plus venue fills we had not seen
+    const held = applyFills(mine, missingFills.filter((f) => f.ticker === ticker));
+    if (reported && (local.positionsTracked ?? true)) {
+      find('position_uncertain', 'info', `fills arrived while the venue position was read; keeping ${held.position} until the next sync`, { ticker });
+    } else if (reported) {
+      const message = 'fills arrived while the venue position was read, and there is no tracked position to keep: not trading until a sync reads it';
+      find('position_uncertain', 'blocking', message, { ticker });
+    } else if (held.position !== 0) {
+      find('position_unreported', 'warning', `venue reported no position; keeping ${held.position}`, { ticker });
+    }
+    positions.push(held);
   }
 
   // ---- orders ----
@@ -249,22 +217,16 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
   const adoptOrders: VenueOrderRecord[] = [];
 
   for (const mine of local.orders) {
-    const theirs =
-      venueByClientId.get(mine.clientOrderId) ?? (mine.orderId !== null ? venueByOrderId.get(mine.orderId) : undefined);
+    const theirs = venueByClientId.get(mine.clientOrderId) ?? (mine.orderId !== null ? venueByOrderId.get(mine.orderId) : undefined);
     const open = !CLOSED_ORDER_STATES.has(mine.state);
     const ids = { clientOrderId: mine.clientOrderId, ticker: mine.ticker, ...(mine.orderId ? { orderId: mine.orderId } : {}) };
     if (!theirs) {
       if (!open) continue;
       if (mine.createdAtMs > asOfMs) {
-        findings.push({ kind: 'local_order_after_snapshot', severity: 'info', message: 'placed after the snapshot', ...ids });
+        find('local_order_after_snapshot', 'info', 'placed after the snapshot', ids);
       } else {
         unknownLocalOrders.push(mine);
-        findings.push({
-          kind: 'local_order_missing',
-          severity: 'blocking',
-          message: `local ${mine.state} order is not reported by the venue; query it by client_order_id`,
-          ...ids,
-        });
+        find('local_order_missing', 'blocking', `local ${mine.state} order is not reported by the venue; query it by client_order_id`, ids);
       }
       continue;
     }
@@ -272,72 +234,35 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
     if (!open) {
       if (theirs.status === 'resting') {
         adoptOrders.push(theirs);
-        findings.push({
-          kind: 'closed_locally_resting_at_venue',
-          severity: 'warning',
-          message: `closed locally (${mine.state}) but resting at the venue: adopted again`,
-          ...ids,
-          orderId: theirs.orderId,
-        });
+        const message = `closed locally (${mine.state}) but resting at the venue: adopted again`;
+        find('closed_locally_resting_at_venue', 'warning', message, { ...ids, orderId: theirs.orderId });
       }
       continue;
     }
     if (theirs.fillCount < mine.filledCount) {
-      findings.push({
-        kind: 'venue_order_behind',
-        severity: 'info',
-        message: `venue shows ${theirs.fillCount} filled, we have ${mine.filledCount}: keeping ours`,
-        ...ids,
-      });
+      find('venue_order_behind', 'info', `venue shows ${theirs.fillCount} filled, we have ${mine.filledCount}: keeping ours`, ids);
     } else if (theirs.fillCount > mine.filledCount) {
-      findings.push({
-        kind: 'order_fills_missing_locally',
-        severity: 'info',
-        message: `venue shows ${theirs.fillCount} filled, we have applied ${mine.filledCount}`,
-        ...ids,
-      });
+      find('order_fills_missing_locally', 'info', `venue shows ${theirs.fillCount} filled, we have applied ${mine.filledCount}`, ids);
     }
-    if (theirs.status !== 'resting') {
-      findings.push({ kind: 'order_closed_at_venue', severity: 'info', message: `venue status ${theirs.status}`, ...ids });
-    }
-    orderUpdates.push({
-      clientOrderId: mine.clientOrderId,
-      orderId: theirs.orderId,
-      status: theirs.status,
-      fillCount: Math.max(theirs.fillCount, mine.filledCount),
-      remainingCount:
-        theirs.status === 'resting' ? Math.min(theirs.remainingCount, mine.count - Math.max(theirs.fillCount, mine.filledCount)) : theirs.remainingCount,
-    });
+    if (theirs.status !== 'resting') find('order_closed_at_venue', 'info', `venue status ${theirs.status}`, ids);
+    orderUpdates.push(orderStatusUpdate(mine, theirs));
   }
 
-  const ours = (clientOrderId: string | null): boolean =>
-    clientOrderId !== null &&
-    clientOrderId !== '' &&
-    ((local.journalClientOrderIds?.has(clientOrderId) ?? false) ||
-      (local.clientOrderIdPrefix !== undefined && local.clientOrderIdPrefix !== '' && clientOrderId.startsWith(local.clientOrderIdPrefix)));
+  const prefix = local.clientOrderIdPrefix ?? '';
+  const ours = (clientOrderId: string | null): clientOrderId is string =>
+    !!clientOrderId && ((local.journalClientOrderIds?.has(clientOrderId) ?? false) || (prefix !== '' && clientOrderId.startsWith(prefix)));
   for (const o of venue.orders) {
     if (matchedVenueIds.has(o.orderId) || o.status !== 'resting') continue;
+    const where = { ticker: o.ticker, orderId: o.orderId };
     if (ours(o.clientOrderId)) {
       adoptOrders.push(o);
-      findings.push({
-        kind: 'order_adopted',
-        severity: 'info',
-        message: `resting order of an earlier run (${o.fillCount} filled, ${o.remainingCount} left): adopted, managed and counted`,
-        ticker: o.ticker,
-        orderId: o.orderId,
-        clientOrderId: o.clientOrderId!,
-      });
+      const message = `resting order of an earlier run (${o.fillCount} filled, ${o.remainingCount} left): adopted, managed and counted`;
+      find('order_adopted', 'info', message, { ...where, clientOrderId: o.clientOrderId });
       continue;
     }
     externalOrders.push(o);
-    findings.push({
-      kind: 'external_order',
-      severity: 'info',
-      message: `resting venue order not placed by this trader: tracked and counted, not managed`,
-      ticker: o.ticker,
-      orderId: o.orderId,
-      ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
-    });
+    const message = `resting venue order not placed by this trader: tracked and counted, not managed`;
+    find('external_order', 'info', message, { ...where, ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) });
   }
 
   return {
@@ -415,19 +340,19 @@ export function holdAfterSnapshot(holder: HolderState, snapshot: SnapshotToHold)
     if (f.appliedAtMs < snapshot.asOfMs || snapshot.accountedFillIds.has(f.fillId)) continue;
     reapplied.push(f);
     if (reported.has(f.ticker)) {
-      const next = applyFill(positions[f.ticker], { side: f.side, price: f.price, count: f.count, fee: f.fee });
+      const next = applyFill(positions[f.ticker], f);
       positions[f.ticker] = next.position;
       cashAfterSnapshot += next.cashChange;
     } else {
       // the kept position already holds it; only the snapshot's cash must learn of it
-      cashAfterSnapshot += applyFill(emptyPosition(f.ticker), { side: f.side, price: f.price, count: f.count, fee: f.fee }).cashChange;
+      cashAfterSnapshot += applyFill(emptyPosition(f.ticker), f).cashChange;
     }
   }
   for (const f of snapshot.missingFills) {
     if (holder.hasApplied(f.fillId)) continue;
     newlyApplied.push(f);
     if (reported.has(f.ticker)) continue;
-    const next = applyFill(positions[f.ticker] ?? emptyPosition(f.ticker), { side: f.side, price: f.price, count: f.count, fee: f.fee });
+    const next = applyFill(positions[f.ticker] ?? emptyPosition(f.ticker), f);
     positions[f.ticker] = next.position;
     cashFromNewFills += next.cashChange;
   }

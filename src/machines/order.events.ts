@@ -4,7 +4,7 @@
  * trader and the wiring can import the shapes without importing the machine.
  */
 import type { Count } from '../core/money.ts';
-import type { OrderFill, OrderStateName, OrderSummary, VenueOrderStatus } from './order.types.ts';
+import type { OrderFill, OrderStateName, OrderSummary, VenueOrderReport, VenueOrderStatus } from './order.types.ts';
 
 /** A fill for this order. Applied once per fillId, whichever path (WS or REST backfill) delivers it first. */
 export interface OrderFillEvent extends OrderFill {
@@ -46,23 +46,14 @@ export type OrderEvent = OrderFillEvent | OrderVenueUpdateEvent | OrderCancelEve
 /** A fill as the venue reports it (WS `fill`, REST backfill, reconciliation's missing fills). */
 export type VenueFillReport = OrderFill & { orderId?: string | null };
 
-/** An order's status as the venue reports it (WS `user_order`, reconciliation's order updates). */
-export interface VenueStatusReport {
-  orderId: string;
-  status: VenueOrderStatus;
-  fillCount: Count;
-  remainingCount: Count;
-  reason?: string;
-}
-
 /**
  * The one translation of a venue report into the order actor's event: a fill → FILL, a status
  * report → VENUE_UPDATE. Live updates and reconciliation both use it, so an order hears the same
  * thing whichever path brought the news.
  */
 export function toOrderEvent(report: VenueFillReport): OrderFillEvent;
-export function toOrderEvent(report: VenueStatusReport): OrderVenueUpdateEvent;
-export function toOrderEvent(report: VenueFillReport | VenueStatusReport): OrderFillEvent | OrderVenueUpdateEvent {
+export function toOrderEvent(report: VenueOrderReport): OrderVenueUpdateEvent;
+export function toOrderEvent(report: VenueFillReport | VenueOrderReport): OrderFillEvent | OrderVenueUpdateEvent {
   if ('fillId' in report) {
     return {
       type: 'FILL',

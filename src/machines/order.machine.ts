@@ -59,22 +59,10 @@ import {
 const HISTORY_LIMIT = 32;
 
 export function summarizeOrder(context: OrderContext): OrderSummary {
-  return {
-    clientOrderId: context.clientOrderId,
-    orderId: context.orderId,
-    ticker: context.intent.ticker,
-    side: context.intent.side,
-    price: context.intent.price,
-    count: context.intent.count,
-    state: context.state,
-    filledCount: context.filledCount,
-    venueFilledCount: context.venueFilledCount,
-    remainingCount: context.remainingCount,
-    avgPrice: context.avgPrice,
-    fees: context.fees,
-    inFlight: IN_FLIGHT_ORDER_STATES.has(context.state),
-    closeReason: context.closeReason,
-  };
+  const { clientOrderId, orderId, state, filledCount, venueFilledCount, remainingCount, avgPrice, fees, closeReason } = context;
+  const { ticker, side, price, count } = context.intent;
+  const inFlight = IN_FLIGHT_ORDER_STATES.has(state);
+  return { clientOrderId, orderId, ticker, side, price, count, state, filledCount, venueFilledCount, remainingCount, avgPrice, fees, inFlight, closeReason };
 }
 
 /** Remaining only moves down: it is the smaller of what is known locally and what the venue says. */

@@ -7,7 +7,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../core/clock.ts';
 import type { Count, Micros, Price } from '../core/money.ts';
-import type { OrderIntent, OrderSide, OrderStateName, VenueOrderStatus } from '../core/order-state.ts';
+import type { OrderIntent, OrderSide, OrderStateName, VenueOrderReport } from '../core/order-state.ts';
 
 export type {
   OrderFill,
@@ -15,6 +15,7 @@ export type {
   OrderSide,
   OrderStateName,
   TimeInForce,
+  VenueOrderReport,
   VenueOrderStatus,
 } from '../core/order-state.ts';
 export { CLOSED_ORDER_STATES, IN_FLIGHT_ORDER_STATES } from '../core/order-state.ts';
@@ -44,16 +45,6 @@ export interface QueryOrderInput {
   clientOrderId: string;
   ticker: string;
   orderId: string | null;
-}
-
-/** A venue order as seen by REST or the user_orders channel, in core units. */
-export interface VenueOrderReport {
-  orderId: string;
-  status: VenueOrderStatus;
-  fillCount: Count;
-  remainingCount: Count;
-  /** e.g. 'Expired', 'PostOnlyCrossCancel' (Kalshi's last_update_reason), when known. */
-  reason?: string;
 }
 
 /**

@@ -78,9 +78,7 @@ export class StateVisits {
     }
     for (const label of labels) {
       if (this.activeSince.has(label)) continue;
-      const visit = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
-      visit.entries++;
-      this.visited.set(label, visit);
+      this.visit(label).entries++;
       this.activeSince.set(label, nowMs);
     }
   }
@@ -88,10 +86,9 @@ export class StateVisits {
   /** Adds visits counted elsewhere (without making the label active). */
   add(label: string, entries: number, totalMs: number): void {
     if (entries <= 0) return;
-    const visit = this.visited.get(label) ?? { entries: 0, totalMs: 0 };
+    const visit = this.visit(label);
     visit.entries += entries;
     visit.totalMs += totalMs;
-    this.visited.set(label, visit);
   }
 
   /** Adds the time the active labels have spent up to `nowMs` (they stay active). */
@@ -100,6 +97,12 @@ export class StateVisits {
       this.visited.get(label)!.totalMs += nowMs - since;
       this.activeSince.set(label, nowMs);
     }
+  }
+
+  private visit(label: string): LabelVisit {
+    let visit = this.visited.get(label);
+    if (!visit) this.visited.set(label, (visit = { entries: 0, totalMs: 0 }));
+    return visit;
   }
 }
 
@@ -128,11 +131,9 @@ export function topLevelState(value: unknown): string {
 }
 
 function defaultNote(snapshot: NotedSnapshot): { reason: string; metadata?: Record<string, unknown> } | undefined {
-  const context = snapshot.context as { lastTransition?: { reason?: unknown; metadata?: unknown } } | undefined;
-  const note = context?.lastTransition;
-  if (!note || typeof note.reason !== 'string') return undefined;
-  const metadata = note.metadata && typeof note.metadata === 'object' ? (note.metadata as Record<string, unknown>) : {};
-  return { reason: note.reason, metadata };
+  const note = (snapshot.context as { lastTransition?: { reason?: unknown; metadata?: unknown } } | undefined)?.lastTransition;
+  if (typeof note?.reason !== 'string') return undefined;
+  return { reason: note.reason, metadata: note.metadata && typeof note.metadata === 'object' ? (note.metadata as Record<string, unknown>) : {} };
 }
 
 /**
