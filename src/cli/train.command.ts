@@ -1,7 +1,7 @@
 /**
  * `kalshiflow train --sessions … --out model.onnx`: PPO on recorded sessions (`trainPolicy`),
- * with an optional curriculum, checkpoints and resume, a progress bar on a terminal (plain lines
- * otherwise), and the bookkeeping in the store: a `models` row (status `training` → `candidate`,
+ * with an optional curriculum, checkpoints and resume, validation sessions for best-checkpoint
+ * selection, a progress bar on a terminal (plain lines otherwise), and the bookkeeping in the store: a `models` row (status `training` → `candidate`,
  * or `failed`; hyperparameters, sessions, final metrics, the ONNX file and its SHA-256) and one
  * `episodes` row (kind `training`) per PPO iteration with its statistics.
  *
@@ -20,10 +20,15 @@ import { resolvePpoConfig } from '../rl/ppo/trainer.ts';
 import type { PpoConfig } from '../rl/ppo/trainer.ts';
 import { TrainingError, readCheckpoint, trainPolicy } from '../rl/train.ts';
 import type { Curriculum, TrainProgress } from '../rl/train.ts';
+import type { MarketTimeline } from '../rl/timeline.ts';
 import {
+  ENV_FLAGS,
+  ENV_FLAGS_USAGE,
   chooseStore,
   defaultIo,
   describeStore,
+  durationFlag,
+  envFlagValues,
   formatSeconds,
   integer,
   loadSessionTimelines,
@@ -41,37 +46,54 @@ import {
 import type { CommandIo } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
 
-export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--curriculum [easy-first|per-market|none]]
-                        [--checkpoint-dir DIR] [--checkpoint-every N] [--resume [FILE|DIR]] [--tickers A,B]
-                        [--name NAME] [--model-version V] [--hidden 64,64] [--n-steps 512] [--n-envs 4]
-                        [--batch-size 256] [--epochs 10] [--lr 0.0003] [--ent-coef 0.01] [--workers 0]
-                        [--backend js|onnxruntime] [--seed 1] [--episode-steps 1000] [--start random|beginning]
-                        [--sizes 5] [--styles take|take,join] [--db URL|DIR]
+export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--validation-sessions IDS]
+                        [--curriculum [easy-first|per-market|none]] [--checkpoint-dir DIR] [--checkpoint-every N]
+                        [--resume [FILE|DIR]] [--tickers A,B] [--name NAME] [--model-version V]
+                        [--hidden 64,64] [--n-steps 512] [--n-envs 4] [--batch-size 256] [--epochs 10]
+                        [--lr 0.0003] [--gamma 0.99] [--gae-lambda 0.95] [--clip 0.2] [--ent-coef 0.01]
+                        [--workers 2] [--backend onnxruntime|js] [--seed 1]
+                        [--episode-length whole|DURATION] [--episode-steps 0] [--start beginning|random]
+                        [--sizes 5] [--styles take|take,join] [--fees quadratic] [--starting-cash 100]
+                        [--max-position 100] [--queue risk-averse] [--decision-interval 250ms] [--order-latency 1.2ms]
+                        [--db URL|DIR]
 
   --sessions        recorded sessions: ids (3,4), ranges (3-8), \`all\`, regime:NAME (see \`kalshiflow rl sessions\`)
   --out             the ONNX model to write (obs-v1 policy contract; loads with --strategy onnx:<file>)
   --steps           environment steps in total, resumed steps included (default 100000)
+  --validation-sessions  held-out sessions the policy is run on greedily every --validate-every steps (default
+                    about 20 times per run); the model written is the one with the best mean validation net P&L
   --curriculum      easy-first (bare flag: tight, quiet markets first), per-market (one market at a time,
                     longest first) or none (default)
   --checkpoint-dir  write checkpoints (weights, optimizer, progress) here, about ten per run
   --resume          continue from a checkpoint file, or the newest one in a folder (bare: --checkpoint-dir)
   --tickers         only these markets of the sessions
   --name            model name in the registry (default: the file name); --model-version (default: a timestamp)
-  --episode-steps   step limit of a training episode (0 = whole market timeline; default 1000)
-  --start           where episodes start: random event (default) or the first snapshot
+  --gamma, --gae-lambda  discount and GAE λ per second of market time (default 0.99, 0.95)
+  --clip, --ent-coef, --lr  PPO's clip range (0.2), entropy bonus (0.01), Adam learning rate (0.0003)
+  --workers, --backend  rollout worker threads (default 2) and who runs the update (default onnxruntime,
+                    about 4× faster than js on this machine's bench/rl-ppo)
+  --episode-length  an episode is a whole market of a session (default) or this much market time of it
+  --episode-steps   also at most this many decision ticks (0 = no limit; default 0)
+  --start           where episodes start: the first snapshot (default) or a random event
   --sizes           order sizes in contracts, comma-separated (default 5); --styles take and/or join
+${ENV_FLAGS_USAGE}
   --db              postgres:// URL or embedded database folder (default DATABASE_URL, else $KALSHIFLOW_DATA_DIR/db)`;
 
 const CURRICULA: readonly Curriculum[] = ['none', 'easy-first', 'per-market'];
 
 /**
- * Training episodes of a new run: random starts, at most 1,000 steps — a recorded market is one
- * long timeline, and short episodes from everywhere in it train faster than whole replays.
+ * Training episodes of a new run: a whole market of a session from its first snapshot, as `eval`
+ * runs it (the discount is per second of market time, so a long episode is no harder to credit).
  */
-const TRAIN_ENV_DEFAULTS: Partial<MarketEnvConfig> = { maxEpisodeSteps: 1_000, start: 'random' };
+const TRAIN_ENV_DEFAULTS: Partial<MarketEnvConfig> = { maxEpisodeSteps: 0, maxEpisodeMs: 0, start: 'beginning' };
+
+/** The faster update of this machine (bench/rl-ppo: onnxruntime with 2 workers ≈ 4× the js kernels). */
+const TRAIN_PPO_DEFAULTS: Partial<PpoConfig> = { backend: 'onnxruntime', workers: 2 };
 
 interface TrainPlan {
   sessions: string;
+  validationSessions?: string;
+  validateEvery?: number;
   out: string;
   steps: number;
   /** Absent: none, or the checkpoint's when resuming. */
@@ -96,6 +118,8 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
     argv,
     {
       sessions: { type: 'string' },
+      'validation-sessions': { type: 'string' },
+      'validate-every': { type: 'string' },
       out: { type: 'string' },
       steps: { type: 'string' },
       curriculum: { type: 'string' },
@@ -112,6 +136,11 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
       epochs: { type: 'string' },
       lr: { type: 'string' },
       'ent-coef': { type: 'string' },
+      gamma: { type: 'string' },
+      'gae-lambda': { type: 'string' },
+      clip: { type: 'string' },
+      'episode-length': { type: 'string' },
+      ...ENV_FLAGS,
       workers: { type: 'string' },
       backend: { type: 'string' },
       seed: { type: 'string' },
@@ -128,6 +157,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
   if (!values.sessions) throw new UsageError('--sessions: required (recorded session ids, ranges, `all` or regime:NAME)');
   parseSessionSpec(values.sessions);
+  if (values['validation-sessions'] !== undefined) parseSessionSpec(values['validation-sessions'], 'validation-sessions');
   if (!values.out) throw new UsageError('--out: required (the ONNX model file to write)');
   if (extname(values.out) !== '.onnx') throw new UsageError(`--out: the model file must end in .onnx, got ${JSON.stringify(values.out)}`);
 
@@ -158,6 +188,17 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
     if (!Number.isFinite(e) || e < 0) throw new UsageError(`--ent-coef: must be a number ≥ 0, got ${JSON.stringify(values['ent-coef'])}`);
     ppo.entCoef = e;
   }
+  const unit = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`--${flag}: must be a number from 0 to 1, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const gamma = unit('gamma', values.gamma);
+  if (gamma !== undefined) ppo.gamma = gamma;
+  const lambda = unit('gae-lambda', values['gae-lambda']);
+  if (lambda !== undefined) ppo.gaeLambda = lambda;
+  if (values.clip !== undefined) ppo.clipRange = positiveNumber('clip', values.clip, 0);
   if (values.workers !== undefined) ppo.workers = integer('workers', values.workers, 0);
   if (values.backend !== undefined) {
     if (values.backend !== 'js' && values.backend !== 'onnxruntime') throw new UsageError(`--backend: must be js or onnxruntime, got ${JSON.stringify(values.backend)}`);
@@ -166,7 +207,10 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
   if (values.seed !== undefined) ppo.seed = integer('seed', values.seed, 1);
 
   // only what was given: a resumed run takes the rest from its checkpoint, a new one from TRAIN_ENV_DEFAULTS
-  const env: Partial<MarketEnvConfig> = {};
+  const env: Partial<MarketEnvConfig> = envFlagValues(values);
+  if (values['episode-length'] !== undefined) {
+    env.maxEpisodeMs = values['episode-length'].trim() === 'whole' ? 0 : durationFlag('episode-length', values['episode-length']);
+  }
   if (values['episode-steps'] !== undefined) {
     env.maxEpisodeSteps = integer('episode-steps', values['episode-steps'], 0);
     if (env.maxEpisodeSteps < 0) throw new UsageError('--episode-steps: must be ≥ 0');
@@ -194,6 +238,8 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
 
   return {
     sessions: values.sessions,
+    ...(values['validation-sessions'] !== undefined ? { validationSessions: values['validation-sessions'] } : {}),
+    ...(values['validate-every'] !== undefined ? { validateEvery: positiveInt('validate-every', values['validate-every'], 0) } : {}),
     out: values.out,
     steps: positiveInt('steps', values.steps, 100_000),
     ...(curriculum !== undefined ? { curriculum } : {}),
@@ -217,7 +263,9 @@ function progressText(p: TrainProgress, elapsedMs: number, startSteps: number): 
   return (
     `${progressBar(fraction)} ${p.stepsDone}/${p.totalSteps} steps, it ${p.iteration}${phase}, ` +
     `return ${Number.isFinite(p.meanReturn) ? p.meanReturn.toFixed(4) : '—'}, len ${Number.isFinite(p.meanLength) ? Math.round(p.meanLength) : '—'}, entropy ${p.entropy.toFixed(3)}, kl ${p.approxKl.toFixed(4)}, ` +
-    `${Math.round(p.stepsPerSecond)} steps/s, eta ${formatSeconds(eta)}`
+    `${Math.round(p.stepsPerSecond)} steps/s, eta ${formatSeconds(eta)}` +
+    (p.validation ? `, validation ${p.validation.meanPnl >= 0 ? '+' : ''}$${p.validation.meanPnl.toFixed(3)}/episode` : '') +
+    (p.bestValidation ? ` (best $${p.bestValidation.meanPnl.toFixed(3)} at ${p.bestValidation.stepsDone})` : '')
   );
 }
 
@@ -240,10 +288,20 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
     const markets = loaded.reduce((s, l) => s + l.timelines.length, 0);
     const events = loaded.reduce((s, l) => s + l.events, 0);
     io.out(`training on ${ids.length} session(s) [${ids.join(', ')}]: ${markets} markets, ${events} events, from ${describeStore(db, choice)}`);
+    let validationIds: number[] = [];
+    let validation: MarketTimeline[] = [];
+    if (planned.validationSessions !== undefined) {
+      validationIds = await resolveSessionIds(db.pool, planned.validationSessions, 'validation-sessions');
+      const overlap = validationIds.filter((id) => ids.includes(id));
+      if (overlap.length > 0) throw new UsageError(`--validation-sessions: session(s) ${overlap.join(', ')} are also training sessions`);
+      const v = await loadSessionTimelines(db.pool, validationIds, planned.tickers, 'validation-sessions');
+      validation = v.flatMap((l) => l.timelines);
+      io.out(`validating on ${validationIds.length} session(s) [${validationIds.join(', ')}]: ${validation.length} markets`);
+    }
     if (markets === 0) throw new UsageError(`--sessions: the sessions have no market with a book snapshot${planned.tickers ? ` among ${planned.tickers.join(', ')}` : ''}`);
 
     let startSteps = 0;
-    let ppo: Partial<PpoConfig> = planned.ppo;
+    let ppo: Partial<PpoConfig> = { ...TRAIN_PPO_DEFAULTS, ...planned.ppo };
     let env: Partial<MarketEnvConfig> = { ...TRAIN_ENV_DEFAULTS, ...planned.env };
     let curriculum: Curriculum = planned.curriculum ?? 'none';
     if (planned.resumeFrom !== undefined) {
@@ -286,6 +344,7 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
         status: 'training',
         hyperparameters: {
           sessions: ids,
+          validation_sessions: validationIds,
           tickers: planned.tickers ?? null,
           steps: planned.steps,
           curriculum,
@@ -316,6 +375,8 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       modelVersion: planned.version,
       env,
       ppo,
+      validation,
+      ...(planned.validateEvery !== undefined ? { validateEvery: planned.validateEvery } : {}),
       ...(planned.checkpointDir !== undefined ? { checkpointDir: planned.checkpointDir } : {}),
       ...(planned.checkpointEvery !== undefined ? { checkpointEvery: planned.checkpointEvery } : {}),
       ...(planned.resumeFrom !== undefined ? { resumeFrom: planned.resumeFrom } : {}),
@@ -342,6 +403,7 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
             entropy: finite(p.entropy),
             approx_kl: finite(p.approxKl),
             steps_per_second: finite(p.stepsPerSecond),
+            ...(p.validation ? { validation_mean_pnl: p.validation.meanPnl, validation_dominant_share: p.validation.dominantShare } : {}),
             pnl_meaning: 'mean return of the last ≤ 100 training episodes, in micros',
             ...(p.checkpoint ? { checkpoint: p.checkpoint } : {}),
           },
@@ -375,6 +437,8 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       iterations: result.iterations,
       checkpoints: result.checkpoints,
       wall_seconds: Math.round((Date.now() - wallStart) / 1000),
+      validations: result.validations.map((v) => ({ steps: v.stepsDone, mean_pnl: v.meanPnl, dominant_share: v.dominantShare })),
+      best_validation: result.best ? { steps: result.best.stepsDone, mean_pnl: result.best.meanPnl, dominant_share: result.best.dominantShare } : null,
       ...(last
         ? {
             mean_return: Number.isFinite(last.meanReturn) ? last.meanReturn : null,
@@ -390,6 +454,12 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       `model #${final.id} ${final.name} ${final.version}: ${result.stepsDone} steps, ${result.iterations} iterations` +
         `${last && Number.isFinite(last.meanReturn) ? `, mean return ${last.meanReturn.toFixed(4)}` : ''}; wrote ${outPath} (sha256 ${sha.slice(0, 12)}), status candidate`,
     );
+    if (result.best) {
+      io.out(
+        `exported the best validated policy: steps ${result.best.stepsDone}, mean validation net P&L $${result.best.meanPnl.toFixed(3)} per episode` +
+          `${result.best.dominantShare >= 0.99 ? ' (COLLAPSED: one action at ≥ 99 % of steps)' : ''}`,
+      );
+    }
     io.out(`next: kalshiflow eval --model ${planned.out} --sessions <held-out ids> --out <dir>`);
     return 0;
   } catch (error) {

@@ -234,6 +234,35 @@ describe('kalshiflow train and eval', () => {
     await expect(runTrainCommand(['--sessions', 'all', '--out', join(dir, 'x.onnx'), '--curriculum', 'hardest'], capture().io)).rejects.toThrow(/--curriculum/);
   });
 
+  it('selects the best checkpoint on validation sessions and takes the environment and PPO flags', async () => {
+    const c = capture();
+    const out = join(dir, 'model-validated.onnx');
+    const code = await runTrainCommand(
+      [
+        '--sessions', String(trainIds[0]), '--validation-sessions', String(trainIds[1]), '--out', out, '--steps', '1024', ...SMALL_PPO,
+        '--validate-every', '256', '--gamma', '0.995', '--gae-lambda', '0.9', '--clip', '0.1', '--episode-length', '30s',
+        '--fees', 'quadratic×2', '--starting-cash', '250', '--max-position', '20', '--name', 'cli-validated',
+      ],
+      c.io,
+    );
+    expect(code, c.err.join('\n')).toBe(0);
+    expect(c.out.some((l) => /validation [+-]\$\d+\.\d{3}\/episode/.test(l))).toBe(true);
+    expect(c.out.some((l) => l.startsWith('exported the best validated policy: steps '))).toBe(true);
+    const m = await withStore(async (pool) => (await listModels(pool)).find((x) => x.name === 'cli-validated')!);
+    expect(m.hyperparameters.validation_sessions).toEqual([trainIds[1]]);
+    expect(m.hyperparameters.ppo).toMatchObject({ gamma: 0.995, gaeLambda: 0.9, clipRange: 0.1, backend: 'onnxruntime', workers: 2 });
+    expect(m.hyperparameters.env).toMatchObject({ maxEpisodeMs: 30_000, fees: { feeType: 'quadratic', multiplier: 2 }, startingCash: 250_000_000, maxPosition: 2_000, start: 'beginning' });
+    const validations = m.metrics.validations as Array<{ steps: number; mean_pnl: number }>;
+    expect(validations.map((v) => v.steps)).toEqual([256, 512, 768, 1024]);
+    const best = m.metrics.best_validation as { steps: number; mean_pnl: number };
+    expect(best.mean_pnl).toBe(Math.max(...validations.map((v) => v.mean_pnl)));
+    await expect(
+      runTrainCommand(['--sessions', String(trainIds[0]), '--validation-sessions', String(trainIds[0]), '--out', out], capture().io),
+    ).rejects.toThrow(/--validation-sessions: session\(s\) \d+ are also training sessions/);
+    await expect(runTrainCommand(['--sessions', String(trainIds[0]), '--out', out, '--fees', 'cheap'], capture().io)).rejects.toThrow(/--fees: quadratic/);
+    await expect(runTrainCommand(['--sessions', String(trainIds[0]), '--out', out, '--gamma', '1.5'], capture().io)).rejects.toThrow(/--gamma: must be a number from 0 to 1/);
+  });
+
   it('evaluates on held-out sessions: report.json with the policy and its baselines per regime, a chart, stored episodes', async () => {
     const outDir = join(dir, 'eval');
     const c = capture();
