@@ -227,6 +227,8 @@ async function assembleRuntime(
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.random ? { random: options.random } : {}),
+    // paced to the account's rate limits (GET /account/limits), so the trader does not meet 429s
+    rateLimits: 'account',
     ...options.rest,
   });
   const ws = new KalshiWsClient({

@@ -11,18 +11,22 @@ import { generateKeyPair } from '../adapters/kalshi/auth.ts';
 import { parseDuration } from '../core/duration.ts';
 import { apiKeyTypeOf } from '../core/request-signature.ts';
 import type { HistoryRetention } from '../sim/matching/history.ts';
+import { SIM_RATE_TIERS, type SimRateTier } from '../sim/server/rate-limits.ts';
 import { SIMULATOR_HISTORY, startSimulator, SimulatorConfigError, type SimulatorKey } from '../sim/simulator.ts';
 
 export const SIM_USAGE = [
   'usage: kalshiflow sim [--host 127.0.0.1] [--port 8100] [--markets N] [--seed S]',
   '                      [--key KEY_ID=PUBLIC_KEY_PEM_PATH ...] [--no-activity]',
   '                      [--history-age 1h|all] [--history-count 10000|all]',
+  '                      [--rate-tier off|basic|advanced|premier|paragon|prime]',
   '',
   'Runs the Kalshi-compatible simulator (REST /trade-api/v2, WebSocket /trade-api/ws/v2,',
   'control API /_sim on loopback) until interrupted. Without --key a demo key pair is kept in',
   '.kalshiflow/sim-keys/. Finished orders, fills, settlements and trades are kept for queries',
   `for --history-age of simulator time and at most --history-count per account or market`,
   `(default ${SIMULATOR_HISTORY.maxAgeMs / 3_600_000}h and ${SIMULATOR_HISTORY.maxCount}); resting orders are always kept.`,
+  '--rate-tier applies Kalshi\'s token-bucket rate limits of that usage tier per account (429 when',
+  'a bucket is empty; default off).',
 ].join('\n');
 
 export interface SimCommandIo {
@@ -42,6 +46,7 @@ interface SimFlags {
   keys: Array<{ keyId: string; path: string }>;
   activity: boolean;
   history: Partial<HistoryRetention>;
+  rateTier: SimRateTier;
   help: boolean;
 }
 
@@ -55,7 +60,7 @@ function intFlag(name: string, raw: string, min: number, max: number): number {
 }
 
 export function parseSimFlags(argv: string[]): SimFlags {
-  const flags: SimFlags = { host: '127.0.0.1', port: 8100, markets: 10, seed: 1, keys: [], activity: true, history: {}, help: false };
+  const flags: SimFlags = { host: '127.0.0.1', port: 8100, markets: 10, seed: 1, keys: [], activity: true, history: {}, rateTier: 'off', help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -68,7 +73,7 @@ export function parseSimFlags(argv: string[]): SimFlags {
     }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!['--host', '--port', '--markets', '--seed', '--key', '--history-age', '--history-count'].includes(name)) {
+    if (!['--host', '--port', '--markets', '--seed', '--key', '--history-age', '--history-count', '--rate-tier'].includes(name)) {
       throw new FlagError(`unknown option ${JSON.stringify(arg)}`);
     }
     let value: string | undefined;
@@ -100,6 +105,10 @@ export function parseSimFlags(argv: string[]): SimFlags {
             throw new FlagError(`--history-age ${(error as Error).message}`);
           }
         }
+        break;
+      case '--rate-tier':
+        if (!SIM_RATE_TIERS.includes(value as SimRateTier)) throw new FlagError(`--rate-tier must be one of ${SIM_RATE_TIERS.join(', ')}, got ${JSON.stringify(value)}`);
+        flags.rateTier = value as SimRateTier;
         break;
       case '--history-count':
         flags.history.maxCount = value === 'all' ? Infinity : intFlag('--history-count', value, 0, 100_000_000);
@@ -199,7 +208,7 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = defaultIo
 
   let sim;
   try {
-    sim = await startSimulator({ host: flags.host, port: flags.port, markets: flags.markets, seed: flags.seed, keys, activity: flags.activity, history: flags.history });
+    sim = await startSimulator({ host: flags.host, port: flags.port, markets: flags.markets, seed: flags.seed, keys, activity: flags.activity, history: flags.history, rateLimitTier: flags.rateTier });
   } catch (error) {
     if (error instanceof SimulatorConfigError) {
       io.err(`kalshiflow sim: ${error.message}`);

@@ -20,6 +20,7 @@ import { createSimHttpServer } from './server/http.ts';
 import { ApiKeyRegistry } from './server/keys.ts';
 import { API_BASE_PATH } from './server/rest.ts';
 import { TradingFigures } from './server/stats.ts';
+import { SimRateLimits, type SimRateTier } from './server/rate-limits.ts';
 import { WS_PATH } from './server/ws.ts';
 
 export interface SimulatorKey {
@@ -60,6 +61,12 @@ export interface StartSimulatorOptions {
    * 1 hour of simulator time). Resting orders are always kept. Synthetic participants keep less.
    */
   history?: Partial<HistoryRetention>;
+  /**
+   * Kalshi's per-account token buckets at this usage tier (kalshi-api.md §4.2): an empty bucket
+   * answers 429. Default 'off' (no limit, `/account/limits` reports an unlimited tier): scripted
+   * sessions on a virtual clock send bursts in no simulated time.
+   */
+  rateLimitTier?: SimRateTier;
 }
 
 /** The simulator's default history window (see StartSimulatorOptions.history). */
@@ -168,6 +175,7 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
 
   const { server, webSockets, app } = createSimHttpServer({
     exchange,
+    rateLimits: new SimRateLimits(clock, opts.rateLimitTier ?? 'off'),
     clock,
     keys,
     faults,

@@ -498,12 +498,24 @@ describe('createOrder', () => {
 
   it('when every attempt fails and the order is never there, the last error is thrown after attempts POSTs', async () => {
     server.use(
-      http.post(`${BASE}/portfolio/events/orders`, () => HttpResponse.json({ error: 'too many requests' }, { status: 429 })),
+      http.post(`${BASE}/portfolio/events/orders`, () => kalshiError(503, 'service_unavailable', 'service_unavailable')),
       http.get(`${BASE}/portfolio/orders`, () => ordersPage([])),
     );
-    await expect(client().createOrder(order())).rejects.toMatchObject({ status: 429 });
+    await expect(client().createOrder(order())).rejects.toMatchObject({ status: 503 });
     expect(posts()).toHaveLength(3);
     expect(gets('/portfolio/orders')).toHaveLength(3);
+  });
+
+  it('a 429 on a create means not placed: resent after the backoff without a lookup (issue 14)', async () => {
+    let calls = 0;
+    server.use(
+      http.post(`${BASE}/portfolio/events/orders`, () =>
+        ++calls < 3 ? HttpResponse.json({ error: 'too many requests' }, { status: 429 }) : HttpResponse.json({ order_id: 'o-1', client_order_id: 'cid-1', fill_count: '0.00', remaining_count: '1.00', ts_ms: 1 }, { status: 201 }),
+      ),
+    );
+    const placed = await client().createOrder(order('cid-1'));
+    expect(placed).toMatchObject({ orderId: 'o-1', source: 'created', posts: 3 });
+    expect(gets('/portfolio/orders')).toHaveLength(0);
   });
 
   it('a 400 is final: no lookup, no resend', async () => {

@@ -21,6 +21,7 @@ import {
   type Micros,
   type Price,
 } from '../../core/money.ts';
+import type { AccountLimits } from '../../core/rate-limits.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -526,6 +527,17 @@ export const GetOrderQueuePositionsResponseSchema = z
   .transform((w): KalshiQueuePosition[] =>
     (w.queue_positions ?? []).map((q) => ({ orderId: q.order_id, ticker: q.market_ticker, queuePosition: q.queue_position_fp })),
   );
+
+// ---------------------------------------------------------------------------------------------
+// Account limits (kalshi-api.md §3.13)
+
+const bucketLimit = z
+  .object({ refill_rate: z.number().positive(), bucket_capacity: z.number().positive() })
+  .transform((b) => ({ refillRate: b.refill_rate, bucketCapacity: b.bucket_capacity }));
+
+export const AccountLimitsSchema = z
+  .object({ usage_tier: z.string(), read: bucketLimit, write: bucketLimit })
+  .transform((w): AccountLimits => ({ usageTier: w.usage_tier, read: w.read, write: w.write }));
 
 // ---------------------------------------------------------------------------------------------
 // Order groups (kalshi-api.md §3.12)

@@ -31,7 +31,9 @@ import {
   isRetryableError,
 } from './errors.ts';
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './retry.ts';
+import { TokenBucket, requestCost, type AccountLimits } from '../../core/rate-limits.ts';
 import {
+  AccountLimitsSchema,
   CreateOrderGroupResponseSchema,
   EmptyResponseSchema,
   OrderGroupResponseSchema,
@@ -90,6 +92,13 @@ export interface KalshiRestOptions {
   random?: () => number;
   /** A response body longer than this is refused unread (default 16 MiB; a 1,000-market page is ~3 MB). */
   maxResponseBytes?: number;
+  /**
+   * Client-side token buckets (src/core/rate-limits.ts) so the account stays inside its budget
+   * and never meets a 429 in normal operation: 'account' sizes them from `GET /account/limits` at
+   * the first signed request (no pacing if that read fails), or give the limits. Default: none.
+   * A 429 still empties the bucket it came from, and the call backs off as before.
+   */
+  rateLimits?: 'account' | AccountLimits;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -285,6 +294,8 @@ interface CallSpec<T> {
 const NO_CONTENT = {} as z.ZodType<void>;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** Share of the account's rate limits the client-side buckets use (see applyLimits). */
+const LIMIT_MARGIN = 0.9;
 const DEFAULT_ATTEMPTS = 4;
 /** Page size for client_order_id lookups (Kalshi's documented default is 100; larger pages cost the same tokens). */
 const LOOKUP_PAGE_SIZE = 200;
@@ -317,6 +328,10 @@ function segment(value: string, what: string): string {
   if (typeof value !== 'string' || value === '') throw new RangeError(`${what} is empty`);
   if (what === 'ticker') assertMarketTickers([value]);
   return encodeURIComponent(value);
+}
+
+function isRateLimited(error: unknown): error is KalshiApiError {
+  return error instanceof KalshiApiError && error.status === 429;
 }
 
 function isDuplicateOrder(error: unknown): error is KalshiApiError {
@@ -399,6 +414,10 @@ export class KalshiRestClient {
   private readonly random: () => number;
   private readonly baseUrl: string;
   private readonly outcomeListeners = new Set<(outcome: KalshiRequestOutcome) => void>();
+  private rateLimitOption: 'account' | AccountLimits | undefined;
+  private buckets: { read: TokenBucket; write: TokenBucket } | null = null;
+  private limitsLoading: Promise<void> | null = null;
+  private appliedLimits: AccountLimits | null = null;
 
   constructor(options: KalshiRestOptions) {
     this.endpoints = options.endpoints;
@@ -413,6 +432,61 @@ export class KalshiRestClient {
     this.fetchImpl = options.fetch;
     this.random = options.random ?? Math.random;
     this.baseUrl = options.endpoints.restBaseUrl.replace(/\/+$/, '');
+    this.rateLimitOption = options.rateLimits;
+    if (options.rateLimits !== undefined && options.rateLimits !== 'account') this.applyLimits(options.rateLimits);
+  }
+
+  /** The limits the client-side buckets use (null: not limiting, or not yet loaded). */
+  get rateLimits(): AccountLimits | null {
+    return this.appliedLimits;
+  }
+
+  /** The account's usage tier and bucket sizes (`GET /account/limits`). */
+  async getAccountLimits(): Promise<AccountLimits> {
+    this.requireCredentials('getAccountLimits');
+    return this.read({ method: 'GET', path: '/account/limits', schema: AccountLimitsSchema });
+  }
+
+  /**
+   * The buckets run at 90% of the account's rate and capacity: the exchange counts a request when
+   * it arrives, the client when it leaves, and uneven latency between two requests would
+   * otherwise let one arrive a few tokens early.
+   */
+  private applyLimits(limits: AccountLimits, alreadySpent = 0): void {
+    const now = this.clock.now();
+    const margin = (b: AccountLimits['read']) => ({ refillRate: b.refillRate * LIMIT_MARGIN, bucketCapacity: b.bucketCapacity * LIMIT_MARGIN });
+    this.appliedLimits = limits;
+    this.buckets = { read: new TokenBucket(margin(limits.read), now), write: new TokenBucket(margin(limits.write), now) };
+    if (alreadySpent > 0) this.buckets.read.take(alreadySpent, now);
+  }
+
+  /** Waits until the request's bucket holds its cost, then takes it (no await between the check and the take). */
+  private async waitForTokens(spec: CallSpec<unknown>): Promise<void> {
+    if (this.rateLimitOption === undefined || !this.credentials) return;
+    if (this.buckets === null && this.rateLimitOption === 'account') {
+      if (spec.path === '/account/limits') return; // the sizing read itself
+      this.limitsLoading ??= this.getAccountLimits().then(
+        (limits) => this.applyLimits(limits, requestCost('GET', '/account/limits').cost),
+        // a venue without the endpoint (or a read that failed through its retries): no client-side
+        // pacing; the 429 backoff still applies
+        () => {
+          this.rateLimitOption = undefined;
+        },
+      );
+      await this.limitsLoading;
+    }
+    const buckets = this.buckets;
+    if (buckets === null) return;
+    const items = spec.path.endsWith('/batched') ? ((spec.body as { orders?: unknown[] } | undefined)?.orders?.length ?? 1) : 1;
+    const { bucket, cost } = requestCost(spec.method, spec.path, items);
+    for (;;) {
+      const wait = buckets[bucket].waitMs(cost, this.clock.now());
+      if (wait === 0) {
+        buckets[bucket].take(cost, this.clock.now());
+        return;
+      }
+      await sleep(wait, this.clock);
+    }
   }
 
   /**
@@ -526,6 +600,13 @@ export class KalshiRestClient {
           throw error;
         }
         if (!isRetryableError(error)) throw error;
+        if (isRateLimited(error)) {
+          // Kalshi refuses a request over its budget before doing anything: this order was not
+          // placed, so it is sent again after the backoff without looking for it.
+          if (attempt + 1 >= this.attempts) throw error;
+          await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+          continue;
+        }
         // The POST may have reached the matching engine. Give it time to finish, then look.
         await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
         const existing = await this.lookupAfterFailedCreate(req);
@@ -563,6 +644,11 @@ export class KalshiRestClient {
         });
       } catch (error) {
         if (!isRetryableError(error) && !isDuplicateOrder(error)) throw error;
+        if (isRateLimited(error) && attempt + 1 < this.attempts) {
+          // refused before anything was placed (see createOrder): the same pending orders go again
+          await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
+          continue;
+        }
         if (isRetryableError(error)) await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
         const stillAbsent: number[] = [];
         for (const i of pending) {
@@ -707,7 +793,7 @@ export class KalshiRestClient {
         schema: DecreaseOrderV2ResponseSchema,
       });
     if (req.reduceTo !== undefined) return this.retrying(call);
-    return this.retrying(call, (error) => error instanceof KalshiApiError && error.status === 429);
+    return this.retrying(call, isRateLimited);
   }
 
   /** Cancels several orders in one request; retried as a whole (cancels are idempotent). Results follow the input order. */
@@ -769,7 +855,7 @@ export class KalshiRestClient {
     if (options.subaccount !== undefined) body.subaccount = options.subaccount;
     const answer = await this.retrying(
       () => this.send({ method: 'POST', path: '/portfolio/order_groups/create', body, schema: CreateOrderGroupResponseSchema }),
-      (error) => error instanceof KalshiApiError && error.status === 429,
+      isRateLimited,
     );
     return answer.orderGroupId;
   }
@@ -1062,6 +1148,7 @@ export class KalshiRestClient {
       const refusal = orderWriteRefusal(url, this.endpoints);
       if (refusal) throw new ReadOnlyEnvironmentError(`${spec.method} ${path}`, this.endpoints.environment, refusal);
     }
+    await this.waitForTokens(spec as CallSpec<unknown>);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     if (this.credentials) Object.assign(headers, signRequest(this.credentials, spec.method, path, Math.floor(this.clock.now())));
@@ -1093,6 +1180,7 @@ export class KalshiRestClient {
       this.clock.clearTimeout(timer);
     }
 
+    if (status === 429 && this.buckets !== null) this.buckets[requestCost(spec.method, spec.path).bucket].drain(this.clock.now());
     const fault = status === 429 || status >= 500;
     this.reportOutcome({ method: spec.method, path, status, fault, ...(fault ? { detail: `HTTP ${status} on ${spec.method} ${path}` } : {}) });
     if (tooLarge) {

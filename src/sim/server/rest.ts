@@ -48,6 +48,8 @@ import {
   type CreateOrderV2Body,
 } from './requests.ts';
 import type { TradingFigures } from './stats.ts';
+import type { SimRateLimits } from './rate-limits.ts';
+import { ENDPOINT_COSTS, DEFAULT_REQUEST_COST } from '../../core/rate-limits.ts';
 import {
   orderGroupToWire,
   amendOrderResponse,
@@ -69,6 +71,7 @@ export const API_BASE_PATH = '/trade-api/v2';
 
 export interface TradeApiDeps {
   exchange: ExchangeApi;
+  rateLimits: SimRateLimits;
   clock: Clock;
   keys: ApiKeyRegistry;
   faults: SimFaults;
@@ -134,11 +137,12 @@ export function createTradeApi(deps: TradeApiDeps): TradeApp {
   orderGroupRoutes(app, deps);
   orderReadRoutes(app, deps);
   accountRoutes(app, deps);
+  limitRoutes(app, deps);
   return app;
 }
 
 /** Injected latency and statuses first, then the signature on private routes. */
-function guardEdge(app: TradeApp, { clock, keys, faults }: TradeApiDeps): void {
+function guardEdge(app: TradeApp, { clock, keys, faults, rateLimits }: TradeApiDeps): void {
   app.use('*', async (c, next) => {
     const latency = faults.latencyMs();
     if (latency > 0) await sleep(clock, latency);
@@ -151,9 +155,15 @@ function guardEdge(app: TradeApp, { clock, keys, faults }: TradeApiDeps): void {
     const outcome = keys.authenticate(signedHeadersFrom((name) => c.req.header(name)), c.req.method, new URL(c.req.url).pathname);
     if (!outcome.ok) return send(c, unauthorized(outcome.message));
     c.set('userId', outcome.userId);
+    const full = new URL(c.req.url).pathname;
+    const path = full.startsWith(API_BASE_PATH) ? full.slice(API_BASE_PATH.length) : full;
+    if (!rateLimits.charge(outcome.userId, c.req.method, path, path.endsWith('/batched') ? await batchItems(c.req.raw) : 1)) {
+      return send(c, errorReply(429, 'too_many_requests', 'too many requests'));
+    }
     await next();
   };
   app.use('/portfolio/*', requireAuth);
+  app.use('/account/*', requireAuth);
   app.use('/markets/orderbooks', requireAuth);
   app.use('/markets/:ticker/orderbook', requireAuth);
 }
@@ -583,6 +593,33 @@ function accountRoutes(app: TradeApp, { exchange, clock }: TradeApiDeps): void {
     if (!p.ok) return send(c, p.reply);
     return c.json({ settlements: p.value.page.map(settlementToWire), cursor: p.value.cursor });
   });
+}
+
+/** How many orders a batch body carries (each is billed); 1 when it cannot be read — the handler then answers 400. */
+async function batchItems(req: Request): Promise<number> {
+  const body = await readBodyText(req.clone());
+  if (!body.ok) return 1;
+  try {
+    const json = JSON.parse(body.text) as { orders?: unknown; ids?: unknown };
+    const list = Array.isArray(json.orders) ? json.orders : Array.isArray(json.ids) ? json.ids : [];
+    return Math.max(1, list.length);
+  } catch {
+    return 1;
+  }
+}
+
+/** The account's rate limits and endpoint costs (kalshi-api.md §3.13). */
+function limitRoutes(app: TradeApp, { rateLimits }: TradeApiDeps): void {
+  app.get('/account/limits', (c) => {
+    const l = rateLimits.limits;
+    return c.json({
+      usage_tier: l.usageTier,
+      read: { refill_rate: l.read.refillRate, bucket_capacity: l.read.bucketCapacity },
+      write: { refill_rate: l.write.refillRate, bucket_capacity: l.write.bucketCapacity },
+      grants: [],
+    });
+  });
+  app.get('/account/endpoint_costs', (c) => c.json({ default_cost: DEFAULT_REQUEST_COST, endpoint_costs: ENDPOINT_COSTS }));
 }
 
 function cancelResponse(order: SimOrder, reducedBy: Count, nowMs: number) {
