@@ -407,8 +407,9 @@ export class TradingSystem implements SystemView {
         },
         ...(this.options.riskLimits ? { riskLimits: this.options.riskLimits } : {}),
         ...(this.options.throttleMs !== undefined ? { throttleMs: this.options.throttleMs } : {}),
-        // an earlier run's create may land until one request timeout after it was sent
-        order: { timings: { createLandingMs: this.options.rest.requestTimeoutMs } },
+        // a create may land until one request timeout after it was sent: the order waits that long
+        // for its answer, and an earlier run's unanswered one keeps its slot that long
+        order: { timings: { submitTimeoutMs: this.options.rest.requestTimeoutMs, createLandingMs: this.options.rest.requestTimeoutMs } },
         notify: (n) => this.onTraderNotification(n),
         clock: this.clock,
       },

@@ -67,6 +67,8 @@ export const envSchema = z.object({
   KALSHI_PRIVATE_KEY: z.string().min(1).optional(),
   KALSHI_API_BASE_URL: z.string().url().optional(),
   KALSHI_WS_URL: z.string().url().optional(),
+  /** How long one REST request may take (also how long an order create may take to land: see README). */
+  KALSHI_REST_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number of milliseconds').min(1_000, 'must be at least 1000').max(120_000, 'must be at most 120000 (two minutes)').optional(),
   /** Non-loopback hosts of test exchanges that `sim` may trade on (never a Kalshi host). */
   KALSHIFLOW_TEST_EXCHANGE_HOSTS: z
     .string()

@@ -179,6 +179,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
           ...(config.KALSHI_WS_URL ? { wsUrl: config.KALSHI_WS_URL } : {}),
         },
         testExchangeHosts: config.KALSHIFLOW_TEST_EXCHANGE_HOSTS,
+        ...(config.KALSHI_REST_TIMEOUT_MS !== undefined ? { rest: { timeoutMs: config.KALSHI_REST_TIMEOUT_MS } } : {}),
         ...(inspector ? { inspect: inspector.inspect } : {}),
         ...(flags['keep-orders'] ? { coordinator: { cancelOrdersOnShutdown: false } } : {}),
       });

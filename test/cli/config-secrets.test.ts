@@ -53,6 +53,15 @@ describe('V3_ALLOWED_HOSTS', () => {
   });
 });
 
+describe('KALSHI_REST_TIMEOUT_MS', () => {
+  it('is a whole number of milliseconds from 1000 to 120000 (unset: the client default)', () => {
+    expect(loadEnvConfig({ KALSHI_REST_TIMEOUT_MS: '25000' }).KALSHI_REST_TIMEOUT_MS).toBe(25_000);
+    expect(loadEnvConfig({}).KALSHI_REST_TIMEOUT_MS).toBeUndefined();
+    expect(configError({ KALSHI_REST_TIMEOUT_MS: '500' })).toMatch(/^KALSHI_REST_TIMEOUT_MS: must be at least 1000/);
+    expect(configError({ KALSHI_REST_TIMEOUT_MS: '1.5' })).toMatch(/^KALSHI_REST_TIMEOUT_MS: must be a whole number/);
+  });
+});
+
 describe('secret rules', () => {
   it('recognise secret names by substring', () => {
     for (const name of ['KALSHI-ACCESS-SIGNATURE', 'apiKey', 'accessToken', 'V3_AUTH_TOKEN', 'DB_PASSWORD', 'privateKeyPem', 'x-api-key', 'client_secret', 'Authorization', 'pem']) {
