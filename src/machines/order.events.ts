@@ -3,8 +3,7 @@
  * and what it sends to its parent (normally the trader). Kept beside `order.machine.ts` so the
  * trader and the wiring can import the shapes without importing the machine.
  */
-import type { Count } from '../core/money.ts';
-import type { OrderFill, OrderStateName, OrderSummary, VenueOrderReport, VenueOrderStatus } from './order.types.ts';
+import type { OrderFill, OrderStateName, OrderSummary, VenueOrderReport } from './order.types.ts';
 
 /** A fill for this order. Applied once per fillId, whichever path (WS or REST backfill) delivers it first. */
 export interface OrderFillEvent extends OrderFill {
@@ -17,14 +16,9 @@ export interface OrderFillEvent extends OrderFill {
  * A status report from the venue (user_orders WS or a REST sync). Counts only move up: a report
  * older than a fill already applied cannot undo that fill.
  */
-export interface OrderVenueUpdateEvent {
+export interface OrderVenueUpdateEvent extends Omit<VenueOrderReport, 'orderId'> {
   type: 'VENUE_UPDATE';
-  status: VenueOrderStatus;
-  fillCount: Count;
-  remainingCount: Count;
   orderId?: string;
-  /** Kalshi's last_update_reason, e.g. 'Expired'. */
-  reason?: string;
 }
 
 export interface OrderCancelEvent {

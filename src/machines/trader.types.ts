@@ -6,10 +6,10 @@
  */
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../core/clock.ts';
-import type { Micros, Price, Count } from '../core/money.ts';
-import type { OrderIntent, OrderSide, OrderStateName } from '../core/order-state.ts';
+import type { Micros } from '../core/money.ts';
+import type { OrderIntent } from '../core/order-state.ts';
 import type { Position } from '../core/positions.ts';
-import type { AppliedFill, FillRecord, Finding, VenueOrderRecord } from '../core/reconcile.ts';
+import type { AppliedFill, FillRecord, Finding, LocalOrderRecord, VenueOrderRecord } from '../core/reconcile.ts';
 import type { RiskLimits, RiskRule } from '../core/risk.ts';
 import type { BookView, Strategy } from '../core/strategy/types.ts';
 import type { PriceRange } from '../core/ticks.ts';
@@ -79,19 +79,9 @@ export interface UnansweredCreate {
 }
 
 /** An order this trader placed and manages; its actor is alive while it is here. */
-export interface ManagedOrder {
-  clientOrderId: string;
-  orderId: string | null;
-  ticker: string;
-  side: OrderSide;
-  price: Price;
-  count: Count;
-  filledCount: Count;
-  remainingCount: Count;
-  state: OrderStateName;
+export interface ManagedOrder extends LocalOrderRecord {
   inFlight: boolean;
   cancelPending: boolean;
-  createdAtMs: number;
 }
 
 export interface MarketPacing {
