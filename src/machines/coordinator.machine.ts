@@ -27,9 +27,8 @@
  * any-message activity (the watcher), never snapshot age; one sync at a time; degraded is a state
  * in ready (operational), not an error.
  */
-import { and, assign, fromCallback, fromPromise, not, raise, setup, stateIn } from 'xstate';
-import type { EventObject } from 'xstate';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import { and, assign, fromPromise, not, raise, setup, stateIn } from 'xstate';
+import type { AnyActorLogic } from 'xstate';
 import type {
   BackoffPolicy,
   DependencyHealth,
@@ -50,6 +49,7 @@ import type {
   WatchOrderbookHealthInput,
 } from './coordinator.types.ts';
 import { formatDuration, marketsPreview, readyReason, syncReason } from './coordinator.status.ts';
+import { orderbookHealthMachine } from './orderbook-health.machine.ts';
 
 export const DEFAULT_TIMEOUTS: CoordinatorTimeouts = {
   initializingMs: 60_000,
@@ -228,9 +228,11 @@ export const coordinatorMachine = setup({
     connectOrderbook: notProvided<ConnectOrderbookOutput, ConnectOrderbookInput>('connectOrderbook'),
     connectTradingClient: notProvided<ConnectTradingClientOutput, void>('connectTradingClient'),
     syncKalshiData: notProvided<SyncSummary, SyncKalshiDataInput>('syncKalshiData'),
-    watchOrderbookHealth: fromCallback<EventObject, WatchOrderbookHealthInput>(() => {
-      throw new Error('coordinator actor "watchOrderbookHealth" not provided: supply it with coordinatorMachine.provide({ actors })');
-    }),
+    /**
+     * The orderbook health chart (orderbook-health.machine.ts), its source of activity provided;
+     * typed as any logic that sends ORDERBOOK_DOWN/UP back (a test may supply a callback).
+     */
+    watchOrderbookHealth: orderbookHealthMachine as AnyActorLogic,
     shutdownSystem: notProvided<void, ShutdownSystemInput>('shutdownSystem'),
     /** Resolves when the database answers again (e.g. `SELECT 1`). */
     probeJournal: notProvided<void, ProbeInput>('probeJournal'),
@@ -696,7 +698,7 @@ export const coordinatorMachine = setup({
               invoke: {
                 id: 'watchOrderbookHealth',
                 src: 'watchOrderbookHealth',
-                input: ({ context }) => ({ silenceMs: context.orderbookSilenceMs }),
+                input: ({ context }: { context: CoordinatorContext }): WatchOrderbookHealthInput => ({ silenceMs: context.orderbookSilenceMs }),
                 onError: {
                   target: 'degraded',
                   actions: {
@@ -1003,44 +1005,3 @@ export const coordinatorMachine = setup({
 });
 
 export type CoordinatorMachine = typeof coordinatorMachine;
-
-export interface ActivitySource {
-  clock: Clock;
-  /** Clock time of the last message or heartbeat of ANY kind on the stream; null if none yet. */
-  lastActivityAtMs(): number | null;
-  /** How often to look (default: a fifth of the silence window). */
-  checkEveryMs?: number;
-}
-
-/**
- * A `watchOrderbookHealth` implementation: ORDERBOOK_DOWN when the stream has been silent (no
- * message, no heartbeat) for the window, ORDERBOOK_UP when activity resumes. Health is activity,
- * never snapshot age (Kalshi sends snapshots only on (re)subscribe; the original flipped to ERROR
- * 90 s after start because of that). The window starts when the watcher starts, so a stream that
- * has not spoken yet gets a full window. Timers go through the injected clock.
- */
-export function orderbookActivityWatcher(source: ActivitySource) {
-  return fromCallback<EventObject, WatchOrderbookHealthInput>(({ sendBack, input }) => {
-    const startedAtMs = source.clock.now();
-    const every = Math.max(1, source.checkEveryMs ?? Math.floor(input.silenceMs / 5));
-    let down = false;
-    let timer: TimerHandle | undefined;
-    const check = () => {
-      const now = source.clock.now();
-      const last = Math.max(source.lastActivityAtMs() ?? startedAtMs, startedAtMs);
-      const silentForMs = now - last;
-      if (!down && silentForMs >= input.silenceMs) {
-        down = true;
-        sendBack({ type: 'ORDERBOOK_DOWN', reason: `no message for ${formatDuration(silentForMs)}`, silentForMs });
-      } else if (down && silentForMs < input.silenceMs) {
-        down = false;
-        sendBack({ type: 'ORDERBOOK_UP', reason: 'messages flowing again' });
-      }
-      timer = source.clock.setTimeout(check, every);
-    };
-    timer = source.clock.setTimeout(check, every);
-    return () => {
-      if (timer !== undefined) source.clock.clearTimeout(timer);
-    };
-  });
-}

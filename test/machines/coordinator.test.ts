@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, setup } from 'xstate';
 import { VirtualClock } from '../../src/core/clock.ts';
-import { DEFAULT_ERROR_BACKOFF, backoffDelayMs, coordinatorMachine, jitterUnit, orderbookActivityWatcher } from '../../src/machines/coordinator.machine.ts';
+import { DEFAULT_ERROR_BACKOFF, backoffDelayMs, coordinatorMachine, jitterUnit } from '../../src/machines/coordinator.machine.ts';
+import { orderbookActivityWatcher } from '../../src/machines/orderbook-health.machine.ts';
 import { coordinatorStatusLabel, currentProblems, describeState, tradingPauseReason } from '../../src/machines/coordinator.status.ts';
 import { StatusHistory, observeTransitions } from '../../src/machines/status-history.ts';
 import { MARKETS, bringUp, settle, startCoordinator, syncSummary } from './coordinator-harness.ts';
