@@ -13,7 +13,7 @@
  * episode with its bootstrap interval) are built from the episodes by eval-report.ts.
  */
 import { FEATURE_NAMES } from '../core/features.ts';
-import { HOLD, actionNames } from '../core/features/actions.ts';
+import { HOLD, actionNames, greedyAction } from '../core/features/actions.ts';
 import type { Count, Micros } from '../core/money.ts';
 import { createImbalanceStrategy, createSpreadQuoter } from '../core/strategy/index.ts';
 import { OnnxPolicy } from '../adapters/policy/onnx-policy.ts';
@@ -40,18 +40,7 @@ export function actorOf(model: PolicyActor | ActorCritic | OnnxPolicy): PolicyAc
   if (model instanceof OnnxPolicy) {
     return {
       name: 'policy',
-      act: async (obs, mask) => {
-        const { logits } = await model.run(obs, 1);
-        let best = HOLD;
-        let bestValue = -Infinity;
-        for (let a = 0; a < logits.length; a++) {
-          if (mask[a] && logits[a] > bestValue) {
-            bestValue = logits[a];
-            best = a;
-          }
-        }
-        return best;
-      },
+      act: async (obs, mask) => greedyAction((await model.run(obs, 1)).logits, mask),
     };
   }
   return model;

@@ -27,7 +27,7 @@ import { systemClock } from '../../core/clock.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { FEATURE_COUNT, FeatureState, writeFeatures } from '../../core/features.ts';
 import type { FeatureBook } from '../../core/features.ts';
-import { BUY_NO, BUY_YES, HOLD, SELL_NO, SELL_YES, actionMask, decodeAction } from '../../core/features/actions.ts';
+import { BUY_NO, BUY_YES, HOLD, SELL_NO, SELL_YES, actionMask, decodeAction, greedyAction } from '../../core/features/actions.ts';
 import { ONE_DOLLAR } from '../../core/money.ts';
 import type { Count, Micros, Price } from '../../core/money.ts';
 import type { Level, OutcomeSide } from '../../core/orderbook.ts';
@@ -307,19 +307,6 @@ function observeOwnOrders(state: MarketState, view: MarketView): OwnOrder[] {
   state.features.openAskPrice = openAsk === ONE_DOLLAR ? 0 : openAsk;
   state.features.lastOrderMs = lastPlaced;
   return live;
-}
-
-/** The unmasked action with the highest logit (HOLD, 0, when none is allowed). */
-function greedyAction(logits: Float32Array, mask: ArrayLike<boolean | number>): number {
-  let action = 0;
-  let best = -Infinity;
-  for (let a = 0; a < logits.length; a++) {
-    if (mask[a] && logits[a] > best) {
-      best = logits[a];
-      action = a;
-    }
-  }
-  return action;
 }
 
 /** The action's size, capped: sells at the position held, buys at the position limit. */

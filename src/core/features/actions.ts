@@ -161,6 +161,22 @@ export function baseActionMask(style: OrderStyle, m: MaskInputs, out: Uint8Array
   return out;
 }
 
+/**
+ * The greedy choice of a policy: the unmasked action with the highest logit, HOLD when none is
+ * allowed. The live ONNX strategy and evaluation both decide with it, so they pick alike.
+ */
+export function greedyAction(logits: ArrayLike<number>, mask: ArrayLike<number>): number {
+  let action = HOLD;
+  let best = -Infinity;
+  for (let a = 0; a < logits.length; a++) {
+    if (mask[a] && logits[a] > best) {
+      best = logits[a];
+      action = a;
+    }
+  }
+  return action;
+}
+
 /** The full mask (length actionCount) from the per-style base masks. */
 export function actionMask(space: ActionSpaceConfig, m: MaskInputs, out: Uint8Array = new Uint8Array(actionCount(space))): Uint8Array {
   const take = baseActionMask('take', m, new Uint8Array(5));
