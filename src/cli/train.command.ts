@@ -46,7 +46,7 @@ import {
 import type { CommandIo } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
 
-export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--validation-sessions IDS]
+export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.onnx [--steps 100000] [--time-limit 20m] [--validation-sessions IDS]
                         [--curriculum [easy-first|per-market|none]] [--checkpoint-dir DIR] [--checkpoint-every N]
                         [--resume [FILE|DIR]] [--tickers A,B] [--name NAME] [--model-version V]
                         [--hidden 64,64] [--n-steps 512] [--n-envs 4] [--batch-size 256] [--epochs 10]
@@ -60,6 +60,7 @@ export const TRAIN_USAGE = `usage: kalshiflow train --sessions IDS --out model.o
   --sessions        recorded sessions: ids (3,4), ranges (3-8), \`all\`, regime:NAME (see \`kalshiflow rl sessions\`)
   --out             the ONNX model to write (obs-v1 policy contract; loads with --strategy onnx:<file>)
   --steps           environment steps in total, resumed steps included (default 100000)
+  --time-limit      stop after this much wall-clock time (e.g. 20m) and export as at the end
   --validation-sessions  held-out sessions the policy is run on greedily every --validate-every steps (default
                     about 20 times per run); the model written is the one with the best mean validation net P&L
   --curriculum      easy-first (bare flag: tight, quiet markets first), per-market (one market at a time,
@@ -92,6 +93,7 @@ const TRAIN_PPO_DEFAULTS: Partial<PpoConfig> = { backend: 'onnxruntime', workers
 
 interface TrainPlan {
   sessions: string;
+  timeLimitMs?: number;
   validationSessions?: string;
   validateEvery?: number;
   out: string;
@@ -120,6 +122,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
       sessions: { type: 'string' },
       'validation-sessions': { type: 'string' },
       'validate-every': { type: 'string' },
+      'time-limit': { type: 'string' },
       out: { type: 'string' },
       steps: { type: 'string' },
       curriculum: { type: 'string' },
@@ -240,6 +243,7 @@ function plan(argv: string[], nowMs: number): TrainPlan | 'help' {
     sessions: values.sessions,
     ...(values['validation-sessions'] !== undefined ? { validationSessions: values['validation-sessions'] } : {}),
     ...(values['validate-every'] !== undefined ? { validateEvery: positiveInt('validate-every', values['validate-every'], 0) } : {}),
+    ...(values['time-limit'] !== undefined ? { timeLimitMs: durationFlag('time-limit', values['time-limit']) } : {}),
     out: values.out,
     steps: positiveInt('steps', values.steps, 100_000),
     ...(curriculum !== undefined ? { curriculum } : {}),
@@ -377,6 +381,7 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       ppo,
       validation,
       ...(planned.validateEvery !== undefined ? { validateEvery: planned.validateEvery } : {}),
+      ...(planned.timeLimitMs !== undefined ? { timeLimitMs: planned.timeLimitMs } : {}),
       ...(planned.checkpointDir !== undefined ? { checkpointDir: planned.checkpointDir } : {}),
       ...(planned.checkpointEvery !== undefined ? { checkpointEvery: planned.checkpointEvery } : {}),
       ...(planned.resumeFrom !== undefined ? { resumeFrom: planned.resumeFrom } : {}),
@@ -437,6 +442,7 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       iterations: result.iterations,
       checkpoints: result.checkpoints,
       wall_seconds: Math.round((Date.now() - wallStart) / 1000),
+      timed_out: result.timedOut,
       validations: result.validations.map((v) => ({ steps: v.stepsDone, mean_pnl: v.meanPnl, dominant_share: v.dominantShare })),
       best_validation: result.best ? { steps: result.best.stepsDone, mean_pnl: result.best.meanPnl, dominant_share: result.best.dominantShare } : null,
       ...(last
@@ -454,6 +460,7 @@ export async function runTrainCommand(argv: string[], io: CommandIo = defaultIo(
       `model #${final.id} ${final.name} ${final.version}: ${result.stepsDone} steps, ${result.iterations} iterations` +
         `${last && Number.isFinite(last.meanReturn) ? `, mean return ${last.meanReturn.toFixed(4)}` : ''}; wrote ${outPath} (sha256 ${sha.slice(0, 12)}), status candidate`,
     );
+    if (result.timedOut) io.out(`stopped at the --time-limit after ${result.stepsDone} steps`);
     if (result.best) {
       io.out(
         `exported the best validated policy: steps ${result.best.stepsDone}, mean validation net P&L $${result.best.meanPnl.toFixed(3)} per episode` +

@@ -90,6 +90,8 @@ export interface TrainPolicyOptions {
   validation?: ReadonlyArray<MarketTimeline | CompiledTimeline>;
   /** Steps between validations (default: about 20 per run, at least one rollout apart). */
   validateEvery?: number;
+  /** Stop after this much wall-clock time (ms), whatever `steps` says; the result is exported as at the end. */
+  timeLimitMs?: number;
   modelVersion?: string;
   onProgress?: (progress: TrainProgress) => void | Promise<void>;
 }
@@ -106,6 +108,8 @@ export interface TrainPolicyResult {
   validations: ValidationPoint[];
   /** The validation whose policy was exported (null without validation: the last iterate was). */
   best: ValidationPoint | null;
+  /** True when `timeLimitMs` ended training before `steps`. */
+  timedOut: boolean;
 }
 
 export class TrainingError extends Error {
@@ -319,7 +323,9 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
     return file;
   };
 
-  for (let p = 0; p < phases.length; p++) {
+  const deadline = options.timeLimitMs !== undefined ? performance.now() + options.timeLimitMs : Infinity;
+  let timedOut = false;
+  for (let p = 0; p < phases.length && !timedOut; p++) {
     const phase = phases[p];
     if (stepsDone >= phase.untilSteps) continue;
     const trainer = await PpoTrainer.create(
@@ -357,6 +363,12 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
           ...(validated ? { validation: validated } : {}),
           ...(best ? { bestValidation: best } : {}),
         });
+        if (performance.now() >= deadline && trainer.stepsDone < phase.untilSteps) {
+          timedOut = true;
+          // the last iterate counts for selection too
+          if (validation.length > 0 && lastValidatedAt !== trainer.stepsDone) await validateNow(trainer);
+          break;
+        }
       }
       policy = trainer.policy;
       adam = trainer.adam.toJson();
@@ -383,5 +395,5 @@ export async function trainPolicy(options: TrainPolicyOptions): Promise<TrainPol
       ...(chosen ? { selected_at_steps: String((chosen as ValidationPoint).stepsDone), validation_mean_pnl: String((chosen as ValidationPoint).meanPnl) } : {}),
     },
   });
-  return { policy, stepsDone, iterations: iteration, out: options.out, checkpoints: written, last, validations, best: chosen };
+  return { policy, stepsDone, iterations: iteration, out: options.out, checkpoints: written, last, validations, best: chosen, timedOut };
 }

@@ -120,6 +120,22 @@ describe('trainPolicy', () => {
     );
   });
 
+  it('validates on held-out timelines and exports the best-validated policy; a time limit stops early and still exports', async () => {
+    const validation = [syntheticTimeline({ seed: 9, events: 300, sessionId: 'v1' })];
+    const out = join(dir, 'validated.onnx');
+    const result = await trainPolicy({ timelines, validation, validateEvery: 512, steps: 2_048, out, ppo });
+    expect(result.validations.map((v) => v.stepsDone)).toEqual([512, 1_024, 1_536, 2_048]);
+    expect(result.best!.meanPnl).toBe(Math.max(...result.validations.map((v) => v.meanPnl)));
+    const model = await loadOnnxPolicy(out);
+    await model.release();
+    const timed = await trainPolicy({ timelines, validation, steps: 1_000_000, timeLimitMs: 1, out: join(dir, 'timed.onnx'), ppo });
+    expect(timed.timedOut).toBe(true);
+    expect(timed.stepsDone).toBeLessThan(1_000_000);
+    expect(timed.validations.length).toBeGreaterThan(0);
+    const again = await loadOnnxPolicy(join(dir, 'timed.onnx'));
+    await again.release();
+  });
+
   it('rates narrow, quiet markets as easier', () => {
     const easy = timelineDifficulty(compileTimeline(syntheticTimeline({ seed: 1, events: 300, spreadTicks: 1, volatility: 5 })));
     const hard = timelineDifficulty(compileTimeline(syntheticTimeline({ seed: 1, events: 300, spreadTicks: 8, volatility: 80 })));
