@@ -166,12 +166,23 @@ export interface ControlResult {
   journaled: boolean;
 }
 
+/** A latency the operator's /metrics histograms count (wall time, seconds). */
+export type LatencySample =
+  /** A book update of a market to the order it made the trader place (synchronous strategies). */
+  | { kind: 'tick_to_order'; seconds: number }
+  /** One REST request to the venue; `endpoint` is its path with ids replaced (`/portfolio/orders/:id`). */
+  | { kind: 'rest'; method: string; endpoint: string; seconds: number }
+  /** One group-committed batch of journal writes (intents, sends, answers, fills). */
+  | { kind: 'journal_write'; seconds: number };
+
 export interface SystemView {
   health(): HealthReport;
   status(): StatusReport;
   /** Snapshot-style value of a machine's current state for the live statechart view. */
   machineStates(): Record<string, unknown>;
   subscribe(listener: (event: SystemEvent) => void): () => void;
+  /** Latency samples as they happen (absent: no histograms). */
+  onLatency?(listener: (sample: LatencySample) => void): () => void;
   /** Which controls the state allows now (absent: a read-only view, no controls). */
   controls?(): Record<ControlAction, ControlAvailability>;
   /** Applies an operator control; answers with what it did (or why it could not). */

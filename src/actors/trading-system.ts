@@ -27,13 +27,14 @@ import type { LabelVisit, StatusHistory } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
 import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
 import type { TraderNotification } from '../machines/trader.types.ts';
-import type { ControlAction, ControlAvailability, ControlCommand, ControlResult, FillView, HealthReport, StatusReport, SystemEvent, SystemView } from './system-view.ts';
+import type { ControlAction, ControlAvailability, ControlCommand, ControlResult, FillView, HealthReport, LatencySample, StatusReport, SystemEvent, SystemView } from './system-view.ts';
 import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
 import { MarketFeed } from './market-feed.ts';
 import { openOrderCount, SystemStatus } from './system-status.ts';
 import { coordinatorActors } from './coordinator.actors.ts';
 import { SystemRelays } from './system-relays.ts';
 import { journalFill, OrderStateJournal } from './order-journal.ts';
+import { journalWriter } from '../adapters/store/journal-writer.ts';
 import { OperatorControls } from './operator-controls.ts';
 import type { MarketRegistry } from './market-registry.ts';
 import { selectMarkets } from './markets.ts';
@@ -305,6 +306,7 @@ export class TradingSystem implements SystemView {
         // for its answer, and an earlier run's unanswered one keeps its slot that long
         order: { timings: { submitTimeoutMs: this.options.rest.requestTimeoutMs, createLandingMs: this.options.rest.requestTimeoutMs } },
         notify: (n) => {
+          if (n.type === 'ORDER_PLACED' && this.tickStartedAt !== null) this.latency({ kind: 'tick_to_order', seconds: (performance.now() - this.tickStartedAt) / 1000 });
           this.operator.observe(n);
           this.relays.traderNotification(n);
         },
@@ -321,6 +323,7 @@ export class TradingSystem implements SystemView {
   /** Coalesces book updates: the trader and the feed hear about each market once per macrotask. */
   private scheduleFlush(ticker: string): void {
     this.dirtyBooks.add(ticker);
+    if (this.latencyListeners.size > 0 && !this.dirtySince.has(ticker)) this.dirtySince.set(ticker, performance.now());
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     queueMicrotask(() => {
@@ -328,7 +331,10 @@ export class TradingSystem implements SystemView {
       const tickers = [...this.dirtyBooks];
       this.dirtyBooks.clear();
       for (const t of tickers) {
+        this.tickStartedAt = this.dirtySince.get(t) ?? null;
+        this.dirtySince.delete(t);
         this.trader?.send({ type: 'BOOK_UPDATED', ticker: t });
+        this.tickStartedAt = null;
         if (this.view.hasListeners) this.view.emit({ type: 'market_update', data: this.view.marketStatus(t) });
       }
     });
@@ -395,6 +401,33 @@ export class TradingSystem implements SystemView {
     return this.view.subscribe(listener);
   }
 
+  private readonly latencyListeners = new Set<(sample: LatencySample) => void>();
+  /** While BOOK_UPDATED is being handled: when that market's book changed (tick-to-order's start). */
+  private tickStartedAt: number | null = null;
+  private readonly dirtySince = new Map<string, number>();
+
+  onLatency(listener: (sample: LatencySample) => void): () => void {
+    if (this.latencyListeners.size === 0) {
+      const offRest = this.options.rest.onRequestOutcome((o) => {
+        if (o.durationMs !== undefined) this.latency({ kind: 'rest', method: o.method, endpoint: endpointOf(o.path), seconds: o.durationMs / 1000 });
+      });
+      const offJournal = journalWriter(this.options.pool).onBatch((seconds) => this.latency({ kind: 'journal_write', seconds }));
+      this.cleanups.push(offRest, offJournal);
+    }
+    this.latencyListeners.add(listener);
+    return () => this.latencyListeners.delete(listener);
+  }
+
+  private latency(sample: LatencySample): void {
+    for (const listener of this.latencyListeners) {
+      try {
+        listener(sample);
+      } catch {
+        // a broken observer must never reach the trader
+      }
+    }
+  }
+
   /** Resolves when the coordinator reaches `state` (e.g. 'ready'), rejects after `timeoutMs` of wall time. */
   waitForState(state: string, timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -422,4 +455,10 @@ export function startTradingSystem(options: TradingSystemOptions): TradingSystem
   const system = new TradingSystem(options);
   system.start();
   return system;
+}
+
+/** A REST path as a metric label: the API prefix dropped, ids and tickers replaced (`/markets/:id/orderbook`). */
+export function endpointOf(path: string): string {
+  const parts = path.replace(/^\/trade-api\/v2/, '').split('/');
+  return parts.map((p) => (p !== '' && (/[0-9A-Z]/.test(p) || p.length > 24) ? ':id' : p)).join('/') || '/';
 }

@@ -18,8 +18,9 @@ const json = (res: Response): Promise<any> => res.json() as Promise<any>;
 describe('operator controls on the real trading system', () => {
   let dir: string;
   let runtime: Runtime;
+  let app: ReturnType<typeof createServerApp>;
   const control = (action: string, body: unknown = {}) =>
-    createServerApp(runtime.system).request(`http://127.0.0.1:8005/v3/control/${action}`, {
+    app.request(`http://127.0.0.1:8005/v3/control/${action}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
@@ -34,6 +35,8 @@ describe('operator controls on the real trading system', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kf-controls-'));
     runtime = await createRuntime({ environment: 'sim', selection: { mode: 'discovery', limit: 2 }, strategy: 'spread-quoter', dataDir: join(dir, 'data'), sim: { seed: 7 } });
+    // before trading starts, so its histograms see every sample
+    app = createServerApp(runtime.system);
     await runtime.system.waitForState('ready', 30_000);
     await waitFor(async () => (await resting()).length > 0, 'the spread-quoter quotes', 20_000);
   }, 60_000);
@@ -84,4 +87,14 @@ describe('operator controls on the real trading system', () => {
     const rows = await recentOperatorActions(runtime.database.pool);
     expect(rows.slice(0, 4).map((r) => r.action)).toEqual(['flatten', 'flatten', 'cancel-all', 'resume']);
   }, 60_000);
+
+  it('/metrics: histograms of tick-to-order, REST latency by endpoint and journal writes saw the trading', async () => {
+    const text = await (await app.request('http://127.0.0.1:8005/metrics')).text();
+    const count = (name: string) => Number(new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('kalshiflow_tick_to_order_seconds')).toBeGreaterThan(0);
+    expect(count('kalshiflow_journal_write_duration_seconds')).toBeGreaterThan(0);
+    expect(text).toMatch(/^kalshiflow_rest_request_duration_seconds_count\{method="POST",endpoint="\/portfolio\/events\/orders"\} [1-9]/m);
+    expect(text).toMatch(/^kalshiflow_rest_request_duration_seconds_count\{method="GET",endpoint="\/portfolio\/balance"\} [1-9]/m);
+    expect(text).toContain('# TYPE kalshiflow_tick_to_order_seconds histogram');
+  });
 });

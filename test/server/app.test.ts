@@ -207,19 +207,28 @@ describe('GET /metrics', () => {
       'kalshiflow_sync_results_total{result="ok"} 4',
       'kalshiflow_sync_results_total{result="failed"} 1',
       'kalshiflow_component_healthy{component="orderbook"} 1',
-      'kalshiflow_system_counter{name="deltas_applied"} 150',
+      'kalshiflow_deltas_applied_total 150',
+      'kalshiflow_fees_paid_dollars_total 0',
+      'kalshiflow_positions_stale_marks 0',
       'kalshiflow_sync_runs_total 4',
       'kalshiflow_orders_placed_total 2',
       'kalshiflow_ws_clients 0',
     ];
     for (const line of expectations) expect(text, line).toContain(line);
     expect(text).toContain('# TYPE kalshiflow_orderbook_deltas_total counter');
+    expect(text).toContain('# TYPE kalshiflow_fees_paid_dollars_total counter');
+    // prom-client's default process and Node metrics
+    expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+    // no metric names inside labels, no "per second since the last scrape" gauges (Prometheus computes rates)
+    expect(text).not.toMatch(/\{name="/);
+    expect(text).not.toMatch(/per_second/);
+    for (const line of text.split('\n').filter((l) => l.startsWith('# TYPE kalshiflow_') && l.endsWith(' gauge'))) expect(line).not.toMatch(/_total gauge$/);
 
-    // the rate is measured between scrapes
     clock.advance(10_000);
     view.setMarket({ ticker: 'KXTEST-A', deltas: 300 });
     const second = await (await a.request('/metrics')).text();
-    expect(second).toContain('kalshiflow_orderbook_deltas_per_second 20');
+    expect(second).toContain('kalshiflow_orderbook_deltas_total 350');
     expect(second).toContain('kalshiflow_time_in_state_seconds 10');
   });
 

@@ -116,6 +116,8 @@ export interface KalshiRequestOutcome {
   fault: boolean;
   /** For a fault: what happened, one line, no secrets. */
   detail?: string;
+  /** Wall time from sending to the whole body read (or the failure), in milliseconds. */
+  durationMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1156,6 +1158,7 @@ export class KalshiRestClient {
     const fetchImpl = this.fetchImpl ?? globalThis.fetch;
     const controller = new AbortController();
     const timer = this.clock.setTimeout(() => controller.abort(), this.timeoutMs);
+    const startedAt = performance.now();
     let status: number;
     let text: string;
     let tooLarge = false;
@@ -1174,7 +1177,7 @@ export class KalshiRestClient {
       const failure = controller.signal.aborted
         ? new KalshiTimeoutError(spec.method, path, this.timeoutMs)
         : new KalshiNetworkError(spec.method, path, error);
-      this.reportOutcome({ method: spec.method, path, status: null, fault: true, detail: failure.message });
+      this.reportOutcome({ method: spec.method, path, status: null, fault: true, detail: failure.message, durationMs: performance.now() - startedAt });
       throw failure;
     } finally {
       this.clock.clearTimeout(timer);
@@ -1182,7 +1185,14 @@ export class KalshiRestClient {
 
     if (status === 429 && this.buckets !== null) this.buckets[requestCost(spec.method, spec.path).bucket].drain(this.clock.now());
     const fault = status === 429 || status >= 500;
-    this.reportOutcome({ method: spec.method, path, status, fault, ...(fault ? { detail: `HTTP ${status} on ${spec.method} ${path}` } : {}) });
+    this.reportOutcome({
+      method: spec.method,
+      path,
+      status,
+      fault,
+      ...(fault ? { detail: `HTTP ${status} on ${spec.method} ${path}` } : {}),
+      durationMs: performance.now() - startedAt,
+    });
     if (tooLarge) {
       throw new KalshiValidationError(spec.method, path, [{ path: '', message: `response body exceeds ${this.maxResponseBytes} bytes (HTTP ${status})` }]);
     }

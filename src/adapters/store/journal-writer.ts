@@ -67,6 +67,13 @@ export class JournalWriter {
   private draining = false;
   private idleWaiters: Array<() => void> = [];
   readonly stats: JournalWriterStats = { batches: 0, ops: 0, largestBatch: 0 };
+  private readonly batchListeners = new Set<(seconds: number, ops: number) => void>();
+
+  /** Told after every committed batch: its wall time (one round trip of group commit) and size. */
+  onBatch(listener: (seconds: number, ops: number) => void): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
+  }
 
   constructor(
     private readonly db: Queryable,
@@ -114,8 +121,17 @@ export class JournalWriter {
 
   private async apply(batch: Pending[]): Promise<void> {
     let results: JournalOpResult[];
+    const startedAt = performance.now();
     try {
       results = await applyJournalOps(this.db, batch.map((p) => p.op));
+      const seconds = (performance.now() - startedAt) / 1000;
+      for (const listener of this.batchListeners) {
+        try {
+          listener(seconds, batch.length);
+        } catch {
+          // an observer's failure must not fail the write
+        }
+      }
     } catch (error) {
       if (batch.length > 1 && isRowError(error)) {
         // one bad row must not take the others down with it: find it
