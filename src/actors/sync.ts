@@ -37,7 +37,6 @@ import type { SyncSummary } from '../machines/coordinator.types.ts';
 import type { UnansweredCreate } from '../machines/trader.types.ts';
 import { journalFill, journalOrderNote } from './order-journal.ts';
 import { fillRecordFromRest, positionFromVenue, venueOrderRecord } from './venue.ts';
-import type { VenueContext } from './venue.ts';
 
 export interface SyncDependencies {
   rest: KalshiRestClient;
@@ -258,6 +257,84 @@ export async function settleStaleJournalOrders(
   return notes;
 }
 
+/**
+ * The journal's fills in the window the venue listed (core/reconcile.ts rule 6), with a minute of
+ * margin: not the whole journal, which grows for ever while the venue lists a bounded window.
+ */
+async function journaledFillsInWindow(deps: SyncDependencies, venueFills: readonly FillRecord[], asOfMs: number): Promise<FillRecord[]> {
+  let listedFrom = asOfMs;
+  for (const f of venueFills) if (f.tsMs < listedFrom) listedFrom = f.tsMs;
+  const journaled = await listFills(deps.pool, { env: deps.env, sinceMs: listedFrom - 60_000, limit: 10_000_000 });
+  return journaled.map((f) => ({
+    fillId: f.fillId,
+    orderId: f.venueOrderId,
+    clientOrderId: f.clientOrderId ?? null,
+    ticker: f.ticker,
+    side: f.side,
+    price: f.yesPrice,
+    count: f.count,
+    fee: f.fee,
+    isTaker: f.isTaker,
+    tsMs: f.tsMs,
+  }));
+}
+
+/** Reconciliation of the local view with the snapshot, the orders missing from it looked up. */
+async function compareWithVenue(
+  deps: SyncDependencies,
+  local: Omit<ReconcileSide, 'fills'>,
+  snapshot: VenueSnapshot,
+  asOfMs: number,
+): Promise<ReconcileResult> {
+  const restingIds = snapshot.restingOrders.map((o) => o.clientOrderId).filter((id): id is string => typeof id === 'string' && id.length > 0);
+  const compared = reconcile(
+    {
+      ...local,
+      fills: await journaledFillsInWindow(deps, snapshot.fills, asOfMs),
+      journalClientOrderIds: await journaledClientOrderIds(deps.pool, deps.env, restingIds),
+      clientOrderIdPrefix: `${deps.traderId}-`,
+    },
+    {
+      orders: snapshot.restingOrders.map(venueOrderRecord),
+      fills: snapshot.fills,
+      positions: snapshot.positions.marketPositions.map(positionFromVenue),
+      uncertainTickers: snapshot.uncertainTickers,
+    },
+    asOfMs,
+  );
+  return resolveMissingLocalOrders(deps.rest, compared);
+}
+
+/** The sync run's balance and position snapshots, its findings, and its end. */
+async function recordSyncRun(deps: SyncDependencies, syncId: number, result: ReconcileResult, snapshot: VenueSnapshot, imported: number): Promise<void> {
+  const now = deps.clock.now();
+  const { balance, portfolioValue } = snapshot.balance;
+  await recordBalanceSnapshot(deps.pool, syncId, { atMs: now, balance, portfolioValue });
+  const positionRows = result.positions.map((p) => ({
+    ticker: p.ticker,
+    position: p.position,
+    exposure: p.costBasis,
+    realizedPnl: p.realizedPnl,
+    feesPaid: p.feesPaid,
+    totalTraded: p.totalTraded,
+  }));
+  await recordPositionSnapshots(deps.pool, syncId, now, positionRows);
+  for (const { kind, severity, message, ticker, clientOrderId } of result.findings) {
+    await recordSyncFinding(deps.pool, syncId, { kind, severity: severity === 'blocking' ? 'error' : severity, message, ticker: ticker ?? null, clientOrderId: clientOrderId ?? null });
+  }
+  await finishSyncRun(deps.pool, syncId, {
+    status: result.agreed ? 'agreed' : 'mismatch',
+    endedMs: deps.clock.now(),
+    ordersChecked: snapshot.restingOrders.length,
+    fillsImported: imported,
+  });
+}
+
+/**
+ * One sync: repairs of a killed run (initial only), the local view, a coherent venue snapshot,
+ * reconciliation, the venue fills the journal lacked, stale journal orders settled, the run
+ * recorded; the outcome goes to the trader.
+ */
 export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'periodic'): Promise<SyncOutcome> {
   const startedMs = deps.clock.now();
   const interrupted = kind === 'initial' ? await closeInterruptedSyncRuns(deps.pool, deps.env, startedMs) : 0;
@@ -270,98 +347,26 @@ export async function syncWithVenue(deps: SyncDependencies, kind: 'initial' | 'p
     const local = deps.localView();
     const asOfMs = deps.clock.now();
     const snapshot = await readVenueSnapshot(deps, local.positionsTracked === false ? SNAPSHOT_ATTEMPTS.untracked : SNAPSHOT_ATTEMPTS.tracked);
-    const { balance, positions, restingOrders, fills } = snapshot;
-    // The journal's side of the window the venue listed (core/reconcile.ts rule 6), with a minute of
-    // margin: not the whole journal, which grows for ever while the venue lists a bounded window.
-    let listedFrom = asOfMs;
-    for (const f of fills) if (f.tsMs < listedFrom) listedFrom = f.tsMs;
-    const journaled = await listFills(deps.pool, { env: deps.env, sinceMs: listedFrom - 60_000, limit: 10_000_000 });
-    const localFills: FillRecord[] = journaled.map((f) => ({
-      fillId: f.fillId,
-      orderId: f.venueOrderId,
-      clientOrderId: f.clientOrderId ?? null,
-      ticker: f.ticker,
-      side: f.side,
-      price: f.yesPrice,
-      count: f.count,
-      fee: f.fee,
-      isTaker: f.isTaker,
-      tsMs: f.tsMs,
-    }));
-    const journalClientOrderIds = await journaledClientOrderIds(
-      deps.pool,
-      deps.env,
-      restingOrders.map((o) => o.clientOrderId).filter((id): id is string => typeof id === 'string' && id.length > 0),
-    );
-    const compared = reconcile(
-      { ...local, fills: localFills, journalClientOrderIds, clientOrderIdPrefix: `${deps.traderId}-` },
-      {
-        orders: restingOrders.map(venueOrderRecord),
-        fills,
-        positions: positions.marketPositions.map(positionFromVenue),
-        uncertainTickers: snapshot.uncertainTickers,
-      },
-      asOfMs,
-    );
-    const result = await resolveMissingLocalOrders(deps.rest, compared);
-    const venueCtx: VenueContext = { rest: deps.rest, pool: deps.pool, env: deps.env, clock: deps.clock, traderId: deps.traderId };
+    const result = await compareWithVenue(deps, local, snapshot, asOfMs);
     let imported = 0;
-    for (const fill of result.missingFills) if (await journalFill(venueCtx, fill, 'rest')) imported++;
+    for (const fill of result.missingFills) if (await journalFill(deps, fill, 'rest')) imported++;
     // the trader's orders, and the unanswered creates it takes over with this outcome, are its to settle
     const managed = new Set([...local.orders.map((o) => o.clientOrderId), ...unanswered.unansweredCreates.map((c) => c.clientOrderId)]);
-    repairs.push(...(await settleStaleJournalOrders(deps, managed, restingOrders, asOfMs)));
-
-    const now = deps.clock.now();
-    await recordBalanceSnapshot(deps.pool, syncId, { atMs: now, balance: balance.balance, portfolioValue: balance.portfolioValue });
-    await recordPositionSnapshots(
-      deps.pool,
-      syncId,
-      now,
-      result.positions.map((p) => ({
-        ticker: p.ticker,
-        position: p.position,
-        exposure: p.costBasis,
-        realizedPnl: p.realizedPnl,
-        feesPaid: p.feesPaid,
-        totalTraded: p.totalTraded,
-      })),
-    );
-    for (const finding of result.findings) {
-      await recordSyncFinding(deps.pool, syncId, {
-        kind: finding.kind,
-        severity: finding.severity === 'blocking' ? 'error' : finding.severity,
-        message: finding.message,
-        ticker: finding.ticker ?? null,
-        clientOrderId: finding.clientOrderId ?? null,
-      });
-    }
-    await finishSyncRun(deps.pool, syncId, {
-      status: result.agreed ? 'agreed' : 'mismatch',
-      endedMs: deps.clock.now(),
-      ordersChecked: restingOrders.length,
-      fillsImported: imported,
-    });
+    repairs.push(...(await settleStaleJournalOrders(deps, managed, snapshot.restingOrders, asOfMs)));
+    await recordSyncRun(deps, syncId, result, snapshot, imported);
+    const { balance, portfolioValue } = snapshot.balance;
     const summary: SyncSummary = {
       kind,
       atMs: deps.clock.now(),
-      balance: balance.balance,
-      ...(balance.portfolioValue !== null ? { portfolioValue: balance.portfolioValue } : {}),
-      positions: positions.marketPositions.filter((p) => p.position !== 0).length,
-      restingOrders: restingOrders.length,
+      balance,
+      ...(portfolioValue !== null ? { portfolioValue } : {}),
+      positions: snapshot.positions.marketPositions.filter((p) => p.position !== 0).length,
+      restingOrders: snapshot.restingOrders.length,
       newFills: imported,
-      repairs: [
-        ...repairs,
-        ...result.findings.filter((f) => f.severity !== 'info' || f.kind === 'missing_fill').map((f) => f.message),
-      ],
+      repairs: [...repairs, ...result.findings.filter((f) => f.severity !== 'info' || f.kind === 'missing_fill').map((f) => f.message)],
     };
-    return {
-      summary,
-      result,
-      balance: balance.balance,
-      balanceCoherent: snapshot.uncertainTickers.size === 0,
-      asOfMs,
-      unansweredCreates: unanswered.unansweredCreates,
-    };
+    const balanceCoherent = snapshot.uncertainTickers.size === 0;
+    return { summary, result, balance, balanceCoherent, asOfMs, unansweredCreates: unanswered.unansweredCreates };
   } catch (error) {
     await finishSyncRun(deps.pool, syncId, {
       status: 'failed',
