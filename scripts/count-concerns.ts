@@ -30,7 +30,7 @@ export const CONCERNS: Record<string, readonly string[]> = {
   'state sync': ['src/actors/sync.ts', 'src/core/reconcile.ts'],
   // The status log behind the console and /v3/status/log.
   'status log': ['src/machines/status-history.ts'],
-  // The supervising chart, its types and its status helpers.
+  // The supervising chart, its types and status helpers, and its invoked actors.
   coordinator: ['src/machines/coordinator.*.ts', 'src/actors/coordinator.*.ts'],
 };
 
