@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { createCredentials, generateKeyPair, loadPrivateKey } from '../../src/adapters/kalshi/auth.ts';
 import { endpointsFor } from '../../src/adapters/kalshi/environments.ts';
 import { KalshiRestClient } from '../../src/adapters/kalshi/rest.ts';
+import type { KalshiOrder } from '../../src/adapters/kalshi/rest.schemas.ts';
+import type { JournalOrder } from '../../src/adapters/store/journal.ts';
 import { freePort, startCli } from './processes.ts';
 import type { CliProcess } from './processes.ts';
 
@@ -105,4 +107,24 @@ export async function startTrader(env: Record<string, string>, strategy: string,
   const proc = startCli(['start', '--env', 'sim', '--strategy', strategy, ...args], env);
   const url = (await proc.waitForLine(/dashboard (http:\/\/[^/\s]+)\//, 45_000))[1];
   return { proc, url };
+}
+
+/**
+ * The journal against the exchange's orders (all of them, as the trader's user): client_order_ids
+ * the exchange holds twice, exchange orders the journal lacks, and journal orders in a state the
+ * exchange contradicts (open while executed or cancelled there, or anything but rejected/denied
+ * for an order the exchange never had).
+ */
+export function journalAgainstExchange(journalOrders: readonly JournalOrder[], venueOrders: readonly KalshiOrder[]): { duplicates: number; unjournaled: string[]; stale: string[] } {
+  const journalById = new Map(journalOrders.map((o) => [o.clientOrderId, o]));
+  const ids = venueOrders.map((o) => o.clientOrderId);
+  const unjournaled = ids.filter((id) => id === null || !journalById.has(id)).map((id) => String(id));
+  const venueByClientId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
+  const stale: string[] = [];
+  for (const o of journalOrders) {
+    const venue = venueByClientId.get(o.clientOrderId);
+    const expected = !venue ? ['rejected', 'denied'] : venue.status === 'executed' ? ['filled'] : venue.status === 'canceled' ? ['canceled', 'expired'] : ['accepted', 'partially_filled'];
+    if (!expected.includes(o.state)) stale.push(`${o.clientOrderId}: journal ${o.state}, exchange ${venue?.status ?? 'absent'}`);
+  }
+  return { duplicates: ids.length - new Set(ids).size, unjournaled, stale };
 }

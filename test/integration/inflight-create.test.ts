@@ -26,7 +26,7 @@ import { openDatabase, query } from '../../src/adapters/store/database.ts';
 import { listRecentOrders } from '../../src/adapters/store/journal.ts';
 import { createServerDatabase } from '../helpers/databases.ts';
 import { killAllCli } from '../helpers/processes.ts';
-import { collect, operational, readTraderStatus, startExchange, startTrader, traderEnvironment, type TraderStatus } from '../helpers/trading-processes.ts';
+import { collect, journalAgainstExchange, operational, readTraderStatus, startExchange, startTrader, traderEnvironment, type TraderStatus } from '../helpers/trading-processes.ts';
 
 const OPEN_ORDER_LIMIT = 5;
 const LIMIT_ARGS = ['--max-open-orders', String(OPEN_ORDER_LIMIT)];
@@ -151,11 +151,7 @@ describe.each(databases)('a create in flight at kill -9 lands after the restart 
     sim.kill('SIGTERM');
     const db = databaseUrl ? await openDatabase({ databaseUrl, poolSize: 1 }) : await openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
     try {
-      const journalOrders = await listRecentOrders(db.pool, { limit: 1_000_000 });
-      const journalById = new Map(journalOrders.map((o) => [o.clientOrderId, o]));
-      const ids = venueOrders.map((o) => o.clientOrderId);
-      const duplicates = ids.length - new Set(ids).size;
-      const unjournaled = ids.filter((id) => !journalById.has(id));
+      const { duplicates, unjournaled, stale } = journalAgainstExchange(await listRecentOrders(db.pool, { limit: 1_000_000 }), venueOrders);
       // what the restarts' start-up lookups did not find (journaled as such, before and after this fix)
       const notFoundAtRestart = new Set(
         (
@@ -167,13 +163,6 @@ describe.each(databases)('a create in flight at kill -9 lands after the restart 
         ).map((r) => r.client_order_id),
       );
       const landedLate = venueOrders.filter((o) => o.clientOrderId !== null && notFoundAtRestart.has(o.clientOrderId)).map((o) => o.clientOrderId!);
-      const venueByClientId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
-      const stale: string[] = [];
-      for (const o of journalOrders) {
-        const atVenue = venueByClientId.get(o.clientOrderId);
-        const expected = !atVenue ? ['rejected', 'denied'] : atVenue.status === 'executed' ? ['filled'] : atVenue.status === 'canceled' ? ['canceled', 'expired'] : ['accepted', 'partially_filled'];
-        if (!expected.includes(o.state)) stale.push(`${o.clientOrderId}: journal ${o.state}, exchange ${atVenue?.status ?? 'absent'}`);
-      }
       const resting = venueOrders.filter((o) => o.status === 'resting').map((o) => o.clientOrderId);
 
       console.log(

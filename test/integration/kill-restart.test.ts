@@ -36,6 +36,7 @@ import { createServerDatabase } from '../helpers/databases.ts';
 import { killAllCli, pollUntil } from '../helpers/processes.ts';
 import {
   collect,
+  journalAgainstExchange,
   operational,
   positionMap,
   readTraderStatus,
@@ -185,10 +186,8 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
     const db = databaseUrl ? await openDatabase({ databaseUrl, poolSize: 1 }) : await openDatabase({ dataDir: join(dataDir, 'db'), poolSize: 1 });
     try {
       const journalOrders = await listRecentOrders(db.pool, { limit: 1_000_000 });
-      const journalById = new Map(journalOrders.map((o) => [o.clientOrderId, o]));
-      const ids = venueOrders.map((o) => o.clientOrderId);
-      const duplicates = ids.length - new Set(ids).size;
-      const unjournaled = ids.filter((id) => !journalById.has(id));
+      // stale: open in the journal, or a journal state the exchange contradicts
+      const { duplicates, unjournaled, stale } = journalAgainstExchange(journalOrders, venueOrders);
 
       const journalFills = await listFills(db.pool, { limit: 1_000_000 });
       const venueFillIds = new Set(venueFills.map((f) => f.tradeId));
@@ -196,14 +195,6 @@ describe.each(databases)('kill -9 while quoting, restarts on the same database (
       const lostFills = [...venueFillIds].filter((id) => !journalFillIds.includes(id));
       const doubledFills = journalFillIds.length - new Set(journalFillIds).size + journalFillIds.filter((id) => !venueFillIds.has(id)).length;
 
-      // stale: open in the journal, or a journal state the exchange contradicts
-      const venueByClientId = new Map(venueOrders.map((o) => [o.clientOrderId, o]));
-      const stale: string[] = [];
-      for (const o of journalOrders) {
-        const venue = venueByClientId.get(o.clientOrderId);
-        const expected = !venue ? ['rejected', 'denied'] : venue.status === 'executed' ? ['filled'] : venue.status === 'canceled' ? ['canceled', 'expired'] : ['accepted', 'partially_filled'];
-        if (!expected.includes(o.state)) stale.push(`${o.clientOrderId}: journal ${o.state}, exchange ${venue?.status ?? 'absent'}`);
-      }
       const runningSyncs = await query<{ id: number }>(db.pool, "SELECT id FROM sync_runs WHERE status = 'running'");
       const decisions = (await query<{ n: string }>(db.pool, "SELECT count(*) AS n FROM trader_decisions WHERE outcome = 'submitted'"))[0].n;
       const openOrderDenials = Number(
