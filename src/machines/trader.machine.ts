@@ -3,8 +3,9 @@
  * intents, and intents into order actors (`order.machine.ts`), one per order, spawned with the
  * client_order_id as id and stopped as soon as they report ORDER_CLOSED. It keeps positions, cash,
  * P&L and fees from fill records, adopts the resting orders of its earlier runs (an order actor
- * each, spawned already accepted) and tracks venue orders it does not manage as `external`; risk
- * counts both, so limits hold across restarts.
+ * each, spawned already accepted), takes over their unanswered creates the venue did not know at
+ * start-up (an order actor each, in `unknown`: such a create may still land) and tracks venue
+ * orders it does not manage as `external`; risk counts all of them, so limits hold across restarts.
  *
  *   idle ─START─► calibrating ─RECONCILED(agreed)─► ready ⇄ acting
  *                      ▲  ▲                           │  (acting = a venue request in flight)
