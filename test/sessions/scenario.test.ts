@@ -90,6 +90,12 @@ describe('scenario validation', () => {
     expect(specs[0]).toMatchObject({ ticker: 'SIM-A', jumps: [{ atMs: 600_000, to: 0.2 }], settle: { atMs: 1_740_000, result: 'yes' } });
   });
 
+  it('takes a create_delay fault: creates held `ms` for a while (durations in milliseconds)', () => {
+    const text = ISSUE_EXAMPLE.replace('  - { at: 24m, kind: latency, ms: 400, for: 1m }', '  - { at: 24m, kind: create_delay, ms: 8000, for: 1m }');
+    expect(parseScenario(text, 'x.yaml').scenario.faults[7]).toEqual({ kind: 'create_delay', at: 1_440_000, ms: 8000, for: 60_000 });
+    expect(errorOf(text.replace('ms: 8000', 'ms: 0')).field).toBe('faults[7].ms');
+  });
+
   it.each([
     ['a bad duration', ISSUE_EXAMPLE.replace('for: 40s', 'for: 40 seconds'), 'faults[1].for', /not a duration/],
     ['a probability out of range', ISSUE_EXAMPLE.replace('fair: 0.55', 'fair: 1.5'), 'exchange.markets[0].fair', /below 1/],
