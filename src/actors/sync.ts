@@ -12,8 +12,6 @@
  * - every other open journal order the trader does not manage is brought to its venue state;
  * - sync runs a killed process left `running` are closed as interrupted.
  */
-import type { Pool } from 'pg';
-import type { Clock } from '../core/clock.ts';
 import { orderStatusUpdate, reconcile } from '../core/reconcile.ts';
 import type { FillRecord, Finding, OrderStatusUpdate, ReconcileResult, ReconcileSide } from '../core/reconcile.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
@@ -32,18 +30,12 @@ import {
   settleJournalOrder,
   startSyncRun,
 } from '../adapters/store/journal.ts';
-import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import type { SyncSummary } from '../machines/coordinator.types.ts';
 import type { UnansweredCreate } from '../machines/trader.types.ts';
 import { journalFill, journalOrderNote } from './order-journal.ts';
-import { fillRecordFromRest, positionFromVenue, venueOrderRecord } from './venue.ts';
+import { fillRecordFromRest, positionFromVenue, venueOrderRecord, type VenueContext } from './venue.ts';
 
-export interface SyncDependencies {
-  rest: KalshiRestClient;
-  pool: Pool;
-  env: StoreEnvironment;
-  clock: Clock;
-  traderId: string;
+export interface SyncDependencies extends Omit<VenueContext, 'onJournalFailure'> {
   /** The trader's current view (orders it manages, positions it holds). */
   localView(): Omit<ReconcileSide, 'fills'>;
 }

@@ -3,7 +3,6 @@
  * core's records (orders, fills, positions), and the order actors' dependencies bound to the REST
  * client and the order journal (order.actors.ts holds the actors themselves).
  */
-import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import type { FillRecord, VenueOrderRecord } from '../core/reconcile.ts';
 import type { OrderSide } from '../core/order-state.ts';
@@ -11,18 +10,12 @@ import type { Position } from '../core/positions.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiFill, KalshiOrder, KalshiPosition } from '../adapters/kalshi/rest.schemas.ts';
 import type { FillMsg, UserOrderMsg } from '../adapters/kalshi/ws.schemas.ts';
-import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import type { OrderActorDeps } from './order.actors.ts';
-import { journalOrderNote, journalSubmit, journalVenueAnswer } from './order-journal.ts';
+import { journalOrderNote, journalSubmit, journalVenueAnswer, type OrderJournalContext } from './order-journal.ts';
 
-export interface VenueContext {
+/** The REST client and the order journal's context (its onJournalFailure hears a failed write before a send). */
+export interface VenueContext extends OrderJournalContext {
   rest: KalshiRestClient;
-  pool: Pool;
-  env: StoreEnvironment;
-  clock: Clock;
-  traderId: string;
-  /** Told when a journal write failed before a send (so the system can enter its database outage). */
-  onJournalFailure?: (error: unknown) => void;
 }
 
 export function venueOrderRecord(order: KalshiOrder): VenueOrderRecord {

@@ -7,6 +7,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../core/clock.ts';
 import type { Count, Micros, Price } from '../core/money.ts';
+import type { LocalOrderRecord } from '../core/reconcile.ts';
 import type { OrderIntent, OrderSide, OrderStateName, VenueOrderReport } from '../core/order-state.ts';
 
 export type {
@@ -165,17 +166,8 @@ export interface OrderContext {
 }
 
 /** A JSON-friendly picture of an order, carried by the events the order actor sends its parent. */
-export interface OrderSummary {
-  clientOrderId: string;
-  orderId: string | null;
-  ticker: string;
-  side: OrderSide;
-  price: Price;
-  count: Count;
-  state: OrderStateName;
-  filledCount: Count;
+export interface OrderSummary extends Omit<LocalOrderRecord, 'createdAtMs'> {
   venueFilledCount: Count;
-  remainingCount: Count;
   avgPrice: Price;
   fees: Micros;
   inFlight: boolean;
