@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isSecretName, redactUrl } from '../core/secrets.ts';
 import { marketTickerSchema } from '../core/tickers.ts';
+import type { MarketSelection } from '../actors/markets.ts';
 import { parseDollars } from '../core/money.ts';
 import type { RiskLimits } from '../core/risk.ts';
 
@@ -47,6 +48,9 @@ export const envSchema = z.object({
   ENVIRONMENT: z.enum(['sim', 'paper', 'production']).default('sim'),
   RL_MODE: z.enum(['discovery', 'config']).default('discovery'),
   RL_MARKET_TICKERS: tickerList.optional(),
+  /** Discovery only among these series / events (comma-separated tickers). */
+  RL_SERIES_TICKERS: tickerList.optional(),
+  RL_EVENT_TICKERS: tickerList.optional(),
   RL_ORDERBOOK_MARKET_LIMIT: z.coerce.number().int().min(1, 'must be at least 1').max(10_000).default(10),
   V3_PORT: port.default(8005),
   V3_HOST: z.string().min(1).default('127.0.0.1'),
@@ -109,6 +113,17 @@ function shownValue(name: string, value: string): string {
 }
 
 /** Reads the variables this program understands; empty strings count as unset. */
+/** The market selection a configuration asks for (`start` and `record` alike). */
+export function marketSelectionOf(config: EnvConfig): MarketSelection {
+  if (config.RL_MODE === 'config') return { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] };
+  return {
+    mode: 'discovery',
+    limit: config.RL_ORDERBOOK_MARKET_LIMIT,
+    ...(config.RL_SERIES_TICKERS?.length ? { seriesTickers: config.RL_SERIES_TICKERS } : {}),
+    ...(config.RL_EVENT_TICKERS?.length ? { eventTickers: config.RL_EVENT_TICKERS } : {}),
+  };
+}
+
 export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const relevant: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {

@@ -24,19 +24,21 @@ import type { RecorderProgress } from '../actors/recorder.ts';
 import type { MarketSelection } from '../actors/markets.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
-import { ConfigError, loadEnvConfig } from '../app/config.ts';
+import { ConfigError, loadEnvConfig, marketSelectionOf } from '../app/config.ts';
 import type { EnvConfig } from '../app/config.ts';
 import { durationFlag } from './rl-support.ts';
 import { UsageError, flagUsageError } from '../app/errors.ts';
 
 export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|production] [--mode discovery|config] [--markets N]
-                         [--tickers A,B] [--duration 10m] [--db URL] [--progress 5s]
+                         [--tickers A,B] [--series S,T] [--events E,F] [--duration 10m] [--db URL] [--progress 5s]
 
   --env        sim (embedded simulator, or KALSHI_API_BASE_URL/KALSHI_WS_URL) | paper (Kalshi demo)
                | production (market data only; KALSHI_API_KEY_ID + KALSHI_PRIVATE_KEY_PATH)
   --mode       discovery (top-N open markets by liquidity score, default) | config (--tickers)
   --markets    N for discovery (default 10)
   --tickers    comma-separated tickers (implies --mode config)
+  --series     discovery only among these series' open markets (comma-separated)
+  --events     discovery only among these events' open markets (comma-separated)
   --duration   stop after this long: 90s, 10m, 2h, 1h30m, 30d (default: until Ctrl-C)
   --db         postgres:// URL (default DATABASE_URL, else the embedded database in KALSHIFLOW_DATA_DIR)
   --progress   interval of the progress line (default 5s, at least 1s)`;
@@ -70,6 +72,8 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
         mode: { type: 'string' },
         markets: { type: 'string' },
         tickers: { type: 'string' },
+        series: { type: 'string' },
+        events: { type: 'string' },
         duration: { type: 'string' },
         db: { type: 'string' },
         progress: { type: 'string' },
@@ -99,6 +103,8 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
     if (!/^\d+$/.test(values.markets) || Number(values.markets) < 1) throw new UsageError(`--markets: must be a positive integer, got ${JSON.stringify(values.markets)}`);
     merged.RL_ORDERBOOK_MARKET_LIMIT = values.markets;
   }
+  if (values.series !== undefined) merged.RL_SERIES_TICKERS = values.series;
+  if (values.events !== undefined) merged.RL_EVENT_TICKERS = values.events;
   if (values.db !== undefined) merged.DATABASE_URL = values.db;
   let config: EnvConfig;
   try {
@@ -112,10 +118,7 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
   }
   const durationMs = values.duration !== undefined ? durationFlag('duration', values.duration) : null;
   const progressMs = values.progress !== undefined ? durationFlag('progress', values.progress, MIN_PROGRESS_MS) : 5_000;
-  const selection: MarketSelection =
-    config.RL_MODE === 'config'
-      ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
-      : { mode: 'discovery', limit: config.RL_ORDERBOOK_MARKET_LIMIT };
+  const selection: MarketSelection = marketSelectionOf(config);
   return { config, selection, durationMs, progressMs, databaseUrl: config.DATABASE_URL };
 }
 

@@ -9,13 +9,13 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import { startRetention } from '../adapters/store/retention.ts';
-import { ConfigError, loadEnvConfig, riskLimitsFromConfig } from '../app/config.ts';
+import { ConfigError, loadEnvConfig, marketSelectionOf, riskLimitsFromConfig } from '../app/config.ts';
 import { UsageError, flagUsageError } from '../app/errors.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createInspectorBridge } from '../server/inspector.ts';
 
-const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B]
+const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B] [--series S,T] [--events E,F]
                         [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect] [--retain 7d]
                         [--keep-orders] [--max-open-orders N] [--max-position N] [--max-order-size N]
                         [--max-notional $] [--cash-reserve $] [--throttle-ms MS]
@@ -24,6 +24,8 @@ const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config
   --mode       discovery (top-N open markets by liquidity score) | config (--tickers)
   --markets    N for discovery (default 10)
   --tickers    comma-separated tickers (implies --mode config)
+  --series     discovery only among these series' open markets (comma-separated, e.g. KXFED,KXCPI)
+  --events     discovery only among these events' open markets (comma-separated)
   --strategy   hold | spread-quoter (default) | imbalance | onnx:<model.onnx> (hot-reloaded)
   --port       HTTP port of the API and dashboard (default 8005)
   --seed       simulator seed (sim only)
@@ -66,6 +68,8 @@ export async function runStartCommand(argv: string[]): Promise<number> {
         mode: { type: 'string' },
         markets: { type: 'string' },
         tickers: { type: 'string' },
+        series: { type: 'string' },
+        events: { type: 'string' },
         strategy: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -98,6 +102,8 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     env.RL_MODE = 'config';
   }
   if (flags.mode) env.RL_MODE = flags.mode;
+  if (flags.series) env.RL_SERIES_TICKERS = flags.series;
+  if (flags.events) env.RL_EVENT_TICKERS = flags.events;
   const fromFlags = new Map<string, string>();
   for (const [flag, variable] of Object.entries(FLAG_VARIABLES)) {
     const value = flags[flag as keyof typeof FLAG_VARIABLES];
@@ -160,10 +166,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     try {
       runtime = await createRuntime({
         environment: config.ENVIRONMENT,
-        selection:
-          config.RL_MODE === 'config'
-            ? { mode: 'config', tickers: config.RL_MARKET_TICKERS ?? [] }
-            : { mode: 'discovery', limit: config.RL_ORDERBOOK_MARKET_LIMIT },
+        selection: marketSelectionOf(config),
         strategy: config.TRADER_STRATEGY,
         ...(Object.keys(riskLimits).length > 0 ? { riskLimits } : {}),
         dataDir: config.KALSHIFLOW_DATA_DIR,

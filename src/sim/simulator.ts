@@ -20,6 +20,7 @@ import { createSimHttpServer } from './server/http.ts';
 import { ApiKeyRegistry } from './server/keys.ts';
 import { API_BASE_PATH } from './server/rest.ts';
 import { TradingFigures } from './server/stats.ts';
+import { MarketCandles } from './server/candles.ts';
 import { SimRateLimits, type SimRateTier } from './server/rate-limits.ts';
 import { WS_PATH } from './server/ws.ts';
 
@@ -152,6 +153,8 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
   const figures = new TradingFigures();
   // registered first so the figures are current when the WebSocket server renders a frame
   const stopFigures = exchange.subscribe((event) => figures.record(event));
+  const candles = new MarketCandles(exchange);
+  const stopCandles = exchange.subscribe((event) => candles.record(event));
   const start = clock.now();
   for (const spec of specs) exchange.addMarket(marketDefinitionFor(spec, start));
 
@@ -176,6 +179,7 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
   const { server, webSockets, app } = createSimHttpServer({
     exchange,
     rateLimits: new SimRateLimits(clock, opts.rateLimitTier ?? 'off'),
+    candles,
     clock,
     keys,
     faults,
@@ -229,6 +233,7 @@ export function assembleSimulator(opts: StartSimulatorOptions = {}): AssembledSi
       await webSockets.close();
       await beforeDispose?.();
       stopFigures();
+      stopCandles();
       exchange.dispose();
     },
   };

@@ -529,6 +529,116 @@ export const GetOrderQueuePositionsResponseSchema = z
   );
 
 // ---------------------------------------------------------------------------------------------
+// Events, series, candlesticks (kalshi-api.md §3.2)
+
+export interface KalshiEvent {
+  eventTicker: string;
+  seriesTicker: string;
+  title: string;
+  subTitle: string | null;
+  category: string | null;
+  mutuallyExclusive: boolean;
+  /** With `withNestedMarkets` (GET /events) or always (GET /events/{ticker}). */
+  markets: KalshiMarket[];
+}
+
+const EventSchema = z
+  .object({
+    event_ticker: z.string().min(1),
+    series_ticker: z.string(),
+    title: z.string(),
+    sub_title: z.string().nullish(),
+    category: z.string().nullish(),
+    mutually_exclusive: z.boolean(),
+    markets: z.array(MarketSchema).nullish(),
+  })
+  .transform(
+    (w): KalshiEvent => ({
+      eventTicker: w.event_ticker,
+      seriesTicker: w.series_ticker,
+      title: w.title,
+      subTitle: w.sub_title ?? null,
+      category: w.category ?? null,
+      mutuallyExclusive: w.mutually_exclusive,
+      markets: w.markets ?? [],
+    }),
+  );
+
+export const GetEventsResponseSchema = z.object({ events: z.array(EventSchema), cursor });
+export const GetEventResponseSchema = z
+  .object({ event: EventSchema, markets: z.array(MarketSchema) })
+  .transform((w): KalshiEvent => ({ ...w.event, markets: w.markets }));
+
+export interface KalshiSeries {
+  ticker: string;
+  title: string;
+  category: string;
+  frequency: string;
+  feeType: string;
+  feeMultiplier: number;
+}
+
+const SeriesSchema = z
+  .object({ ticker: z.string().min(1), title: z.string(), category: z.string(), frequency: z.string(), fee_type: z.string(), fee_multiplier: z.number() })
+  .transform((w): KalshiSeries => ({ ticker: w.ticker, title: w.title, category: w.category, frequency: w.frequency, feeType: w.fee_type, feeMultiplier: w.fee_multiplier }));
+
+export const GetSeriesResponseSchema = z.object({ series: SeriesSchema }).transform((w) => w.series);
+export const GetSeriesListResponseSchema = z.object({ series: z.array(SeriesSchema).nullish() }).transform((w) => w.series ?? []);
+
+export interface KalshiOhlc {
+  open: Price;
+  low: Price;
+  high: Price;
+  close: Price;
+}
+
+export interface KalshiCandlestick {
+  /** End of the period, Unix seconds. */
+  endPeriodTs: number;
+  yesBid: KalshiOhlc;
+  yesAsk: KalshiOhlc;
+  /** Trade prices; null when nothing traded in the period. */
+  price: (KalshiOhlc & { mean: Price | null }) | null;
+  volume: Count;
+  openInterest: Count;
+}
+
+const ohlc = z
+  .object({ open_dollars: priceString, low_dollars: priceString, high_dollars: priceString, close_dollars: priceString })
+  .transform((w): KalshiOhlc => ({ open: w.open_dollars, low: w.low_dollars, high: w.high_dollars, close: w.close_dollars }));
+
+const CandlestickSchema = z
+  .object({
+    end_period_ts: z.number().int(),
+    yes_bid: ohlc,
+    yes_ask: ohlc,
+    price: z.object({
+      open_dollars: optional(priceString),
+      low_dollars: optional(priceString),
+      high_dollars: optional(priceString),
+      close_dollars: optional(priceString),
+      mean_dollars: optional(priceString),
+    }),
+    volume_fp: countString,
+    open_interest_fp: countString,
+  })
+  .transform(
+    (w): KalshiCandlestick => ({
+      endPeriodTs: w.end_period_ts,
+      yesBid: w.yes_bid,
+      yesAsk: w.yes_ask,
+      price:
+        w.price.open_dollars !== null && w.price.low_dollars !== null && w.price.high_dollars !== null && w.price.close_dollars !== null
+          ? { open: w.price.open_dollars, low: w.price.low_dollars, high: w.price.high_dollars, close: w.price.close_dollars, mean: w.price.mean_dollars }
+          : null,
+      volume: w.volume_fp,
+      openInterest: w.open_interest_fp,
+    }),
+  );
+
+export const GetMarketCandlesticksResponseSchema = z.object({ ticker: z.string(), candlesticks: z.array(CandlestickSchema) }).transform((w) => w.candlesticks);
+
+// ---------------------------------------------------------------------------------------------
 // Account limits (kalshi-api.md §3.13)
 
 const bucketLimit = z

@@ -33,6 +33,14 @@ import {
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from './retry.ts';
 import { TokenBucket, requestCost, type AccountLimits } from '../../core/rate-limits.ts';
 import {
+  GetEventResponseSchema,
+  GetEventsResponseSchema,
+  GetMarketCandlesticksResponseSchema,
+  GetSeriesListResponseSchema,
+  GetSeriesResponseSchema,
+  type KalshiCandlestick,
+  type KalshiEvent,
+  type KalshiSeries,
   AccountLimitsSchema,
   CreateOrderGroupResponseSchema,
   EmptyResponseSchema,
@@ -565,6 +573,46 @@ export class KalshiRestClient {
   async getMarket(ticker: string): Promise<KalshiMarket> {
     const body = await this.read({ method: 'GET', path: `/markets/${segment(ticker, 'ticker')}`, schema: GetMarketResponseSchema });
     return body.market;
+  }
+
+  // ---- events, series, candlesticks (public) -----------------------------------------------
+
+  async getEvents(filter: { seriesTicker?: string; status?: 'unopened' | 'open' | 'closed' | 'settled'; withNestedMarkets?: boolean; limit?: number; cursor?: string } = {}): Promise<{ events: KalshiEvent[]; cursor: string }> {
+    return this.read({
+      method: 'GET',
+      path: '/events',
+      query: {
+        series_ticker: filter.seriesTicker,
+        status: filter.status,
+        with_nested_markets: filter.withNestedMarkets,
+        limit: filter.limit,
+        cursor: filter.cursor || undefined,
+      },
+      schema: GetEventsResponseSchema,
+    });
+  }
+
+  /** One event with its markets. */
+  async getEvent(eventTicker: string): Promise<KalshiEvent> {
+    return this.read({ method: 'GET', path: `/events/${segment(eventTicker, 'eventTicker')}`, schema: GetEventResponseSchema });
+  }
+
+  async getSeries(seriesTicker: string): Promise<KalshiSeries> {
+    return this.read({ method: 'GET', path: `/series/${segment(seriesTicker, 'seriesTicker')}`, schema: GetSeriesResponseSchema });
+  }
+
+  async getSeriesList(filter: { category?: string } = {}): Promise<KalshiSeries[]> {
+    return this.read({ method: 'GET', path: '/series', query: { category: filter.category }, schema: GetSeriesListResponseSchema });
+  }
+
+  /** Candles of one market whose periods end in [startTs, endTs] (Unix seconds); `periodMinutes` 1, 60 or 1440. */
+  async getMarketCandlesticks(seriesTicker: string, ticker: string, range: { startTs: number; endTs: number; periodMinutes: 1 | 60 | 1440 }): Promise<KalshiCandlestick[]> {
+    return this.read({
+      method: 'GET',
+      path: `/series/${segment(seriesTicker, 'seriesTicker')}/markets/${segment(ticker, 'ticker')}/candlesticks`,
+      query: { start_ts: seconds('startTs', range.startTs), end_ts: seconds('endTs', range.endTs), period_interval: range.periodMinutes },
+      schema: GetMarketCandlesticksResponseSchema,
+    });
   }
 
   /** YES and NO bid levels, `[price, count]`, ascending by price (best bid last), as Kalshi sends them. */

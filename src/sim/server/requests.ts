@@ -221,6 +221,40 @@ export const queuePositionsQuery = z.object({
   subaccount: subaccountQuery,
 });
 
+const boolText = z.enum(['true', 'false']).transform((b) => b === 'true');
+
+export const eventsQuery = z.object({
+  limit: limit(200),
+  cursor,
+  with_nested_markets: boolText.optional(),
+  with_milestones: boolText.optional(),
+  status: z.enum(['unopened', 'open', 'closed', 'settled']).optional(),
+  series_ticker: z.string().max(256).optional(),
+  tickers: z.string().max(100_000).optional(),
+  min_close_ts: unixTs,
+  min_updated_ts: unixTs,
+});
+
+export const eventQuery = z.object({ with_nested_markets: boolText.optional() });
+
+export const seriesListQuery = z.object({
+  category: z.string().max(256).optional(),
+  tags: z.string().max(1024).optional(),
+  include_product_metadata: boolText.optional(),
+  include_volume: boolText.optional(),
+  min_updated_ts: unixTs,
+});
+
+/** Candlestick periods in minutes: 1, 60, 1440. */
+export const candlesticksQuery = z.object({
+  start_ts: intText(0, 32503680000),
+  end_ts: intText(0, 32503680000),
+  period_interval: z.enum(['1', '60', '1440']).transform(Number),
+  include_latest_before_start: boolText.optional(),
+});
+
+export const batchCandlesticksQuery = candlesticksQuery.extend({ market_tickers: z.string().min(1).max(100_000) });
+
 // ---- bodies ----
 
 export const MAX_BODY_BYTES = 1024 * 1024;

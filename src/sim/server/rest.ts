@@ -9,8 +9,8 @@
 import { Hono, type Context } from 'hono';
 import type { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
-import { formatCount, formatDollars, microsToCents, type Count, type Micros } from '../../core/money.ts';
-import type { ExchangeApi, SimOrder, SimOrderRequest } from '../exchange.types.ts';
+import { formatCount, formatDollars, formatPrice, microsToCents, type Count, type Micros } from '../../core/money.ts';
+import type { ExchangeApi, SimMarket, SimOrder, SimOrderRequest } from '../exchange.types.ts';
 import type { SimFaults } from '../faults.ts';
 import {
   badRequest,
@@ -32,6 +32,11 @@ import {
   createOrderV2Body,
   amendOrderV2Body,
   amendQuery,
+  batchCandlesticksQuery,
+  candlesticksQuery,
+  eventQuery,
+  eventsQuery,
+  seriesListQuery,
   createOrderGroupBody,
   orderGroupQuery,
   updateOrderGroupLimitBody,
@@ -49,6 +54,8 @@ import {
 } from './requests.ts';
 import type { TradingFigures } from './stats.ts';
 import type { SimRateLimits } from './rate-limits.ts';
+import type { Candle, MarketCandles } from './candles.ts';
+import { eventStatus, eventToWire, eventsOf, seriesOf, seriesTickerOf, seriesToWire } from './catalog.ts';
 import { ENDPOINT_COSTS, DEFAULT_REQUEST_COST } from '../../core/rate-limits.ts';
 import {
   orderGroupToWire,
@@ -71,6 +78,7 @@ export const API_BASE_PATH = '/trade-api/v2';
 
 export interface TradeApiDeps {
   exchange: ExchangeApi;
+  candles: MarketCandles;
   rateLimits: SimRateLimits;
   clock: Clock;
   keys: ApiKeyRegistry;
@@ -131,6 +139,7 @@ export function createTradeApi(deps: TradeApiDeps): TradeApp {
   // registration order is routing order: each group keeps its static paths before its parameters
   guardEdge(app, deps);
   exchangeRoutes(app, deps);
+  eventRoutes(app, deps);
   marketRoutes(app, deps);
   orderCreateRoutes(app, deps);
   orderChangeRoutes(app, deps);
@@ -593,6 +602,100 @@ function accountRoutes(app: TradeApp, { exchange, clock }: TradeApiDeps): void {
     if (!p.ok) return send(c, p.reply);
     return c.json({ settlements: p.value.page.map(settlementToWire), cursor: p.value.cursor });
   });
+}
+
+/** Events, series and candlesticks (registered before the market routes: /markets/candlesticks is not a ticker). */
+function eventRoutes(app: TradeApp, { exchange, clock, figures, candles }: TradeApiDeps): void {
+  const marketsWire = (markets: SimMarket[]) => {
+    const now = clock.now();
+    return markets.map((m) => marketToWire(m, exchange.bookLevels(m.ticker), now, { volume24h: figures.volume24h(m.ticker, now) }));
+  };
+
+  app.get('/events', (c) => {
+    const q = parseQuery(c, eventsQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const tickers = f.tickers ? new Set(f.tickers.split(',').map((t) => t.trim()).filter(Boolean)) : null;
+    const events = eventsOf(exchange.listMarkets()).filter(
+      (e) =>
+        (!tickers || tickers.has(e.eventTicker)) &&
+        (f.series_ticker === undefined || e.seriesTicker === f.series_ticker) &&
+        (f.status === undefined || eventStatus(e) === f.status) &&
+        (f.min_close_ts === undefined || e.markets.some((m) => m.closeTimeMs >= f.min_close_ts! * 1000)),
+    );
+    const p = paged(() => pageInOrder(events, f.limit ?? 200, f.cursor));
+    if (!p.ok) return send(c, p.reply);
+    return c.json({
+      events: p.value.page.map((e) => eventToWire(e, f.with_nested_markets ? marketsWire(e.markets) : undefined)),
+      ...(f.with_milestones ? { milestones: [] } : {}),
+      cursor: p.value.cursor,
+    });
+  });
+
+  app.get('/events/:eventTicker', (c) => {
+    const q = parseQuery(c, eventQuery);
+    if (!q.ok) return send(c, q.reply);
+    const event = eventsOf(exchange.listMarkets()).find((e) => e.eventTicker === c.req.param('eventTicker'));
+    if (!event) return send(c, notFound('event not found', 'event_not_found'));
+    const markets = marketsWire(event.markets);
+    return c.json({ event: eventToWire(event, q.value.with_nested_markets ? markets : undefined), markets });
+  });
+
+  app.get('/series', (c) => {
+    const q = parseQuery(c, seriesListQuery);
+    if (!q.ok) return send(c, q.reply);
+    const all = [...seriesOf(exchange.listMarkets())].map(([ticker, events]) => seriesToWire(ticker, events));
+    return c.json({ series: all.filter((s) => q.value.category === undefined || s.category === q.value.category) });
+  });
+
+  app.get('/series/:seriesTicker', (c) => {
+    const ticker = c.req.param('seriesTicker');
+    const events = seriesOf(exchange.listMarkets()).get(ticker);
+    if (!events) return send(c, notFound('series not found', 'series_not_found'));
+    return c.json({ series: seriesToWire(ticker, events) });
+  });
+
+  app.get('/series/:seriesTicker/markets/:ticker/candlesticks', (c) => {
+    const q = parseQuery(c, candlesticksQuery);
+    if (!q.ok) return send(c, q.reply);
+    const market = exchange.getMarket(c.req.param('ticker'));
+    if (!market || seriesTickerOf(market.eventTicker) !== c.req.param('seriesTicker')) return send(c, notFound('market not found', 'market_not_found'));
+    const f = q.value;
+    return c.json({ ticker: market.ticker, candlesticks: candles.candles(market.ticker, f.start_ts, f.end_ts, f.period_interval).map(candleToWire) });
+  });
+
+  app.get('/markets/candlesticks', (c) => {
+    const q = parseQuery(c, batchCandlesticksQuery);
+    if (!q.ok) return send(c, q.reply);
+    const f = q.value;
+    const tickers = f.market_tickers.split(',').map((t) => t.trim()).filter(Boolean);
+    if (tickers.length > 100) return send(c, badRequest('market_tickers: at most 100'));
+    const unknown = tickers.find((t) => !exchange.getMarket(t));
+    if (unknown !== undefined) return send(c, notFound(`market ${unknown} not found`, 'market_not_found'));
+    return c.json({
+      markets: tickers.map((t) => ({ market_ticker: t, candlesticks: candles.candles(t, f.start_ts, f.end_ts, f.period_interval).map(candleToWire) })),
+    });
+  });
+}
+
+function candleToWire(k: Candle) {
+  const ohlc = (o: { open: number; low: number; high: number; close: number }) => ({
+    open_dollars: formatPrice(o.open),
+    low_dollars: formatPrice(o.low),
+    high_dollars: formatPrice(o.high),
+    close_dollars: formatPrice(o.close),
+  });
+  return {
+    end_period_ts: k.endPeriodTs,
+    yes_bid: ohlc(k.yesBid),
+    yes_ask: ohlc(k.yesAsk),
+    price: {
+      ...(k.price ? { ...ohlc(k.price), mean_dollars: formatPrice(k.price.mean), min_dollars: formatPrice(k.price.low), max_dollars: formatPrice(k.price.high) } : {}),
+      ...(k.previousPrice !== null ? { previous_dollars: formatPrice(k.previousPrice) } : {}),
+    },
+    volume_fp: formatCount(k.volume),
+    open_interest_fp: formatCount(k.openInterest),
+  };
 }
 
 /** How many orders a batch body carries (each is billed); 1 when it cannot be read — the handler then answers 400. */
