@@ -10,10 +10,10 @@
  * others' (the book includes our quotes).
  */
 import { z } from 'zod';
-import { ONE_DOLLAR, type Count, type Price } from '../money.ts';
+import type { Count, Price } from '../money.ts';
 import type { OutcomeSide } from '../orderbook.ts';
 import { nextTickDown, nextTickUp } from '../ticks.ts';
-import { othersBest, quoteSide } from './spread-quoter.ts';
+import { cancelAll, othersTouch, quoteSide } from './spread-quoter.ts';
 import type { BookView, Decision, MarketView, SyncStrategy } from './types.ts';
 
 export const imbalanceOptionsSchema = z
@@ -66,21 +66,10 @@ export function createImbalanceStrategy(rawOptions: unknown = {}): SyncStrategy 
     needsBook: true,
     decide(view: MarketView): Decision[] {
       const own = view.openOrders;
-      const cancelAll = (reason: string): Decision[] =>
-        own.filter((o) => !o.cancelPending).map((o) => ({ kind: 'cancel', clientOrderId: o.clientOrderId, reason }));
-      if (view.book === null) return cancelAll('no book');
-      const ownBids = new Map<Price, Count>();
-      const ownAsksAsNo = new Map<Price, Count>();
-      for (const o of own) {
-        const map = o.side === 'bid' ? ownBids : ownAsksAsNo;
-        const legPrice = o.side === 'bid' ? o.price : ONE_DOLLAR - o.price;
-        map.set(legPrice, (map.get(legPrice) ?? 0) + o.remaining);
-      }
-      const bestBid = othersBest(view.book, 'yes', ownBids);
-      const bestNoBid = othersBest(view.book, 'no', ownAsksAsNo);
-      if (bestBid === null || bestNoBid === null) return cancelAll('one-sided book');
-      const bestAsk = ONE_DOLLAR - bestNoBid;
-      const imbalance = bookImbalance(view.book, options.levels, ownBids, ownAsksAsNo);
+      const touch = othersTouch(view);
+      if (touch.kind === 'none') return cancelAll(own, touch.reason);
+      const { bestBid, bestAsk } = touch;
+      const imbalance = bookImbalance(touch.book, options.levels, touch.ownBids, touch.ownAsksAsNo);
 
       let bid: Price | null = null;
       let ask: Price | null = null;

@@ -100,6 +100,35 @@ export function quoteTargets(
   return { bid, ask, reason: reasons.join('; ') };
 }
 
+/** Cancels every own order not already being canceled. */
+export function cancelAll(own: ReadonlyArray<OwnOrder>, reason: string): Decision[] {
+  return own.filter((o) => !o.cancelPending).map((o) => ({ kind: 'cancel', clientOrderId: o.clientOrderId, reason }));
+}
+
+/**
+ * The others' best bid and ask (YES-leg prices) of a view, our own resting size taken out of the
+ * book (`ownBids` by YES price, `ownAsksAsNo` by NO-leg price), or why there is none.
+ */
+export function othersTouch(
+  view: MarketView,
+):
+  | { kind: 'touch'; book: BookView; bestBid: Price; bestAsk: Price; ownBids: Map<Price, Count>; ownAsksAsNo: Map<Price, Count> }
+  | { kind: 'none'; reason: string } {
+  if (view.book === null) return { kind: 'none', reason: 'no book' };
+  const ownBids = new Map<Price, Count>();
+  const ownAsksAsNo = new Map<Price, Count>();
+  for (const o of view.openOrders) {
+    // our ask at YES price p rests in the book as a NO bid at $1 − p
+    const map = o.side === 'bid' ? ownBids : ownAsksAsNo;
+    const legPrice = o.side === 'bid' ? o.price : ONE_DOLLAR - o.price;
+    map.set(legPrice, (map.get(legPrice) ?? 0) + o.remaining);
+  }
+  const bestBid = othersBest(view.book, 'yes', ownBids);
+  const bestNoBid = othersBest(view.book, 'no', ownAsksAsNo);
+  if (bestBid === null || bestNoBid === null) return { kind: 'none', reason: 'one-sided book' };
+  return { kind: 'touch', book: view.book, bestBid, bestAsk: ONE_DOLLAR - bestNoBid, ownBids, ownAsksAsNo };
+}
+
 export function createSpreadQuoter(rawOptions: unknown = {}): SyncStrategy {
   const parsed = spreadQuoterOptionsSchema.safeParse(rawOptions ?? {});
   if (!parsed.success) {
@@ -112,22 +141,9 @@ export function createSpreadQuoter(rawOptions: unknown = {}): SyncStrategy {
     needsBook: true,
     decide(view: MarketView): Decision[] {
       const own = view.openOrders;
-      const cancelAll = (reason: string): Decision[] =>
-        own.filter((o) => !o.cancelPending).map((o) => ({ kind: 'cancel', clientOrderId: o.clientOrderId, reason }));
-      if (view.book === null) return cancelAll('no book');
-
-      const ownBids = new Map<Price, Count>();
-      const ownAsksAsNo = new Map<Price, Count>();
-      for (const o of own) {
-        // our ask at YES price p rests in the book as a NO bid at $1 − p
-        const map = o.side === 'bid' ? ownBids : ownAsksAsNo;
-        const legPrice = o.side === 'bid' ? o.price : ONE_DOLLAR - o.price;
-        map.set(legPrice, (map.get(legPrice) ?? 0) + o.remaining);
-      }
-      const bestBid = othersBest(view.book, 'yes', ownBids);
-      const bestNoBid = othersBest(view.book, 'no', ownAsksAsNo);
-      if (bestBid === null || bestNoBid === null) return cancelAll('one-sided book');
-      const bestAsk = ONE_DOLLAR - bestNoBid;
+      const touch = othersTouch(view);
+      if (touch.kind === 'none') return cancelAll(own, touch.reason);
+      const { bestBid, bestAsk } = touch;
 
       const targets = quoteTargets(bestBid, bestAsk, view.position, options, view.priceRanges);
       const decisions: Decision[] = [];
