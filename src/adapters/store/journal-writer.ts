@@ -51,6 +51,8 @@ export async function applyJournalOps(db: Queryable, ops: readonly JournalOp[]):
 const MAX_BATCH = 500;
 
 interface Pending {
+  /** Its place in the queue (1, 2, …). */
+  seq: number;
   op: JournalOp;
   resolve(result: JournalOpResult): void;
   reject(error: unknown): void;
@@ -65,7 +67,10 @@ export interface JournalWriterStats {
 export class JournalWriter {
   private queue: Pending[] = [];
   private draining = false;
-  private idleWaiters: Array<() => void> = [];
+  /** Ops queued so far, and how many of them are committed or refused (queue order). */
+  private queued = 0;
+  private done = 0;
+  private waiters: Array<{ seq: number; wake: () => void }> = [];
   readonly stats: JournalWriterStats = { batches: 0, ops: 0, largestBatch: 0 };
   private readonly batchListeners = new Set<(seconds: number, ops: number) => void>();
 
@@ -83,7 +88,7 @@ export class JournalWriter {
   /** Queues one op; resolves with its result once its batch has committed. */
   write(op: JournalOp): Promise<JournalOpResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ op, resolve, reject });
+      this.queue.push({ seq: ++this.queued, op, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         // a microtask, not a timer: writes made in the same turn share the first batch, and the
@@ -98,10 +103,14 @@ export class JournalWriter {
     return this.queue.length;
   }
 
-  /** Resolves once every op queued so far has been committed or refused. */
+  /**
+   * Resolves once every op queued so far has been committed or refused — not waiting for ops
+   * queued later, so a reader is never starved by a steady stream of writes.
+   */
   settled(): Promise<void> {
-    if (!this.draining) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const seq = this.queued;
+    if (this.done >= seq) return Promise.resolve();
+    return new Promise((wake) => this.waiters.push({ seq, wake }));
   }
 
   private async drain(): Promise<void> {
@@ -111,12 +120,25 @@ export class JournalWriter {
         this.stats.batches++;
         this.stats.ops += batch.length;
         this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
-        await this.apply(batch);
+        try {
+          await this.apply(batch);
+        } finally {
+          this.done = batch[batch.length - 1].seq;
+          this.wakeSettled();
+        }
       }
     } finally {
       this.draining = false;
-      for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  private wakeSettled(): void {
+    const still: typeof this.waiters = [];
+    for (const waiter of this.waiters) {
+      if (waiter.seq <= this.done) waiter.wake();
+      else still.push(waiter);
+    }
+    this.waiters = still;
   }
 
   private async apply(batch: Pending[]): Promise<void> {
