@@ -7,7 +7,7 @@
  *
  * Sits in the adapters layer: the only module that knows PGlite exists.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -217,7 +217,9 @@ type PgliteInstance = InstanceType<PgliteClass>;
 
 /**
  * A new embedded database starts from a copy of a freshly initialised one (a tar of its data
- * folder, made once per PGlite version and kept in the temp folder) instead of running initdb:
+ * folder, made once per PGlite version and kept in a private folder of this user under the temp
+ * folder: 0700, owned by us, checked before every use — a copy someone else could have written is
+ * never loaded) instead of running initdb:
  * initdb in WASM takes ~17–22 s and leaves several hundred MB of heap behind, loading the copy
  * ~4 s. A folder that already holds a database opens as it is. A copy that fails to load is
  * removed and initdb runs as before.
@@ -226,7 +228,8 @@ async function createPglite(PGlite: PgliteClass, dataDir: string | undefined): P
   const options = { ...(dataDir ? { dataDir } : {}), startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] };
   if (dataDir && existsSync(join(dataDir, 'PG_VERSION'))) return PGlite.create(options);
   const templatePath = pgliteTemplatePath();
-  if (existsSync(templatePath)) {
+  if (templatePath === null) return PGlite.create(options);
+  if (isOwnFile(templatePath)) {
     try {
       return await PGlite.create({ ...options, loadDataDir: new Blob([readFileSync(templatePath)]) });
     } catch {
@@ -247,7 +250,36 @@ async function createPglite(PGlite: PgliteClass, dataDir: string | undefined): P
   return db;
 }
 
-function pgliteTemplatePath(): string {
+/** Ours alone: a regular file (not a link) owned by this user, writable by no one else. */
+function isOwnFile(path: string): boolean {
+  try {
+    const stat = lstatSync(path);
+    return stat.isFile() && (process.getuid === undefined || stat.uid === process.getuid()) && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** `<tmp>/kalshiflow-cache-<uid>/` (0700, ours), or null when it cannot be made ours. */
+function privateCacheDir(): string | null {
+  const dir = join(tmpdir(), `kalshiflow-cache-${process.getuid?.() ?? 'user'}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EEXIST') return null;
+  }
+  try {
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || (process.getuid !== undefined && stat.uid !== process.getuid()) || (stat.mode & 0o077) !== 0) return null;
+  } catch {
+    return null;
+  }
+  return dir;
+}
+
+function pgliteTemplatePath(): string | null {
+  const dir = privateCacheDir();
+  if (dir === null) return null;
   let version = 'unknown';
   try {
     // the package exports no package.json: read it beside its entry (dist/index.cjs)
@@ -256,7 +288,7 @@ function pgliteTemplatePath(): string {
   } catch {
     // keyed by 'unknown': still one copy per machine
   }
-  return join(tmpdir(), `kalshiflow-pglite-${version}-initdb.tar`);
+  return join(dir, `pglite-${version}-initdb.tar`);
 }
 
 /**
