@@ -4,6 +4,7 @@
  * database the program would use — `--db`, else DATABASE_URL, else the embedded PGlite in
  * `<KALSHIFLOW_DATA_DIR>/db` (default `.kalshiflow/db`).
  */
+import { parseFlags } from './flags.ts';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
@@ -40,36 +41,34 @@ interface DbArgs {
   dryRun: boolean;
 }
 
-function parseArgs(argv: string[], env: NodeJS.ProcessEnv): DbArgs | 'help' {
-  let action: DbArgs['action'] | undefined;
-  let databaseUrl: string | undefined;
-  let dataDir: string | undefined;
+const DB_FLAGS = {
+  db: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'older-than': { type: 'string' },
+  recordings: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseDbArgs(argv: string[], env: NodeJS.ProcessEnv): DbArgs | 'help' {
+  const { values, positionals } = parseFlags(argv, DB_FLAGS);
+  if (values.help) return 'help';
+  const databaseUrl = values.db;
+  const dataDir = values['data-dir'];
+  const recordings = values.recordings ?? false;
+  const dryRun = values['dry-run'] ?? false;
   let olderThanMs: number | undefined;
-  let recordings = false;
-  let dryRun = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--help' || flag === '-h') return 'help';
-    else if (flag === '--db') databaseUrl = value();
-    else if (flag === '--data-dir') dataDir = value();
-    else if (flag === '--older-than') {
-      const text = value();
-      try {
-        olderThanMs = parseDuration(text);
-      } catch (error) {
-        throw new UsageError(`--older-than: ${(error as Error).message}`);
-      }
-    } else if (flag === '--recordings') recordings = true;
-    else if (flag === '--dry-run') dryRun = true;
-    else if (flag.startsWith('-')) throw new UsageError(`unknown option ${flag}\n\n${DB_USAGE}`);
-    else if (action === undefined && (flag === 'migrate' || flag === 'status' || flag === 'prune')) action = flag;
-    else throw new UsageError(`unknown argument ${JSON.stringify(flag)}\n\n${DB_USAGE}`);
+  if (values['older-than'] !== undefined) {
+    try {
+      olderThanMs = parseDuration(values['older-than']);
+    } catch (error) {
+      throw new UsageError(`--older-than: ${(error as Error).message}`);
+    }
+  }
+  let action: DbArgs['action'] | undefined;
+  for (const word of positionals) {
+    if (action === undefined && (word === 'migrate' || word === 'status' || word === 'prune')) action = word;
+    else throw new UsageError(`unknown argument ${JSON.stringify(word)}\n\n${DB_USAGE}`);
   }
   if (!action) throw new UsageError(`missing action\n\n${DB_USAGE}`);
   if (action === 'prune' && olderThanMs === undefined) throw new UsageError('db prune needs --older-than (e.g. 7d)');
@@ -90,7 +89,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): DbArgs | 'help' {
 }
 
 export async function runDbCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const args = parseArgs(argv, env);
+  const args = parseDbArgs(argv, env);
   if (args === 'help') {
     console.log(DB_USAGE);
     return 0;

@@ -3,7 +3,11 @@
  * only pays for what it uses. Every command returns its exit code; errors meant for the user are
  * one line on stderr.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { redactUrlPasswords } from '../core/secrets.ts';
+import { suggestFlag } from './flags.ts';
 import { ConfigError } from '../app/config.ts';
 import { UsageError } from '../app/errors.ts';
 
@@ -37,18 +41,40 @@ export const USAGE = [
   'commands:',
   ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
   '',
-  'Run `kalshiflow <command> --help` for a command\'s options.',
+  'Run `kalshiflow help <command>` (or `kalshiflow <command> --help`) for a command\'s options;',
+  '`kalshiflow --version` prints the version.',
 ].join('\n');
 
+/** The package's version: the nearest package.json named kalshiflow above this file (sources or dist/). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'kalshiflow' && pkg.version) return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(`kalshiflow ${packageVersion()}`);
+    return 0;
+  }
+  // `kalshiflow help start` is `kalshiflow start --help`
+  if (name === 'help' && rest.length > 0) [name, rest] = [rest[0], ['--help']];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return name ? 0 : 2;
   }
   const command = commands[name];
   if (!command) {
-    console.error(`kalshiflow: unknown command '${name}'\n\n${USAGE}`);
+    const guess = suggestFlag(name, Object.keys(commands));
+    console.error(`kalshiflow: unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}\n\n${USAGE}`);
     return 2;
   }
   try {

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.ts';
 import { systemClock } from '../core/clock.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { formatDuration } from '../core/duration.ts';
@@ -27,7 +27,7 @@ import type { RunningSimulator } from '../sim/simulator.ts';
 import { ConfigError, loadEnvConfig, marketSelectionOf } from '../app/config.ts';
 import type { EnvConfig } from '../app/config.ts';
 import { durationFlag } from './rl-support.ts';
-import { UsageError, flagUsageError } from '../app/errors.ts';
+import { UsageError } from '../app/errors.ts';
 
 export const RECORD_USAGE = `usage: kalshiflow record [--env sim|paper|production] [--mode discovery|config] [--markets N]
                          [--tickers A,B] [--series S,T] [--events E,F] [--duration 10m] [--db URL] [--progress 5s]
@@ -63,28 +63,18 @@ interface RecordPlan {
 }
 
 function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        env: { type: 'string' },
-        mode: { type: 'string' },
-        markets: { type: 'string' },
-        tickers: { type: 'string' },
-        series: { type: 'string' },
-        events: { type: 'string' },
-        duration: { type: 'string' },
-        db: { type: 'string' },
-        progress: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw flagUsageError(error);
-  }
+  const { values } = parseFlags(argv, {
+    env: { type: 'string' },
+    mode: { type: 'string' },
+    markets: { type: 'string' },
+    tickers: { type: 'string' },
+    series: { type: 'string' },
+    events: { type: 'string' },
+    duration: { type: 'string' },
+    db: { type: 'string' },
+    progress: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, { allowPositionals: false });
   if (values.help) return 'help';
   const merged = { ...env };
   if (values.env !== undefined) {

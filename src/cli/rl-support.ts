@@ -10,11 +10,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { UsageError, flagUsageError } from '../app/errors.ts';
+import { UsageError } from '../app/errors.ts';
+import { parseFlags as parseCommandFlags, type FlagSpecs } from './flags.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import {
   getRecordedSession,
@@ -61,31 +60,14 @@ export function defaultIo(): CommandIo {
   };
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
- * node's parseArgs with one-line errors (UsageError). `optionalValue` flags may be given bare
- * (`--resume`, `--curriculum`): they then take the value `''`.
+ * The one flag parser (flags.ts), as the RL commands call it: words that are not flags are
+ * positionals, and `optionalValue` flags may be given bare (`--resume`, `--curriculum`): they
+ * then take the value `''`.
  */
-export function parseFlags<O extends Options>(
-  argv: string[],
-  options: O,
-  optionalValue: readonly string[] = [],
-) {
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    args.push(a);
-    if (optionalValue.includes(a.replace(/^--/, '')) && a.startsWith('--') && !a.includes('=')) {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('-')) args.push('');
-    }
-  }
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw flagUsageError(error);
-  }
+export function parseFlags<O extends FlagSpecs>(argv: string[], options: O, optionalValue: readonly string[] = []) {
+  return parseCommandFlags(argv, options, { optionalValue });
 }
 
 export function positiveInt(flag: string, text: string | undefined, fallback: number): number {

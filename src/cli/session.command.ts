@@ -11,9 +11,9 @@
  * --out (default `<data dir>/sessions/<name>-<run id>/`).
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.ts';
 import { loadEnvConfig } from '../app/config.ts';
-import { UsageError, flagUsageError } from '../app/errors.ts';
+import { UsageError } from '../app/errors.ts';
 import { runSession } from '../sessions/runner.ts';
 import type { RunSessionOptions, SessionProgress } from '../sessions/runner.ts';
 import { writeReportFiles } from '../sessions/report-files.ts';
@@ -68,22 +68,12 @@ function progressPrinter(stream: ProgressStream | null): { update(p: SessionProg
 }
 
 async function runCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        realtime: { type: 'boolean' },
-        out: { type: 'string' },
-        db: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw flagUsageError(error);
-  }
+  const parsed = parseFlags(argv, {
+    realtime: { type: 'boolean' },
+    out: { type: 'string' },
+    db: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (parsed.values.help) {
     console.log(HELP);
     return 0;

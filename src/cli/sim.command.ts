@@ -4,6 +4,7 @@
  * demo key pair under `.kalshiflow/sim-keys/` and prints its key id and private-key path, never
  * the key itself. Bad flags are one line on stderr and exit code 2.
  */
+import { parseFlags } from './flags.ts';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
@@ -59,67 +60,58 @@ function intFlag(name: string, raw: string, min: number, max: number): number {
   return n;
 }
 
+const SIM_FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  markets: { type: 'string' },
+  seed: { type: 'string' },
+  key: { type: 'string', multiple: true },
+  'history-age': { type: 'string' },
+  'history-count': { type: 'string' },
+  'rate-tier': { type: 'string' },
+  'no-activity': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseSimFlags(argv: string[]): SimFlags {
   const flags: SimFlags = { host: '127.0.0.1', port: 8100, markets: 10, seed: 1, keys: [], activity: true, history: {}, rateTier: 'off', help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      flags.help = true;
-      continue;
-    }
-    if (arg === '--no-activity') {
-      flags.activity = false;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!['--host', '--port', '--markets', '--seed', '--key', '--history-age', '--history-count', '--rate-tier'].includes(name)) {
-      throw new FlagError(`unknown option ${JSON.stringify(arg)}`);
-    }
-    let value: string | undefined;
-    if (name !== arg) value = arg.slice(eq + 1);
+  let values;
+  try {
+    ({ values } = parseFlags(argv, SIM_FLAGS, { allowPositionals: false }));
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
+  if (values.help) flags.help = true;
+  if (values['no-activity']) flags.activity = false;
+  if (values.host !== undefined) {
+    if (!/^[\w.:-]{1,253}$/.test(values.host)) throw new FlagError(`--host must be a host name or IP address, got ${JSON.stringify(values.host)}`);
+    flags.host = values.host;
+  }
+  if (values.port !== undefined) flags.port = intFlag('--port', values.port, 0, 65535);
+  if (values.markets !== undefined) flags.markets = intFlag('--markets', values.markets, 1, 10_000);
+  if (values.seed !== undefined) flags.seed = intFlag('--seed', values.seed, -2147483648, 2147483647);
+  const age = values['history-age'];
+  if (age !== undefined) {
+    if (age === 'all') flags.history.maxAgeMs = Infinity;
     else {
-      value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new FlagError(`${name} needs a value`);
-    }
-    switch (name) {
-      case '--host':
-        if (!/^[\w.:-]{1,253}$/.test(value)) throw new FlagError(`--host must be a host name or IP address, got ${JSON.stringify(value)}`);
-        flags.host = value;
-        break;
-      case '--port':
-        flags.port = intFlag('--port', value, 0, 65535);
-        break;
-      case '--markets':
-        flags.markets = intFlag('--markets', value, 1, 10_000);
-        break;
-      case '--seed':
-        flags.seed = intFlag('--seed', value, -2147483648, 2147483647);
-        break;
-      case '--history-age':
-        if (value === 'all') flags.history.maxAgeMs = Infinity;
-        else {
-          try {
-            flags.history.maxAgeMs = parseDuration(value);
-          } catch (error) {
-            throw new FlagError(`--history-age ${(error as Error).message}`);
-          }
-        }
-        break;
-      case '--rate-tier':
-        if (!SIM_RATE_TIERS.includes(value as SimRateTier)) throw new FlagError(`--rate-tier must be one of ${SIM_RATE_TIERS.join(', ')}, got ${JSON.stringify(value)}`);
-        flags.rateTier = value as SimRateTier;
-        break;
-      case '--history-count':
-        flags.history.maxCount = value === 'all' ? Infinity : intFlag('--history-count', value, 0, 100_000_000);
-        break;
-      case '--key': {
-        const sep = value.indexOf('=');
-        if (sep <= 0 || sep === value.length - 1) throw new FlagError(`--key must be KEY_ID=PUBLIC_KEY_PEM_PATH, got ${JSON.stringify(value)}`);
-        flags.keys.push({ keyId: value.slice(0, sep), path: value.slice(sep + 1) });
-        break;
+      try {
+        flags.history.maxAgeMs = parseDuration(age);
+      } catch (error) {
+        throw new FlagError(`--history-age ${(error as Error).message}`);
       }
     }
+  }
+  const tier = values['rate-tier'];
+  if (tier !== undefined) {
+    if (!SIM_RATE_TIERS.includes(tier as SimRateTier)) throw new FlagError(`--rate-tier must be one of ${SIM_RATE_TIERS.join(', ')}, got ${JSON.stringify(tier)}`);
+    flags.rateTier = tier as SimRateTier;
+  }
+  const count = values['history-count'];
+  if (count !== undefined) flags.history.maxCount = count === 'all' ? Infinity : intFlag('--history-count', count, 0, 100_000_000);
+  for (const value of values.key ?? []) {
+    const sep = value.indexOf('=');
+    if (sep <= 0 || sep === value.length - 1) throw new FlagError(`--key must be KEY_ID=PUBLIC_KEY_PEM_PATH, got ${JSON.stringify(value)}`);
+    flags.keys.push({ keyId: value.slice(0, sep), path: value.slice(sep + 1) });
   }
   return flags;
 }

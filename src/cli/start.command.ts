@@ -6,11 +6,11 @@
  * Shutdown: the first SIGINT/SIGTERM cancels the trader's resting orders (unless `--keep-orders`)
  * and exits 0 once none rests; a second signal skips what is left of the cancelling and says so.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.ts';
 import { parseDuration } from '../core/duration.ts';
 import { startRetention } from '../adapters/store/retention.ts';
 import { ConfigError, loadEnvConfig, marketSelectionOf, riskLimitsFromConfig } from '../app/config.ts';
-import { UsageError, flagUsageError } from '../app/errors.ts';
+import { UsageError } from '../app/errors.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createInspectorBridge } from '../server/inspector.ts';
@@ -59,37 +59,28 @@ const FLAG_VARIABLES = {
 } as const;
 
 export async function runStartCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        env: { type: 'string' },
-        mode: { type: 'string' },
-        markets: { type: 'string' },
-        tickers: { type: 'string' },
-        series: { type: 'string' },
-        events: { type: 'string' },
-        strategy: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        seed: { type: 'string' },
-        inspect: { type: 'boolean' },
-        retain: { type: 'string' },
-        'keep-orders': { type: 'boolean' },
-        'max-open-orders': { type: 'string' },
-        'max-position': { type: 'string' },
-        'max-order-size': { type: 'string' },
-        'max-notional': { type: 'string' },
-        'cash-reserve': { type: 'string' },
-        'throttle-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw flagUsageError(error);
-  }
+  const parsed = parseFlags(argv, {
+    env: { type: 'string' },
+    mode: { type: 'string' },
+    markets: { type: 'string' },
+    tickers: { type: 'string' },
+    series: { type: 'string' },
+    events: { type: 'string' },
+    strategy: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    seed: { type: 'string' },
+    inspect: { type: 'boolean' },
+    retain: { type: 'string' },
+    'keep-orders': { type: 'boolean' },
+    'max-open-orders': { type: 'string' },
+    'max-position': { type: 'string' },
+    'max-order-size': { type: 'string' },
+    'max-notional': { type: 'string' },
+    'cash-reserve': { type: 'string' },
+    'throttle-ms': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, { allowPositionals: false });
   const flags = parsed.values;
   if (flags.help) {
     console.log(HELP);
