@@ -57,8 +57,6 @@ export interface CoordinatorActorDeps {
   marketsSelected: (markets: KalshiMarket[]) => void;
   /** A journal read or write failed (an outage when the database is unreachable). */
   journalFailed: (error: unknown) => void;
-  /** The shutdown pauses the trader: nothing resumes it any more. */
-  pausedForShutdown: () => void;
   /** The coordinator is still running (a stopped one ends the shutdown wait). */
   coordinatorActive: () => boolean;
 }
@@ -175,17 +173,13 @@ export function coordinatorActors(deps: CoordinatorActorDeps) {
   }
 
   /**
-   * The shutdown's work: pause the trader, cancel its orders, and wait until nothing of ours rests. The coordinator's shutdown timeout (or SHUTDOWN_NOW)
+   * The shutdown's work once the chart has paused the trader and asked it to cancel everything
+   * (shutdown's entry, `pauseForShutdown`): wait until nothing of ours rests. The coordinator's shutdown timeout (or SHUTDOWN_NOW)
    * ends the wait otherwise, and this loop with it.
    */
   async function shutdownSystem(cancelOrders: boolean): Promise<void> {
     const trader = deps.trader();
     if (!trader || !cancelOrders) return;
-    // Pause first: an active trader re-quotes on the book changes its own cancels cause, which
-    // left 4–6 orders resting after a "graceful" shutdown.
-    deps.pausedForShutdown();
-    trader.send({ type: 'PAUSE', reason: 'shutdown' });
-    trader.send({ type: 'CANCEL_ALL', reason: 'shutdown' });
     await new Promise<void>((resolve) => {
       const check = () => {
         if (openOrderCount(trader.getSnapshot().context) === 0 || !deps.coordinatorActive()) resolve();

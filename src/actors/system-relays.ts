@@ -53,12 +53,7 @@ export class SystemRelays {
   traderNotification(n: TraderNotification): void {
     const status = this.deps.status;
     switch (n.type) {
-      case 'TRADER_ACTING':
-        this.deps.coordinator.send({ type: 'TRADER_ACTING', traderId: n.traderId });
-        break;
-      case 'TRADER_IDLE':
-        this.deps.coordinator.send({ type: 'TRADER_IDLE', traderId: n.traderId });
-        break;
+      // TRADER_ACTING / TRADER_IDLE go to the coordinator directly (its parentRef)
       case 'TRADER_STATE':
         status.activity('trader', `trader ${n.state}: ${n.reason}`, n.state === 'paused' ? 'warning' : 'info');
         break;

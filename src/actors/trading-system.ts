@@ -1,12 +1,15 @@
 /**
- * The assembled actor system: the coordinator statechart (root, supervising), the market registry
- * (one root actor per ticker), the trader actor and its order actors, wired to the Kalshi
- * adapters (REST, WebSocket) and the store. It implements `SystemView` for the HTTP surface.
+ * The assembled actor system, assembly and lifecycle only: the coordinator statechart (root,
+ * supervising) with the trader as its child (`systemId: 'trader'`, its order actors below it),
+ * the market registry (one root actor per ticker), wired to the Kalshi adapters (REST, WebSocket)
+ * and the store. Its parts: coordinator.actors.ts (the chart's invoked actors), system-relays.ts
+ * (stream events and trader notifications), system-status.ts (the `SystemView` it implements for
+ * the HTTP surface), market-feed.ts, order-journal.ts, operator-controls.ts. Pausing and resuming
+ * the trader is the coordinator chart's (REVIEW_TRADING), not this class's.
  * Used by `kalshiflow start`, by scripted sessions and by integration tests, always the same way.
  */
 import { createActor } from 'xstate';
 import type { Actor, InspectionEvent } from 'xstate';
-import { fromPromise } from 'xstate';
 import type { Pool } from 'pg';
 import type { Clock } from '../core/clock.ts';
 import type { Micros } from '../core/money.ts';
@@ -16,32 +19,28 @@ import { priceRangesFor } from '../core/ticks.ts';
 import type { PriceLevelStructure, PriceRange } from '../core/ticks.ts';
 import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiMarket } from '../adapters/kalshi/rest.schemas.ts';
-import type { KalshiWsClient, WsClientEvent } from '../adapters/kalshi/ws.ts';
+import type { KalshiWsClient } from '../adapters/kalshi/ws.ts';
 import { describeDbError, isDatabaseUnavailable } from '../adapters/store/database.ts';
 import { recordDecision } from '../adapters/store/journal.ts';
 import type { StoreEnvironment } from '../adapters/store/statuses.ts';
 import { coordinatorMachine } from '../machines/coordinator.machine.ts';
-import { coordinatorStatusLabel, describeState, tradingPauseReason } from '../machines/coordinator.status.ts';
-import type { CoordinatorInput, SyncSummary } from '../machines/coordinator.types.ts';
+import { coordinatorStatusLabel, describeState } from '../machines/coordinator.status.ts';
+import type { CoordinatorInput } from '../machines/coordinator.types.ts';
 import type { LabelVisit, StatusHistory } from '../machines/status-history.ts';
 import { orderMachine } from '../machines/order.machine.ts';
-import { localReconcileView, traderMachine } from '../machines/trader.machine.ts';
-import type { TraderNotification } from '../machines/trader.types.ts';
-import type { ControlAction, ControlAvailability, ControlCommand, ControlResult, FillView, HealthReport, LatencySample, StatusReport, SystemEvent, SystemView } from './system-view.ts';
-import { ORDERBOOK_CHANNEL } from '../adapters/kalshi/ws.ts';
+import { traderMachine } from '../machines/trader.machine.ts';
+import type { ControlAction, ControlAvailability, ControlCommand, ControlResult, HealthReport, LatencySample, StatusReport, SystemEvent, SystemView } from './system-view.ts';
 import { MarketFeed } from './market-feed.ts';
 import { openOrderCount, SystemStatus } from './system-status.ts';
 import { coordinatorActors } from './coordinator.actors.ts';
 import { SystemRelays } from './system-relays.ts';
-import { journalFill, OrderStateJournal } from './order-journal.ts';
+import { OrderStateJournal } from './order-journal.ts';
 import { journalWriter } from '../adapters/store/journal-writer.ts';
 import { OperatorControls } from './operator-controls.ts';
 import type { MarketRegistry } from './market-registry.ts';
-import { selectMarkets } from './markets.ts';
 import type { MarketSelection } from './markets.ts';
-import { syncWithVenue } from './sync.ts';
 import { orderActors } from './order.actors.ts';
-import { fillRecordFromWs, orderActorDeps, orderStatusFromWs } from './venue.ts';
+import { orderActorDeps } from './venue.ts';
 import type { VenueContext } from './venue.ts';
 import type { OrderSide } from '../core/order-state.ts';
 
@@ -87,7 +86,6 @@ export class TradingSystem implements SystemView {
   private readonly dirtyBooks = new Set<string>();
   private markets: string[] = [];
   private flushScheduled = false;
-  private lastPaused: string | null = null;
   private readonly cleanups: Array<() => void> = [];
   private stopped = false;
 
@@ -125,7 +123,53 @@ export class TradingSystem implements SystemView {
       trader: () => this.trader?.getSnapshot(),
     });
 
-    this.trader = options.tradingEnabled ? this.createTrader(traderId) : null;
+    this.relays = new SystemRelays({
+      clock: options.clock,
+      pool: options.pool,
+      env: this.env,
+      traderId,
+      strategyName: options.strategy.name,
+      status: this.view,
+      journal: this.journal,
+      registry: this.registry,
+      coordinator: { send: (event) => this.coordinator.send(event) },
+      trader: () => this.liveTrader(),
+      journalFailed: (error) => this.journalFailed(error),
+    });
+    const orderLogic = orderMachine.provide({ actors: orderActors(orderActorDeps(this.venue)) });
+    const machine = coordinatorMachine.provide({
+      actors: {
+        trader: traderMachine.provide({ actors: { order: orderLogic } }),
+        ...coordinatorActors({
+          clock: options.clock,
+          rest: options.rest,
+          ws: options.ws,
+          pool: options.pool,
+          env: this.env,
+          traderId,
+          selection: options.selection,
+          tradingEnabled: options.tradingEnabled,
+          status: this.view,
+          trader: () => this.trader,
+          assertRunning: () => this.assertRunning(),
+          marketsSelected: (markets) => this.marketsSelected(markets),
+          journalFailed: (error) => this.journalFailed(error),
+          coordinatorActive: () => this.coordinator.getSnapshot().status === 'active',
+        }),
+      },
+    });
+    this.coordinator = createActor(machine, {
+      input: {
+        tradingEnabled: options.tradingEnabled,
+        startedAtMs: options.clock.now(),
+        ...options.coordinator,
+        ...(options.tradingEnabled ? { trader: this.traderInput(traderId) } : {}),
+      },
+      clock: options.clock,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+    // the coordinator's child from here on: paused and resumed by its chart, stopped with it
+    this.trader = (this.coordinator.system.get('trader') as Actor<typeof traderMachine> | undefined) ?? null;
     this.operator = new OperatorControls({
       trader: this.trader,
       traderId,
@@ -139,49 +183,6 @@ export class TradingSystem implements SystemView {
       onError: (message) => this.view.recordError(message),
     });
 
-    this.relays = new SystemRelays({
-      clock: options.clock,
-      pool: options.pool,
-      env: this.env,
-      traderId,
-      strategyName: options.strategy.name,
-      status: this.view,
-      journal: this.journal,
-      registry: this.registry,
-      coordinator: { send: (event) => this.coordinator.send(event) },
-      trader: () => this.trader,
-      journalFailed: (error) => this.journalFailed(error),
-    });
-    const machine = coordinatorMachine.provide({
-      actors: coordinatorActors({
-        clock: options.clock,
-        rest: options.rest,
-        ws: options.ws,
-        pool: options.pool,
-        env: this.env,
-        traderId,
-        selection: options.selection,
-        tradingEnabled: options.tradingEnabled,
-        status: this.view,
-        trader: () => this.trader,
-        assertRunning: () => this.assertRunning(),
-        marketsSelected: (markets) => this.marketsSelected(markets),
-        journalFailed: (error) => this.journalFailed(error),
-        pausedForShutdown: () => {
-          this.lastPaused = 'shutdown';
-        },
-        coordinatorActive: () => this.coordinator.getSnapshot().status === 'active',
-      }),
-    });
-    this.coordinator = createActor(machine, {
-      input: {
-        tradingEnabled: options.tradingEnabled,
-        startedAtMs: options.clock.now(),
-        ...options.coordinator,
-      },
-      clock: options.clock,
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-    });
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
@@ -215,7 +216,6 @@ export class TradingSystem implements SystemView {
       }),
     );
     this.coordinator.start();
-    this.trader?.start();
     this.trader?.send({ type: 'START' });
     this.coordinator.send({ type: 'START' });
   }
@@ -237,7 +237,6 @@ export class TradingSystem implements SystemView {
       check();
     });
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    this.trader?.stop();
     this.coordinator.stop();
     this.registry.stopAll();
     await this.options.ws.stop();
@@ -253,6 +252,11 @@ export class TradingSystem implements SystemView {
   /** Orders of the trader the venue may still hold (not known to be filled, canceled or rejected). */
   restingOrderCount(): number {
     return this.trader ? openOrderCount(this.trader.getSnapshot().context) : 0;
+  }
+
+  /** The trader while it runs (it stops with the coordinator, before `stop()` has detached the stream). */
+  private liveTrader(): Actor<typeof traderMachine> | null {
+    return this.trader?.getSnapshot().status === 'active' ? this.trader : null;
   }
 
   /** The coordinator's promise actors keep running after it stops; their side effects must not. */
@@ -286,33 +290,28 @@ export class TradingSystem implements SystemView {
 
   // ---- trader -----------------------------------------------------------------------------------
 
-  private createTrader(traderId: string) {
-    const orderLogic = orderMachine.provide({ actors: orderActors(orderActorDeps(this.venue)) });
-    const machine = traderMachine.provide({ actors: { order: orderLogic } });
-    return createActor(machine, {
-      clock: this.options.clock,
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
-      input: {
-        traderId,
-        runNonce: this.options.runNonce ?? this.clock.now().toString(36),
-        strategy: this.options.strategy,
-        books: {
-          bookFor: (ticker) => (LIVE_STATES.has(this.registry.state(ticker) ?? '') ? (this.registry.book(ticker) ?? null) : null),
-          priceRangesFor: (ticker) => this.marketMeta.get(ticker)?.ranges ?? priceRangesFor('linear_cent'),
-        },
-        ...(this.options.riskLimits ? { riskLimits: this.options.riskLimits } : {}),
-        ...(this.options.throttleMs !== undefined ? { throttleMs: this.options.throttleMs } : {}),
-        // a create may land until one request timeout after it was sent: the order waits that long
-        // for its answer, and an earlier run's unanswered one keeps its slot that long
-        order: { timings: { submitTimeoutMs: this.options.rest.requestTimeoutMs, createLandingMs: this.options.rest.requestTimeoutMs } },
-        notify: (n) => {
-          if (n.type === 'ORDER_PLACED' && this.tickStartedAt !== null) this.latency({ kind: 'tick_to_order', seconds: (performance.now() - this.tickStartedAt) / 1000 });
-          this.operator.observe(n);
-          this.relays.traderNotification(n);
-        },
-        clock: this.clock,
+  /** The trader's input (the coordinator spawns it as its child, `systemId: 'trader'`). */
+  private traderInput(traderId: string): NonNullable<CoordinatorInput['trader']> {
+    return {
+      traderId,
+      runNonce: this.options.runNonce ?? this.clock.now().toString(36),
+      strategy: this.options.strategy,
+      books: {
+        bookFor: (ticker) => (LIVE_STATES.has(this.registry.state(ticker) ?? '') ? (this.registry.book(ticker) ?? null) : null),
+        priceRangesFor: (ticker) => this.marketMeta.get(ticker)?.ranges ?? priceRangesFor('linear_cent'),
       },
-    });
+      ...(this.options.riskLimits ? { riskLimits: this.options.riskLimits } : {}),
+      ...(this.options.throttleMs !== undefined ? { throttleMs: this.options.throttleMs } : {}),
+      // a create may land until one request timeout after it was sent: the order waits that long
+      // for its answer, and an earlier run's unanswered one keeps its slot that long
+      order: { timings: { submitTimeoutMs: this.options.rest.requestTimeoutMs, createLandingMs: this.options.rest.requestTimeoutMs } },
+      notify: (n) => {
+        if (n.type === 'ORDER_PLACED' && this.tickStartedAt !== null) this.latency({ kind: 'tick_to_order', seconds: (performance.now() - this.tickStartedAt) / 1000 });
+        this.operator.observe(n);
+        this.relays.traderNotification(n);
+      },
+      clock: this.clock,
+    };
   }
 
   private onBookUpdate(ticker: string): void {
@@ -333,7 +332,7 @@ export class TradingSystem implements SystemView {
       for (const t of tickers) {
         this.tickStartedAt = this.dirtySince.get(t) ?? null;
         this.dirtySince.delete(t);
-        this.trader?.send({ type: 'BOOK_UPDATED', ticker: t });
+        this.liveTrader()?.send({ type: 'BOOK_UPDATED', ticker: t });
         this.tickStartedAt = null;
         if (this.view.hasListeners) this.view.emit({ type: 'market_update', data: this.view.marketStatus(t) });
       }
@@ -341,24 +340,9 @@ export class TradingSystem implements SystemView {
   }
 
   private onCoordinatorChange(): void {
-    const snap = this.coordinator.getSnapshot();
-    const { state } = describeState(snap);
     const recovered = this.view.coordinatorChanged();
+    // the order updates held during a database outage are written once it is back
     if (recovered.includes('journal')) this.journal.replayBacklog();
-    // the venue answers again: orders left `unknown` by failed sends are looked up now
-    if (recovered.includes('trading_api')) this.trader?.send({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' });
-    if (!this.trader || this.lastPaused === 'shutdown') return;
-    // The chart says why entries must stop (error, database outage, trading API, no book); the
-    // trader is paused with that reason and resumed when the system is operational again.
-    const pauseReason = tradingPauseReason(snap);
-    const operational = state === 'ready' || state === 'acting';
-    if (pauseReason && this.lastPaused !== pauseReason) {
-      this.lastPaused = pauseReason;
-      this.trader.send({ type: 'PAUSE', reason: pauseReason });
-    } else if (!pauseReason && this.lastPaused !== null && operational) {
-      this.lastPaused = null;
-      this.trader.send({ type: 'RESUME' });
-    }
   }
 
   // ---- SystemView (projected by SystemStatus) ----------------------------------------------------

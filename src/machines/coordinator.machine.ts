@@ -1,8 +1,9 @@
 /**
  * The coordinator: the root statechart that brings the system up, keeps it running and says what
- * is wrong. It sits at the top of src/machines; the wiring layer (server/cli/sessions) supplies the
- * named actors (`initializeSystem`, `connectOrderbook`, `connectTradingClient`, `syncKalshiData`,
- * `watchOrderbookHealth`, `shutdownSystem`) with `coordinatorMachine.provide({ actors })`.
+ * is wrong. It sits at the top of src/machines; src/actors/coordinator.actors.ts supplies the named
+ * actors (`initializeSystem`, `connectOrderbook`, `connectTradingClient`, `syncKalshiData`,
+ * `watchOrderbookHealth`, `shutdownSystem`, the probes) and TradingSystem the `trader` logic, with
+ * `coordinatorMachine.provide({ actors })`.
  *
  *   startup → initializing → orderbook_connect → trading_client_connect → kalshi_data_sync → ready ⇄ acting
  *                                 │ orderbook unavailable, trading configured                  │
@@ -19,15 +20,23 @@
  * while a trader is acting, held while the journal is down, run at once when the journal or the
  * trading API recovers; periodic-sync failures while the API is faulted still count, so a burst
  * is `degraded` and a sustained outage becomes `error`). Entries need all of orderbook, journal and trading API: `canAct`, and the
- * trader's pause reason (`tradingPauseReason` in coordinator.status.ts), both read the regions. Every wait is an XState
- * delay, so the actor runs on the clock it was created with (VirtualClock in tests).
+ * trader's pause, both read the regions. Every wait is an XState delay, so the actor runs on the
+ * clock it was created with (VirtualClock in tests).
+ *
+ * The trader is the coordinator's child (spawned from `input.trader`, `systemId: 'trader'`, its
+ * parentRef the coordinator, which hears TRADER_ACTING/IDLE from it). Entering or leaving any
+ * state that trading depends on (a stage, ready, error, a degraded/outage/faulted region) raises
+ * REVIEW_TRADING, which pauses the trader with the first reason that holds — `system in error`,
+ * `database_outage`, `trading_api_unavailable`, `order book degraded` — or resumes it in ready when
+ * none does (only a pause the chart made: the trader's own risk halt stays). Shutdown's entry
+ * pauses it for good and cancels its orders; leaving `faulted` asks it to resolve unknown orders.
  *
  * Bugs of the original this chart rules out (original-system.md §7): error has real recovery
  * edges and retries forever; every non-steady state has an enforced timeout; orderbook health is
  * any-message activity (the watcher), never snapshot age; one sync at a time; degraded is a state
  * in ready (operational), not an error.
  */
-import { and, assign, fromPromise, not, raise, setup, stateIn } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, not, or, raise, setup, stateIn } from 'xstate';
 import type { AnyActorLogic } from 'xstate';
 import type {
   BackoffPolicy,
@@ -50,6 +59,8 @@ import type {
 } from './coordinator.types.ts';
 import { formatDuration, marketsPreview, readyReason, syncReason } from './coordinator.status.ts';
 import { orderbookHealthMachine } from './orderbook-health.machine.ts';
+import { traderMachine } from './trader.machine.ts';
+import type { TraderEvent } from './trader.events.ts';
 
 export const DEFAULT_TIMEOUTS: CoordinatorTimeouts = {
   initializingMs: 60_000,
@@ -169,6 +180,7 @@ function contextFromInput(input: CoordinatorInput): CoordinatorContext {
     actingTimeouts: 0,
     actingRefused: 0,
     startedAtMs: input.startedAtMs ?? 0,
+    traderPause: null,
     lastTransition: { reason: 'Created', metadata: {} },
   };
 }
@@ -203,6 +215,12 @@ const ORDERBOOK_NORMAL = '#coordinator.ready.orderbook.normal';
 const ORDERBOOK_DEGRADED = '#coordinator.ready.orderbook.degraded';
 const JOURNAL_HEALTHY = '#coordinator.ready.journal.healthy';
 const TRADING_API_HEALTHY = '#coordinator.ready.tradingApi.healthy';
+const READY = '#coordinator.ready';
+/** What the chart tells the trader (its child, systemId 'trader'). */
+const traderEvent = (event: TraderEvent): TraderEvent => event;
+const ERROR = '#coordinator.error';
+const JOURNAL_OUTAGE = '#coordinator.ready.journal.outage';
+const TRADING_API_FAULTED = '#coordinator.ready.tradingApi.faulted';
 
 /** Context changes when a dependency goes down. */
 function dependencyDown(health: DependencyHealth, reason: string, atMs: number): DependencyHealth {
@@ -238,6 +256,8 @@ export const coordinatorMachine = setup({
     probeJournal: notProvided<void, ProbeInput>('probeJournal'),
     /** Resolves when the venue's trading API answers again (an authenticated read). */
     probeTradingApi: notProvided<void, ProbeInput>('probeTradingApi'),
+    /** The trader (trader.machine.ts, its order actors provided), spawned as a child when trading. */
+    trader: traderMachine,
   },
   guards: {
     tradingEnabled: ({ context }) => context.tradingEnabled,
@@ -262,6 +282,8 @@ export const coordinatorMachine = setup({
     },
     syncQueued: ({ context }) => context.syncQueued,
     tooManySyncFailures: ({ context }) => context.consecutiveSyncFailures + 1 >= context.maxSyncFailures,
+    /** No order book: the region says so in ready; before ready, the stage continued without one. */
+    orderbookDegraded: or([stateIn(ORDERBOOK_DEGRADED), and([not(stateIn(READY)), not('orderbookUp')])]),
   },
   delays: {
     initializingTimeout: ({ context }) => context.timeouts.initializingMs,
@@ -280,6 +302,39 @@ export const coordinatorMachine = setup({
   },
   actions: {
     enterStage: assign((_, params: { stage: RecoveryTarget }) => ({ stage: params.stage })),
+    /** What trading depends on may have changed: REVIEW_TRADING decides, in the new configuration. */
+    reviewTrading: raise({ type: 'REVIEW_TRADING' }),
+    /** Pauses the trader with `reason` unless that is already why it is paused. */
+    pauseTrader: enqueueActions(({ context, system, enqueue }, params: { reason: string }) => {
+      if (context.traderPause === params.reason) return;
+      enqueue.assign({ traderPause: params.reason });
+      const trader = system.get('trader');
+      if (trader) enqueue.sendTo(trader, traderEvent({ type: 'PAUSE', reason: params.reason }));
+    }),
+    /** Resumes the trader if the chart paused it (a pause of its own, e.g. a risk halt, stays). */
+    resumeTrader: enqueueActions(({ context, system, enqueue }) => {
+      if (context.traderPause === null) return;
+      enqueue.assign({ traderPause: null });
+      const trader = system.get('trader');
+      if (trader) enqueue.sendTo(trader, traderEvent({ type: 'RESUME' }));
+    }),
+    /**
+     * Shutdown with cancelling: pause first (an active trader re-quotes on the book changes its own
+     * cancels cause, which left 4–6 orders resting after a "graceful" shutdown), then cancel all.
+     */
+    pauseForShutdown: enqueueActions(({ context, system, enqueue }) => {
+      if (!context.cancelOrdersOnShutdown) return;
+      const trader = system.get('trader');
+      if (!trader) return;
+      enqueue.assign({ traderPause: 'shutdown' });
+      enqueue.sendTo(trader, traderEvent({ type: 'PAUSE', reason: 'shutdown' }));
+      enqueue.sendTo(trader, traderEvent({ type: 'CANCEL_ALL', reason: 'shutdown' }));
+    }),
+    /** The venue answers again: orders left `unknown` by failed sends are looked up now. */
+    resolveUnknownOrders: enqueueActions(({ system, enqueue }) => {
+      const trader = system.get('trader');
+      if (trader) enqueue.sendTo(trader, traderEvent({ type: 'RESOLVE_UNKNOWN', reason: 'trading API answering again' }));
+    }),
     note: assign((_, params: TransitionNote) => ({ lastTransition: params })),
 
     fail: assign(({ context }, params: { resumeAt: RecoveryTarget; reason: string; metadata?: Record<string, unknown> }) =>
@@ -467,12 +522,23 @@ export const coordinatorMachine = setup({
   },
 }).createMachine({
   id: 'coordinator',
-  context: ({ input }) => contextFromInput(input),
+  context: ({ input, spawn, self }) => {
+    if (input.trader) spawn('trader', { id: 'trader', systemId: 'trader', input: { ...input.trader, parentRef: self } });
+    return contextFromInput(input);
+  },
   initial: 'startup',
   on: {
     SHUTDOWN: { target: '.shutdown', actions: 'noteShutdown' },
     SHUTDOWN_NOW: { target: '.stopped', actions: 'noteShutdownNow' },
     FATAL: { target: '.error', actions: 'failOnFatal' },
+    // Why entries must stop, first match wins; resumed once operational with nothing wrong.
+    REVIEW_TRADING: [
+      { guard: stateIn(ERROR), actions: { type: 'pauseTrader', params: ({ context }) => ({ reason: `system in error: ${context.lastError ?? 'unknown'}` }) } },
+      { guard: stateIn(JOURNAL_OUTAGE), actions: { type: 'pauseTrader', params: { reason: 'database_outage' } } },
+      { guard: stateIn(TRADING_API_FAULTED), actions: { type: 'pauseTrader', params: { reason: 'trading_api_unavailable' } } },
+      { guard: 'orderbookDegraded', actions: { type: 'pauseTrader', params: { reason: 'order book degraded' } } },
+      { guard: stateIn(READY), actions: 'resumeTrader' },
+    ],
   },
   states: {
     startup: {
@@ -487,7 +553,7 @@ export const coordinatorMachine = setup({
 
     initializing: {
       description: 'Select markets, open the store.',
-      entry: { type: 'enterStage', params: { stage: 'initializing' } },
+      entry: [{ type: 'enterStage', params: { stage: 'initializing' } }, 'reviewTrading'],
       invoke: {
         id: 'initializeSystem',
         src: 'initializeSystem',
@@ -526,7 +592,7 @@ export const coordinatorMachine = setup({
 
     orderbook_connect: {
       description: 'Connect the market-data stream and subscribe the markets. Non-critical when trading is configured.',
-      entry: { type: 'enterStage', params: { stage: 'orderbook_connect' } },
+      entry: [{ type: 'enterStage', params: { stage: 'orderbook_connect' } }, 'reviewTrading'],
       invoke: {
         id: 'connectOrderbook',
         src: 'connectOrderbook',
@@ -592,7 +658,7 @@ export const coordinatorMachine = setup({
 
     trading_client_connect: {
       description: 'Open the authenticated trading client (skipped in read-only mode).',
-      entry: { type: 'enterStage', params: { stage: 'trading_client_connect' } },
+      entry: [{ type: 'enterStage', params: { stage: 'trading_client_connect' } }, 'reviewTrading'],
       invoke: {
         id: 'connectTradingClient',
         src: 'connectTradingClient',
@@ -628,7 +694,7 @@ export const coordinatorMachine = setup({
 
     kalshi_data_sync: {
       description: 'Balance, positions, orders, fills; reconcile with the journal before trading.',
-      entry: { type: 'enterStage', params: { stage: 'kalshi_data_sync' } },
+      entry: [{ type: 'enterStage', params: { stage: 'kalshi_data_sync' } }, 'reviewTrading'],
       invoke: {
         id: 'syncKalshiData',
         src: 'syncKalshiData',
@@ -670,7 +736,7 @@ export const coordinatorMachine = setup({
     ready: {
       description: 'Operational. Reported as `acting` while a trader runs a decision cycle.',
       type: 'parallel',
-      entry: [{ type: 'enterStage', params: { stage: 'ready' } }, 'clearDependencyOutages'],
+      entry: [{ type: 'enterStage', params: { stage: 'ready' } }, 'clearDependencyOutages', 'reviewTrading'],
       states: {
         activity: {
           initial: 'idle',
@@ -723,6 +789,8 @@ export const coordinatorMachine = setup({
             },
             degraded: {
               description: 'Trading-only: entries needing a book are blocked; reconnect with backoff.',
+              entry: 'reviewTrading',
+              exit: 'reviewTrading',
               initial: 'waiting',
               on: {
                 ORDERBOOK_UP: {
@@ -774,6 +842,8 @@ export const coordinatorMachine = setup({
             },
             outage: {
               description: 'Database unavailable: nothing is sent (journal first), the trader is paused; probe with backoff.',
+              entry: 'reviewTrading',
+              exit: 'reviewTrading',
               initial: 'waiting',
               on: { JOURNAL_FAILED: { actions: { type: 'noteJournalFailure', params: ({ event }) => ({ reason: event.reason }) } } },
               states: {
@@ -822,6 +892,8 @@ export const coordinatorMachine = setup({
             },
             faulted: {
               description: 'The venue answers 429/5xx or not at all: no new orders; probe with backoff.',
+              entry: 'reviewTrading',
+              exit: ['resolveUnknownOrders', 'reviewTrading'],
               initial: 'waiting',
               on: { TRADING_API_FAILED: { actions: { type: 'countTradingApiFailure', params: ({ event }) => ({ reason: event.reason }) } } },
               states: {
@@ -947,7 +1019,8 @@ export const coordinatorMachine = setup({
 
     error: {
       description: 'Retries with exponential backoff and jitter, forever, at the stage that failed.',
-      on: { FATAL: { actions: 'absorbFatal' } },
+      entry: 'reviewTrading',
+      on: { FATAL: { actions: ['absorbFatal', 'reviewTrading'] } },
       after: {
         errorBackoff: [
           { guard: { type: 'resumeAt', params: { target: 'initializing' } }, target: 'initializing', actions: 'noteRetry' },
@@ -997,7 +1070,9 @@ export const coordinatorMachine = setup({
           },
         },
       },
-      on: { SHUTDOWN: {}, FATAL: {} },
+      entry: 'pauseForShutdown',
+      // the shutdown's pause is the last word
+      on: { SHUTDOWN: {}, FATAL: {}, REVIEW_TRADING: {} },
     },
 
     stopped: { type: 'final' },

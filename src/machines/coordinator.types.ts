@@ -5,6 +5,7 @@
  * and passes them in with `coordinatorMachine.provide({ actors })`.
  */
 import type { Micros } from '../core/money.ts';
+import type { TraderInput } from './trader.types.ts';
 
 /** The operators' state vocabulary (from the original system), as /v3/status reports it. */
 export type CoordinatorStateName =
@@ -80,6 +81,11 @@ export interface CoordinatorInput {
   cancelOrdersOnShutdown?: boolean;
   /** "Now" at creation, from the injected clock. */
   startedAtMs?: number;
+  /**
+   * The trader to run as the coordinator's child (`systemId: 'trader'`; its parentRef is the
+   * coordinator): paused and resumed by the chart. Absent in read-only configurations.
+   */
+  trader?: Omit<TraderInput, 'parentRef'>;
 }
 
 /** Outcome of one balance/positions/orders/fills fetch + reconcile. Produced by syncKalshiData. */
@@ -198,6 +204,8 @@ export interface CoordinatorContext {
   actingTimeouts: number;
   actingRefused: number;
   startedAtMs: number;
+  /** Why the chart last paused the trader (null: it has not, or resumed it); 'shutdown' is final. */
+  traderPause: string | null;
   lastTransition: TransitionNote;
 }
 
@@ -223,7 +231,9 @@ export type CoordinatorEvent =
   /** Internal: raised when the activity region returns to idle (releases a deferred sync). */
   | { type: 'ACTIVITY_IDLE' }
   /** Internal: raised when the journal or the trading API recovers (releases a held sync). */
-  | { type: 'DEPENDENCY_RESTORED' };
+  | { type: 'DEPENDENCY_RESTORED' }
+  /** Internal: raised whenever what trading depends on may have changed: pause or resume the trader. */
+  | { type: 'REVIEW_TRADING' };
 
 /** A part of the system whose failure leaves `ready` operational but degraded. */
 export type DegradedComponent = 'orderbook' | 'journal' | 'trading_api';

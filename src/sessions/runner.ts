@@ -173,7 +173,7 @@ function killGeneration(gen: Generation, tracker: ActivityTracker): Record<strin
   const system = gen.runtime.system;
   const counters = system.status().counters;
   const settled = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-    system.trader?.stop();
+    // stops its child, the trader, with it
     system.coordinator.stop();
     system.registry.stopAll();
     // the stream client would otherwise reconnect forever: stop its timers (its socket is gone)
