@@ -169,8 +169,12 @@ export class Exchange implements ExchangeApi {
       volume: 0,
       openInterest: 0,
       settledTimeMs: null,
+      updatedTimeMs: now,
     };
+    const newEvent = ![...this.markets.values()].some((m) => m.market.eventTicker === def.eventTicker);
     this.markets.set(def.ticker, new MarketState(market));
+    if (newEvent) this.emit({ type: 'event_created', eventTicker: def.eventTicker, title: def.title, tsMs: now });
+    this.emit({ type: 'market_lifecycle', ticker: def.ticker, event: 'created', openTimeMs: def.openTimeMs, closeTimeMs: def.closeTimeMs, tsMs: now });
     if (status === 'active') this.emit({ type: 'market_lifecycle', ticker: def.ticker, event: 'activated', tsMs: now });
     return { ...market };
   }
@@ -299,6 +303,8 @@ export class Exchange implements ExchangeApi {
     const holding = this.holding(account, ms, now);
 
     if (req.reduceOnly) {
+      // spec 3.31: "reduce_only orders are rejected unless time_in_force is immediate_or_cancel"
+      if (req.timeInForce !== 'immediate_or_cancel') return fail(400, 'invalid_order', 'reduce_only orders must be immediate_or_cancel');
       const pos = holding.position.position;
       const reducible = req.side === 'bid' ? Math.max(0, -pos) : Math.max(0, pos);
       if (reducible === 0) return fail(400, 'invalid_order', 'reduce_only order would not reduce the position');
@@ -741,6 +747,7 @@ export class Exchange implements ExchangeApi {
       const resting = [...ms.book.allEntries()];
       for (const order of resting) this.cancelResting(order, UPDATE_REASON.marketClosed, now, null);
       ms.market.status = 'closed';
+      ms.market.updatedTimeMs = now;
       this.emit({ type: 'market_lifecycle', ticker, event: 'closed', tsMs: now });
     }
     return { ok: true, value: { ...ms.market } };
@@ -757,6 +764,7 @@ export class Exchange implements ExchangeApi {
     const now = this.clock.now();
     const m = ms.market;
     m.status = 'determined';
+    m.updatedTimeMs = now;
     m.result = result;
     this.emit({ type: 'market_lifecycle', ticker, event: 'determined', result, tsMs: now });
 
@@ -877,6 +885,7 @@ export class Exchange implements ExchangeApi {
     trimFront(ms.trades, this.history, now, tradeTime);
     trimFront(this.allTrades, this.history, now, tradeTime);
     m.lastPrice = price;
+    m.updatedTimeMs = now;
     m.volume += qty;
     if (this.listeners.length > 0) this.emit({ type: 'trade', trade });
 
@@ -1114,6 +1123,7 @@ export class Exchange implements ExchangeApi {
 
   private setActive(ms: MarketState, now: number): void {
     ms.market.status = 'active';
+    ms.market.updatedTimeMs = now;
     this.emit({ type: 'market_lifecycle', ticker: ms.market.ticker, event: 'activated', tsMs: now });
   }
 

@@ -37,6 +37,8 @@ export interface SimMarket extends SimMarketDefinition {
   volume: Count;
   openInterest: Count;
   settledTimeMs: number | null;
+  /** Last status change or trade (GET /markets min/max_updated_ts, `updated_time`). */
+  updatedTimeMs: number;
 }
 
 export interface SimOrderRequest {
@@ -176,7 +178,18 @@ export type ExchangeEvent =
   | { type: 'fill'; fill: SimFill }
   | { type: 'order_update'; order: SimOrder }
   | { type: 'position'; userId: string; position: SimPosition }
-  | { type: 'market_lifecycle'; ticker: string; event: 'activated' | 'deactivated' | 'closed' | 'determined' | 'settled'; result?: 'yes' | 'no'; tsMs: number }
+  | {
+      type: 'market_lifecycle';
+      ticker: string;
+      event: 'created' | 'activated' | 'deactivated' | 'closed' | 'determined' | 'settled';
+      result?: 'yes' | 'no';
+      /** On 'created'. */
+      openTimeMs?: number;
+      closeTimeMs?: number;
+      tsMs: number;
+    }
+  /** The first market of an event was added (market_lifecycle_v2's event_lifecycle message). */
+  | { type: 'event_created'; eventTicker: string; title: string; tsMs: number }
   | { type: 'ticker'; ticker: string; tsMs: number }
   | { type: 'order_group'; userId: string; event: OrderGroupEventType; orderGroupId: string; contractsLimit: Count | null; tsMs: number };
 

@@ -287,11 +287,15 @@ describe('validation', () => {
 
   it('caps reduce-only orders at the position and refuses them when there is nothing to reduce', () => {
     const { ex, place, request } = harness();
-    expect(ex.createOrder(request('a', 'ask', 5000, 100, { reduceOnly: true }))).toMatchObject({ ok: false, error: { status: 400 } });
+    const ioc = { reduceOnly: true, timeInForce: 'immediate_or_cancel' as const };
+    expect(ex.createOrder(request('a', 'ask', 5000, 100, ioc))).toMatchObject({ ok: false, error: { status: 400 } });
     place('m', 'ask', 5000, 500);
     place('a', 'bid', 5000, 500);
-    const r = place('a', 'ask', 5500, 1000, { reduceOnly: true });
-    expect(r.order).toMatchObject({ initialCount: 500, remainingCount: 500 });
+    // spec 3.31: reduce-only is immediate-or-cancel only
+    expect(ex.createOrder(request('a', 'ask', 5500, 1000, { reduceOnly: true }))).toMatchObject({ ok: false, error: { status: 400, code: 'invalid_order' } });
+    place('b', 'bid', 5500, 300);
+    const r = place('a', 'ask', 5500, 1000, ioc);
+    expect(r.order).toMatchObject({ initialCount: 500, fillCount: 300, remainingCount: 0 });
   });
 
   it('answers 404 for unknown orders and 409 for orders no longer resting', () => {

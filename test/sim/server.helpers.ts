@@ -107,6 +107,8 @@ export class WsProbe {
   readonly raw: string[] = [];
   pings = 0;
   closed = false;
+  /** JSON frames that came without a numeric `sending_ts_ms`. */
+  unstamped = 0;
   private cursor = 0;
   private waiters: Array<() => void> = [];
 
@@ -119,6 +121,13 @@ export class WsProbe {
         frame = JSON.parse(text);
       } catch {
         frame = { type: '__malformed__', text };
+      }
+      // every server frame carries sending_ts_ms (spec 3.31); it is counted here and taken off, so
+      // tests compare frames without the send time
+      if (frame !== null && typeof frame === 'object' && (frame as { type?: unknown }).type !== '__malformed__') {
+        const stamped = frame as { sending_ts_ms?: unknown };
+        if (typeof stamped.sending_ts_ms === 'number') delete stamped.sending_ts_ms;
+        else this.unstamped++;
       }
       this.frames.push(frame);
       this.wake();

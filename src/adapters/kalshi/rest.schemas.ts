@@ -173,6 +173,9 @@ export interface KalshiMarket {
   /** 'linear_cent' | 'tapered_deci_cent' | 'deci_cent'; 'linear_cent' when absent. */
   priceLevelStructure: string;
   priceRanges: KalshiPriceRange[];
+  /** Spec 3.31: 'default' ($0/$1) or 'floor' (settles no lower than `settlementFloor`); 'default' when absent. */
+  settlementBoundsType: 'default' | 'floor' | (string & {});
+  settlementFloor: Micros | null;
   exchangeIndex: number | null;
 }
 
@@ -214,6 +217,8 @@ export const MarketSchema = z
     rules_primary: z.string().nullish(),
     price_level_structure: z.string().nullish(),
     price_ranges: z.array(PriceRangeSchema).nullish(),
+    settlement_bounds_type: z.string().nullish(),
+    settlement_floor_dollars: optional(dollarString),
     exchange_index: z.number().int().nullish(),
   })
   .transform(
@@ -254,6 +259,8 @@ export const MarketSchema = z
       rulesPrimary: w.rules_primary ?? null,
       priceLevelStructure: w.price_level_structure ?? 'linear_cent',
       priceRanges: w.price_ranges ?? [],
+      settlementBoundsType: w.settlement_bounds_type ?? 'default',
+      settlementFloor: w.settlement_floor_dollars,
       exchangeIndex: w.exchange_index ?? null,
     }),
   );

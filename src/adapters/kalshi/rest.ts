@@ -151,6 +151,7 @@ export interface KalshiMarketFilter {
   minSettledTs?: number;
   maxSettledTs?: number;
   minUpdatedTs?: number;
+  maxUpdatedTs?: number;
   mveFilter?: 'only' | 'exclude';
 }
 
@@ -181,6 +182,8 @@ export interface KalshiPositionFilter {
   eventTicker?: string;
   /** Only positions where one of these is non-zero. */
   countFilter?: ('position' | 'total_traded')[];
+  /** Spec 3.31: positions in settled or unsettled markets, or all. */
+  settlementStatus?: 'unsettled' | 'settled' | 'all';
   limit?: number;
   cursor?: string;
   subaccount?: number;
@@ -357,6 +360,9 @@ function createOrderBody(req: KalshiCreateOrderRequest): Record<string, unknown>
   if (!Number.isSafeInteger(req.price)) throw new InvalidOrderRequestError(`createOrder: price must be an integer Price, got ${req.price}`);
   if (!Number.isSafeInteger(req.count)) throw new InvalidOrderRequestError(`createOrder: count must be an integer Count, got ${req.count}`);
   if (req.expirationTime !== undefined) seconds('expirationTime', req.expirationTime);
+  if (req.reduceOnly && req.timeInForce !== 'immediate_or_cancel') {
+    throw new InvalidOrderRequestError(`createOrder ${req.clientOrderId}: reduce_only orders must be immediate_or_cancel (spec 3.31)`);
+  }
   const body: Record<string, unknown> = {
     ticker: req.ticker,
     client_order_id: req.clientOrderId,
@@ -552,6 +558,7 @@ export class KalshiRestClient {
         min_settled_ts: seconds('minSettledTs', filter.minSettledTs),
         max_settled_ts: seconds('maxSettledTs', filter.maxSettledTs),
         min_updated_ts: seconds('minUpdatedTs', filter.minUpdatedTs),
+        max_updated_ts: seconds('maxUpdatedTs', filter.maxUpdatedTs),
         mve_filter: filter.mveFilter,
       },
       schema: GetMarketsResponseSchema,
@@ -1062,6 +1069,7 @@ export class KalshiRestClient {
         ticker: filter.ticker,
         event_ticker: filter.eventTicker,
         count_filter: commaList(filter.countFilter),
+        settlement_status: filter.settlementStatus,
         limit: filter.limit,
         cursor: filter.cursor || undefined,
         subaccount: filter.subaccount,

@@ -92,6 +92,8 @@ export interface FillMsg {
   fee: Micros | undefined;
   clientOrderId: string | undefined;
   subaccount: number | undefined;
+  /** The exchange shard (required on fills since spec 3.31; only 0 exists). */
+  exchangeIndex: number | undefined;
   tsMs: number | undefined;
 }
 
@@ -486,6 +488,7 @@ export const fillFrameSchema = z
       fee_cost: opt(zDollars),
       client_order_id: opt(z.string()),
       subaccount: opt(zInt),
+      exchange_index: opt(zInt),
       ts_ms: opt(zInt),
     }),
   })
@@ -509,6 +512,7 @@ export const fillFrameSchema = z
       fee: f.msg.fee_cost,
       clientOrderId: f.msg.client_order_id,
       subaccount: f.msg.subaccount,
+      exchangeIndex: f.msg.exchange_index,
       tsMs: f.msg.ts_ms,
     } satisfies FillMsg,
   }));

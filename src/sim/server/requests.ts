@@ -143,6 +143,7 @@ export const marketsQuery = z.object({
   min_settled_ts: unixTs,
   max_settled_ts: unixTs,
   min_updated_ts: unixTs,
+  max_updated_ts: unixTs,
   mve_filter: z.enum(['only', 'exclude']).optional(),
 });
 
@@ -189,6 +190,7 @@ export const positionsQuery = z.object({
     .optional(),
   ticker: z.string().max(128).optional(),
   event_ticker: z.string().max(256).optional(),
+  settlement_status: z.enum(['unsettled', 'settled', 'all']).optional(),
   subaccount: subaccountQuery,
   exchange_index: intText(-1, 0).optional(),
 });

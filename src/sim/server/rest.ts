@@ -210,6 +210,7 @@ function marketRoutes(app: TradeApp, { exchange, clock, figures }: TradeApiDeps)
         (f.series_ticker === undefined || m.eventTicker === f.series_ticker || m.eventTicker.startsWith(`${f.series_ticker}-`)) &&
         inRange(m.closeTimeMs, f.min_close_ts, f.max_close_ts) &&
         inRange(m.openTimeMs, f.min_created_ts, f.max_created_ts) &&
+        inRange(m.updatedTimeMs, f.min_updated_ts, f.max_updated_ts) &&
         (f.min_settled_ts === undefined && f.max_settled_ts === undefined
           ? true
           : m.settledTimeMs !== null && inRange(m.settledTimeMs, f.min_settled_ts, f.max_settled_ts)) &&
@@ -546,12 +547,17 @@ function accountRoutes(app: TradeApp, { exchange, clock }: TradeApiDeps): void {
     const f = q.value;
     const eventOf = (ticker: string) => exchange.getMarket(ticker)?.eventTicker ?? '';
     const filters = f.count_filter ? new Set(f.count_filter.split(',')) : null;
+    // spec 3.31 settlement_status: a position is settled once its market is; Kalshi does not say
+    // what is returned without the parameter, and we keep answering every position ('all')
+    const settled = (ticker: string) => exchange.getMarket(ticker)?.status === 'finalized';
+    const status = f.settlement_status ?? 'all';
     const positions = exchange
       .listPositions(c.get('userId'))
       .filter(
         (p) =>
           (f.ticker === undefined || p.ticker === f.ticker) &&
           (f.event_ticker === undefined || eventOf(p.ticker) === f.event_ticker) &&
+          (status === 'all' || settled(p.ticker) === (status === 'settled')) &&
           (!filters || (filters.has('position') && p.position !== 0) || (filters.has('total_traded') && p.totalTraded !== 0)),
       )
       .sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0));
@@ -581,6 +587,8 @@ function accountRoutes(app: TradeApp, { exchange, clock }: TradeApiDeps): void {
     return c.json({
       balance: microsToCents(cash),
       balance_dollars: formatDollars(cash),
+      // one shard, so the breakdown is the whole balance (spec 3.30 balance_breakdown)
+      balance_breakdown: [{ exchange_index: 0, balance: formatDollars(cash) }],
       portfolio_value: microsToCents(positionsValue),
       updated_ts: unixSeconds(clock.now()),
     });

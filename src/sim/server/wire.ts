@@ -20,6 +20,7 @@ import {
 import { priceRangesFor, priceRangesToWire } from '../../core/ticks.ts';
 import type {
   BookSide,
+  ExchangeEvent,
   MarketStatus,
   OrderGroupEventType,
   SimOrderGroup,
@@ -111,7 +112,7 @@ export function marketToWire(market: SimMarket, book: BookLevels | undefined, no
     yes_sub_title: market.title,
     no_sub_title: market.title,
     created_time: rfc3339(market.openTimeMs),
-    updated_time: rfc3339(nowMs),
+    updated_time: rfc3339(market.updatedTimeMs),
     open_time: rfc3339(market.openTimeMs),
     close_time: rfc3339(market.closeTimeMs),
     expected_expiration_time: rfc3339(market.closeTimeMs),
@@ -143,6 +144,9 @@ export function marketToWire(market: SimMarket, book: BookLevels | undefined, no
     rules_secondary: '',
     price_level_structure: market.priceLevelStructure,
     price_ranges: priceRangesToWire(priceRangesFor(market.priceLevelStructure)),
+    // spec 3.31: binary markets settle at $0/$1, no floor
+    settlement_bounds_type: 'default' as const,
+    settlement_floor_dollars: '0.0000',
     exchange_index: 0,
   };
 }
@@ -437,6 +441,7 @@ export function fillMsg(fill: SimFill) {
     fee_cost: formatDollars(fill.fee),
     post_position_fp: formatCount(fill.postPosition),
     client_order_id: fill.clientOrderId,
+    exchange_index: 0,
     ts: unixSeconds(fill.tsMs),
     ts_ms: fill.tsMs,
   };
@@ -489,15 +494,18 @@ export function marketPositionMsg(userId: string, position: SimPosition, volume:
   };
 }
 
-type LifecycleEvent = 'activated' | 'deactivated' | 'closed' | 'determined' | 'settled';
+type LifecycleEvent = Extract<ExchangeEvent, { type: 'market_lifecycle' }>;
 
 /**
  * Kalshi has no `closed` lifecycle event type: a market closing outside its schedule is announced
  * as a close-date change to now.
  */
-export function lifecycleMsg(ticker: string, event: LifecycleEvent, tsMs: number, result: 'yes' | 'no' | undefined) {
+export function lifecycleMsg(e: LifecycleEvent) {
+  const { ticker, tsMs, result } = e;
   const base = { market_ticker: ticker };
-  switch (event) {
+  switch (e.event) {
+    case 'created':
+      return { ...base, event_type: 'created', open_ts: unixSeconds(e.openTimeMs ?? tsMs), close_ts: unixSeconds(e.closeTimeMs ?? tsMs) };
     case 'activated':
       return { ...base, event_type: 'activated', is_deactivated: false };
     case 'deactivated':
@@ -515,4 +523,16 @@ export function lifecycleMsg(ticker: string, event: LifecycleEvent, tsMs: number
     case 'settled':
       return { ...base, event_type: 'settled', result: result ?? '', settled_ts: unixSeconds(tsMs) };
   }
+}
+
+/** event_lifecycle (AsyncAPI eventLifecyclePayload): a new event, its series by Kalshi's ticker convention. */
+export function eventLifecycleMsg(eventTicker: string, title: string) {
+  const cut = eventTicker.indexOf('-');
+  return {
+    event_ticker: eventTicker,
+    title,
+    subtitle: '',
+    collateral_return_type: '',
+    series_ticker: cut > 0 ? eventTicker.slice(0, cut) : eventTicker,
+  };
 }

@@ -21,8 +21,10 @@ import { signedHeadersFrom, type ApiKeyRegistry } from './keys.ts';
 import type { TradingFigures } from './stats.ts';
 import {
   deltaMsg,
+  eventLifecycleMsg,
   fillMsg,
   lifecycleMsg,
+  marketIdFor,
   marketPositionMsg,
   orderGroupUpdateMsg,
   snapshotMsg,
@@ -213,8 +215,9 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
 
   // ---- sending (in order, delayed while a latency fault is active) ----
 
+  /** Every server frame carries the time it was sent, `sending_ts_ms` (spec 3.31 AsyncAPI). */
   private send(conn: Connection, frame: object): void {
-    this.sendText(conn, JSON.stringify(frame));
+    this.sendText(conn, JSON.stringify({ ...frame, sending_ts_ms: this.opts.clock.now() }));
   }
 
   private sendText(conn: Connection, text: string): void {
@@ -321,8 +324,22 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
     const channels = z.array(z.string()).min(1).max(32).safeParse(params.channels);
     if (!channels.success) return this.sendError(conn, id, WS_ERROR.channelsRequired);
     if (channels.data.some((c) => !(CHANNELS as readonly string[]).includes(c))) return this.sendError(conn, id, WS_ERROR.unknownChannel);
-    const spec = this.tickersParam(params);
+    let spec = this.tickersParam(params);
     if (!spec.ok) return this.sendError(conn, id, WS_ERROR.invalidParameter);
+    if (params.market_id !== undefined || params.market_ids !== undefined) {
+      // market ids select markets on the ticker channel only (AsyncAPI subscribe params)
+      if (spec.tickers !== undefined || channels.data.some((c) => c !== 'ticker')) return this.sendError(conn, id, WS_ERROR.invalidParameter);
+      const ids = z
+        .array(z.string().min(1).max(64))
+        .min(1)
+        .max(10_000)
+        .safeParse(params.market_ids ?? [params.market_id]);
+      if (!ids.success || (params.market_id !== undefined && params.market_ids !== undefined)) return this.sendError(conn, id, WS_ERROR.invalidParameter);
+      const byId = new Map(this.opts.exchange.listMarkets().map((m) => [marketIdFor(m.ticker), m.ticker]));
+      const unknown = ids.data.find((mid) => !byId.has(mid));
+      if (unknown !== undefined) return this.sendError(conn, id, WS_ERROR.marketNotFound);
+      spec = { ok: true, tickers: [...new Set(ids.data.map((mid) => byId.get(mid)!))] };
+    }
     const flags = z
       .object({ use_yes_price: z.boolean().optional(), skip_ticker_ack: z.boolean().optional(), send_initial_snapshot: z.boolean().optional() })
       .safeParse(params);
@@ -501,7 +518,13 @@ export class SimWebSocketServer implements WebSocketFaultTarget {
         return;
       case 'market_lifecycle':
         for (const [conn, sub] of this.matching('market_lifecycle_v2', null)) {
-          this.send(conn, { type: 'market_lifecycle_v2', sid: sub.sid, msg: lifecycleMsg(event.ticker, event.event, event.tsMs, event.result) });
+          this.send(conn, { type: 'market_lifecycle_v2', sid: sub.sid, msg: lifecycleMsg(event) });
+        }
+        return;
+      case 'event_created':
+        // the AsyncAPI carries event_lifecycle messages on the market_lifecycle_v2 subscription
+        for (const [conn, sub] of this.matching('market_lifecycle_v2', null)) {
+          this.send(conn, { type: 'event_lifecycle', sid: sub.sid, msg: eventLifecycleMsg(event.eventTicker, event.title) });
         }
         return;
       case 'order_group':
