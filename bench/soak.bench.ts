@@ -11,7 +11,11 @@
  * spread-quoter, --duration 2h (≥ 2 h is the soak; shorter runs are for trying it out), --warmup
  * 65m, --sample 5m, --history-age / --history-count (the simulator's window, default its own),
  * --db postgres://… (default: an embedded PGlite in a temporary folder on disk, so the journal's
- * rows do not sit in this process's memory). SIGINT/SIGTERM stops early and still prints the
+ * rows do not sit in this process's memory), --heap-snapshots 20m,50m (write a .heapsnapshot at
+ * those virtual times into --snapshot-dir, default the current folder; diff two with
+ * scripts/heap-diff.ts; writing one raises RSS for good, so read RSS slopes from runs without).
+ * Short runs for finding a leak: --markets 10 --history-age 3m --warmup 6m --sample 2m.
+ * SIGINT/SIGTERM stops early and still prints the
  * figures of the samples so far. Run: npm run bench -- soak [--duration 3h ...]. Prints one JSON
  * line per sample and per figure. On a quiet 2-core machine 50 markets run at ~5–7× real time.
  */
