@@ -14,6 +14,24 @@ import { UsageError } from '../app/errors.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createInspectorBridge } from '../server/inspector.ts';
+import { formatUsd } from '../core/display.ts';
+import { createLogger, LogLevelError } from './logger.ts';
+import type { Logger } from 'pino';
+import type { TradingSystem } from '../actors/trading-system.ts';
+
+/** The terminal's one-line summary, every minute: state, orders, fills, P&L. */
+const SUMMARY_EVERY_MS = 60_000;
+
+function logSummary(log: Logger, system: TradingSystem): void {
+  const s = system.status();
+  const t = s.trading;
+  const pnl = t.realizedPnl + t.unrealizedPnl;
+  const label = `${s.state}${s.degraded ? ` (degraded: ${s.degradedComponents.join(', ')})` : ''}`;
+  log.info(
+    { state: s.state, trader: s.trader.state, openOrders: t.openOrders.length, fills: s.counters.fills_applied ?? 0, pnl: pnl / 1e6, fees: t.feesPaid / 1e6, staleMarks: t.staleMarks },
+    `summary: ${label} · trader ${s.trader.state} · ${t.openOrders.length} open orders · ${s.counters.fills_applied ?? 0} fills · P&L ${formatUsd(pnl)} (fees ${formatUsd(t.feesPaid)})${t.staleMarks > 0 ? ` · ${t.staleMarks} positions at stale prices` : ''}`,
+  );
+}
 
 const HELP = `usage: kalshiflow start [--env sim|paper] [--mode discovery|config] [--markets N] [--tickers A,B] [--series S,T] [--events E,F]
                         [--strategy NAME] [--port 8005] [--host 127.0.0.1] [--seed S] [--inspect] [--retain 7d]
@@ -113,6 +131,13 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     throw error;
   }
   const riskLimits = riskLimitsFromConfig(config);
+  let log: Logger;
+  try {
+    log = createLogger({ level: env.KALSHIFLOW_LOG_LEVEL ?? env.LOG_LEVEL ?? 'info' });
+  } catch (error) {
+    if (error instanceof LogLevelError) throw new UsageError(error.message);
+    throw error;
+  }
   if (config.ENVIRONMENT === 'production') {
     throw new UsageError('ENVIRONMENT: production is read-only market data; trading runs on sim or paper (use `kalshiflow record` for production)');
   }
@@ -142,7 +167,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
   let signals = 0;
   let onAnotherSignal = (signal: NodeJS.Signals): void => {
     // a second signal while still starting up: there is nothing to cancel yet, leave at once
-    console.error(`kalshiflow start: ${signal} again during start-up: exiting`);
+    log.error(`kalshiflow start: ${signal} again during start-up: exiting`);
     process.exit(130);
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -191,7 +216,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
         ...(config.V3_AUTH_TOKEN ? { authToken: config.V3_AUTH_TOKEN } : {}),
         ...(config.V3_ALLOWED_HOSTS ? { allowedHosts: config.V3_ALLOWED_HOSTS } : {}),
         ...(inspector ? { inspect: { url: inspector.url } } : {}),
-        log: (line) => console.log(line),
+        log: (line) => log.info(line),
       });
     } catch (error) {
       await runtime.close();
@@ -199,29 +224,38 @@ export async function runStartCommand(argv: string[]): Promise<number> {
       throw error;
     }
 
-    console.log(`kalshiflow ${config.ENVIRONMENT}: dashboard ${server.url}/  (API ${server.url}/v3/status)`);
-    if (runtime.simulator) console.log(`embedded simulator: ${runtime.simulator.restUrl}`);
-    console.log(`database: ${runtime.database.url}${runtime.database.embedded ? ' (embedded)' : ''}`);
-    if (inspector) console.log(`Stately inspector: ${inspector.url}`);
+    log.info({ url: `${server.url}/` }, `kalshiflow ${config.ENVIRONMENT}: dashboard ${server.url}/  (API ${server.url}/v3/status)`);
+    if (runtime.simulator) log.info(`embedded simulator: ${runtime.simulator.restUrl}`);
+    log.info(`database: ${runtime.database.url}${runtime.database.embedded ? ' (embedded)' : ''}`);
+    if (inspector) log.info(`Stately inspector: ${inspector.url}`);
+    const system = runtime.system;
+    // the ready line, once the coordinator is operational (start-up may take a while on Kalshi)
+    system.waitForState('ready', 24 * 3600_000).then(
+      () => log.info({ url: `${server.url}/`, markets: system.status().markets.length }, `ready: trading ${system.status().markets.length} markets; dashboard ${server.url}/`),
+      () => undefined,
+    );
+    const summary = setInterval(() => logSummary(log, system), SUMMARY_EVERY_MS);
+    summary.unref();
     const stopRetention =
       retainMs === null
         ? null
         : startRetention(runtime.database.pool, {
             retainMs,
             onPass: (r) => {
-              if (r instanceof Error) console.error(`retention: pass failed: ${r.message}`);
+              if (r instanceof Error) log.error(`retention: pass failed: ${r.message}`);
               else if (r.orders + r.decisions + r.syncRuns > 0) {
-                console.log(`retention: deleted ${r.orders} finished orders (${r.orderEvents} events), ${r.decisions} decisions, ${r.syncRuns} sync runs`);
+                log.info(`retention: deleted ${r.orders} finished orders (${r.orderEvents} events), ${r.decisions} decisions, ${r.syncRuns} sync runs`);
               }
             },
           });
 
     const signal = await stopRequested;
+    clearInterval(summary);
     await stopRetention?.();
     const resting = runtime.system.restingOrderCount();
     // started before the line below: by then the trader re-quotes nothing more
     const closing = runtime.close();
-    console.log(
+    log.info(
       `shutting down (${signal})${
         keepOrders
           ? `: leaving ${resting} resting orders at the exchange (--keep-orders)`
@@ -233,7 +267,7 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     onAnotherSignal = (again) => {
       if (skipped) return;
       skipped = true;
-      if (!keepOrders) console.log(`${again} again: not cancelling; ${runtime.system.restingOrderCount()} orders may stay resting at the exchange`);
+      if (!keepOrders) log.warn(`${again} again: not cancelling; ${runtime.system.restingOrderCount()} orders may stay resting at the exchange`);
       runtime.system.stopNow(`${again} again`);
     };
     const closed = await Promise.allSettled([closing, server.close()]);
@@ -241,10 +275,11 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     for (const outcome of closed) if (outcome.status === 'rejected') throw outcome.reason;
     const left = runtime.system.restingOrderCount();
     if (!keepOrders && !skipped && left > 0) {
-      console.error(`kalshiflow start: ${left} orders could not be cancelled and may still rest at the exchange`);
+      log.error(`kalshiflow start: ${left} orders could not be cancelled and may still rest at the exchange`);
       return 1;
     }
-    console.log(keepOrders || skipped ? 'stopped' : 'stopped: no order left resting');
+    log.info(keepOrders || skipped ? 'stopped' : 'stopped: no order left resting');
+    log.flush();
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
