@@ -222,6 +222,40 @@ const ERROR = '#coordinator.error';
 const JOURNAL_OUTAGE = '#coordinator.ready.journal.outage';
 const TRADING_API_FAULTED = '#coordinator.ready.tradingApi.faulted';
 
+type Stage = Exclude<RecoveryTarget, 'ready'>;
+const STAGE_TIMEOUTS: Record<Stage, keyof CoordinatorTimeouts> = {
+  initializing: 'initializingMs',
+  orderbook_connect: 'orderbookConnectMs',
+  trading_client_connect: 'tradingClientConnectMs',
+  kalshi_data_sync: 'kalshiDataSyncMs',
+};
+
+/** A start-up stage's actor failed: to error, retried at the same stage. */
+function stageFailed(stage: Stage) {
+  return {
+    target: '#coordinator.error',
+    actions: {
+      type: 'fail' as const,
+      params: ({ event }: { event: { error?: unknown } }) => ({ resumeAt: stage, reason: `${stage} failed: ${errorText(event.error)}` }),
+    },
+  };
+}
+
+/** A start-up stage outlived its enforced timeout: to error, retried at the same stage. */
+function stageTimedOut(stage: Stage) {
+  return {
+    target: '#coordinator.error',
+    actions: {
+      type: 'fail' as const,
+      params: ({ context }: { context: CoordinatorContext }) => ({
+        resumeAt: stage,
+        reason: `${stage} timed out after ${formatDuration(context.timeouts[STAGE_TIMEOUTS[stage]])}`,
+        metadata: { timeout: true },
+      }),
+    },
+  };
+}
+
 /** Context changes when a dependency goes down. */
 function dependencyDown(health: DependencyHealth, reason: string, atMs: number): DependencyHealth {
   return { lastError: reason, downSinceMs: atMs, probes: 0, failures: health.failures + 1, outages: health.outages + 1 };
@@ -567,26 +601,10 @@ export const coordinatorMachine = setup({
             },
           },
         },
-        onError: {
-          target: 'error',
-          actions: {
-            type: 'fail',
-            params: ({ event }) => ({ resumeAt: 'initializing', reason: `initializing failed: ${errorText(event.error)}` }),
-          },
-        },
+        onError: stageFailed('initializing'),
       },
       after: {
-        initializingTimeout: {
-          target: 'error',
-          actions: {
-            type: 'fail',
-            params: ({ context }) => ({
-              resumeAt: 'initializing',
-              reason: `initializing timed out after ${formatDuration(context.timeouts.initializingMs)}`,
-              metadata: { timeout: true },
-            }),
-          },
-        },
+        initializingTimeout: stageTimedOut('initializing'),
       },
     },
 
@@ -620,13 +638,7 @@ export const coordinatorMachine = setup({
               params: ({ event }) => ({ cause: `orderbook unavailable (${errorText(event.error)})` }),
             },
           },
-          {
-            target: 'error',
-            actions: {
-              type: 'fail',
-              params: ({ event }) => ({ resumeAt: 'orderbook_connect', reason: `orderbook_connect failed: ${errorText(event.error)}` }),
-            },
-          },
+          stageFailed('orderbook_connect'),
         ],
       },
       after: {
@@ -641,17 +653,7 @@ export const coordinatorMachine = setup({
               }),
             },
           },
-          {
-            target: 'error',
-            actions: {
-              type: 'fail',
-              params: ({ context }) => ({
-                resumeAt: 'orderbook_connect',
-                reason: `orderbook_connect timed out after ${formatDuration(context.timeouts.orderbookConnectMs)}`,
-                metadata: { timeout: true },
-              }),
-            },
-          },
+          stageTimedOut('orderbook_connect'),
         ],
       },
     },
@@ -666,29 +668,10 @@ export const coordinatorMachine = setup({
           target: 'kalshi_data_sync',
           actions: { type: 'recordTradingConnected', params: ({ event }) => ({ detail: { ...event.output } }) },
         },
-        onError: {
-          target: 'error',
-          actions: {
-            type: 'fail',
-            params: ({ event }) => ({
-              resumeAt: 'trading_client_connect',
-              reason: `trading_client_connect failed: ${errorText(event.error)}`,
-            }),
-          },
-        },
+        onError: stageFailed('trading_client_connect'),
       },
       after: {
-        tradingClientConnectTimeout: {
-          target: 'error',
-          actions: {
-            type: 'fail',
-            params: ({ context }) => ({
-              resumeAt: 'trading_client_connect',
-              reason: `trading_client_connect timed out after ${formatDuration(context.timeouts.tradingClientConnectMs)}`,
-              metadata: { timeout: true },
-            }),
-          },
-        },
+        tradingClientConnectTimeout: stageTimedOut('trading_client_connect'),
       },
     },
 
@@ -710,26 +693,10 @@ export const coordinatorMachine = setup({
             actions: [{ type: 'recordSync', params: ({ event }) => ({ summary: event.output }) }, 'noteReady'],
           },
         ],
-        onError: {
-          target: 'error',
-          actions: {
-            type: 'fail',
-            params: ({ event }) => ({ resumeAt: 'kalshi_data_sync', reason: `kalshi_data_sync failed: ${errorText(event.error)}` }),
-          },
-        },
+        onError: stageFailed('kalshi_data_sync'),
       },
       after: {
-        kalshiDataSyncTimeout: {
-          target: 'error',
-          actions: {
-            type: 'fail',
-            params: ({ context }) => ({
-              resumeAt: 'kalshi_data_sync',
-              reason: `kalshi_data_sync timed out after ${formatDuration(context.timeouts.kalshiDataSyncMs)}`,
-              metadata: { timeout: true },
-            }),
-          },
-        },
+        kalshiDataSyncTimeout: stageTimedOut('kalshi_data_sync'),
       },
     },
 
