@@ -2,6 +2,7 @@
  * Configuration from the environment (DESIGN §5), validated with zod at the boundary. A bad value
  * becomes one clear line naming the variable; the CLI prints it and exits non-zero.
  */
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { isSecretName, redactUrl } from '../core/secrets.ts';
 import { marketTickerSchema } from '../core/tickers.ts';
@@ -124,7 +125,74 @@ export function marketSelectionOf(config: EnvConfig): MarketSelection {
   };
 }
 
+/**
+ * Every variable has a `KALSHIFLOW_` name; the earlier names stay accepted as aliases (the
+ * `KALSHIFLOW_` name wins when both are set). Keys: the alias the code reads; values: the name.
+ */
+export const ENV_NAMES: Readonly<Record<string, string>> = {
+  ENVIRONMENT: 'KALSHIFLOW_ENVIRONMENT',
+  RL_MODE: 'KALSHIFLOW_MODE',
+  RL_MARKET_TICKERS: 'KALSHIFLOW_TICKERS',
+  RL_SERIES_TICKERS: 'KALSHIFLOW_SERIES',
+  RL_EVENT_TICKERS: 'KALSHIFLOW_EVENTS',
+  RL_ORDERBOOK_MARKET_LIMIT: 'KALSHIFLOW_MARKETS',
+  V3_PORT: 'KALSHIFLOW_PORT',
+  V3_HOST: 'KALSHIFLOW_HOST',
+  V3_AUTH_TOKEN: 'KALSHIFLOW_AUTH_TOKEN',
+  V3_ALLOWED_HOSTS: 'KALSHIFLOW_ALLOWED_HOSTS',
+  DATABASE_URL: 'KALSHIFLOW_DATABASE_URL',
+  KALSHI_API_KEY_ID: 'KALSHIFLOW_API_KEY_ID',
+  KALSHI_PRIVATE_KEY_PATH: 'KALSHIFLOW_PRIVATE_KEY_PATH',
+  KALSHI_PRIVATE_KEY: 'KALSHIFLOW_PRIVATE_KEY',
+  KALSHI_API_BASE_URL: 'KALSHIFLOW_API_BASE_URL',
+  KALSHI_WS_URL: 'KALSHIFLOW_WS_URL',
+  KALSHI_REST_TIMEOUT_MS: 'KALSHIFLOW_REST_TIMEOUT_MS',
+  TRADER_STRATEGY: 'KALSHIFLOW_STRATEGY',
+  TRADER_MAX_OPEN_ORDERS: 'KALSHIFLOW_MAX_OPEN_ORDERS',
+  TRADER_MAX_POSITION: 'KALSHIFLOW_MAX_POSITION',
+  TRADER_MAX_ORDER_SIZE: 'KALSHIFLOW_MAX_ORDER_SIZE',
+  TRADER_MAX_NOTIONAL: 'KALSHIFLOW_MAX_NOTIONAL',
+  TRADER_CASH_RESERVE: 'KALSHIFLOW_CASH_RESERVE',
+  TRADER_THROTTLE_MS: 'KALSHIFLOW_THROTTLE_MS',
+  LOG_LEVEL: 'KALSHIFLOW_LOG_LEVEL',
+};
+
+/**
+ * Copies each `KALSHIFLOW_` variable onto the alias the code reads (so the prefixed name wins).
+ * Applied to process.env at start (main.ts) and by
+ * loadEnvConfig on the environment it is given.
+ */
+export function applyEnvNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  for (const [alias, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') env[alias] = value;
+  }
+  return env;
+}
+
+/** Sets a variable under both its names (a command-line flag then wins over either being set). */
+export function setVariable(env: NodeJS.ProcessEnv, alias: string, value: string): void {
+  env[alias] = value;
+  const name = ENV_NAMES[alias];
+  if (name) env[name] = value;
+}
+
+/** The variable to name in a message about `alias`: the one the user set in `env`. */
+export function variableName(alias: string, env: NodeJS.ProcessEnv): string {
+  const name = ENV_NAMES[alias];
+  return name && env[name] !== undefined && env[name]!.trim() !== '' ? name : alias;
+}
+
+/** Reads a `.env` file (KEY=value lines) into process.env at start; variables already set win. */
+export function loadDotEnv(path = '.env'): boolean {
+  if (!existsSync(path) || typeof process.loadEnvFile !== 'function') return false;
+  process.loadEnvFile(path);
+  return true;
+}
+
 export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const given = env;
+  env = applyEnvNames({ ...env });
   const relevant: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
     const value = env[key];
@@ -134,7 +202,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(`${name}: ${issue.message}${shownValue(name, relevant[name] ?? '')}`);
+    throw new ConfigError(`${variableName(name, given)}: ${issue.message}${shownValue(name, relevant[name] ?? '')}`);
   }
   const cfg = parsed.data;
   if (cfg.RL_MODE === 'config' && (!cfg.RL_MARKET_TICKERS || cfg.RL_MARKET_TICKERS.length === 0)) {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUrlPasswords } from '../core/secrets.ts';
 import { suggestFlag } from './flags.ts';
-import { ConfigError } from '../app/config.ts';
+import { applyEnvNames, ConfigError, loadDotEnv } from '../app/config.ts';
 import { UsageError } from '../app/errors.ts';
 
 type CommandRunner = (argv: string[]) => Promise<number>;
@@ -60,6 +60,14 @@ export function packageVersion(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // a .env file in the working folder, then the KALSHIFLOW_ names over their older aliases
+  try {
+    loadDotEnv();
+  } catch (error) {
+    console.error(`kalshiflow: .env: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+  applyEnvNames(process.env);
   let [name, ...rest] = argv;
   if (name === '--version' || name === '-v' || name === 'version') {
     console.log(`kalshiflow ${packageVersion()}`);

@@ -24,7 +24,7 @@ import type { RecorderProgress } from '../actors/recorder.ts';
 import type { MarketSelection } from '../actors/markets.ts';
 import { startSimulator } from '../sim/simulator.ts';
 import type { RunningSimulator } from '../sim/simulator.ts';
-import { ConfigError, loadEnvConfig, marketSelectionOf } from '../app/config.ts';
+import { ConfigError, loadEnvConfig, marketSelectionOf, setVariable } from '../app/config.ts';
 import type { EnvConfig } from '../app/config.ts';
 import { durationFlag } from './rl-support.ts';
 import { UsageError } from '../app/errors.ts';
@@ -79,23 +79,23 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): RecordPlan | 'help' {
   const merged = { ...env };
   if (values.env !== undefined) {
     if (!['sim', 'paper', 'production'].includes(values.env)) throw new UsageError(`--env: must be sim, paper or production, got ${JSON.stringify(values.env)}`);
-    merged.ENVIRONMENT = values.env;
+    setVariable(merged, 'ENVIRONMENT', values.env);
   }
   if (values.mode !== undefined) {
     if (values.mode !== 'discovery' && values.mode !== 'config') throw new UsageError(`--mode: must be discovery or config, got ${JSON.stringify(values.mode)}`);
-    merged.RL_MODE = values.mode;
+    setVariable(merged, 'RL_MODE', values.mode);
   }
   if (values.tickers !== undefined) {
-    merged.RL_MARKET_TICKERS = values.tickers;
-    merged.RL_MODE = values.mode ?? 'config';
+    setVariable(merged, 'RL_MARKET_TICKERS', values.tickers);
+    setVariable(merged, 'RL_MODE', values.mode ?? 'config');
   }
   if (values.markets !== undefined) {
     if (!/^\d+$/.test(values.markets) || Number(values.markets) < 1) throw new UsageError(`--markets: must be a positive integer, got ${JSON.stringify(values.markets)}`);
-    merged.RL_ORDERBOOK_MARKET_LIMIT = values.markets;
+    setVariable(merged, 'RL_ORDERBOOK_MARKET_LIMIT', values.markets);
   }
-  if (values.series !== undefined) merged.RL_SERIES_TICKERS = values.series;
-  if (values.events !== undefined) merged.RL_EVENT_TICKERS = values.events;
-  if (values.db !== undefined) merged.DATABASE_URL = values.db;
+  if (values.series !== undefined) setVariable(merged, 'RL_SERIES_TICKERS', values.series);
+  if (values.events !== undefined) setVariable(merged, 'RL_EVENT_TICKERS', values.events);
+  if (values.db !== undefined) setVariable(merged, 'DATABASE_URL', values.db);
   let config: EnvConfig;
   try {
     config = loadEnvConfig(merged);

@@ -9,7 +9,7 @@
 import { parseFlags } from './flags.ts';
 import { parseDuration } from '../core/duration.ts';
 import { startRetention } from '../adapters/store/retention.ts';
-import { ConfigError, loadEnvConfig, marketSelectionOf, riskLimitsFromConfig } from '../app/config.ts';
+import { ConfigError, ENV_NAMES, loadEnvConfig, marketSelectionOf, riskLimitsFromConfig, setVariable } from '../app/config.ts';
 import { UsageError } from '../app/errors.ts';
 import { createRuntime } from '../app/runtime.ts';
 import { startHttpServer } from '../server/http-server.ts';
@@ -105,20 +105,21 @@ export async function runStartCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const env = { ...process.env };
-  if (flags.env) env.ENVIRONMENT = flags.env;
+  if (flags.env) setVariable(env, 'ENVIRONMENT', flags.env);
   if (flags.tickers) {
-    env.RL_MARKET_TICKERS = flags.tickers;
-    env.RL_MODE = 'config';
+    setVariable(env, 'RL_MARKET_TICKERS', flags.tickers);
+    setVariable(env, 'RL_MODE', 'config');
   }
-  if (flags.mode) env.RL_MODE = flags.mode;
-  if (flags.series) env.RL_SERIES_TICKERS = flags.series;
-  if (flags.events) env.RL_EVENT_TICKERS = flags.events;
+  if (flags.mode) setVariable(env, 'RL_MODE', flags.mode);
+  if (flags.series) setVariable(env, 'RL_SERIES_TICKERS', flags.series);
+  if (flags.events) setVariable(env, 'RL_EVENT_TICKERS', flags.events);
   const fromFlags = new Map<string, string>();
   for (const [flag, variable] of Object.entries(FLAG_VARIABLES)) {
     const value = flags[flag as keyof typeof FLAG_VARIABLES];
     if (value === undefined) continue;
-    env[variable] = value;
+    setVariable(env, variable, value);
     fromFlags.set(variable, flag);
+    fromFlags.set(ENV_NAMES[variable] ?? variable, flag);
   }
   let config;
   try {
