@@ -23,11 +23,12 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     load: async () => (await import('./sim.command.ts')).runSimCommand,
   },
   record: { summary: 'record order books of chosen markets into a session (sim, paper or production, read-only)', load: async () => (await import('./record.command.ts')).runRecordCommand },
-  session: { summary: 'scripted paper-trading sessions: `session run FILE`', load: async () => (await import('./session.command.ts')).runSessionCommand },
+  session: { summary: 'scripted paper-trading sessions: `session run FILE`, `session sweep FILE --seeds 1-50`', load: async () => (await import('./session.command.ts')).runSessionCommand },
   features: { summary: 'the obs-v1 observation at every step of a recorded session, as CSV', load: async () => (await import('./features.command.ts')).runFeaturesCommand },
   train: { summary: 'train a PPO policy on recorded sessions, export it to ONNX (models table)', load: async () => (await import('./train.command.ts')).runTrainCommand },
   eval: { summary: 'evaluate an ONNX policy on held-out sessions against HOLD and a rule baseline', load: async () => (await import('./eval.command.ts')).runEvalCommand },
   rl: { summary: 'RL workbench: `rl regimes` (record simulator regimes), `rl sessions`, `rl models`', load: async () => (await import('./rl.command.ts')).runRlCommand },
+  worker: { summary: 'run sweep jobs from PostgreSQL (any number of workers share one database)', load: async () => (await import('./sweep.command.ts')).runWorkerCommand },
   ctl: { summary: 'steer a running trader: `ctl pause|resume|cancel-all|flatten [--ticker T]`', load: async () => (await import('./ctl.command.ts')).runCtlCommand },
   db: {
     summary: 'database maintenance: `db migrate`',

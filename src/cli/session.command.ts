@@ -20,6 +20,7 @@ import { writeReportFiles } from '../sessions/report-files.ts';
 import { formatDuration, loadScenario, scenarioJsonSchema, ScenarioError } from '../sessions/scenario.ts';
 
 const HELP = `usage: kalshiflow session run FILE [--realtime] [--out DIR] [--db URL]
+       kalshiflow session sweep FILE [--seeds 1-50] [--set path=a,b …] [--db URL] [--workers N]
        kalshiflow session schema
 
   run        run a scenario (YAML or JSON) against the embedded simulator
@@ -27,6 +28,7 @@ const HELP = `usage: kalshiflow session run FILE [--realtime] [--out DIR] [--db 
     --out DIR    where report.json and report.html go (default <data dir>/sessions/<name>-<run>)
     --db URL     PostgreSQL to store the run in (default DATABASE_URL, else an embedded database
                  in <data dir>/sessions-db)
+  sweep      one run per combination of seeds × --set values, as jobs (see session sweep --help)
   schema     print the scenario file's JSON Schema
 
 exit codes: 0 every expectation holds · 1 an expectation failed (or the session broke) · 2 invalid file`;
@@ -179,6 +181,8 @@ export async function runSessionCommand(argv: string[]): Promise<number> {
   switch (sub) {
     case 'run':
       return runCommand(rest);
+    case 'sweep':
+      return (await import('./sweep.command.ts')).runSweepCommand(rest);
     case 'schema':
       console.log(JSON.stringify(scenarioJsonSchema(), null, 2));
       return 0;
@@ -189,6 +193,6 @@ export async function runSessionCommand(argv: string[]): Promise<number> {
       console.log(HELP);
       return sub === undefined ? 2 : 0;
     default:
-      throw new UsageError(`session: unknown subcommand '${sub}' (run | schema)`);
+      throw new UsageError(`session: unknown subcommand '${sub}' (run | sweep | schema)`);
   }
 }

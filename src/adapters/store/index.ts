@@ -12,3 +12,4 @@ export * from './journal.ts';
 export * from './learning.ts';
 export * from './session-loader.ts';
 export * from './retention.ts';
+export * from './sweeps.ts';
