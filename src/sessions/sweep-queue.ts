@@ -5,7 +5,7 @@
  *
  * A killed worker: graphile-worker holds a job by writing its worker id into the job row, and
  * on its own frees such a row only after 4 hours. So each worker process keeps one connection
- * open under a unique application_name and registers its worker ids against it (sweep_workers);
+ * open under a unique application_name and registers its worker-pool id (what graphile-worker writes into a job it holds) against it (sweep_workers);
  * every worker looks, once a second, for registered ids whose connection is gone from
  * pg_stat_activity — the server drops a dead process's connection — and hands them to
  * graphile-worker's forceUnlockWorkers, so another worker retries the job at once. The result is
@@ -15,10 +15,11 @@
  * the embedded PGlite runs the same jobs in-process instead (src/cli/session.command.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { makeWorkerUtils, run } from 'graphile-worker';
-import type { Runner, WorkerUtils } from 'graphile-worker';
+import type { Runner, WorkerEvents, WorkerUtils } from 'graphile-worker';
 import { migrate, registerSweepWorker, sweepResults, takeDeadSweepWorkers } from '../adapters/store/index.ts';
 import type { SweepResultSummary } from '../adapters/store/index.ts';
 import { runSweepJob, sweepJobPayload } from './sweep.ts';
@@ -95,6 +96,12 @@ export async function startSweepWorkers(options: SweepWorkerOptions): Promise<Sw
   await livenessClient.connect();
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
   const registered: Promise<void>[] = [];
+  // listened to before run(): the pool is created inside it. Jobs are locked by the pool's id
+  // (graphile-worker 0.16+), not by its workers' ids.
+  const events: WorkerEvents = new EventEmitter();
+  events.on('pool:create', ({ workerPool }) => {
+    registered.push(registerSweepWorker(pool, workerPool.id, liveness, Date.now()).catch((e) => options.log?.(`could not register worker pool ${workerPool.id}: ${String(e)}`)));
+  });
 
   let runner: Runner;
   try {
@@ -103,6 +110,8 @@ export async function startSweepWorkers(options: SweepWorkerOptions): Promise<Sw
       concurrency: options.concurrency,
       pollInterval: 500,
       noHandleSignals: true,
+      events,
+      parsedCronItems: [],
       taskList: {
         [SWEEP_TASK]: async (raw, helpers) => {
           const payload = sweepJobPayload.parse(raw);
@@ -122,9 +131,6 @@ export async function startSweepWorkers(options: SweepWorkerOptions): Promise<Sw
     await Promise.allSettled([livenessClient.end(), pool.end(), utils.release()]);
     throw error;
   }
-  runner.events.on('worker:create', ({ worker }) => {
-    registered.push(registerSweepWorker(pool, worker.workerId, liveness, Date.now()).catch((e) => options.log?.(`could not register worker ${worker.workerId}: ${String(e)}`)));
-  });
 
   const reap = async () => {
     try {
