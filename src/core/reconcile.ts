@@ -89,6 +89,7 @@ export type FindingKind =
   | 'venue_order_behind'
   | 'local_order_missing'
   | 'local_order_after_snapshot'
+  | 'local_order_in_flight'
   | 'missing_fill'
   | 'local_fill_unconfirmed';
 
@@ -224,6 +225,12 @@ export function reconcile(local: ReconcileSide, venue: VenueSide, asOfMs: number
       if (!open) continue;
       if (mine.createdAtMs > asOfMs) {
         find('local_order_after_snapshot', 'info', 'placed after the snapshot', ids);
+      } else if (mine.state === 'submitted' && mine.orderId === null) {
+        // Its create is still outstanding: the venue may take it after its list was read. Its own
+        // actor settles it when the answer comes, and risk already counts it, so it is looked up
+        // (a found order updates) but does not hold the trader in calibrating until the next sync.
+        unknownLocalOrders.push(mine);
+        find('local_order_in_flight', 'info', 'create still awaiting its answer; its order actor settles it', ids);
       } else {
         unknownLocalOrders.push(mine);
         find('local_order_missing', 'blocking', `local ${mine.state} order is not reported by the venue; query it by client_order_id`, ids);

@@ -198,6 +198,14 @@ describe('reconcile', () => {
     expect(r.findings).toMatchObject([{ kind: 'local_order_missing', severity: 'blocking', clientOrderId: 'T1-r-2' }]);
   });
 
+  it('an order whose create is still awaiting its answer does not block agreement, and is still looked up', () => {
+    const inFlight = localOrder({ clientOrderId: 'T1-r-3', orderId: null, state: 'submitted' });
+    const r = reconcile({ ...none, orders: [inFlight] }, none, AS_OF);
+    expect(r.agreed).toBe(true);
+    expect(r.unknownLocalOrders).toEqual([inFlight]);
+    expect(r.findings).toMatchObject([{ kind: 'local_order_in_flight', severity: 'info', clientOrderId: 'T1-r-3' }]);
+  });
+
   it('orders placed after the snapshot are not expected in it', () => {
     const fresh = localOrder({ createdAtMs: AS_OF + 1, state: 'submitted', orderId: null });
     const r = reconcile({ ...none, orders: [fresh] }, none, AS_OF);
