@@ -76,6 +76,11 @@ export async function journalSubmit(ctx: OrderJournalContext, input: Pick<Submit
   checked(await sent, clientOrderId);
 }
 
+/** A resend of the create, durable before it leaves: the journal's send time is then the last send's. */
+export async function journalResend(ctx: OrderJournalContext, clientOrderId: string): Promise<void> {
+  checked(await journalWriter(ctx.pool).write({ op: 'sent', clientOrderId, sentMs: ctx.clock.now() }), clientOrderId);
+}
+
 /** Queues a write whose caller does not wait; an unreachable database is reported, not thrown. */
 function queued(ctx: OrderJournalContext, written: Promise<unknown>): Promise<void> {
   return written.then(

@@ -7,8 +7,8 @@
  * a query is `found: false` only when the venue answered without the order.
  */
 import { fromPromise } from 'xstate';
-import { KalshiApiError, KalshiOrderOutcomeUnknownError } from '../adapters/kalshi/errors.ts';
-import type { KalshiCancelResult, KalshiCreateOrderRequest, KalshiOrderPlacement } from '../adapters/kalshi/rest.ts';
+import { KalshiApiError, KalshiOrderOutcomeUnknownError, createMayHaveLanded } from '../adapters/kalshi/errors.ts';
+import type { CreateOrderOptions, KalshiCancelResult, KalshiCreateOrderRequest, KalshiOrderPlacement } from '../adapters/kalshi/rest.ts';
 import type { KalshiOrder } from '../adapters/kalshi/rest.schemas.ts';
 import { describeDbError } from '../adapters/store/database.ts';
 import type { VenueAnswer } from '../adapters/store/journal.ts';
@@ -25,6 +25,8 @@ import type {
 export interface OrderLedger {
   /** The intent (first attempt) and its send, durable; throws when they are not. */
   submit(input: SubmitOrderInput): Promise<void>;
+  /** A resend of the create by the REST client, durable before it leaves (the landing window counts from it). */
+  resent(clientOrderId: string): Promise<void>;
   /** What the venue answered to a create or a query. */
   answer(clientOrderId: string, answer: Omit<VenueAnswer, 'answeredMs'>): Promise<void>;
   /** A venue interaction that changes no state (a query that found nothing, a cancel's result). */
@@ -35,7 +37,7 @@ export interface OrderLedger {
 
 export interface OrderActorDeps {
   /** The V2 create; the REST client resolves a lost answer by client_order_id, never resends blindly. */
-  submit(request: KalshiCreateOrderRequest): Promise<KalshiOrderPlacement>;
+  submit(request: KalshiCreateOrderRequest, options: CreateOrderOptions): Promise<KalshiOrderPlacement>;
   /** The order by venue id or client_order_id; null: the venue answered and has none. */
   query(order: QueryOrderInput): Promise<KalshiOrder | null>;
   cancel(order: CancelOrderInput): Promise<KalshiCancelResult>;
@@ -49,7 +51,8 @@ function describeError(error: unknown): string {
 
 const ignore = (): undefined => undefined;
 
-async function submitOrder(deps: OrderActorDeps, input: SubmitOrderInput): Promise<SubmitOrderResult> {
+/** `signal`: aborted when the order actor stops waiting for this create (it is then not resent). */
+async function submitOrder(deps: OrderActorDeps, input: SubmitOrderInput, signal?: AbortSignal): Promise<SubmitOrderResult> {
   const { clientOrderId, intent } = input;
   try {
     await deps.journal.submit(input);
@@ -67,7 +70,7 @@ async function submitOrder(deps: OrderActorDeps, input: SubmitOrderInput): Promi
       timeInForce: intent.timeInForce,
       ...(intent.postOnly ? { postOnly: true } : {}),
       ...(intent.expirationTime !== undefined ? { expirationTime: intent.expirationTime } : {}),
-    });
+    }, { ...(signal ? { signal } : {}), beforeResend: () => deps.journal.resent(clientOrderId) });
     const { orderId, fillCount, remainingCount } = placed;
     const status = placed.order?.status ?? (remainingCount === 0 ? 'executed' : 'resting');
     await deps.journal.answer(clientOrderId, { orderId, status, fillCount, remainingCount, details: { source: placed.source, posts: placed.posts } });
@@ -79,7 +82,11 @@ async function submitOrder(deps: OrderActorDeps, input: SubmitOrderInput): Promi
       return { outcome: 'rejected', reason, ...(error.code ? { code: error.code } : {}) };
     }
     await deps.journal.answer(clientOrderId, { state: 'unknown', error: reason }).catch(ignore);
-    return { outcome: 'unknown', reason: error instanceof KalshiOrderOutcomeUnknownError ? 'create outcome unknown' : reason };
+    return {
+      outcome: 'unknown',
+      reason: error instanceof KalshiOrderOutcomeUnknownError ? 'create outcome unknown' : reason,
+      mayHaveLanded: createMayHaveLanded(error),
+    };
   }
 }
 
@@ -103,7 +110,7 @@ async function cancelOrder(deps: OrderActorDeps, input: CancelOrderInput): Promi
 /** The three actors `orderMachine.provide({ actors })` takes. */
 export function orderActors(deps: OrderActorDeps) {
   return {
-    submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(({ input }) => submitOrder(deps, input)),
+    submitOrder: fromPromise<SubmitOrderResult, SubmitOrderInput>(({ input, signal }) => submitOrder(deps, input, signal)),
     queryOrder: fromPromise<QueryOrderResult, QueryOrderInput>(({ input }) => queryOrder(deps, input)),
     cancelOrder: fromPromise<CancelOrderResult, CancelOrderInput>(({ input }) => cancelOrder(deps, input)),
   };

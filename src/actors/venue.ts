@@ -11,7 +11,7 @@ import type { KalshiRestClient } from '../adapters/kalshi/rest.ts';
 import type { KalshiFill, KalshiOrder, KalshiPosition } from '../adapters/kalshi/rest.schemas.ts';
 import type { FillMsg, UserOrderMsg } from '../adapters/kalshi/ws.schemas.ts';
 import type { OrderActorDeps } from './order.actors.ts';
-import { journalOrderNote, journalSubmit, journalVenueAnswer, type OrderJournalContext } from './order-journal.ts';
+import { journalOrderNote, journalResend, journalSubmit, journalVenueAnswer, type OrderJournalContext } from './order-journal.ts';
 
 /** The REST client and the order journal's context (its onJournalFailure hears a failed write before a send). */
 export interface VenueContext extends OrderJournalContext {
@@ -112,11 +112,12 @@ export function positionFromVenue(p: KalshiPosition): Position {
 /** The order actors' three venue calls and their ledger, bound to the REST client and the journal. */
 export function orderActorDeps(ctx: VenueContext): OrderActorDeps {
   return {
-    submit: (request) => ctx.rest.createOrder(request),
+    submit: (request, options) => ctx.rest.createOrder(request, options),
     query: (order) => ctx.rest.lookupOrder(order),
     cancel: (order) => ctx.rest.cancelOrder(order.orderId, { ticker: order.ticker }),
     journal: {
       submit: (input) => journalSubmit(ctx, input),
+      resent: (clientOrderId) => journalResend(ctx, clientOrderId),
       answer: (clientOrderId, answer) => journalVenueAnswer(ctx, clientOrderId, answer),
       note: (clientOrderId, kind, details) => journalOrderNote(ctx, clientOrderId, kind, details),
       ...(ctx.onJournalFailure ? { failed: ctx.onJournalFailure } : {}),

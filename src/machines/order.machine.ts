@@ -18,8 +18,11 @@
  *                         (QUERY_NOW: at once, when the venue answers again) ──►
  *                         accepted | partially_filled | filled | canceled | expired
  *                         | rejected ("never reached venue") | submitted (one resubmission, same id)
- *                         A "not found" while a recovered create may still land is not an answer:
- *                         it waits in unknown.awaiting_landing and looks again.
+ *                         A "not found" while the create may still land (a recovered one, or this
+ *                         run's that timed out or lost its connection after sending — leaving
+ *                         `submitted` aborts the send, so nothing leaves after that) is not an
+ *                         answer: it waits in unknown.awaiting_landing and looks again. A send the
+ *                         venue refused before accepting it (429, 503, no connection) is looked up at once.
  *
  * The venue is reached only through invoked actors named in setup (`submitOrder`, `queryOrder`,
  * `cancelOrder`), which the wiring supplies with `.provide({ actors })`; the defaults reject. Every
@@ -165,18 +168,17 @@ export const orderMachine = setup({
       Math.min(context.config.timings.queryBackoffMaxMs, context.config.timings.queryBackoffMs * 2 ** context.attempts.query),
     cancelTimeout: ({ context }) => context.config.timings.cancelTimeoutMs,
     cancelRetry: ({ context }) => context.config.timings.queryBackoffMs,
-    /** Until a recovered create can no longer land at the venue. */
+    /** Until an unanswered create (recovered, or this run's) can no longer land at the venue. */
     createLanding: ({ context }) =>
-      Math.max(0, (context.config.recoveredSentAtMs ?? 0) + context.config.timings.createLandingMs - context.config.clock.now()),
+      Math.max(0, (context.landingFromMs ?? 0) + context.config.timings.createLandingMs - context.config.clock.now()),
   },
   guards: {
     isDenied: ({ context }) => context.config.denial !== null,
     isAdopted: ({ context }) => context.config.adopted,
     isRecovered: ({ context }) => context.config.recoveredSentAtMs !== null,
-    /** A recovered create may still land: "not found" does not mean never placed yet. */
+    /** An unanswered create may still land: "not found" does not mean never placed yet. */
     createMayStillLand: ({ context }) =>
-      context.config.recoveredSentAtMs !== null &&
-      context.config.clock.now() < context.config.recoveredSentAtMs + context.config.timings.createLandingMs,
+      context.landingFromMs !== null && context.config.clock.now() < context.landingFromMs + context.config.timings.createLandingMs,
     adoptedWithFills: ({ context }) => context.config.adopted && context.filledCount > 0,
     isDuplicateFill: ({ context, event }) => event.type === 'FILL' && context.fillIds.has(event.fillId),
     fillCompletes: ({ context, event }) =>
@@ -247,6 +249,8 @@ export const orderMachine = setup({
       lastError: `${params.what} failed: ${errorText((event as unknown as { error: unknown }).error)}`,
     })),
     requestCancelLater: assign({ cancelRequested: true }),
+    /** This run's create went unanswered and may have been accepted; nothing is sent after now. */
+    mayLandFromNow: assign(({ context }) => ({ landingFromMs: context.config.clock.now() })),
     setCloseReason: assign((_, params: { reason: string }) => ({ closeReason: params.reason })),
     closeReasonFromVenue: assign(({ event }) => {
       if (event.type !== 'VENUE_UPDATE') return {};
@@ -281,6 +285,7 @@ export const orderMachine = setup({
     attempts: { submit: input.adopted || input.recovered ? 1 : 0, query: 0, cancel: 0 },
     cancelRequested: false,
     acknowledged: input.adopted !== undefined,
+    landingFromMs: input.recovered?.sentAtMs ?? null,
     closeReason: null,
     lastError: null,
     history: [],
@@ -333,9 +338,15 @@ export const orderMachine = setup({
             })),
           },
           {
+            guard: ({ event }) => event.output.outcome === 'unknown' && event.output.mayHaveLanded === true,
+            target: 'unknown',
+            actions: [assign(({ event }) => ({ lastError: 'reason' in event.output ? event.output.reason : null })), 'mayLandFromNow'],
+          },
+          {
+            // every send was refused before it was accepted (429, 503, no connection): look at once, no landing wait
             guard: ({ event }) => event.output.outcome === 'unknown',
             target: 'unknown',
-            actions: assign(({ event }) => ({ lastError: event.output.outcome === 'unknown' ? event.output.reason : null })),
+            actions: assign(({ event }) => ({ lastError: 'reason' in event.output ? event.output.reason : null })),
           },
           // The create response counts; fill *records* follow on the fill channel.
           { guard: ({ context, event }) => (accepted(event.output)?.fillCount ?? -1) >= context.intent.count, target: 'filled', actions: 'absorbAnswer' },
@@ -348,9 +359,10 @@ export const orderMachine = setup({
           { guard: ({ event }) => (accepted(event.output)?.fillCount ?? 0) > 0, target: 'partially_filled', actions: 'absorbAnswer' },
           { target: 'accepted', actions: 'absorbAnswer' },
         ],
-        onError: { target: 'unknown', actions: { type: 'noteFailure', params: { what: 'submit' } } },
+        onError: { target: 'unknown', actions: [{ type: 'noteFailure', params: { what: 'submit' } }, 'mayLandFromNow'] },
       },
-      after: { submitTimeout: { target: 'unknown', actions: assign({ lastError: 'submit timed out' }) } },
+      // leaving stops the send (its abort signal): whatever was sent left before now
+      after: { submitTimeout: { target: 'unknown', actions: [assign({ lastError: 'submit timed out' }), 'mayLandFromNow'] } },
       on: awaitingVenue,
     },
 
@@ -437,7 +449,7 @@ export const orderMachine = setup({
       initial: 'waiting',
       states: {
         waiting: { after: { queryBackoff: 'querying' }, on: { QUERY_NOW: 'querying' } },
-        /** A recovered create the venue does not know yet: it keeps its slot until it can no longer land. */
+        /** An unanswered create the venue does not know yet: it keeps its slot until it can no longer land. */
         awaiting_landing: { after: { createLanding: 'querying' }, on: { QUERY_NOW: 'querying' } },
         querying: {
           entry: { type: 'countAttempt', params: { kind: 'query' } },
@@ -463,7 +475,7 @@ export const orderMachine = setup({
                 actions: 'absorbAnswer',
               },
               { guard: ({ event }) => event.output.found, target: '#order.accepted', actions: 'absorbAnswer' },
-              // not found, but a recovered create may still land: look again once it no longer can
+              // not found, but the create may still land: look again once it no longer can
               { guard: 'createMayStillLand', target: 'awaiting_landing' },
               { guard: 'mayResubmit', target: '#order.submitted' },
               { guard: 'neverAcknowledged', target: '#order.rejected', actions: { type: 'setCloseReason', params: { reason: 'never reached venue' } } },

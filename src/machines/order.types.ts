@@ -40,7 +40,7 @@ export type SubmitOrderResult =
   | { outcome: 'accepted'; orderId: string; fillCount: Count; remainingCount: Count; tsMs?: number }
   | { outcome: 'rejected'; reason: string; code?: string }
   | { outcome: 'not_sent'; reason: string }
-  | { outcome: 'unknown'; reason: string };
+  | { outcome: 'unknown'; reason: string; /** Some send may have been accepted: "not found" is no answer until it can no longer land. */ mayHaveLanded?: boolean };
 
 export interface QueryOrderInput {
   clientOrderId: string;
@@ -160,6 +160,12 @@ export interface OrderContext {
   cancelRequested: boolean;
   /** Set once the venue has confirmed the order exists (accepted / found / a fill arrived). */
   acknowledged: boolean;
+  /**
+   * When the last send of an unanswered create that may have been accepted left (a recovered
+   * one's journaled send; this run's: when the actor stopped waiting, as nothing is sent after
+   * that); null when no send may still land. "Not found" is no answer until `createLandingMs` after it.
+   */
+  landingFromMs: number | null;
   closeReason: string | null;
   lastError: string | null;
   history: OrderHistoryEntry[];

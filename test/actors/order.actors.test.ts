@@ -26,6 +26,7 @@ function fakeDeps(overrides: Partial<OrderActorDeps> = {}) {
     cancel: async (order) => ({ orderId: order.orderId, clientOrderId: order.clientOrderId, reducedBy: 400, tsMs: 9, alreadyGone: false }),
     journal: {
       submit: async (i) => void log.push(`journal intent ${i.clientOrderId}`),
+      resent: async (id) => void log.push(`journal resend ${id}`),
       answer: async (id, answer) => void log.push(`journal answer ${id} ${JSON.stringify(answer)}`),
       note: async (id, kind, details) => void log.push(`journal ${kind} ${id} ${JSON.stringify(details)}`),
       failed: (error) => void log.push(`journal failed ${String(error)}`),
@@ -66,10 +67,10 @@ describe('order actors', () => {
     const rejected = fakeDeps({ submit: async () => Promise.reject(apiError(400, 'insufficient_balance')) });
     expect(await run(orderActors(rejected.deps).submitOrder, input)).toMatchObject({ outcome: 'rejected', code: 'insufficient_balance' });
     const failing = fakeDeps({ submit: async () => Promise.reject(apiError(503, null)) });
-    expect(await run(orderActors(failing.deps).submitOrder, input)).toMatchObject({ outcome: 'unknown' });
+    expect(await run(orderActors(failing.deps).submitOrder, input)).toMatchObject({ outcome: 'unknown', mayHaveLanded: false });
     expect(failing.log.at(-1)).toContain('"state":"unknown"');
     const lost = fakeDeps({ submit: async () => Promise.reject(new KalshiOrderOutcomeUnknownError('trader-1', 'SIM-A', new Error('reset'))) });
-    expect(await run(orderActors(lost.deps).submitOrder, input)).toEqual({ outcome: 'unknown', reason: 'create outcome unknown' });
+    expect(await run(orderActors(lost.deps).submitOrder, input)).toEqual({ outcome: 'unknown', reason: 'create outcome unknown', mayHaveLanded: true });
   });
 
   it('a query misses only when the venue answered without the order; a cancel of a gone order is not_found', async () => {

@@ -20,6 +20,7 @@ import {
   KalshiValidationError,
   MissingCredentialsError,
   ReadOnlyEnvironmentError,
+  createMayHaveLanded,
 } from '../../src/adapters/kalshi/errors.ts';
 import { KalshiRestClient, type KalshiCreateOrderRequest, type KalshiRestOptions } from '../../src/adapters/kalshi/rest.ts';
 import type { KalshiMarketWire, KalshiOrderWire } from '../../src/adapters/kalshi/rest.schemas.ts';
@@ -504,6 +505,65 @@ describe('createOrder', () => {
     await expect(client().createOrder(order())).rejects.toMatchObject({ status: 503 });
     expect(posts()).toHaveLength(3);
     expect(gets('/portfolio/orders')).toHaveLength(3);
+  });
+
+  it('an aborted create is not sent again: a timeout after the caller gave up ends without a resend (issue 10)', async () => {
+    server.use(
+      http.post(`${BASE}/portfolio/events/orders`, async () => {
+        await delay(1_000);
+        return created('cid-1');
+      }),
+      http.get(`${BASE}/portfolio/orders`, () => ordersPage([])),
+    );
+    const caller = new AbortController();
+    const resends: number[] = [];
+    const pending = client({ timeoutMs: 50 }).createOrder(order('cid-1'), { signal: caller.signal, beforeResend: async () => void resends.push(posts().length) });
+    caller.abort(); // the order actor stopped waiting (its submit timed out) while the first POST is out
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KalshiOrderOutcomeUnknownError);
+    expect(error).toMatchObject({ mayHaveLanded: true }); // the first POST timed out: it may still land
+    expect(posts()).toHaveLength(1);
+    expect(resends).toEqual([]);
+  });
+
+  it('every resend is preceded by beforeResend (journal first); a throw there stops it', async () => {
+    const resends: number[] = [];
+    server.use(
+      http.post(`${BASE}/portfolio/events/orders`, () => HttpResponse.error()),
+      http.get(`${BASE}/portfolio/orders`, () => ordersPage([])),
+    );
+    await client().createOrder(order('cid-1'), { beforeResend: async () => void resends.push(posts().length) }).catch(() => undefined);
+    expect(resends).toEqual([1, 2]); // before the 2nd and the 3rd POST, each after the previous one
+    expect(posts()).toHaveLength(3);
+    seen = [];
+    const refused = await client()
+      .createOrder(order('cid-2'), {
+        beforeResend: async () => {
+          throw new Error('journal down');
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ message: 'journal down' });
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('mayHaveLanded: false when every send was refused before it was accepted (503), true once one timed out', async () => {
+    server.use(
+      http.post(`${BASE}/portfolio/events/orders`, () => kalshiError(503, 'service_unavailable', 'service_unavailable')),
+      http.get(`${BASE}/portfolio/orders`, () => ordersPage([])),
+    );
+    const refused = await client().createOrder(order('cid-1')).catch((e: unknown) => e);
+    expect(createMayHaveLanded(refused)).toBe(false);
+    let calls = 0;
+    server.use(
+      http.post(`${BASE}/portfolio/events/orders`, async () => {
+        if (++calls === 1) await delay(1_000);
+        return kalshiError(503, 'service_unavailable', 'service_unavailable');
+      }),
+    );
+    const mixed = await client({ timeoutMs: 50 }).createOrder(order('cid-2')).catch((e: unknown) => e);
+    expect(mixed).toBeInstanceOf(KalshiOrderOutcomeUnknownError);
+    expect(createMayHaveLanded(mixed)).toBe(true);
   });
 
   it('a 429 on a create means not placed: resent after the backoff without a lookup (issue 14)', async () => {

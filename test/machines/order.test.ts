@@ -375,14 +375,72 @@ describe('order actor: unknown (sent, no answer)', () => {
     expect(h.state()).toBe('partially_filled');
   });
 
-  it('certainly absent → rejected "never reached venue"', async () => {
-    const h = start({ submit: () => never(), query: () => ({ found: false }) });
+  it('a timed-out create absent at the first look keeps its slot until it can no longer land, then → rejected "never reached venue"', async () => {
+    let queries = 0;
+    const h = start({
+      submit: () => never(),
+      query: () => {
+        queries++;
+        return { found: false };
+      },
+    });
     await flush();
-    h.clock.advance(10_000 + 1000);
+    h.clock.advance(10_000); // the submit times out: the send is aborted, it may still land until 10 s from now
+    h.clock.advance(1000);
     await flush();
+    expect(queries).toBe(1);
+    expect(h.state()).toBe('unknown'); // "not found" 1 s after is no answer
+    expect(h.order.getSnapshot().matches({ unknown: "awaiting_landing" })).toBe(true);
+    expect(h.events.filter((e) => e.type === 'ORDER_CLOSED')).toHaveLength(0);
+    h.clock.advance(8_998);
+    await flush();
+    expect(h.state()).toBe('unknown');
+    h.clock.advance(2);
+    await flush();
+    expect(queries).toBe(2);
     expect(h.state()).toBe('rejected');
     expect(h.context().closeReason).toBe('never reached venue');
     expect(h.submits).toHaveLength(1);
+  });
+
+  it('a create the venue refused before accepting it (every send 503/429) is looked up at once, with no landing wait', async () => {
+    const h = start({ submit: () => ({ outcome: 'unknown', reason: '503 Service Unavailable', mayHaveLanded: false }), query: () => ({ found: false }) });
+    await flush();
+    h.clock.advance(1000);
+    await flush();
+    expect(h.state()).toBe('rejected');
+  });
+
+  it('an ambiguous create answer (a timeout or a reset after sending) absent at the first look waits out the landing window', async () => {
+    const h = start({
+      submit: () => ({ outcome: 'unknown', reason: 'timeout', mayHaveLanded: true }),
+      query: () => ({ found: false }),
+    });
+    await flush();
+    h.clock.advance(1000);
+    await flush();
+    expect(h.order.getSnapshot().matches({ unknown: "awaiting_landing" })).toBe(true);
+    h.clock.advance(9000);
+    await flush();
+    expect(h.state()).toBe('rejected');
+  });
+
+  it('a timed-out create that lands late is found by the look after the window → accepted (never closed in between)', async () => {
+    let landed = false;
+    const h = start({
+      submit: () => never(),
+      query: () => (landed ? { found: true, order: { orderId: 'o-late', status: 'resting', fillCount: 0, remainingCount: 1000 } } : { found: false }),
+    });
+    await flush();
+    h.clock.advance(10_000 + 1000);
+    await flush();
+    expect(h.state()).toBe('unknown');
+    landed = true;
+    h.clock.advance(9000);
+    await flush();
+    expect(h.state()).toBe('accepted');
+    expect(h.context().orderId).toBe('o-late');
+    expect(h.events.filter((e) => e.type === 'ORDER_CLOSED')).toHaveLength(0);
   });
 
   it('certainly absent with resubmission configured → resubmits once with the same client_order_id', async () => {

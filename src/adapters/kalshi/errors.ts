@@ -176,7 +176,9 @@ export class KalshiOrderOutcomeUnknownError extends Error {
   override readonly name = 'KalshiOrderOutcomeUnknownError';
   readonly clientOrderId: string;
   readonly ticker: string;
-  constructor(clientOrderId: string, ticker: string, cause: unknown) {
+  /** Some send of it may have been accepted (see `createMayHaveLanded`): it may still land. */
+  readonly mayHaveLanded: boolean;
+  constructor(clientOrderId: string, ticker: string, cause: unknown, mayHaveLanded = true) {
     super(
       `order ${clientOrderId} on ${ticker}: outcome unknown (send failed and the lookup by client_order_id failed: ${
         cause instanceof Error ? cause.message : String(cause)
@@ -185,7 +187,31 @@ export class KalshiOrderOutcomeUnknownError extends Error {
     );
     this.clientOrderId = clientOrderId;
     this.ticker = ticker;
+    this.mayHaveLanded = mayHaveLanded;
   }
+}
+
+/** Connection codes that mean the request never reached a server. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function causeCode(error: Error): string | null {
+  for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) {
+    if ('code' in cause && typeof cause.code === 'string') return cause.code;
+  }
+  return null;
+}
+
+/**
+ * Whether a failed create may still have been accepted by the venue, so that "not found" is no
+ * answer until it can no longer land. Not for a venue answer that refused it before doing anything
+ * (429, 503) or a connection never made; yes for a timeout, a connection lost after sending, a
+ * gateway error (500/502/504) and anything unrecognised.
+ */
+export function createMayHaveLanded(error: unknown): boolean {
+  if (error instanceof KalshiOrderOutcomeUnknownError) return error.mayHaveLanded;
+  if (error instanceof KalshiApiError) return error.status === 500 || error.status === 502 || error.status === 504;
+  if (error instanceof KalshiNetworkError) return !NEVER_CONNECTED.has(causeCode(error) ?? '');
+  return true;
 }
 
 /** True for failures after which an identical request may succeed. */

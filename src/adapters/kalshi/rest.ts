@@ -26,6 +26,7 @@ import {
   KalshiOrderOutcomeUnknownError,
   KalshiTimeoutError,
   KalshiValidationError,
+  createMayHaveLanded,
   MissingCredentialsError,
   ReadOnlyEnvironmentError,
   isRetryableError,
@@ -197,6 +198,14 @@ export interface KalshiSettlementFilter {
   limit?: number;
   cursor?: string;
   subaccount?: number;
+}
+
+/** How one create may be stopped and its resends journaled (`createOrder`). */
+export interface CreateOrderOptions {
+  /** Aborted when the caller no longer waits for this create: it is not sent again. */
+  signal?: AbortSignal;
+  /** Runs before each resend, which does not happen if it throws (journal first). */
+  beforeResend?: () => Promise<void>;
 }
 
 export interface KalshiCreateOrderRequest {
@@ -638,21 +647,34 @@ export class KalshiRestClient {
   /**
    * Places one limit order (V2, YES book). Never creates a second order for one `clientOrderId`:
    * after a lost answer it looks the order up and resends only if it is certainly absent.
-   * Throws KalshiOrderOutcomeUnknownError when the outcome cannot be established.
+   * `beforeResend` runs before every send after the first (journal first: a throw stops the
+   * resend); once `signal` is aborted (the caller gave up on this create) nothing more is sent.
+   * Throws KalshiOrderOutcomeUnknownError when the outcome cannot be established, its
+   * `mayHaveLanded` saying whether any send may have been accepted.
    */
-  async createOrder(req: KalshiCreateOrderRequest): Promise<KalshiOrderPlacement> {
+  async createOrder(req: KalshiCreateOrderRequest, options: CreateOrderOptions = {}): Promise<KalshiOrderPlacement> {
     this.assertWritable('createOrder');
     this.requireCredentials('createOrder');
     const body = createOrderBody(req);
     let posts = 0;
+    let mayHaveLanded = false;
+    const superseded = () => {
+      if (options.signal?.aborted) throw new KalshiOrderOutcomeUnknownError(req.clientOrderId, req.ticker, 'create superseded: not sent again', mayHaveLanded);
+    };
     for (let attempt = 0; ; attempt++) {
+      if (posts > 0) {
+        superseded();
+        await options.beforeResend?.();
+        superseded();
+      }
       posts++;
       try {
         const response = await this.send({ method: 'POST', path: '/portfolio/events/orders', body, schema: CreateOrderV2ResponseSchema });
         return placementFromResponse(response, req.clientOrderId, posts);
       } catch (error) {
+        mayHaveLanded ||= createMayHaveLanded(error);
         if (isDuplicateOrder(error)) {
-          const existing = await this.lookupAfterFailedCreate(req);
+          const existing = await this.lookupAfterFailedCreate(req, true);
           if (existing) return placementFromOrder(existing, posts);
           throw error;
         }
@@ -660,17 +682,23 @@ export class KalshiRestClient {
         if (isRateLimited(error)) {
           // Kalshi refuses a request over its budget before doing anything: this order was not
           // placed, so it is sent again after the backoff without looking for it.
-          if (attempt + 1 >= this.attempts) throw error;
+          if (attempt + 1 >= this.attempts) throw this.unanswered(req, error, mayHaveLanded);
           await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
           continue;
         }
         // The POST may have reached the matching engine. Give it time to finish, then look.
         await sleep(backoffDelay(attempt, this.backoff, this.random), this.clock);
-        const existing = await this.lookupAfterFailedCreate(req);
+        superseded();
+        const existing = await this.lookupAfterFailedCreate(req, mayHaveLanded);
         if (existing) return placementFromOrder(existing, posts);
-        if (attempt + 1 >= this.attempts) throw error;
+        if (attempt + 1 >= this.attempts) throw this.unanswered(req, error, mayHaveLanded);
       }
     }
+  }
+
+  /** The last send's error, unless an earlier send may have landed though this one cannot have. */
+  private unanswered(req: KalshiCreateOrderRequest, error: unknown, mayHaveLanded: boolean): unknown {
+    return mayHaveLanded && !createMayHaveLanded(error) ? new KalshiOrderOutcomeUnknownError(req.clientOrderId, req.ticker, error, true) : error;
   }
 
   /**
@@ -1134,11 +1162,11 @@ export class KalshiRestClient {
     if (!this.credentials) throw new MissingCredentialsError(operation);
   }
 
-  private async lookupAfterFailedCreate(req: KalshiCreateOrderRequest): Promise<KalshiOrder | null> {
+  private async lookupAfterFailedCreate(req: KalshiCreateOrderRequest, mayHaveLanded = true): Promise<KalshiOrder | null> {
     try {
       return await this.findOrderByClientOrderId(req.clientOrderId, req.ticker);
     } catch (error) {
-      throw new KalshiOrderOutcomeUnknownError(req.clientOrderId, req.ticker, error);
+      throw new KalshiOrderOutcomeUnknownError(req.clientOrderId, req.ticker, error, mayHaveLanded);
     }
   }
 
