@@ -172,13 +172,13 @@ describe('kalshiflow db', () => {
     vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
     const env = { KALSHIFLOW_DATA_DIR: dir };
     expect(await runDbCommand(['migrate'], env)).toBe(0);
-    expect(out.join('\n')).toMatch(/applied 0001_recording, 0002_trading, 0003_learning, 0004_operator_actions, 0005_journal_apply, 0006_sweeps/);
+    expect(out.join('\n')).toMatch(/applied 0001_recording, 0002_trading, 0003_learning, 0004_operator_actions, 0005_journal_apply, 0006_sweeps, 0007_last_send/);
     out.length = 0;
     expect(await runDbCommand(['migrate', '--data-dir', join(dir, 'db')], {})).toBe(0);
-    expect(out.join('\n')).toMatch(/schema is current \(version 6\)/);
+    expect(out.join('\n')).toMatch(/schema is current \(version 7\)/);
     out.length = 0;
     expect(await runDbCommand(['status'], env)).toBe(0);
-    expect(out.filter((l) => l.includes('applied '))).toHaveLength(6);
+    expect(out.filter((l) => l.includes('applied '))).toHaveLength(7);
   }, 90_000);
 
   it('migrates a server given with --db', async () => {

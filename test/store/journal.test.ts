@@ -120,6 +120,15 @@ describe.each(await testDatabases())('trading journal on $name', (kind) => {
     expect(late).toMatchObject({ state: 'filled', venueStatus: 'executed', fillCount: 1000, remainingCount: 0 });
   });
 
+  it('a resend moves sent_ms to the latest send (a create can land until the timeout after its last send)', async () => {
+    await journalOrderIntent(db.pool, intent('coid-resent'));
+    await markOrderSent(db.pool, 'coid-resent', T0 + 1);
+    await markOrderSent(db.pool, 'coid-resent', T0 + 12_000);
+    expect((await getJournalOrder(db.pool, 'coid-resent'))?.sentMs).toBe(T0 + 12_000);
+    await markOrderSent(db.pool, 'coid-resent', T0 + 5); // an older write applied late does not move it back
+    expect((await getJournalOrder(db.pool, 'coid-resent'))?.sentMs).toBe(T0 + 12_000);
+  });
+
   it('refuses a second intent with the same client_order_id', async () => {
     await journalOrderIntent(db.pool, intent('coid-dup'));
     await expect(journalOrderIntent(db.pool, intent('coid-dup', { price: 4000 }))).rejects.toBeInstanceOf(DuplicateOrderError);
