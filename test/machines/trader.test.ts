@@ -933,6 +933,38 @@ describe("trader: an earlier run's create still in flight at the restart", () =>
     expect(venue.submits.filter((x) => x.clientOrderId === 'T1-dead-9')).toEqual([]);
   });
 
+  it("this run's own create that timed out keeps its open-order slot while it may still land, though the first lookup did not find it", async () => {
+    const s = twoBids();
+    let calls = 0;
+    const { actor, clock, venue } = setupTrader({
+      strategy: s.strategy,
+      input: { riskLimits: { maxOpenOrders: 2 } },
+      venue: {
+        // the first create is never answered (it times out); later ones are accepted
+        submit: (input) => (++calls === 1 ? new Promise<SubmitOrderResult>(() => {}) : { outcome: 'accepted', orderId: `o-${calls}`, fillCount: 0, remainingCount: input.intent.count }),
+        query: () => ({ found: false }),
+      },
+    });
+    await startReady(actor);
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    const [late] = venue.submits.map((x) => x.clientOrderId);
+    expect(venue.submits).toHaveLength(2);
+    clock.advance(10_000); // the submit times out
+    clock.advance(1_000); // the first lookup: not found
+    await flush();
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(ctx(actor).orders[late!]).toMatchObject({ state: 'unknown' });
+    expect(venue.submits).toHaveLength(2); // its slot is still taken: nothing placed in its place
+    clock.advance(9_000); // one request timeout after the actor stopped waiting: it can no longer land
+    await flush();
+    expect(ctx(actor).orders[late!]).toBeUndefined();
+    actor.send({ type: 'BOOK_UPDATED', ticker: T });
+    await flush();
+    expect(venue.submits).toHaveLength(3);
+  });
+
   it('one that never lands is settled as never placed once it can no longer land, and its slot is free again', async () => {
     const s = twoBids();
     const { actor, clock, venue, notes } = setupTrader({
