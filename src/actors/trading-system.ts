@@ -415,22 +415,27 @@ export class TradingSystem implements SystemView {
   /** Resolves when the coordinator reaches `state` (e.g. 'ready'), rejects after `timeoutMs` of wall time. */
   waitForState(state: string, timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // settles when the coordinator stops too: a pending wait (and its timer) must never keep a
+      // stopped process alive — `start` waits for `ready` with a day-long timeout
+      const settle = (error: Error | null) => {
+        clearTimeout(timer);
         sub.unsubscribe();
-        reject(new Error(`timed out waiting for ${state}; current ${describeState(this.coordinator.getSnapshot()).state}`));
-      }, timeoutMs);
-      const check = (): boolean => {
-        if (describeState(this.coordinator.getSnapshot()).state === state) {
-          clearTimeout(timer);
-          resolve();
-          return true;
-        }
-        return false;
+        if (error) reject(error);
+        else resolve();
       };
-      const sub = this.coordinator.subscribe(() => {
-        if (check()) sub.unsubscribe();
+      const check = () => {
+        if (describeState(this.coordinator.getSnapshot()).state === state) settle(null);
+      };
+      const timer = setTimeout(() => {
+        settle(new Error(`timed out waiting for ${state}; current ${describeState(this.coordinator.getSnapshot()).state}`));
+      }, timeoutMs);
+      const sub = this.coordinator.subscribe({
+        next: check,
+        error: (error) => settle(error instanceof Error ? error : new Error(String(error))),
+        complete: () => settle(new Error(`the trading system stopped before reaching ${state}`)),
       });
-      if (check()) sub.unsubscribe();
+      if (this.coordinator.getSnapshot().status !== 'active') settle(new Error(`the trading system stopped before reaching ${state}`));
+      else check();
     });
   }
 }

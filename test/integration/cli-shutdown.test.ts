@@ -165,3 +165,22 @@ describe('kalshiflow start on an external simulator (child processes)', () => {
     }
   }, 120_000);
 });
+
+describe('kalshiflow start stopped during start-up (child process)', () => {
+  it('SIGTERM before the system is ready exits 0 at once (a pending wait for ready kept it alive for a day)', async () => {
+    const dataDir = join(root, `startup-${++caseNo}`);
+    const proc = startCli(['start', '--strategy', 'hold', '--markets', '2', '--port', String(await freePort())], {
+      ENVIRONMENT: 'sim',
+      KALSHIFLOW_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      KALSHI_API_BASE_URL: '',
+      KALSHI_WS_URL: '',
+      RL_MODE: 'discovery',
+    });
+    // the dashboard line comes before the coordinator is ready
+    await proc.waitForLine(/dashboard http:\/\/[^/\s]+\//, 60_000);
+    proc.kill('SIGTERM');
+    const code = await Promise.race([proc.exited, new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
+    expect(code, proc.output()).toBe(0);
+  }, 90_000);
+});
