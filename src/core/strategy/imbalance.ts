@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Count, Price } from '../money.ts';
 import type { OutcomeSide } from '../orderbook.ts';
 import { nextTickDown, nextTickUp } from '../ticks.ts';
-import { cancelAll, othersTouch, quoteSide } from './spread-quoter.ts';
+import { cancelAll, othersTouch, parseStrategyOptions, quoteSide } from './spread-quoter.ts';
 import type { BookView, Decision, MarketView, SyncStrategy } from './types.ts';
 
 export const imbalanceOptionsSchema = z
@@ -55,11 +55,7 @@ export function bookImbalance(book: BookView, levels: number, ownBids: ReadonlyM
 }
 
 export function createImbalanceStrategy(rawOptions: unknown = {}): SyncStrategy {
-  const parsed = imbalanceOptionsSchema.safeParse(rawOptions ?? {});
-  if (!parsed.success) {
-    throw new Error(`imbalance options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  const options = { ...parsed.data, timeInForce: 'good_till_canceled' };
+  const options = { ...parseStrategyOptions('imbalance', imbalanceOptionsSchema, rawOptions), timeInForce: 'good_till_canceled' };
 
   return {
     name: 'imbalance',

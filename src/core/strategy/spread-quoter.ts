@@ -129,12 +129,17 @@ export function othersTouch(
   return { kind: 'touch', book: view.book, bestBid, bestAsk: ONE_DOLLAR - bestNoBid, ownBids, ownAsksAsNo };
 }
 
-export function createSpreadQuoter(rawOptions: unknown = {}): SyncStrategy {
-  const parsed = spreadQuoterOptionsSchema.safeParse(rawOptions ?? {});
+/** A rule strategy's options, checked by its schema; a bad value is one error naming each field. */
+export function parseStrategyOptions<S extends z.ZodType>(name: string, schema: S, rawOptions: unknown): z.output<S> {
+  const parsed = schema.safeParse(rawOptions ?? {});
   if (!parsed.success) {
-    throw new Error(`spread-quoter options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(`${name} options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  const options = parsed.data;
+  return parsed.data;
+}
+
+export function createSpreadQuoter(rawOptions: unknown = {}): SyncStrategy {
+  const options = parseStrategyOptions('spread-quoter', spreadQuoterOptionsSchema, rawOptions);
 
   return {
     name: 'spread-quoter',
